@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { Daemon } from './daemon.ts';
+import { createLogger, LOG_LEVELS } from './log.ts';
+import { createParser, PARSER_NAMES } from './parse/registry.ts';
+import type { ParseContext } from './parse/types.ts';
+import { PACKAGE_ROOT, VERSION } from './version.ts';
+
+const EXIT_CONFIG = 2;
+export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'logship.yaml');
+
+const HELP = `logship ${VERSION} — tail, parse and ship logs to Loki and Elasticsearch
+
+Usage:
+  logship run [--config FILE] [--dry-run] [--log-level LEVEL]
+      Run the daemon. Without --config: the embedded default (${'config/logship.yaml'}),
+      shipping to LOKI_URL or ELASTICSEARCH_URL when set, else to ./data/shipped.ndjson.
+      --dry-run prints the records that would be shipped as NDJSON on stdout instead.
+  logship validate [--config FILE]
+      Check a config file; prints every problem with its key path. Exit 0 valid, 2 invalid.
+  logship parse [--parser NAME] [--service NAME]
+      Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}).
+  logship --version | --help
+
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (an invalid one is refused).
+`;
+
+interface Args {
+  command: string;
+  flags: Map<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const flags = new Map<string, string | true>();
+  let command = '';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+      else if (['config', 'log-level', 'parser', 'service'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
+      else flags.set(a.slice(2), true);
+    } else if (a === '-c' && i + 1 < argv.length) flags.set('config', argv[++i]);
+    else if (a === '-h') flags.set('help', true);
+    else if (a === '-v') flags.set('version', true);
+    else if (!command) command = a;
+    else throw new UsageError(`unexpected argument "${a}"`);
+  }
+  return { command, flags };
+}
+
+class UsageError extends Error {}
+
+/** With the embedded default config, LOKI_URL / ELASTICSEARCH_URL choose the sink. */
+export function applyDefaultSinks(cfg: Config, env: NodeJS.ProcessEnv): Config {
+  const sinks: Config['sinks'] = [];
+  if (env.LOKI_URL) sinks.push(loadSinkFromText(`{type: loki, url: "${env.LOKI_URL}"}`));
+  if (env.ELASTICSEARCH_URL) sinks.push(loadSinkFromText(`{type: elasticsearch, url: "${env.ELASTICSEARCH_URL}"}`));
+  return sinks.length > 0 ? { ...cfg, sinks } : cfg;
+
+  function loadSinkFromText(sink: string): Config['sinks'][number] {
+    return parseConfig(`sources: [{name: x, paths: [/x]}]\nsinks: [${sink}]`, '<environment>').sinks[0];
+  }
+}
+
+function readConfig(flags: Args['flags']): Config {
+  const file = typeof flags.get('config') === 'string' ? (flags.get('config') as string) : DEFAULT_CONFIG;
+  const cfg = loadConfig(file);
+  return file === DEFAULT_CONFIG ? applyDefaultSinks(cfg, process.env) : cfg;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`logship: ${(e as Error).message}\n\n${HELP}`);
+    return EXIT_CONFIG;
+  }
+  const { command, flags } = args;
+  if (flags.has('version')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (flags.has('help') || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const level = typeof flags.get('log-level') === 'string' ? (flags.get('log-level') as string) : process.env.LOGSHIP_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    process.stderr.write(`logship: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    return EXIT_CONFIG;
+  }
+  switch (command || 'run') {
+    case 'validate':
+      return validate(flags);
+    case 'run':
+      return run(flags, level);
+    case 'parse':
+      return parse(flags);
+    default:
+      process.stderr.write(`logship: unknown command "${command}"\n\n${HELP}`);
+      return EXIT_CONFIG;
+  }
+}
+
+function validate(flags: Args['flags']): number {
+  try {
+    const cfg = readConfig(flags);
+    process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+}
+
+async function run(flags: Args['flags'], level: string): Promise<number> {
+  const log = createLogger(level);
+  let cfg: Config;
+  try {
+    cfg = readConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+  const daemon = new Daemon(cfg, { log, dryRun: flags.has('dry-run') });
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.fatal({ err: e }, 'failed to start');
+    await daemon.stop().catch(() => {});
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      daemon.stop().then(() => resolve(0), (err: Error) => {
+        log.error({ err }, 'error during shutdown');
+        resolve(1);
+      });
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      let next: Config;
+      try {
+        next = readConfig(flags);
+      } catch (e) {
+        log.error({ err: e instanceof ConfigError ? e.issues : (e as Error).message }, 'reload refused: new config is invalid; keeping the running one');
+        return;
+      }
+      daemon.reload(next).then(() => log.info('reload complete'), (err: Error) => log.error({ err }, 'reload failed'));
+    });
+  });
+}
+
+async function parse(flags: Args['flags']): Promise<number> {
+  const name = typeof flags.get('parser') === 'string' ? (flags.get('parser') as string) : 'auto';
+  if (!PARSER_NAMES.includes(name)) {
+    process.stderr.write(`logship: unknown parser "${name}" (known: ${PARSER_NAMES.join(', ')})\n`);
+    return EXIT_CONFIG;
+  }
+  const parser = createParser(name);
+  const errors = new Map<string, number>();
+  const ctx: ParseContext = {
+    source: { type: 'stdin', name: 'stdin' },
+    service: typeof flags.get('service') === 'string' ? (flags.get('service') as string) : 'stdin',
+    readTime: Date.now(),
+    runtimeTimestamp: undefined,
+    parseError: (p, reason) => errors.set(`${p}:${reason}`, (errors.get(`${p}:${reason}`) ?? 0) + 1),
+  };
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    ctx.readTime = Date.now();
+    if (!process.stdout.write(JSON.stringify(parser(line, ctx)) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+  }
+  for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // The daemon's handles are closed on stop; do not wait for stray timers.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`logship: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

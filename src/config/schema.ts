@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { stageSchema } from '../pipeline/registry.ts';
+import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
+import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
+import { lokiSinkSchema } from '../sinks/loki/config.ts';
+import { fileSourceSchema } from '../sources/config.ts';
+import { duration, size } from './types.ts';
+
+export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
+export type SinkConfig = z.infer<typeof sinkSchema>;
+
+const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'expected host:port, e.g. "127.0.0.1:9711"' });
+
+export const configSchema = z.strictObject({
+  server: z.strictObject({
+    listen: listenSchema.default('127.0.0.1:9711'),
+    /** /ready fails when a sink has been failing for longer than this. */
+    ready_max_failing: duration().default(5 * 60_000),
+  }).default({ listen: '127.0.0.1:9711', ready_max_failing: 300_000 }),
+  positions: z.strictObject({
+    path: z.string().default('./data/positions.json'),
+    sync_interval: duration().default(1000),
+  }).default({ path: './data/positions.json', sync_interval: 1000 }),
+  memory: z.strictObject({
+    /** Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. */
+    max_buffer_bytes: size().default(64 * 1024 * 1024),
+  }).default({ max_buffer_bytes: 64 * 1024 * 1024 }),
+  shutdown: z.strictObject({
+    grace_period: duration().default(10_000),
+  }).default({ grace_period: 10_000 }),
+  /** Host name recorded in source.host (defaults to os.hostname()). */
+  host: z.string().optional(),
+  sources: z.array(fileSourceSchema).min(1, { message: 'at least one source is required' }),
+  pipeline: z.array(stageSchema).default([]),
+  sinks: z.array(sinkSchema).min(1, { message: 'at least one sink is required' }),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.sources.forEach((s, i) => {
+    if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}"` });
+    seen.add(s.name);
+  });
+  const sinkNames = new Set<string>();
+  cfg.sinks.forEach((s, i) => {
+    const name = s.name ?? `${s.type}${cfg.sinks.filter((x) => x.type === s.type).length > 1 ? `_${i}` : ''}`;
+    if (sinkNames.has(name)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `duplicate sink name "${name}"` });
+    sinkNames.add(name);
+  });
+});
+export type Config = z.infer<typeof configSchema>;
+
+/** The name a sink is known by in metrics and /api/status. */
+export function sinkName(cfg: Config, index: number): string {
+  const s = cfg.sinks[index];
+  if (s.name) return s.name;
+  return cfg.sinks.filter((x) => x.type === s.type).length > 1 ? `${s.type}_${index}` : s.type;
+}

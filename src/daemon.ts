@@ -1,0 +1,204 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { ByteBudget } from './budget.ts';
+import { sinkName, type Config } from './config/schema.ts';
+import { MetricsRegistry } from './metrics/registry.ts';
+import { createParser } from './parse/registry.ts';
+import type { LineReceiver } from './pipeline/line.ts';
+import { LineProcessor } from './pipeline/processor.ts';
+import { createStage } from './pipeline/registry.ts';
+import { FanOutRouter } from './pipeline/router.ts';
+import type { Stage } from './pipeline/stage.ts';
+import { PositionStore } from './positions/store.ts';
+import type { SourceInfo } from './record.ts';
+import { HttpServer, type StatusProvider } from './server/http.ts';
+import { createSink } from './sinks/registry.ts';
+import type { Sink } from './sinks/sink.ts';
+import { FileSource } from './sources/file/file-source.ts';
+import { VERSION } from './version.ts';
+
+export interface DaemonOptions {
+  log: Logger;
+  /** Replace the configured sinks with stdout (`run --dry-run`). */
+  dryRun?: boolean;
+}
+
+/**
+ * Wires sources → line chain → parser → stages → sinks, and the positions store and HTTP
+ * server around them. A reload is a graceful stop of the pipeline followed by a start with the
+ * new config; the metrics registry and the HTTP server survive it.
+ */
+export class Daemon implements StatusProvider {
+  private cfg: Config;
+  private readonly log: Logger;
+  readonly metrics = new MetricsRegistry();
+  private budget!: ByteBudget;
+  private positions: PositionStore | null = null;
+  private sinks: Sink[] = [];
+  private sources: FileSource[] = [];
+  private receivers: LineReceiver[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private server: HttpServer | null = null;
+  private startedAt = Date.now();
+  private running = false;
+  private readonly dryRun: boolean;
+
+  constructor(cfg: Config, opts: DaemonOptions) {
+    this.cfg = cfg;
+    this.log = opts.log;
+    this.dryRun = opts.dryRun ?? false;
+    this.metrics.gauge('logship_build_info', 'Build information (always 1).', ['version', 'node']).set({ version: VERSION, node: process.versions.node }, 1);
+    const self = this;
+    this.metrics.gauge('logship_buffer_bytes', 'Bytes read and not yet acknowledged by every sink (the global budget in use).', [], function () {
+      this.set(self.budget ? self.budget.inUse : 0);
+    });
+    this.metrics.gauge('logship_buffer_limit_bytes', 'The global buffer budget.', [], function () {
+      this.set(self.cfg.memory.max_buffer_bytes);
+    });
+    this.metrics.gauge('logship_sink_failing', '1 while the sink is failing (retrying or rejecting credentials).', ['sink'], function () {
+      this.reset();
+      for (const s of self.sinks) {
+        const st = s.status();
+        this.set({ sink: s.name }, st.state === 'ok' ? 0 : 1);
+      }
+    });
+  }
+
+  get config(): Config {
+    return this.cfg;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    this.server ??= new HttpServer(cfg.server.listen, { metrics: this.metrics, status: this, log: this.log, page: await loadStatusPage() });
+    await this.startPipeline(cfg);
+    await this.server.start();
+  }
+
+  private async startPipeline(cfg: Config): Promise<void> {
+    const { log, metrics } = this;
+    this.budget = new ByteBudget(cfg.memory.max_buffer_bytes);
+    const bp = metrics.counter('logship_backpressure_seconds_total', 'Seconds the tailers spent paused because the buffer budget was spent.');
+    let lastBp = 0;
+    const budget = this.budget;
+    this.flushTimer = setInterval(() => {
+      const now = budget.backpressureSeconds();
+      if (now > lastBp) bp.inc(now - lastBp);
+      lastBp = now;
+      for (const r of this.receivers) r.flush(false);
+    }, 500);
+    this.flushTimer.unref();
+    this.positions = await PositionStore.open(cfg.positions.path, log, metrics);
+    this.positions.startSync(cfg.positions.sync_interval);
+
+    const sinkConfigs = this.dryRun ? [{ type: 'stdout' as const, pretty: false }] : cfg.sinks;
+    this.sinks = [];
+    for (let i = 0; i < sinkConfigs.length; i++) {
+      const name = this.dryRun ? 'stdout' : sinkName(cfg, i);
+      const sink = await createSink(name, sinkConfigs[i], { log, metrics });
+      await sink.start();
+      this.sinks.push(sink);
+    }
+    const router = new FanOutRouter(this.sinks);
+    const stages: Stage[] = cfg.pipeline.map((s) => createStage(s, { log, metrics }));
+    const host = cfg.host ?? hostname();
+    this.sources = [];
+    this.receivers = [];
+    for (const src of cfg.sources) {
+      const processor = new LineProcessor({
+        sourceName: src.name,
+        service: src.service ?? src.name,
+        parserName: src.parser,
+        parser: createParser(src.parser),
+        stages,
+        router,
+        labels: { job: src.name, ...src.labels },
+        metrics,
+        log,
+      });
+      this.receivers.push(processor);
+      const source = new FileSource(src, {
+        host,
+        receiverFor: (_info: SourceInfo) => processor,
+        budget: this.budget,
+        positions: this.positions,
+        metrics,
+        log,
+      });
+      this.sources.push(source);
+    }
+    for (const s of this.sources) await s.start();
+    this.running = true;
+    log.info({ sources: cfg.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
+  }
+
+  /** Stop reading, flush held lines, drain sinks within the grace period, persist positions. */
+  private async stopPipeline(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    const deadline = Date.now() + this.cfg.shutdown.grace_period;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    // Half the grace period for reading what was written before the signal, the rest for delivery.
+    const readDeadline = Date.now() + this.cfg.shutdown.grace_period / 2;
+    await Promise.all(this.sources.map((s) => s.stop(readDeadline)));
+    for (const r of this.receivers) r.flush(true);
+    await Promise.all(this.sinks.map((s) => s.stop(deadline).catch((err: Error) => this.log.error({ err: err.message, sink: s.name }, 'sink stop failed'))));
+    await this.positions?.close();
+    this.log.info('pipeline stopped; positions saved');
+  }
+
+  async stop(): Promise<void> {
+    await this.stopPipeline();
+    await this.server?.stop();
+  }
+
+  async reload(next: Config): Promise<void> {
+    this.log.info('reloading configuration');
+    await this.stopPipeline();
+    this.cfg = next;
+    await this.startPipeline(next);
+  }
+
+  ready(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (!this.running || !this.positions) reasons.push('pipeline not running');
+    const now = Date.now();
+    for (const s of this.sinks) {
+      const st = s.status();
+      if (st.state === 'auth_error') reasons.push(`sink ${s.name}: credentials rejected (${st.lastError ?? 'unauthorized'})`);
+      else if (st.failingSince !== null && now - st.failingSince > this.cfg.server.ready_max_failing) reasons.push(`sink ${s.name} failing for ${Math.round((now - st.failingSince) / 1000)}s: ${st.lastError ?? ''}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  status(): DaemonStatus {
+    return {
+      version: VERSION,
+      node: process.versions.node,
+      host: this.cfg.host ?? hostname(),
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      ready: this.ready(),
+      buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
+      sources: this.sources.map((s) => ({ name: s.name, files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) })),
+      sinks: this.sinks.map((s) => s.status()),
+    };
+  }
+}
+
+export interface DaemonStatus {
+  version: string;
+  node: string;
+  host: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  ready: { ready: boolean; reasons: string[] };
+  buffer: { usedBytes: number; limitBytes: number; backpressureSeconds: number };
+  sources: Array<{ name: string; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
+  sinks: ReturnType<Sink['status']>[];
+}
+
+async function loadStatusPage(): Promise<(status: unknown) => string> {
+  const mod = await import('./server/status-page.ts');
+  return (status: unknown) => mod.renderStatusPage(status as DaemonStatus);
+}

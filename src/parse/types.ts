@@ -1,0 +1,20 @@
+import type { LogRecord, SourceInfo } from '../record.ts';
+
+/** What a parser knows besides the line itself. One object per source, mutated per line (no per-line allocation). */
+export interface ParseContext {
+  source: SourceInfo;
+  /** Service name used when the line names none (source config `service`, else the source name). */
+  service: string;
+  /** Epoch ms when the line was read; the timestamp of last resort. */
+  readTime: number;
+  /** Timestamp from the container runtime (Docker `time`, CRI prefix), RFC 3339, when known. */
+  runtimeTimestamp: string | undefined;
+  /** Counts a parse failure (`logship_parse_errors_total{parser,reason}`); the parser still returns a record. */
+  parseError(parser: string, reason: string): void;
+}
+
+/**
+ * A parser is a pure function of the line: it always returns a valid record (raw text in
+ * `message` when the line is not of its format) and never throws.
+ */
+export type Parser = (line: string, ctx: ParseContext) => LogRecord;

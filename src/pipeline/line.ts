@@ -1,0 +1,26 @@
+import type { Ack, SourceInfo } from '../record.ts';
+
+/**
+ * One line on its way from a source to the parser. Decoders (Docker, CRI) and multiline
+ * joining are LineReceivers that forward (possibly joined) lines to the next receiver.
+ */
+export interface SourceLine {
+  text: string;
+  ack: Ack;
+  /** Cut at max_line_bytes (or a join cap). */
+  truncated: boolean;
+  /** Stable per file: where the line came from (file, container and pod metadata). */
+  source: SourceInfo;
+  /** Epoch ms when it was read. */
+  readTime: number;
+  /** Set by container decoders. */
+  stream?: 'stdout' | 'stderr';
+  /** RFC 3339 time from the container runtime, set by container decoders. */
+  runtimeTimestamp?: string;
+}
+
+export interface LineReceiver {
+  receive(line: SourceLine): void;
+  /** Emits anything held (partials, open multiline records) whose timeout passed; `force` emits all. */
+  flush(force: boolean): void;
+}

@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { ParseContext, Parser } from '../parse/types.ts';
+import type { LogEvent, SourceInfo } from '../record.ts';
+import type { LineReceiver, SourceLine } from './line.ts';
+import type { Stage } from './stage.ts';
+
+/** Hands finished events to every sink; see Sink.write for the ack contract. */
+export interface EventRouter {
+  route(event: LogEvent): void;
+}
+
+/**
+ * The end of a source's line chain: parse → normalize → stages → router.
+ * One per source; it reuses one ParseContext for every line.
+ */
+export class LineProcessor implements LineReceiver {
+  private readonly parser: Parser;
+  private readonly parserName: string;
+  private readonly stages: Stage[];
+  private readonly router: EventRouter;
+  private readonly staticLabels: Record<string, string>;
+  private readonly ctx: ParseContext;
+  private readonly linesProcessed;
+  private readonly dropped;
+  private readonly parseErrors;
+  private readonly log: Logger;
+
+  constructor(opts: {
+    sourceName: string;
+    service: string;
+    parserName: string;
+    parser: Parser;
+    stages: Stage[];
+    router: EventRouter;
+    labels: Record<string, string>;
+    metrics: MetricsRegistry;
+    log: Logger;
+  }) {
+    this.parser = opts.parser;
+    this.parserName = opts.parserName;
+    this.stages = opts.stages;
+    this.router = opts.router;
+    this.staticLabels = opts.labels;
+    this.log = opts.log;
+    this.linesProcessed = opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']).labels(opts.sourceName);
+    this.dropped = opts.metrics.counter('logship_records_dropped_total', 'Records dropped by a pipeline stage, by source and stage.', ['source', 'stage']);
+    const parseErrors = opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
+    this.parseErrors = parseErrors;
+    const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
+    this.ctx = {
+      source: placeholder,
+      service: opts.service,
+      readTime: 0,
+      runtimeTimestamp: undefined,
+      parseError: (parser, reason) => parseErrors.inc({ parser, reason }),
+    };
+  }
+
+  receive(line: SourceLine): void {
+    const ctx = this.ctx;
+    ctx.source = line.source;
+    ctx.readTime = line.readTime;
+    ctx.runtimeTimestamp = line.runtimeTimestamp;
+    let event: LogEvent | null;
+    try {
+      const record = this.parser(line.text, ctx);
+      if (line.truncated) (record.metadata ??= {}).truncated = true;
+      event = { record, labels: { ...this.staticLabels }, ack: line.ack, truncated: line.truncated, size: line.text.length };
+    } catch (err) {
+      // Parsers must not throw; if one does, the line still ships as plain text.
+      this.parseErrors.inc({ parser: this.parserName, reason: 'exception' });
+      this.log.error({ err, parser: this.parserName }, 'parser threw; shipping the line as plain text');
+      event = {
+        record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
+        labels: { ...this.staticLabels }, ack: line.ack, truncated: line.truncated, size: line.text.length,
+      };
+    }
+    this.linesProcessed.inc();
+    for (let i = 0; i < this.stages.length && event !== null; i++) {
+      const stage = this.stages[i];
+      const out: LogEvent | null = stage.process(event);
+      if (out === null) {
+        this.dropped.inc({ source: line.source.name, stage: stage.name });
+        event.ack.release();
+      }
+      event = out;
+    }
+    if (event !== null) this.router.route(event);
+  }
+
+  flush(): void {}
+}

@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { LogshipError } from '../errors.ts';
+import type { MetricsRegistry } from '../metrics/registry.ts';
+
+/** What we remember about one file generation. Keyed by identity, never by path or labels. */
+export interface PositionEntry {
+  /** Last path the file was seen at (informational, and where to look for it after a restart). */
+  path: string;
+  /** Acknowledged byte offset: every byte before it reached every sink. */
+  offset: number;
+  dev: number;
+  ino: number;
+  /** Hex hash of the first `fp_len` bytes (the fingerprint), '' while the file is empty. */
+  fingerprint: string;
+  fp_len: number;
+  /** Source name that owns the file. */
+  source: string;
+  /** Epoch ms of the last update; entries of vanished files expire. */
+  updated: number;
+}
+
+interface PositionsFile {
+  version: 1;
+  files: Record<string, PositionEntry>;
+}
+
+export class PositionsError extends LogshipError {}
+
+/**
+ * The positions file: JSON, written atomically every sync_interval and on shutdown
+ * (tmp file + fsync, previous generation renamed to .bak, tmp renamed in, directory fsynced).
+ * Promtail's non-atomic writes left NUL-filled files and crash loops (loki#1460, #6268), so a
+ * corrupt file is never fatal here: we fall back to the tmp, then the .bak, then empty, loudly.
+ */
+export class PositionStore {
+  readonly path: string;
+  private entries = new Map<string, PositionEntry>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private readonly log: Logger;
+  private readonly writeErrors;
+  private readonly corruptLoads;
+  private readonly lastWrite;
+  /** True when this store started from nothing (first start: start_at applies). */
+  firstStart = true;
+
+  private constructor(path: string, log: Logger, metrics: MetricsRegistry) {
+    this.path = path;
+    this.log = log;
+    this.writeErrors = metrics.counter('logship_positions_write_errors_total', 'Failed writes of the positions file.');
+    this.corruptLoads = metrics.counter('logship_positions_corrupt_total', 'Positions files found corrupt at start (fell back to an older generation).', ['file']);
+    this.lastWrite = metrics.gauge('logship_positions_last_write_timestamp_seconds', 'Unix time of the last successful positions write.');
+  }
+
+  static async open(path: string, log: Logger, metrics: MetricsRegistry): Promise<PositionStore> {
+    const store = new PositionStore(path, log, metrics);
+    mkdirSync(dirname(path), { recursive: true });
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for (const candidate of [this.path, `${this.path}.tmp`, `${this.path}.bak`]) {
+      let text: string;
+      try {
+        text = await readFile(candidate, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        this.log.warn({ file: candidate, err: (e as Error).message }, 'positions file unreadable, trying older generation');
+        this.corruptLoads.inc({ file: kindOf(candidate, this.path) });
+        continue;
+      }
+      const parsed = parsePositions(text);
+      if (parsed === null) {
+        this.log.error({ file: candidate, bytes: text.length }, 'positions file is corrupt (not valid positions JSON); falling back to an older generation');
+        this.corruptLoads.inc({ file: kindOf(candidate, this.path) });
+        continue;
+      }
+      for (const [k, v] of Object.entries(parsed.files)) this.entries.set(k, v);
+      this.firstStart = false;
+      if (candidate !== this.path) {
+        this.log.warn({ file: candidate, files: this.entries.size }, 'resumed from an older positions generation');
+        this.dirty = true;
+      }
+      return;
+    }
+  }
+
+  get(key: string): PositionEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, entry: PositionEntry): void {
+    this.entries.set(key, entry);
+    this.dirty = true;
+  }
+
+  /** Move a file's acknowledged offset; cheap, called from the ack path. */
+  advance(key: string, offset: number): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.offset = offset;
+    e.updated = Date.now();
+    this.dirty = true;
+  }
+
+  delete(key: string): void {
+    if (this.entries.delete(key)) this.dirty = true;
+  }
+
+  all(): IterableIterator<[string, PositionEntry]> {
+    return this.entries.entries();
+  }
+
+  startSync(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      void this.flush();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes the file if anything changed; never throws (errors are logged and counted). */
+  async flush(force = false): Promise<void> {
+    if (this.writing) await this.writing;
+    if (!this.dirty && !force) return;
+    this.dirty = false;
+    const snapshot: PositionsFile = { version: 1, files: Object.fromEntries(this.entries) };
+    this.writing = this.writeAtomic(JSON.stringify(snapshot, null, 1)).catch((e: Error) => {
+      this.dirty = true;
+      this.writeErrors.inc();
+      this.log.error({ err: e.message, file: this.path }, 'failed to write positions file');
+    }).finally(() => {
+      this.writing = null;
+    });
+    await this.writing;
+  }
+
+  private async writeAtomic(text: string): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const fh = await open(tmp, 'w', 0o640);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(this.path, `${this.path}.bak`).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await rename(tmp, this.path);
+    const dir = await open(dirname(this.path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    this.lastWrite.set(Date.now() / 1000);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush(true);
+  }
+
+  /** Test hook: remove leftovers. */
+  static async removeFiles(path: string): Promise<void> {
+    for (const p of [path, `${path}.tmp`, `${path}.bak`]) await unlink(p).catch(() => {});
+  }
+}
+
+function kindOf(candidate: string, path: string): string {
+  if (candidate === path) return 'current';
+  return candidate.endsWith('.tmp') ? 'tmp' : 'bak';
+}
+
+function parsePositions(text: string): PositionsFile | null {
+  try {
+    const v = JSON.parse(text) as PositionsFile;
+    if (v === null || typeof v !== 'object' || v.version !== 1 || typeof v.files !== 'object' || v.files === null) return null;
+    for (const e of Object.values(v.files)) {
+      if (typeof e !== 'object' || e === null || typeof e.offset !== 'number' || typeof e.path !== 'string') return null;
+    }
+    return v;
+  } catch {
+    return null;
+  }
+}

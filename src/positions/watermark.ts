@@ -1,0 +1,119 @@
+import type { Ack } from '../record.ts';
+import type { ByteBudget } from '../budget.ts';
+
+/**
+ * One line's (or joined record's) claim on a file's byte range [start, end).
+ * Tokens of a file form a FIFO in read order; see FileWatermark.
+ */
+export class AckToken implements Ack {
+  refs = 1;
+  done = false;
+  next: AckToken | null = null;
+  readonly owner: FileWatermark;
+  readonly start: number;
+  end: number;
+  bytes: number;
+
+  constructor(owner: FileWatermark, start: number, end: number, bytes: number) {
+    this.owner = owner;
+    this.start = start;
+    this.end = end;
+    this.bytes = bytes;
+  }
+
+  retain(n: number): void {
+    this.refs += n;
+  }
+
+  release(): void {
+    if (this.refs <= 0) return; // defensive: a double release must never move a position twice
+    if (--this.refs === 0) this.owner.settle(this);
+  }
+
+  absorb(other: Ack): void {
+    if (other instanceof AckToken && other.owner === this.owner) {
+      if (other.end > this.end) this.end = other.end;
+      this.bytes += other.bytes;
+      other.bytes = 0;
+    }
+    other.release();
+  }
+}
+
+/**
+ * The contiguous acknowledged offset of one file generation (one identity).
+ *
+ * Why a FIFO and not "offset of the last acked line": records complete out of order (two sinks,
+ * retries, Docker/CRI pieces of one stream waiting while the other stream's lines flow). The safe
+ * restart point is the start of the oldest record that is not yet final; once every record is
+ * final it is the end of the last one. A token that absorbed later pieces keeps its FIFO place
+ * (its start), so a half-joined record pins the watermark before its first piece.
+ */
+export class FileWatermark {
+  private head: AckToken | null = null;
+  private tail: AckToken | null = null;
+  private maxEnd: number;
+  private outstanding = 0;
+  /** Highest offset such that every byte before it belongs to a final record. */
+  committed: number;
+  /** The end offset of the last token issued (the read position as far as records go). */
+  issuedEnd: number;
+  private readonly budget: ByteBudget | null;
+  private readonly onAdvance: (offset: number) => void;
+
+  constructor(initialOffset: number, budget: ByteBudget | null, onAdvance: (offset: number) => void) {
+    this.committed = initialOffset;
+    this.maxEnd = initialOffset;
+    this.issuedEnd = initialOffset;
+    this.budget = budget;
+    this.onAdvance = onAdvance;
+  }
+
+  get pending(): number {
+    return this.outstanding;
+  }
+
+  issue(start: number, end: number, bytes: number): AckToken {
+    const t = new AckToken(this, start, end, bytes);
+    if (this.tail) this.tail.next = t;
+    else this.head = t;
+    this.tail = t;
+    this.outstanding++;
+    if (end > this.issuedEnd) this.issuedEnd = end;
+    if (bytes > 0) this.budget?.acquire(bytes);
+    return t;
+  }
+
+  /** Called by AckToken when its last reference is released. */
+  settle(token: AckToken): void {
+    token.done = true;
+    this.outstanding--;
+    if (token.bytes > 0) {
+      this.budget?.release(token.bytes);
+      token.bytes = 0;
+    }
+    if (token !== this.head) return;
+    let t: AckToken | null = this.head;
+    while (t !== null && t.done) {
+      if (t.end > this.maxEnd) this.maxEnd = t.end;
+      t = t.next;
+    }
+    this.head = t;
+    if (t === null) this.tail = null;
+    const next = t === null ? this.maxEnd : t.start;
+    if (next > this.committed) {
+      this.committed = next;
+      this.onAdvance(next);
+    }
+  }
+
+  /** Bytes held by unsettled tokens go back to the budget (file dropped for good). */
+  abandon(): void {
+    for (let t = this.head; t !== null; t = t.next) {
+      if (!t.done && t.bytes > 0) {
+        this.budget?.release(t.bytes);
+        t.bytes = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The shared schema: the one record type that flows between the boxes of the pipeline,
+ * and the JSON shape the platform's own services already log in (see README "Record schema").
+ * The zod schema that validates it lives in record-schema.ts (used by tests and `parse`).
+ */
+
+export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface HttpInfo {
+  method?: string;
+  /** Templated route (`/users/:id`) when known, for bounded metric labels. */
+  route?: string;
+  path?: string;
+  status_code?: number;
+  /** Milliseconds. */
+  response_time?: number;
+  bytes?: number;
+  referrer?: string;
+  protocol?: string;
+}
+
+export type SourceType = 'file' | 'docker' | 'cri' | 'stdin' | 'internal';
+
+export interface SourceInfo {
+  type: SourceType;
+  /** The configured source name. */
+  name: string;
+  file?: string;
+  stream?: 'stdout' | 'stderr';
+  host?: string;
+  container_id?: string;
+  container_name?: string;
+  image?: string;
+  namespace?: string;
+  pod?: string;
+  pod_uid?: string;
+  container?: string;
+}
+
+export interface LogRecord {
+  /** RFC 3339 UTC, millisecond or finer precision as found in the line. */
+  timestamp: string;
+  level: Level;
+  service: string;
+  message: string;
+  trace_id?: string;
+  span_id?: string;
+  user_id?: string;
+  request_id?: string;
+  /** Seconds. */
+  duration?: number;
+  event_type?: string;
+  action?: string;
+  ip_address?: string;
+  user_agent?: string;
+  http?: HttpInfo;
+  /** Everything else the line carried, nested values kept. */
+  metadata?: Record<string, unknown>;
+  source: SourceInfo;
+}
+
+/**
+ * Settles a record's share of a source position. A token starts with one reference (held by
+ * the pipeline); fan-out to N sinks retains N more; each holder releases exactly once when the
+ * record reached a final state there (delivered, duplicate, rejected-and-dead-lettered, dropped).
+ */
+export interface Ack {
+  retain(n: number): void;
+  release(): void;
+  /** The record now also covers `other`'s bytes (a joined line); `other` is released. */
+  absorb(other: Ack): void;
+}
+
+/** For records with no position to commit (stdin, internal events). */
+export const NO_ACK: Ack = { retain() {}, release() {}, absorb(other) { other.release(); } };
+
+/** A record in flight: the record, the labels computed for it so far, its acknowledgement. */
+export interface LogEvent {
+  record: LogRecord;
+  /** Static labels from the source config plus labels set by stages; sinks pick from these. */
+  labels: Record<string, string>;
+  ack: Ack;
+  /** Set when the line was cut at max_line_bytes. */
+  truncated?: boolean;
+  /** Approximate size in bytes (the raw line), for batching decisions. */
+  size: number;
+}

@@ -1,0 +1,113 @@
+import type { LogEvent } from '../record.ts';
+
+export interface BatcherOptions {
+  maxBytes: number;
+  maxWait: number;
+  maxInflight: number;
+  /** Bytes an event adds to a batch (the encoded size estimate). */
+  sizeOf(event: LogEvent): number;
+  /**
+   * Sends one batch and resolves once every event in it is final (the sink retries inside).
+   * The batcher then releases the acks. Must not reject; a rejection is logged by the caller's
+   * onBug and the batch is retried after a pause so nothing is lost.
+   */
+  send(batch: LogEvent[], bytes: number): Promise<void>;
+  onBug(err: unknown): void;
+}
+
+/**
+ * Collects events into batches bounded by bytes and age, and keeps at most maxInflight sends
+ * running. Batches wait in order; nothing here drops events, the global budget bounds them.
+ */
+export class Batcher {
+  private current: LogEvent[] = [];
+  private currentBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ready: Array<{ events: LogEvent[]; bytes: number }> = [];
+  private inflight = 0;
+  private queuedEvents = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly opts: BatcherOptions;
+
+  constructor(opts: BatcherOptions) {
+    this.opts = opts;
+  }
+
+  get queued(): number {
+    return this.queuedEvents;
+  }
+
+  get inflightRequests(): number {
+    return this.inflight;
+  }
+
+  add(event: LogEvent): void {
+    const size = this.opts.sizeOf(event);
+    if (this.current.length > 0 && this.currentBytes + size > this.opts.maxBytes) this.cut();
+    this.current.push(event);
+    this.currentBytes += size;
+    this.queuedEvents++;
+    if (this.currentBytes >= this.opts.maxBytes) this.cut();
+    else if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.cut();
+      }, this.opts.maxWait);
+    }
+  }
+
+  /** Closes the current batch now (shutdown, or size reached). */
+  cut(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.current.length === 0) return;
+    this.ready.push({ events: this.current, bytes: this.currentBytes });
+    this.current = [];
+    this.currentBytes = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inflight < this.opts.maxInflight && this.ready.length > 0) {
+      const batch = this.ready.shift()!;
+      this.inflight++;
+      void this.run(batch.events, batch.bytes);
+    }
+  }
+
+  private async run(events: LogEvent[], bytes: number): Promise<void> {
+    for (;;) {
+      try {
+        await this.opts.send(events, bytes);
+        break;
+      } catch (err) {
+        this.opts.onBug(err);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    for (let i = 0; i < events.length; i++) events[i].ack.release();
+    this.queuedEvents -= events.length;
+    this.inflight--;
+    this.pump();
+    if (this.inflight === 0 && this.ready.length === 0 && this.current.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Cuts the open batch and resolves when everything is final, or at the deadline (false). */
+  async drain(deadline: number): Promise<boolean> {
+    this.cut();
+    if (this.inflight === 0 && this.ready.length === 0) return true;
+    const idle = new Promise<boolean>((r) => this.idleWaiters.push(() => r(true)));
+    const wait = Math.max(0, deadline - Date.now());
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => { t = setTimeout(() => r(false), wait); });
+    const ok = await Promise.race([idle, timeout]);
+    clearTimeout(t);
+    return ok;
+  }
+}

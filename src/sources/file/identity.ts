@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import { read, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
+
+const readAsync = promisify(read);
+
+/** How many leading bytes identify a file's content; grows with the file up to this. */
+export const FINGERPRINT_MAX = 1024;
+
+export function identityKey(st: Pick<Stats, 'dev' | 'ino'>): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** Hash of the first `len` bytes of an open file ('' for len 0). */
+export async function fingerprint(fd: number, len: number): Promise<string> {
+  if (len <= 0) return '';
+  const buf = Buffer.allocUnsafe(len);
+  const { bytesRead } = await readAsync(fd, buf, 0, len, 0);
+  return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32);
+}

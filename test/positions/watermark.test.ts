@@ -1,0 +1,62 @@
+import t from 'tap';
+import { ByteBudget } from '../../src/budget.ts';
+import { FileWatermark } from '../../src/positions/watermark.ts';
+
+t.test('the watermark advances only over contiguous settled records', async (t) => {
+  const commits: number[] = [];
+  const w = new FileWatermark(0, null, (o) => commits.push(o));
+  const a = w.issue(0, 10, 10);
+  const b = w.issue(10, 20, 10);
+  const c = w.issue(20, 30, 10);
+  c.release();
+  t.equal(w.committed, 0, 'c settled first: nothing before it is final');
+  a.release();
+  t.equal(w.committed, 10, 'a final: up to b');
+  b.release();
+  t.equal(w.committed, 30, 'all final');
+  t.same(commits, [10, 30]);
+  t.equal(w.pending, 0);
+});
+
+t.test('fan-out: a record is final only when every sink released it', async (t) => {
+  const w = new FileWatermark(100, null, () => {});
+  const a = w.issue(100, 150, 50);
+  a.retain(2); // two sinks
+  a.release(); // pipeline's own reference
+  a.release(); // sink 1
+  t.equal(w.committed, 100);
+  a.release(); // sink 2
+  t.equal(w.committed, 150);
+  a.release(); // a stray extra release must not break anything
+  t.equal(w.committed, 150);
+});
+
+t.test('a joined record pins the watermark before its first piece', async (t) => {
+  // stdout P1 [0,10), stderr F [10,20), stdout F [20,30): stdout pieces join into one record
+  const w = new FileWatermark(0, null, () => {});
+  const p1 = w.issue(0, 10, 10);
+  const errLine = w.issue(10, 20, 10);
+  const p2 = w.issue(20, 30, 10);
+  p1.absorb(p2); // p2 released, p1 now covers to 30
+  errLine.release();
+  t.equal(w.committed, 0, 'stderr delivered, but the pending stdout record started at 0');
+  p1.release();
+  t.equal(w.committed, 30);
+});
+
+t.test('budget bytes are held until settled', async (t) => {
+  const budget = new ByteBudget(25);
+  const w = new FileWatermark(0, budget, () => {});
+  const a = w.issue(0, 10, 10);
+  const b = w.issue(10, 30, 20);
+  t.equal(budget.inUse, 30);
+  t.notOk(budget.hasRoom());
+  let woke = false;
+  const p = budget.waitForRoom().then(() => (woke = true));
+  a.release();
+  await p;
+  t.ok(woke);
+  t.equal(budget.inUse, 20);
+  b.release();
+  t.equal(budget.inUse, 0);
+});
