@@ -1,0 +1,38 @@
+/**
+ * The classification contract between the parsers/classify stage (which marks records) and the
+ * derived metrics (which count them). Names follow the platform's own event records
+ * (`{"event_type":"security","action":"failed_login",...}`, see shared/notes/seed-log-formats.md).
+ */
+
+export const EVENT_TYPES = ['security', 'performance', 'business', 'audit'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** `action` values of `event_type: security` records. */
+export const SECURITY_ACTIONS = {
+  /** A failed authentication (app event, sshd "Failed password"/"Invalid user", PAM failure, 401 on an auth route). */
+  failedLogin: 'failed_login',
+  successfulLogin: 'successful_login',
+  /** 401 outside auth routes. */
+  unauthorized: 'unauthorized',
+  /** 403. */
+  accessDenied: 'access_denied',
+  /** 429 or an app's rate-limit event. */
+  rateLimited: 'rate_limited',
+  /** SQL injection, path traversal, scanner user agents, ...; the kind is in `metadata.threat`. */
+  suspiciousRequest: 'suspicious_request',
+  /** A rejected upload (the platform's file_upload_rejected_total). */
+  uploadRejected: 'upload_rejected',
+  /** Emitted by logship's brute-force detector (one record per detection). */
+  bruteForceDetected: 'brute_force_detected',
+} as const;
+export type SecurityAction = (typeof SECURITY_ACTIONS)[keyof typeof SECURITY_ACTIONS];
+
+/** `metadata.threat` values for `suspicious_request`. */
+export const THREAT_KINDS = ['sqli', 'traversal', 'scanner', 'xss', 'command_injection'] as const;
+export type ThreatKind = (typeof THREAT_KINDS)[number];
+
+/**
+ * `event_type: performance` records: `metadata.operation` names the operation, `duration` is in
+ * seconds, `metadata.threshold` (seconds) the limit it exceeded.
+ */
+export const PERFORMANCE_ACTIONS = { slowOperation: 'slow_operation' } as const;
