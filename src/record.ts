@@ -70,6 +70,8 @@ export interface Ack {
   release(): void;
   /** The record now also covers `other`'s bytes (a joined line); `other` is released. */
   absorb(other: Ack): void;
+  /** A stable name of the record's source bytes (file identity + offset) when it has one. */
+  readonly id?: string;
 }
 
 /** For records with no position to commit (stdin, internal events). */

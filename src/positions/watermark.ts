@@ -30,6 +30,14 @@ export class AckToken implements Ack {
     if (--this.refs === 0) this.owner.settle(this);
   }
 
+  /**
+   * A name for this record's bytes that survives restarts: "<file identity>@<start offset>".
+   * Sinks derive idempotent ids from it (Elasticsearch `_id` + create), so a resend is a duplicate.
+   */
+  get id(): string | undefined {
+    return this.owner.identity === undefined ? undefined : `${this.owner.identity}@${this.start}`;
+  }
+
   absorb(other: Ack): void {
     if (other instanceof AckToken && other.owner === this.owner) {
       if (other.end > this.end) this.end = other.end;
@@ -60,8 +68,11 @@ export class FileWatermark {
   issuedEnd: number;
   private readonly budget: ByteBudget | null;
   private readonly onAdvance: (offset: number) => void;
+  /** The file identity key (dev:ino), when known; see AckToken.id. */
+  readonly identity: string | undefined;
 
-  constructor(initialOffset: number, budget: ByteBudget | null, onAdvance: (offset: number) => void) {
+  constructor(initialOffset: number, budget: ByteBudget | null, onAdvance: (offset: number) => void, identity?: string) {
+    this.identity = identity;
     this.committed = initialOffset;
     this.maxEnd = initialOffset;
     this.issuedEnd = initialOffset;

@@ -86,7 +86,7 @@ export class Tailer {
     return new FileWatermark(start, this.o.budget, (off) => {
       // Acks of a truncated generation's lines must not move the new generation's position.
       if (gen === this.generation) this.o.onCommit(off);
-    });
+    }, this.o.key);
   }
 
   async start(): Promise<void> {
