@@ -1,17 +1,22 @@
-import type { LogEvent } from '../record.ts';
+import type { Ack, LogEvent } from '../record.ts';
 
-export interface BatcherOptions {
+/** Anything that carries one ack reference; a sink may batch its own prepared form of an event. */
+export interface Batchable {
+  ack: Ack;
+}
+
+export interface BatcherOptions<E extends Batchable = LogEvent> {
   maxBytes: number;
   maxWait: number;
   maxInflight: number;
   /** Bytes an event adds to a batch (the encoded size estimate). */
-  sizeOf(event: LogEvent): number;
+  sizeOf(event: E): number;
   /**
    * Sends one batch and resolves once every event in it is final (the sink retries inside).
    * The batcher then releases the acks. Must not reject; a rejection is logged by the caller's
    * onBug and the batch is retried after a pause so nothing is lost.
    */
-  send(batch: LogEvent[], bytes: number): Promise<void>;
+  send(batch: E[], bytes: number): Promise<void>;
   onBug(err: unknown): void;
 }
 
@@ -19,17 +24,17 @@ export interface BatcherOptions {
  * Collects events into batches bounded by bytes and age, and keeps at most maxInflight sends
  * running. Batches wait in order; nothing here drops events, the global budget bounds them.
  */
-export class Batcher {
-  private current: LogEvent[] = [];
+export class Batcher<E extends Batchable = LogEvent> {
+  private current: E[] = [];
   private currentBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly ready: Array<{ events: LogEvent[]; bytes: number }> = [];
+  private readonly ready: Array<{ events: E[]; bytes: number }> = [];
   private inflight = 0;
   private queuedEvents = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly opts: BatcherOptions;
+  private readonly opts: BatcherOptions<E>;
 
-  constructor(opts: BatcherOptions) {
+  constructor(opts: BatcherOptions<E>) {
     this.opts = opts;
   }
 
@@ -41,7 +46,7 @@ export class Batcher {
     return this.inflight;
   }
 
-  add(event: LogEvent): void {
+  add(event: E): void {
     const size = this.opts.sizeOf(event);
     if (this.current.length > 0 && this.currentBytes + size > this.opts.maxBytes) this.cut();
     this.current.push(event);
@@ -77,7 +82,7 @@ export class Batcher {
     }
   }
 
-  private async run(events: LogEvent[], bytes: number): Promise<void> {
+  private async run(events: E[], bytes: number): Promise<void> {
     for (;;) {
       try {
         await this.opts.send(events, bytes);
