@@ -11,6 +11,7 @@ export class SinkMetrics {
   readonly inflight;
   readonly batchEntries;
   readonly lastSuccess;
+  readonly streamsActive;
 
   constructor(metrics: MetricsRegistry) {
     this.sent = metrics.counter('logship_sink_sent_entries_total', 'Entries accepted by the destination.', ['sink']);
@@ -22,5 +23,6 @@ export class SinkMetrics {
     this.inflight = metrics.gauge('logship_sink_inflight_requests', 'Requests in flight to the destination.', ['sink']);
     this.batchEntries = metrics.histogram('logship_sink_batch_entries', 'Entries per request.', ['sink'], [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 50000]);
     this.lastSuccess = metrics.gauge('logship_sink_last_success_timestamp_seconds', 'Unix time of the last accepted request.', ['sink']);
+    this.streamsActive = metrics.gauge('logship_streams_active', 'Distinct streams (label sets) a sink sent to recently (Loki).', ['sink']);
   }
 }
