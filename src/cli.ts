@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
-import type { Config } from './config/schema.ts';
+import { sinkName, type Config } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger, LOG_LEVELS } from './log.ts';
 import { createParser, PARSER_NAMES } from './parse/registry.ts';
@@ -23,6 +23,9 @@ Usage:
       Check a config file; prints every problem with its key path. Exit 0 valid, 2 invalid.
   logship parse [--parser NAME] [--service NAME]
       Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}).
+  logship es-template [--config FILE] [--sink NAME] [--format json|console]
+      Print the Elasticsearch component + index template for the (first) elasticsearch sink:
+      JSON (default) or Kibana Dev Tools requests. manage_template: true installs it on start.
   logship --version | --help
 
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (an invalid one is refused).
@@ -41,7 +44,7 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (['config', 'log-level', 'parser', 'service'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
+      else if (['config', 'log-level', 'parser', 'service', 'sink', 'format'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
       else flags.set(a.slice(2), true);
     } else if (a === '-c' && i + 1 < argv.length) flags.set('config', argv[++i]);
     else if (a === '-h') flags.set('help', true);
@@ -101,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
       return run(flags, level);
     case 'parse':
       return parse(flags);
+    case 'es-template':
+      return esTemplate(flags);
     default:
       process.stderr.write(`logship: unknown command "${command}"\n\n${HELP}`);
       return EXIT_CONFIG;
@@ -166,6 +171,39 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
       daemon.reload(next).then(() => log.info('reload complete'), (err: Error) => log.error({ err }, 'reload failed'));
     });
   });
+}
+
+/** Prints the templates of the named (or first) elasticsearch sink, or of a default one. */
+async function esTemplate(flags: Args['flags']): Promise<number> {
+  const { buildTemplates, templatesAsConsole } = await import('./sinks/elasticsearch/template.ts');
+  let cfg: Config;
+  try {
+    cfg = readConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+  const wanted = flags.get('sink');
+  const candidates = cfg.sinks.map((s, i) => ({ s, name: sinkName(cfg, i) })).filter((c) => c.s.type === 'elasticsearch');
+  const pick = typeof wanted === 'string' ? candidates.find((c) => c.name === wanted) : candidates[0];
+  if (typeof wanted === 'string' && !pick) {
+    process.stderr.write(`logship: no elasticsearch sink named "${wanted}" (have: ${candidates.map((c) => c.name).join(', ') || 'none'})\n`);
+    return EXIT_CONFIG;
+  }
+  const es = pick?.s ?? parseConfig('sources: [{name: x, paths: [/x]}]\nsinks: [{type: elasticsearch, url: "http://127.0.0.1:9200"}]', '<default>').sinks[0];
+  if (es.type !== 'elasticsearch') return EXIT_CONFIG;
+  const t = buildTemplates(es);
+  const format = flags.get('format') ?? 'json';
+  if (format === 'console') process.stdout.write(templatesAsConsole(t));
+  else if (format === 'json') process.stdout.write(JSON.stringify({ component_templates: { [t.component.name]: t.component.body }, index_templates: { [t.index.name]: t.index.body } }, null, 2) + '\n');
+  else {
+    process.stderr.write('logship: --format must be json or console\n');
+    return EXIT_CONFIG;
+  }
+  return 0;
 }
 
 async function parse(flags: Args['flags']): Promise<number> {
