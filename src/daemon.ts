@@ -15,6 +15,7 @@ import { HttpServer, type StatusProvider } from './server/http.ts';
 import { createSink } from './sinks/registry.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/file-source.ts';
+import { createLineChain } from './sources/line-chain.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonOptions {
@@ -119,9 +120,11 @@ export class Daemon implements StatusProvider {
       this.receivers.push(processor);
       const source = new FileSource(src, {
         host,
-        receiverFor: (_info: SourceInfo) => processor,
+        // Per file: container decode/rejoin → multiline → the source's shared processor.
+        receiverFor: (_info: SourceInfo) => createLineChain(src, processor, { metrics, log }),
         budget: this.budget,
         positions: this.positions,
+        positionsExpireAfter: cfg.positions.expire_after,
         metrics,
         log,
       });

@@ -20,7 +20,9 @@ export const configSchema = z.strictObject({
   positions: z.strictObject({
     path: z.string().default('./data/positions.json'),
     sync_interval: duration().default(1000),
-  }).default({ path: './data/positions.json', sync_interval: 1000 }),
+    /** Entries of files gone (not tailed) for longer than this are forgotten. */
+    expire_after: duration().default(3_600_000),
+  }).default({ path: './data/positions.json', sync_interval: 1000, expire_after: 3_600_000 }),
   memory: z.strictObject({
     /** Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. */
     max_buffer_bytes: size().default(64 * 1024 * 1024),

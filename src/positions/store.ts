@@ -45,6 +45,7 @@ export class PositionStore {
   private readonly writeErrors;
   private readonly corruptLoads;
   private readonly lastWrite;
+  private readonly expired;
   /** True when this store started from nothing (first start: start_at applies). */
   firstStart = true;
 
@@ -53,6 +54,7 @@ export class PositionStore {
     this.log = log;
     this.writeErrors = metrics.counter('logship_positions_write_errors_total', 'Failed writes of the positions file.');
     this.corruptLoads = metrics.counter('logship_positions_corrupt_total', 'Positions files found corrupt at start (fell back to an older generation).', ['file']);
+    this.expired = metrics.counter('logship_positions_expired_total', 'Positions entries forgotten because their file was gone longer than positions.expire_after.');
     this.lastWrite = metrics.gauge('logship_positions_last_write_timestamp_seconds', 'Unix time of the last successful positions write.');
   }
 
@@ -106,6 +108,44 @@ export class PositionStore {
     e.offset = offset;
     e.updated = Date.now();
     this.dirty = true;
+  }
+
+  /** The file's first bytes grew (up to 1 KiB) or were rewritten: remember the new fingerprint. */
+  setFingerprint(key: string, fingerprint: string, len: number): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.fingerprint = fingerprint;
+    e.fp_len = len;
+    e.updated = Date.now();
+    this.dirty = true;
+  }
+
+  /** Marks an entry as seen now (its expiry clock restarts). */
+  touch(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.updated = Date.now();
+    this.dirty = true;
+  }
+
+  /**
+   * Forgets entries of files that have been gone (not tailed) for longer than `maxAgeMs`, so the
+   * file does not grow with every rotated generation. Returns how many were removed.
+   */
+  expire(maxAgeMs: number, isGone: (key: string, entry: PositionEntry) => boolean): number {
+    const cutoff = Date.now() - maxAgeMs;
+    let n = 0;
+    for (const [k, e] of this.entries) {
+      if (e.updated < cutoff && isGone(k, e)) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    if (n > 0) {
+      this.dirty = true;
+      this.expired.inc(n);
+    }
+    return n;
   }
 
   delete(key: string): void {

@@ -9,6 +9,8 @@ import picomatch from 'picomatch';
  */
 export class GlobMatcher {
   readonly bases: string[];
+  /** Deepest directory level below a base that any include glob can match. */
+  readonly maxDepth: number;
   private readonly include: Array<{ base: string; isMatch: (p: string) => boolean; maxDepth: number }>;
   private readonly exclude: (p: string) => boolean;
 
@@ -22,6 +24,7 @@ export class GlobMatcher {
       return { base, isMatch: picomatch(abs, { dot: true }), maxDepth };
     });
     this.bases = [...new Set(this.include.map((i) => i.base))];
+    this.maxDepth = Math.max(0, ...this.include.map((i) => i.maxDepth));
     // Excludes without a slash match the file name anywhere (`*.gz`), others the whole path.
     const byName = exclude.filter((e) => !e.includes('/'));
     const byPath = exclude.filter((e) => e.includes('/')).map((e) => resolve(e));

@@ -1,4 +1,6 @@
-import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ByteBudget } from '../../budget.ts';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
@@ -6,10 +8,12 @@ import type { LineReceiver } from '../../pipeline/line.ts';
 import type { PositionStore } from '../../positions/store.ts';
 import type { SourceInfo } from '../../record.ts';
 import type { FileSourceConfig } from '../config.ts';
+import { containerFields } from '../container/metadata.ts';
 import { GlobMatcher } from './discovery.ts';
-import { FINGERPRINT_MAX, fingerprint, identityKey } from './identity.ts';
+import { FINGERPRINT_MAX, fingerprintOf, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
+import { FileWatcher } from './watcher.ts';
 
 export interface FileSourceDeps {
   host: string;
@@ -19,6 +23,8 @@ export interface FileSourceDeps {
   positions: PositionStore;
   metrics: MetricsRegistry;
   log: Logger;
+  /** Forget positions of files gone longer than this (positions.expire_after). */
+  positionsExpireAfter?: number;
 }
 
 export interface FileStatus {
@@ -30,22 +36,29 @@ export interface FileStatus {
   state: string;
 }
 
+/** How often per-file chains are asked to emit timed-out partial / multiline records. */
+const CHAIN_FLUSH_MS = 250;
+
 /**
- * One configured file source: finds files (periodic rescan of the globs), keeps one Tailer per
- * file identity, and decides where each file starts.
+ * One configured file source. Finds files (chokidar change events on the glob base directories,
+ * a periodic rescan as the safety net), keeps one Tailer per file identity (device + inode, the
+ * content checked by fingerprint), decides where each file starts, and at start resumes
+ * generations that were rotated away while logship was stopped.
  */
 export class FileSource {
   readonly name: string;
   private readonly cfg: FileSourceConfig;
   private readonly matcher: GlobMatcher;
+  private readonly watcher: FileWatcher;
   private readonly tailers = new Map<string, Tailer>();
+  private readonly byPath = new Map<string, Tailer>();
   private readonly opening = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly tailMetrics: TailMetrics;
   private readonly fileSize;
   private readonly fileOffset;
-
   private readonly deps: FileSourceDeps;
 
   constructor(cfg: FileSourceConfig, deps: FileSourceDeps) {
@@ -53,20 +66,29 @@ export class FileSource {
     this.name = cfg.name;
     this.cfg = cfg;
     this.matcher = new GlobMatcher(cfg.paths, cfg.exclude);
+    this.watcher = new FileWatcher(this.matcher, deps.log);
     this.tailMetrics = new TailMetrics(deps.metrics, cfg.name);
-    const self = this;
+    // Families are shared by all sources (and survive reloads): the collect callback of the
+    // first registrant refreshes the series of every running source.
+    // Size is registered first so its collect also refreshes the offsets before they are read.
+    const holder: { offset: { reset(): void } | null } = { offset: null };
     this.fileSize = deps.metrics.gauge('logship_file_size_bytes', 'Size of each tailed file.', ['source', 'path'], function () {
-      self.collectFileGauges();
+      this.reset();
+      holder.offset?.reset();
+      for (const s of FileSource.live) s.collectFileGauges();
     });
     this.fileOffset = deps.metrics.gauge('logship_file_offset_bytes', 'Acknowledged offset of each tailed file (lag = size - offset).', ['source', 'path']);
+    holder.offset = this.fileOffset;
     deps.metrics.gauge('logship_files_active', 'Files currently tailed.', ['source'], function () {
-      this.set({ source: cfg.name }, self.tailers.size);
+      this.reset();
+      for (const s of FileSource.live) this.set({ source: s.name }, s.tailers.size);
     });
   }
 
+  /** Sources of the running pipeline (metric collection spans all of them). */
+  private static readonly live = new Set<FileSource>();
+
   private collectFileGauges(): void {
-    this.fileSize.reset();
-    this.fileOffset.reset();
     for (const t of this.tailers.values()) {
       this.fileSize.set({ source: this.name, path: t.path }, t.size);
       this.fileOffset.set({ source: this.name, path: t.path }, t.committedOffset);
@@ -74,106 +96,216 @@ export class FileSource {
   }
 
   async start(): Promise<void> {
+    FileSource.live.add(this);
+    const watching = this.watcher.start({
+      added: (p) => void this.consider(p, false),
+      changed: (p) => this.byPath.get(p)?.wake(),
+      removed: (p) => this.byPath.get(p)?.wake(),
+    });
+    await this.resumeRotated();
     await this.rescan(true);
+    // Files created between the initial scan and the watcher being ready.
+    void watching.then(() => (this.stopped ? undefined : this.rescan(false))).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed'));
     const tick = () => {
       if (this.stopped) return;
       this.rescan(false).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed')).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, Math.min(this.cfg.rescan_interval, 1000));
+        if (!this.stopped) this.rescanTimer = setTimeout(tick, this.cfg.rescan_interval);
       });
     };
-    this.timer = setTimeout(tick, Math.min(this.cfg.rescan_interval, 1000));
+    this.rescanTimer = setTimeout(tick, this.cfg.rescan_interval);
+    this.flushTimer = setInterval(() => {
+      for (const t of this.tailers.values()) t.receiver.flush(false);
+    }, CHAIN_FLUSH_MS);
+    this.flushTimer.unref();
   }
 
   private async rescan(initial: boolean): Promise<void> {
     const paths = await this.matcher.scan();
     for (const path of paths) {
       if (this.stopped) return;
-      let st;
-      try {
-        st = await stat(path);
-      } catch {
-        continue;
+      await this.consider(path, initial);
+    }
+    if (!initial && !this.stopped) {
+      const expireAfter = this.deps.positionsExpireAfter ?? 3_600_000;
+      const n = this.deps.positions.expire(expireAfter, (k, e) => e.source === this.name && !this.tailers.has(k) && !this.opening.has(k));
+      if (n > 0) this.deps.log.info({ source: this.name, entries: n }, 'forgot positions of files gone longer than positions.expire_after');
+    }
+  }
+
+  /** A path that matches the globs: tail it if its identity is new, else follow a rename. */
+  private async consider(path: string, initial: boolean): Promise<void> {
+    if (this.stopped) return;
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch {
+      return;
+    }
+    if (!st.isFile()) return;
+    const key = identityKey(st);
+    const existing = this.tailers.get(key);
+    if (existing) {
+      if (existing.path !== path && (existing.isRotated || !(await this.stillAt(existing.path, key)))) {
+        // Renamed within the globs (e.g. app.log → app.log.1 with `app.log*`): the same file, not re-read.
+        if (this.byPath.get(existing.path) === existing) this.byPath.delete(existing.path);
+        existing.renamedTo(path);
+        this.byPath.set(path, existing);
       }
-      const key = identityKey(st);
-      const existing = this.tailers.get(key);
-      if (existing) {
-        if (existing.path !== path) existing.path = path; // renamed but still matching: same file, no re-read
-        existing.size = st.size;
-        continue;
+      return;
+    }
+    if (this.opening.has(key)) return;
+    this.opening.add(key);
+    try {
+      await this.openFile(path, key, st, initial, false);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, file: path }, 'cannot open file');
+    } finally {
+      this.opening.delete(key);
+    }
+  }
+
+  private async stillAt(path: string, key: string): Promise<boolean> {
+    try {
+      return identityKey(await stat(path)) === key;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Generations rotated away while logship was stopped: a known identity no longer at its path
+   * but still in the same directory under another name (app.log.1, app-20240101.log) that the
+   * globs do not match. It is read from its acknowledged offset to EOF, then closed, so the lines
+   * written just before the rotation are neither skipped nor read twice. (A name the globs match
+   * is handled by the rescan, which finds the identity's offset anyway.)
+   */
+  private async resumeRotated(): Promise<void> {
+    const { positions, log } = this.deps;
+    const candidates = [...positions.all()].filter(([, e]) => e.source === this.name);
+    const byDir = new Map<string, Map<string, { path: string; st: Stats }>>();
+    for (const [key, e] of candidates) {
+      if (await this.stillAt(e.path, key)) continue;
+      const dir = dirname(e.path);
+      let inDir = byDir.get(dir);
+      if (!inDir) {
+        inDir = await identitiesIn(dir);
+        byDir.set(dir, inDir);
       }
-      if (this.opening.has(key)) continue;
-      this.opening.add(key);
+      const found = inDir.get(key);
+      if (!found || this.matcher.matches(found.path) || found.st.size <= e.offset) continue;
       try {
-        await this.openFile(path, key, st.dev, st.ino, st.size, initial);
+        if (e.fp_len > found.st.size || (e.fp_len > 0 && (await fingerprintOf(found.path, e.fp_len)) !== e.fingerprint)) continue;
+        log.info({ file: found.path, was: e.path, offset: e.offset, size: found.st.size }, 'file was rotated while logship was stopped; reading the rest of it');
+        this.tailMetrics.rotations.inc();
+        this.opening.add(key);
+        await this.openFile(found.path, key, found.st, false, true);
       } catch (err) {
-        this.deps.log.warn({ err: (err as Error).message, file: path }, 'cannot open file');
+        log.warn({ err: (err as Error).message, file: found.path }, 'cannot open rotated file');
       } finally {
         this.opening.delete(key);
       }
     }
   }
 
-  private async openFile(path: string, key: string, dev: number, ino: number, size: number, initial: boolean): Promise<void> {
+  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean): Promise<void> {
     const { positions, log } = this.deps;
+    const size = st.size;
     const fpLen = Math.min(size, FINGERPRINT_MAX);
-    const fh = await open(path, 'r');
-    let fp: string;
-    try {
-      fp = await fingerprint(fh.fd, fpLen);
-    } finally {
-      await fh.close();
-    }
+    const fp = await fingerprintOf(path, fpLen);
     const known = positions.get(key);
     let start = 0;
     if (known) {
-      const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : await this.prefixMatches(path, known.fp_len, known.fingerprint));
+      const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : (await fingerprintOf(path, known.fp_len)) === known.fingerprint);
       if (sameContent && known.offset <= size) start = known.offset;
-      else log.info({ file: path, known: known.path }, 'inode reused or file rewritten; reading from the start');
+      else {
+        log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
+        this.tailMetrics.truncations.inc();
+      }
     } else if (initial && positions.firstStart && this.cfg.start_at === 'end') {
       start = size;
     }
-    positions.set(key, { path, offset: start, dev, ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
-    const info: SourceInfo = { type: 'file', name: this.name, file: path, host: this.deps.host };
-    const tailer = new Tailer({
+    positions.set(key, { path, offset: start, dev: st.dev, ino: st.ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
+    const info = this.sourceInfo(path);
+    const receiver = this.deps.receiverFor(info);
+    const tailer: Tailer = new Tailer({
       path, key, startOffset: start,
+      fingerprint: { value: fp, len: fpLen },
       maxLineBytes: this.cfg.max_line_bytes,
       partialLineTimeout: this.cfg.partial_line_timeout,
       rotateWait: this.cfg.rotate_wait,
       readChunkBytes: 256 * 1024,
       pollInterval: 250,
+      maxPollInterval: 4000,
+      rotated,
       source: info,
-      receiver: this.deps.receiverFor(info),
+      receiver,
       budget: this.deps.budget,
       metrics: this.tailMetrics,
       log,
       onCommit: (off) => positions.advance(key, off),
-      onClose: () => {
-        this.tailers.delete(key);
+      onFingerprint: (value, len) => positions.setFingerprint(key, value, len),
+      onClose: (reason) => {
+        if (this.tailers.get(key) === tailer) this.tailers.delete(key);
+        if (this.byPath.get(tailer.path) === tailer) this.byPath.delete(tailer.path);
+        // Nothing more comes from this file: emit held partial / multiline records now.
+        receiver.flush(true);
+        positions.touch(key);
+        log.info({ file: tailer.path, reason, offset: tailer.offset }, 'closed file');
       },
     });
-    tailer.size = size;
     this.tailers.set(key, tailer);
-    log.info({ file: path, offset: start, source: this.name }, 'tailing file');
-    await tailer.start();
+    if (!rotated) this.byPath.set(path, tailer);
+    try {
+      await tailer.start();
+    } catch (err) {
+      this.tailers.delete(key);
+      if (this.byPath.get(path) === tailer) this.byPath.delete(path);
+      throw err;
+    }
+    log.info({ file: path, offset: start, size, source: this.name, rotated }, 'tailing file');
   }
 
-  private async prefixMatches(path: string, len: number, expected: string): Promise<boolean> {
-    const fh = await open(path, 'r');
-    try {
-      return (await fingerprint(fh.fd, len)) === expected;
-    } finally {
-      await fh.close();
-    }
+  private sourceInfo(path: string): SourceInfo {
+    const info: SourceInfo = { type: this.cfg.type, name: this.name, file: path, host: this.deps.host };
+    if (this.cfg.type !== 'file') Object.assign(info, containerFields(this.cfg.type, path));
+    return info;
   }
 
   files(): FileStatus[] {
     return [...this.tailers.values()].map((t) => ({ path: t.path, key: t.key, offset: t.offset, committed: t.committedOffset, size: t.size, state: t.state }));
   }
 
-  /** Stop reading (after reading to EOF if a deadline is given); emitted lines still settle through the sinks. */
+  /**
+   * Stop reading (after reading to EOF if a deadline is given). Each file's chain is flushed
+   * with force as its tailer closes; emitted lines still settle through the sinks.
+   */
   async stop(deadline = 0): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.rescanTimer) clearTimeout(this.rescanTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.watcher.close().catch(() => {});
     await Promise.all([...this.tailers.values()].map((t) => t.stop(deadline)));
+    FileSource.live.delete(this);
   }
+}
+
+/** Every regular file directly in `dir`, by identity. */
+async function identitiesIn(dir: string): Promise<Map<string, { path: string; st: Stats }>> {
+  const out = new Map<string, { path: string; st: Stats }>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    try {
+      const st = await stat(p);
+      if (st.isFile()) out.set(identityKey(st), { path: p, st });
+    } catch {
+      // vanished meanwhile
+    }
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { read, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const readAsync = promisify(read);
@@ -17,4 +18,14 @@ export async function fingerprint(fd: number, len: number): Promise<string> {
   const buf = Buffer.allocUnsafe(len);
   const { bytesRead } = await readAsync(fd, buf, 0, len, 0);
   return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32);
+}
+
+/** Fingerprint of the first `len` bytes of the file at `path`. */
+export async function fingerprintOf(path: string, len: number): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    return await fingerprint(fh.fd, len);
+  } finally {
+    await fh.close();
+  }
 }
