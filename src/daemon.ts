@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ByteBudget } from './budget.ts';
 import { sinkName, type Config } from './config/schema.ts';
+import { DerivedMetricsStage } from './metrics/derived/stage.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { createParser } from './parse/registry.ts';
 import type { LineReceiver } from './pipeline/line.ts';
@@ -102,6 +103,8 @@ export class Daemon implements StatusProvider {
     }
     const router = new FanOutRouter(this.sinks);
     const stages: Stage[] = cfg.pipeline.map((s) => createStage(s, { log, metrics }));
+    // Last, so the built-in metrics see records after classification (and after user drops).
+    if (cfg.derived_metrics.enabled) stages.push(new DerivedMetricsStage(cfg.derived_metrics, { metrics }));
     const host = cfg.host ?? hostname();
     this.sources = [];
     this.receivers = [];

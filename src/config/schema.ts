@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DERIVED_METRICS_DEFAULTS, derivedMetricsSchema } from '../metrics/derived/config.ts';
+import { duplicateMetricRuleNames } from '../pipeline/metrics.ts';
 import { stageSchema } from '../pipeline/registry.ts';
 import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
 import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
@@ -34,6 +36,8 @@ export const configSchema = z.strictObject({
   host: z.string().optional(),
   sources: z.array(fileSourceSchema).min(1, { message: 'at least one source is required' }),
   pipeline: z.array(stageSchema).default([]),
+  /** Built-in security and performance metrics on /metrics (see README "Derived metrics"). */
+  derived_metrics: derivedMetricsSchema.default(DERIVED_METRICS_DEFAULTS),
   sinks: z.array(sinkSchema).min(1, { message: 'at least one sink is required' }),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();
@@ -47,6 +51,7 @@ export const configSchema = z.strictObject({
     if (sinkNames.has(name)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `duplicate sink name "${name}"` });
     sinkNames.add(name);
   });
+  for (const iss of duplicateMetricRuleNames(cfg.pipeline)) ctx.addIssue({ code: 'custom', ...iss });
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -9,7 +9,12 @@ export class MetricsRegistry {
   readonly registry = new Registry();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client exports these gauges with a "_total" suffix, which promtool flags; the
+      // per-type nodejs_active_{handles,requests,resources} gauges carry the same numbers.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
   }
 
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {

@@ -18,6 +18,8 @@ export class LineProcessor implements LineReceiver {
   private readonly parser: Parser;
   private readonly parserName: string;
   private readonly stages: Stage[];
+  /** emitters[i] continues an event emitted by stage i at stage i + 1 (bound once, not per line). */
+  private readonly emitters: Array<(event: LogEvent) => void>;
   private readonly router: EventRouter;
   private readonly staticLabels: Record<string, string>;
   private readonly ctx: ParseContext;
@@ -40,6 +42,7 @@ export class LineProcessor implements LineReceiver {
     this.parser = opts.parser;
     this.parserName = opts.parserName;
     this.stages = opts.stages;
+    this.emitters = opts.stages.map((_, i) => (event: LogEvent) => this.runStages(i + 1, event));
     this.router = opts.router;
     this.staticLabels = opts.labels;
     this.log = opts.log;
@@ -77,11 +80,16 @@ export class LineProcessor implements LineReceiver {
       };
     }
     this.linesProcessed.inc();
-    for (let i = 0; i < this.stages.length && event !== null; i++) {
+    this.runStages(0, event);
+  }
+
+  /** Runs `event` through the stages from index `from` on, then to the router. */
+  private runStages(from: number, event: LogEvent | null): void {
+    for (let i = from; i < this.stages.length && event !== null; i++) {
       const stage = this.stages[i];
-      const out: LogEvent | null = stage.process(event);
+      const out: LogEvent | null = stage.process(event, this.emitters[i]);
       if (out === null) {
-        this.dropped.inc({ source: line.source.name, stage: stage.name });
+        this.dropped.inc({ source: event.record.source.name, stage: stage.name });
         event.ack.release();
       }
       event = out;

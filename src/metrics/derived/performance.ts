@@ -1,0 +1,118 @@
+import type { Counter, Histogram } from 'prom-client';
+import { PERFORMANCE_ACTIONS } from '../../events.ts';
+import { LEVELS, type LogRecord } from '../../record.ts';
+import type { MetricsRegistry } from '../registry.ts';
+import { BoundedValues, OVERFLOW_VALUE } from './bounded-values.ts';
+import type { PerformanceMetricsConfig } from './config.ts';
+import { templateRoute } from './route-template.ts';
+
+/** Names of the performance metric families (the platform's names where it has one). */
+export const PERFORMANCE_METRIC_NAMES = {
+  httpRequests: 'http_requests_total',
+  httpErrors: 'http_errors_total',
+  httpDuration: 'http_request_duration_seconds',
+  slowOperations: 'slow_operations_total',
+  logLines: 'log_lines_total',
+} as const;
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+const LEVEL_SET: ReadonlySet<string> = new Set(LEVELS);
+const STATUS_CODES: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+type Inc = { inc(n?: number): void };
+
+/**
+ * HTTP request counts, errors and durations (from any record with `http.status_code`, e.g.
+ * access-log lines or app request logs), slow operations and log lines per service and level.
+ * Labels are bounded: method to the standard verbs (else "other"), status to 100–599, route to
+ * the first `max_routes` templated routes (404s and suspicious requests never admit a new route,
+ * so scanners cannot fill the set), operation to `max_operations`.
+ */
+export class PerformanceMetrics {
+  private readonly requests: Counter<'service' | 'method' | 'route' | 'status'>;
+  private readonly errors: Counter<'service' | 'method' | 'route'>;
+  private readonly duration: Histogram<'service' | 'method' | 'route'>;
+  private readonly slow: Counter<'service' | 'operation'>;
+  private readonly lines: Counter<'service' | 'level'>;
+  /** service → level → child: no allocation per line for the one family every record hits. */
+  private readonly lineChildren = new Map<string, Map<string, Inc>>();
+  private readonly routes: BoundedValues | null;
+  private readonly operations: BoundedValues;
+  private readonly statusClass: boolean;
+
+  constructor(cfg: PerformanceMetricsConfig, deps: { metrics: MetricsRegistry; overflow: Counter<'label'> }) {
+    const m = deps.metrics;
+    const N = PERFORMANCE_METRIC_NAMES;
+    this.requests = m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
+    this.errors = m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
+    this.duration = m.histogram(N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
+    this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
+    this.lines = m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
+    this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
+    this.operations = new BoundedValues('operation', cfg.max_operations, deps.overflow);
+    this.statusClass = cfg.status_label === 'class';
+  }
+
+  /** Counts one record; `service` is its already-bounded service label value. */
+  observe(r: LogRecord, service: string): void {
+    this.lineCounter(service, LEVEL_SET.has(r.level) ? r.level : OVERFLOW_VALUE).inc();
+    const http = r.http;
+    if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, http.status_code);
+    if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
+      const op = r.metadata?.operation;
+      this.slow.inc({ service, operation: typeof op === 'string' && op.length > 0 ? this.operations.value(op) : 'unknown' });
+    }
+  }
+
+  private request(r: LogRecord, service: string, code: number): void {
+    const http = r.http!;
+    const valid = Number.isInteger(code) && code >= 100 && code <= 599;
+    const status = !valid ? OVERFLOW_VALUE : this.statusClass ? STATUS_CLASSES[Math.floor(code / 100)] : STATUS_CODES[code];
+    const method = methodLabel(http.method);
+    const route = this.routeLabel(r, code);
+    this.requests.inc({ service, method, route, status });
+    if (valid && code >= 500) this.errors.inc({ service, method, route });
+    const ms = http.response_time;
+    if (typeof ms === 'number' && ms >= 0 && Number.isFinite(ms)) this.duration.observe({ service, method, route }, ms / 1000);
+  }
+
+  private routeLabel(r: LogRecord, code: number): string {
+    const routes = this.routes;
+    if (routes === null) return '';
+    const http = r.http!;
+    const raw = http.route ?? (http.path !== undefined ? templateRoute(http.path) : undefined);
+    if (raw === undefined || raw.length === 0) return 'unknown';
+    // Scanners probe thousands of paths that do not exist: they may use a route others made
+    // known, never claim a new one.
+    if (code === 404 || r.action === 'suspicious_request') return routes.known(raw);
+    return routes.value(raw);
+  }
+
+  private lineCounter(service: string, level: string): Inc {
+    let byLevel = this.lineChildren.get(service);
+    if (byLevel === undefined) {
+      byLevel = new Map();
+      this.lineChildren.set(service, byLevel);
+    }
+    let c = byLevel.get(level);
+    if (c === undefined) {
+      c = this.lines.labels(service, level);
+      byLevel.set(level, c);
+    }
+    return c;
+  }
+}
+
+function methodLabel(m: string | undefined): string {
+  if (m === undefined) return 'unknown';
+  if (METHODS.has(m)) return m;
+  const u = m.toUpperCase();
+  return METHODS.has(u) ? u : OVERFLOW_VALUE;
+}
+
+/** A performance event whose duration (seconds) exceeds its metadata.threshold (seconds). */
+function overThreshold(r: LogRecord): boolean {
+  const t = r.metadata?.threshold;
+  return typeof r.duration === 'number' && typeof t === 'number' && r.duration > t;
+}

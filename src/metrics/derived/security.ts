@@ -1,0 +1,161 @@
+import type { Counter } from 'prom-client';
+import { SECURITY_ACTIONS, THREAT_KINDS } from '../../events.ts';
+import { NO_ACK, type LogEvent, type LogRecord } from '../../record.ts';
+import type { EmitEvent } from '../../pipeline/stage.ts';
+import type { MetricsRegistry } from '../registry.ts';
+import { OVERFLOW_VALUE } from './bounded-values.ts';
+import { BruteForceDetector, type Detection } from './brute-force.ts';
+import type { SecurityMetricsConfig } from './config.ts';
+
+/** Names of the security metric families (the platform's names where it has one). */
+export const SECURITY_METRIC_NAMES = {
+  authAttempts: 'auth_attempts_total',
+  authFailures: 'auth_failures_total',
+  deniedResponses: 'http_denied_responses_total',
+  securityEvents: 'security_events_total',
+  suspiciousRequests: 'suspicious_requests_total',
+  rateLimitEvents: 'rate_limit_events_total',
+  uploadRejected: 'file_upload_rejected_total',
+  bruteForceDetections: 'brute_force_detections_total',
+  bruteForceOver: 'brute_force_sources_over_threshold',
+  bruteForceTracked: 'brute_force_tracked_sources',
+  bruteForceTop: 'brute_force_source_failed_logins',
+} as const;
+
+const ACTIONS: ReadonlySet<string> = new Set(Object.values(SECURITY_ACTIONS));
+const THREATS: ReadonlySet<string> = new Set(THREAT_KINDS);
+
+/**
+ * Counts the security classification of records (src/events.ts) and the 401/403/429 responses,
+ * and runs brute-force detection on failed logins. Every label is bounded: `service` by the
+ * caller's cap, `action`/`kind` by the contract's fixed sets (anything else is "other"),
+ * `status` by the three codes. Source IPs are labels only with expose_top_sources > 0, and then
+ * only the top K.
+ */
+export class SecurityMetrics {
+  private readonly authAttempts: Counter<'service' | 'result'>;
+  private readonly authFailures: Counter<'service'>;
+  private readonly denied: Counter<'service' | 'status'>;
+  private readonly events: Counter<'service' | 'action'>;
+  private readonly suspicious: Counter<'service' | 'kind'>;
+  private readonly rateLimit: Counter<'service'>;
+  private readonly uploadRejected: Counter<'service'>;
+  private readonly detections: Counter<'service'>;
+  private readonly detector: BruteForceDetector | null;
+  private readonly threshold: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(cfg: SecurityMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
+    const m = deps.metrics;
+    const N = SECURITY_METRIC_NAMES;
+    this.now = deps.now ?? Date.now;
+    this.authAttempts = m.counter(N.authAttempts, 'Authentication attempts seen in logs, by service and result (success, failure).', ['service', 'result']);
+    this.authFailures = m.counter(N.authFailures, 'Failed authentication attempts seen in logs (failed_login events: app events, sshd, PAM, 401 on auth routes), by service.', ['service']);
+    this.denied = m.counter(N.deniedResponses, 'HTTP responses 401 (unauthorized), 403 (forbidden) and 429 (too many requests) seen in logs, by service and status.', ['service', 'status']);
+    this.events = m.counter(N.securityEvents, 'Security events (event_type "security") seen in logs, by service and action.', ['service', 'action']);
+    this.suspicious = m.counter(N.suspiciousRequests, 'Suspicious requests seen in logs, by service and kind (sqli, traversal, scanner, xss, command_injection, other).', ['service', 'kind']);
+    this.rateLimit = m.counter(N.rateLimitEvents, 'Rate limiting events seen in logs (rate_limited events and HTTP 429 responses), by service.', ['service']);
+    this.uploadRejected = m.counter(N.uploadRejected, 'Rejected file uploads seen in logs (upload_rejected events), by service.', ['service']);
+    this.detections = m.counter(N.bruteForceDetections, 'Brute-force detections: a source IP crossed the failed-login threshold within the window, by service of the failure that crossed it.', ['service']);
+    const bf = cfg.brute_force;
+    this.threshold = bf.threshold;
+    this.windowMs = bf.window;
+    // Scrape-time gauges read the current detector: re-register them so a reloaded stage's
+    // detector replaces the previous one's.
+    for (const name of [N.bruteForceOver, N.bruteForceTracked, N.bruteForceTop]) m.remove(name);
+    if (!bf.enabled) {
+      this.detector = null;
+      return;
+    }
+    const detector = new BruteForceDetector({ threshold: bf.threshold, window: bf.window, maxSources: bf.max_sources });
+    this.detector = detector;
+    const now = this.now;
+    m.gauge(N.bruteForceOver, 'Source IPs currently over the brute-force threshold (threshold failed logins within the window).', [], function () {
+      this.set(detector.overThreshold(now()));
+    });
+    m.gauge(N.bruteForceTracked, 'Source IPs with failed logins remembered by the brute-force detector (bounded by max_sources).', [], function () {
+      this.set(detector.tracked);
+    });
+    const k = bf.expose_top_sources;
+    if (k > 0) {
+      m.gauge(N.bruteForceTop, `Failed logins in the current burst of the top ${k} source IPs over the brute-force threshold (opt-in: expose_top_sources).`, ['source_ip'], function () {
+        this.reset();
+        for (const t of detector.top(k, now())) this.set({ source_ip: t.source }, t.failures);
+      });
+    }
+  }
+
+  /** Counts one record; `service` is its already-bounded service label value. */
+  observe(event: LogEvent, service: string, emit: EmitEvent | undefined): void {
+    const r = event.record;
+    const status = r.http?.status_code;
+    if (status === 401 || status === 403 || status === 429) {
+      this.denied.inc({ service, status: status === 401 ? '401' : status === 403 ? '403' : '429' });
+    }
+    let rateLimited = status === 429;
+    if (r.event_type === 'security' && r.action !== undefined) {
+      const action = ACTIONS.has(r.action) ? r.action : OVERFLOW_VALUE;
+      this.events.inc({ service, action });
+      switch (action) {
+        case SECURITY_ACTIONS.failedLogin:
+          this.authAttempts.inc({ service, result: 'failure' });
+          this.authFailures.inc({ service });
+          if (this.detector !== null && r.ip_address) this.failedLogin(event, service, r.ip_address, emit);
+          break;
+        case SECURITY_ACTIONS.successfulLogin:
+          this.authAttempts.inc({ service, result: 'success' });
+          break;
+        case SECURITY_ACTIONS.rateLimited:
+          rateLimited = true;
+          break;
+        case SECURITY_ACTIONS.suspiciousRequest: {
+          const threat = r.metadata?.threat;
+          this.suspicious.inc({ service, kind: typeof threat === 'string' && THREATS.has(threat) ? threat : OVERFLOW_VALUE });
+          break;
+        }
+        case SECURITY_ACTIONS.uploadRejected:
+          this.uploadRejected.inc({ service });
+          break;
+      }
+    }
+    if (rateLimited) this.rateLimit.inc({ service });
+  }
+
+  private failedLogin(event: LogEvent, service: string, ip: string, emit: EmitEvent | undefined): void {
+    const now = this.now();
+    let t = Date.parse(event.record.timestamp);
+    // Unreadable or far-future stamps count at arrival time rather than poisoning the window.
+    if (Number.isNaN(t) || t > now + this.windowMs) t = now;
+    const d = this.detector!.failure(ip, t);
+    if (d === null) return;
+    this.detections.inc({ service });
+    if (emit) emit(this.detectionEvent(event, d));
+  }
+
+  /** The `security` record a detection ships as, so Loki and Elasticsearch have it too. */
+  private detectionEvent(trigger: LogEvent, d: Detection): LogEvent {
+    const r = trigger.record;
+    const windowSeconds = this.windowMs / 1000;
+    const record: LogRecord = {
+      timestamp: r.timestamp,
+      level: 'WARN',
+      service: r.service,
+      message: `brute force detected: ${d.failures} failed logins from ${d.source} within ${windowSeconds}s`,
+      event_type: 'security',
+      action: SECURITY_ACTIONS.bruteForceDetected,
+      ip_address: d.source,
+      metadata: {
+        failures: d.failures,
+        threshold: this.threshold,
+        window_seconds: windowSeconds,
+        first_failure: new Date(d.firstFailure).toISOString(),
+        last_failure: new Date(d.lastFailure).toISOString(),
+        detector: 'logship',
+        ...(r.user_id ? { last_user_id: r.user_id } : {}),
+      },
+      source: { type: 'internal', name: 'brute_force_detector', ...(r.source.host ? { host: r.source.host } : {}) },
+    };
+    return { record, labels: { ...trigger.labels }, ack: NO_ACK, size: record.message.length };
+  }
+}

@@ -1,0 +1,36 @@
+import type { MetricsRegistry } from '../registry.ts';
+import type { LogEvent } from '../../record.ts';
+import type { EmitEvent, Stage } from '../../pipeline/stage.ts';
+import { BoundedValues } from './bounded-values.ts';
+import type { DerivedMetricsConfig } from './config.ts';
+import { PerformanceMetrics } from './performance.ts';
+import { SecurityMetrics } from './security.ts';
+
+/** Self-metric: label values counted as "other" because their cap was reached. */
+export const LABEL_OVERFLOW_METRIC = 'logship_derived_label_overflow_total';
+
+/**
+ * The built-in derived metrics as the last pipeline stage: it observes every record that the
+ * configured stages let through (after classification), never changes or drops it, and emits a
+ * `security` record for each brute-force detection.
+ */
+export class DerivedMetricsStage implements Stage {
+  readonly name = 'derived_metrics';
+  private readonly services: BoundedValues;
+  private readonly security: SecurityMetrics | null;
+  private readonly performance: PerformanceMetrics | null;
+
+  constructor(cfg: DerivedMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
+    const overflow = deps.metrics.counter(LABEL_OVERFLOW_METRIC, 'Values of a derived-metric label counted as "other" because the label reached its cap (max_services, max_routes, max_operations), by label.', ['label']);
+    this.services = new BoundedValues('service', cfg.max_services, overflow);
+    this.security = cfg.security.enabled ? new SecurityMetrics(cfg.security, deps) : null;
+    this.performance = cfg.performance.enabled ? new PerformanceMetrics(cfg.performance, { metrics: deps.metrics, overflow }) : null;
+  }
+
+  process(event: LogEvent, emit?: EmitEvent): LogEvent {
+    const service = this.services.value(event.record.service);
+    this.performance?.observe(event.record, service);
+    this.security?.observe(event, service, emit);
+    return event;
+  }
+}
