@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration, retrySchema, secretFile, size, tlsSchema, url } from '../../config/types.ts';
+import { LOKI_MAX_LABEL_NAMES, LOKI_MAX_STRUCTURED_METADATA_ENTRIES, sanitizeLabelName } from './labels.ts';
 
 export const DEFAULT_LOKI_LABELS = ['job', 'service', 'level', 'host', 'namespace', 'pod', 'container', 'stream'];
 export const DEFAULT_STRUCTURED_METADATA = ['trace_id', 'span_id', 'user_id', 'request_id', 'ip_address'];
@@ -12,10 +13,14 @@ export const lokiSinkSchema = z.strictObject({
   encoding: z.enum(['protobuf', 'json']).default('protobuf'),
   /** gzip for the JSON encoding (protobuf is always snappy). */
   gzip: z.boolean().default(false),
-  /** Record fields (and source labels) that become stream labels; at most 15. */
-  labels: z.array(z.string()).max(15).default(DEFAULT_LOKI_LABELS),
-  /** Record fields sent as structured metadata (high cardinality, not labels). */
-  structured_metadata: z.array(z.string()).default(DEFAULT_STRUCTURED_METADATA),
+  /**
+   * Fields that become stream labels, at most 15: event labels (source `labels`, stages) first,
+   * then record fields (dotted paths like `http.method`, `source.*`, `metadata.*`). Names are
+   * sanitized to Prometheus label syntax (`http.method` → `http_method`).
+   */
+  labels: z.array(z.string().min(1)).min(1).max(LOKI_MAX_LABEL_NAMES, { message: `Loki accepts at most ${LOKI_MAX_LABEL_NAMES} labels per stream` }).default(DEFAULT_LOKI_LABELS),
+  /** Fields sent as structured metadata (high cardinality, not labels); same lookup as labels. */
+  structured_metadata: z.array(z.string().min(1)).max(LOKI_MAX_STRUCTURED_METADATA_ENTRIES).default(DEFAULT_STRUCTURED_METADATA),
   line_format: z.enum(['json', 'message']).default('json'),
   batch: z.strictObject({
     max_bytes: size().default(1024 * 1024),
@@ -31,7 +36,11 @@ export const lokiSinkSchema = z.strictObject({
   cardinality: z.strictObject({
     max_values_per_label: z.number().int().min(1).default(100),
     max_streams: z.number().int().min(1).default(1000),
-  }).default({ max_values_per_label: 100, max_streams: 1000 }),
+    /** A value or stream unseen this long no longer counts against the caps. */
+    idle_timeout: duration().default(3_600_000),
+  }).default({ max_values_per_label: 100, max_streams: 1000, idle_timeout: 3_600_000 }),
+  /** Wait between retries while Loki rejects our credentials (401/403). */
+  auth_retry_interval: duration().default(30_000),
   basic_auth: z.strictObject({
     username: z.string(),
     password: z.string().optional(),
@@ -41,6 +50,26 @@ export const lokiSinkSchema = z.strictObject({
   bearer_token_file: secretFile().optional(),
   headers: z.record(z.string(), z.string()).default({}),
   tls: tlsSchema,
+  /** NDJSON file for batches that exhausted retry.max_retry_duration (required with it). */
   dead_letter_path: z.string().optional(),
+}).superRefine((cfg, ctx) => {
+  const seen = new Map<string, number>();
+  cfg.labels.forEach((field, i) => {
+    const name = sanitizeLabelName(field);
+    if (name.startsWith('__')) ctx.addIssue({ code: 'custom', path: ['labels', i], message: `label name "${name}" is reserved (names starting with "__" are internal to Loki)` });
+    const prev = seen.get(name);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['labels', i], message: `label "${field}" becomes "${name}", the same label name as labels[${prev}]` });
+    seen.set(name, i);
+  });
+  const sm = new Map<string, number>();
+  cfg.structured_metadata.forEach((field, i) => {
+    const name = sanitizeLabelName(field);
+    const prev = sm.get(name);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['structured_metadata', i], message: `"${field}" becomes "${name}", the same name as structured_metadata[${prev}]` });
+    sm.set(name, i);
+  });
+  if (cfg.retry.max_retry_duration > 0 && cfg.dead_letter_path === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['dead_letter_path'], message: 'required when retry.max_retry_duration is set: batches that exhaust their retries are written there, never dropped silently' });
+  }
 });
 export type LokiSinkConfig = z.infer<typeof lokiSinkSchema>;

@@ -1,25 +1,378 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
+import { compressSync } from 'snappy';
+import { request, type Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LogEvent } from '../../record.ts';
-import { SinkNotAvailableError } from '../registry.ts';
+import type { Ack, LogEvent } from '../../record.ts';
+import { VERSION } from '../../version.ts';
+import { Batcher } from '../batcher.ts';
+import { authHeaders, createDispatcher } from '../http-client.ts';
+import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
 import type { Sink, SinkStatus } from '../sink.ts';
+import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
+import { DeadLetterFile } from './dead-letter.ts';
+import { StreamLabeler, StructuredMetadataPicker, type ResolvedStream } from './labels.ts';
+import { encodeJsonPush, encodePushRequest, nanosString, sortEntries, type LokiEntry, type LokiStream } from './push-request.ts';
+import { countRejections } from './rejections.ts';
+import { entryTimestamp } from './timestamp.ts';
 
-/** Not built yet: refuses to start with a clear error rather than pretending to ship. */
+const gzip = promisify(gzipCb);
+
+/** What the sink batches: the wire entry, its stream, and the event's ack reference. */
+export interface LokiItem {
+  ack: Ack;
+  entry: LokiEntry;
+  stream: ResolvedStream;
+}
+
+/** A tenant from a stage (`labels: { values: { __tenant_id__: team-a } }`) overrides tenant_id. */
+export const TENANT_LABEL = '__tenant_id__';
+
+/** Entry overhead in a batch beyond its line: timestamp, framing, a share of the labels. */
+const ENTRY_OVERHEAD = 32;
+
+interface RequestBody {
+  body: Buffer;
+  /** Uncompressed size (protobuf or JSON text). */
+  rawBytes: number;
+  headers: Record<string, string>;
+}
+
+type Outcome = { kind: 'final' } | { kind: 'split' } | { kind: 'aborted' } | { kind: 'retry'; status: string; reason: string; waitMs: number };
+
+/**
+ * Ships events to Loki's push API (`POST {url}/loki/api/v1/push`): protobuf + raw snappy block
+ * by default, JSON (optionally gzip) as an option; one batcher per tenant so a throttled tenant
+ * does not hold the others.
+ *
+ * Delivery: an event's ack is released only once its entry is final — Loki answered 2xx, or a
+ * terminal 400 (Loki stored the valid streams; the rejected entries are counted per reason), or
+ * it was written to the dead-letter file. Connection errors, 429 and 5xx retry with backoff and
+ * jitter without a count limit (the unacknowledged batch holds the files via the budget); 413
+ * splits the batch; 401/403 retry slowly and flag the sink `auth_error` so /ready fails.
+ */
 export class LokiSink implements Sink {
   readonly type = 'loki';
   readonly name: string;
-  constructor(name: string, _cfg: LokiSinkConfig, _log: Logger, _metrics: MetricsRegistry) {
+  private readonly cfg: LokiSinkConfig;
+  private readonly log: Logger;
+  private readonly m: SinkMetrics;
+  private readonly overflow;
+  private readonly truncatedLines;
+  private readonly labeler: StreamLabeler;
+  private readonly metadata: StructuredMetadataPicker;
+  private readonly batchers = new Map<string, Batcher<LokiItem>>();
+  private readonly deadLetter: DeadLetterFile | null;
+  private readonly pushUrl: string;
+  private readonly baseHeaders: Record<string, string>;
+  private readonly abort = new AbortController();
+  private dispatcher: Dispatcher | null = null;
+  private inflight = 0;
+  private droppedOld = { count: 0, lastLog: 0 };
+  private stats = {
+    sent: 0, dropped: 0, retries: 0,
+    lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null,
+    authError: false,
+  };
+
+  constructor(name: string, cfg: LokiSinkConfig, log: Logger, metrics: MetricsRegistry) {
     this.name = name;
+    this.cfg = cfg;
+    this.log = log.child({ sink: name });
+    this.m = new SinkMetrics(metrics);
+    this.overflow = metrics.counter('logship_sink_cardinality_overflow_total', 'Label values (label) or streams (label="__stream__") replaced by the cardinality guard.', ['sink', 'label']);
+    this.truncatedLines = metrics.counter('logship_sink_truncated_entries_total', 'Entries changed before sending to fit the destination limits, by reason.', ['sink', 'reason']);
+    this.labeler = new StreamLabeler({
+      labels: cfg.labels,
+      maxValuesPerLabel: cfg.cardinality.max_values_per_label,
+      maxStreams: cfg.cardinality.max_streams,
+      idleTtlMs: cfg.cardinality.idle_timeout,
+      onOverflow: (label) => this.overflow.inc({ sink: name, label }),
+    });
+    this.metadata = new StructuredMetadataPicker(cfg.structured_metadata, () => this.truncatedLines.inc({ sink: name, reason: 'structured_metadata_too_large' }));
+    this.deadLetter = cfg.dead_letter_path ? new DeadLetterFile(cfg.dead_letter_path) : null;
+    this.pushUrl = `${cfg.url}/loki/api/v1/push`;
+    const headers: Record<string, string> = {
+      'user-agent': `logship/${VERSION}`,
+      'content-type': cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      ...authHeaders(cfg),
+    };
+    if (cfg.encoding === 'json' && cfg.gzip) headers['content-encoding'] = 'gzip';
+    this.baseHeaders = headers;
+    this.m.streamsActive.set({ sink: name }, 0);
   }
+
   async start(): Promise<void> {
-    throw new SinkNotAvailableError('SINK_NOT_AVAILABLE', 'the loki sink is not implemented in this build yet', { sink: this.name });
+    this.dispatcher = createDispatcher({ tls: this.cfg.tls, connections: this.cfg.max_inflight + 2, timeout: this.cfg.timeout, log: this.log, sink: this.name });
+    this.log.info({ url: this.pushUrl, encoding: this.cfg.encoding, labels: this.labeler.labelNames, tenant: this.cfg.tenant_id ?? null }, 'loki sink ready');
   }
+
   write(event: LogEvent): void {
-    event.ack.release();
+    const record = event.record;
+    const now = Date.now();
+    const ts = entryTimestamp(record.timestamp, now);
+    const maxAge = this.cfg.reject_old_samples_max_age;
+    if (maxAge > 0 && ts.sec * 1000 < now - maxAge) {
+      this.dropTooOld(now);
+      event.ack.release();
+      return;
+    }
+    let line = this.cfg.line_format === 'json' ? JSON.stringify(record) : record.message;
+    let lineBytes = Buffer.byteLength(line);
+    const maxLine = this.cfg.max_line_size;
+    if (maxLine > 0 && lineBytes > maxLine) {
+      line = truncateUtf8(line, maxLine);
+      lineBytes = Buffer.byteLength(line);
+      this.truncatedLines.inc({ sink: this.name, reason: 'line_too_long' });
+    }
+    const item: LokiItem = {
+      ack: event.ack,
+      entry: { sec: ts.sec, nanos: ts.nanos, line, lineBytes, metadata: this.metadata.pick(event) },
+      stream: this.labeler.resolve(event),
+    };
+    this.batcherFor(event.labels[TENANT_LABEL] ?? this.cfg.tenant_id ?? '').add(item);
   }
-  async stop(): Promise<void> {}
+
+  private dropTooOld(now: number): void {
+    this.stats.dropped++;
+    this.m.dropped.inc({ sink: this.name, reason: 'greater_than_max_sample_age' });
+    this.droppedOld.count++;
+    if (now - this.droppedOld.lastLog >= 10_000) {
+      this.log.warn({ dropped: this.droppedOld.count, max_age_ms: this.cfg.reject_old_samples_max_age }, 'dropped entries older than reject_old_samples_max_age (Loki would reject them)');
+      this.droppedOld = { count: 0, lastLog: now };
+    }
+  }
+
+  private batcherFor(tenant: string): Batcher<LokiItem> {
+    let b = this.batchers.get(tenant);
+    if (b === undefined) {
+      b = new Batcher<LokiItem>({
+        maxBytes: this.cfg.batch.max_bytes,
+        maxWait: this.cfg.batch.max_wait,
+        maxInflight: this.cfg.max_inflight,
+        sizeOf: (i) => i.entry.lineBytes + ENTRY_OVERHEAD,
+        send: (batch) => this.sendBatch(tenant, batch),
+        onBug: (err) => this.log.error({ err, tenant }, 'loki sink send failed unexpectedly; retrying the batch'),
+      });
+      this.batchers.set(tenant, b);
+    }
+    return b;
+  }
+
+  /** Resolves once every item of the batch is final (delivered, rejected-and-counted, dead-lettered). */
+  private async sendBatch(tenant: string, items: LokiItem[]): Promise<void> {
+    this.m.streamsActive.set({ sink: this.name }, this.labeler.activeStreams);
+    await this.deliver(tenant, items);
+  }
+
+  private group(items: LokiItem[]): LokiStream[] {
+    const byLabels = new Map<string, LokiStream>();
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      let s = byLabels.get(it.stream.labels);
+      if (s === undefined) {
+        s = { labels: it.stream.labels, pairs: it.stream.pairs, entries: [] };
+        byLabels.set(it.stream.labels, s);
+      }
+      s.entries.push(it.entry);
+    }
+    const streams = [...byLabels.values()];
+    for (const s of streams) sortEntries(s.entries);
+    return streams;
+  }
+
+  private async encode(tenant: string, streams: LokiStream[]): Promise<RequestBody> {
+    const headers = tenant ? { ...this.baseHeaders, 'x-scope-orgid': tenant } : this.baseHeaders;
+    if (this.cfg.encoding === 'json') {
+      const raw = Buffer.from(encodeJsonPush(streams));
+      return { body: this.cfg.gzip ? await gzip(raw, { level: 1 }) : raw, rawBytes: raw.length, headers };
+    }
+    const raw = encodePushRequest(streams);
+    return { body: compressSync(raw), rawBytes: raw.length, headers };
+  }
+
+  private async deliver(tenant: string, items: LokiItem[]): Promise<void> {
+    const streams = this.group(items);
+    const req = await this.encode(tenant, streams);
+    const backoff = new Backoff(this.cfg.retry);
+    let firstFailure = 0;
+    for (let attempt = 0; ; attempt++) {
+      if (this.abort.signal.aborted) return parkForever();
+      const outcome = await this.attempt(tenant, items, streams, req, backoff);
+      if (outcome.kind === 'aborted') return parkForever();
+      if (outcome.kind === 'split') {
+        const mid = items.length >> 1;
+        await this.deliver(tenant, items.slice(0, mid));
+        await this.deliver(tenant, items.slice(mid));
+        return;
+      }
+      if (outcome.kind === 'final') return;
+      const now = Date.now();
+      firstFailure ||= now;
+      this.stats.retries++;
+      this.stats.lastError = outcome.reason;
+      this.stats.failingSince ??= now;
+      this.m.retries.inc({ sink: this.name, status: outcome.status });
+      const maxDuration = this.cfg.retry.max_retry_duration;
+      if (maxDuration > 0 && now - firstFailure >= maxDuration) {
+        if (await this.toDeadLetter(tenant, items, `retries exhausted after ${Math.round((now - firstFailure) / 1000)}s: ${outcome.reason}`, 'retries_exhausted')) return;
+      }
+      let wait = outcome.waitMs;
+      if (maxDuration > 0) wait = Math.max(0, Math.min(wait, firstFailure + maxDuration - now));
+      const fields = { tenant, status: outcome.status, attempt: attempt + 1, entries: items.length, retry_in_ms: wait, reason: outcome.reason };
+      if (this.stats.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
+      else this.log.warn(fields, 'Loki push failed; retrying (the batch is held, nothing acknowledged)');
+      await sleep(wait, this.abort.signal);
+    }
+  }
+
+  private async attempt(tenant: string, items: LokiItem[], streams: LokiStream[], req: RequestBody, backoff: Backoff): Promise<Outcome> {
+    this.inflight++;
+    this.m.inflight.inc({ sink: this.name });
+    const started = performance.now();
+    let status = 0;
+    let body = '';
+    let retryAfter: number | undefined;
+    try {
+      const res = await request(this.pushUrl, {
+        method: 'POST', headers: req.headers, body: req.body, dispatcher: this.dispatcher!, signal: this.abort.signal,
+      });
+      status = res.statusCode;
+      retryAfter = parseRetryAfter(res.headers['retry-after']);
+      if (status >= 200 && status < 300) await res.body.dump();
+      else body = (await res.body.text()).slice(0, 64 * 1024);
+    } catch (err) {
+      this.m.duration.observe({ sink: this.name, status_code: 'network' }, (performance.now() - started) / 1000);
+      if (this.abort.signal.aborted) return { kind: 'aborted' };
+      const reason = `connection error: ${(err as Error).message}${(err as { code?: string }).code ? ` (${(err as { code?: string }).code})` : ''}`;
+      return { kind: 'retry', status: 'network', reason, waitMs: backoff.next() };
+    } finally {
+      this.inflight--;
+      this.m.inflight.dec({ sink: this.name });
+    }
+    this.m.duration.observe({ sink: this.name, status_code: String(status) }, (performance.now() - started) / 1000);
+
+    if (status >= 200 && status < 300) {
+      this.succeeded(items.length, req);
+      return { kind: 'final' };
+    }
+    if (status === 400) {
+      this.rejected(tenant, items, streams, req, body);
+      return { kind: 'final' };
+    }
+    if (status === 413) {
+      if (items.length > 1) {
+        this.log.warn({ tenant, entries: items.length, bytes: req.body.length }, 'Loki answered 413 (request too large); splitting the batch');
+        this.m.retries.inc({ sink: this.name, status: '413' });
+        return { kind: 'split' };
+      }
+      if (await this.toDeadLetter(tenant, items, `Loki refused a single entry as too large (413): ${firstLine(body)}`, 'request_too_large')) return { kind: 'final' };
+      return { kind: 'retry', status: '413', reason: '413 for a single entry and the dead-letter file is not writable', waitMs: backoff.next() };
+    }
+    if (status === 401 || status === 403) {
+      this.stats.authError = true;
+      backoff.next();
+      const wait = Math.max(this.cfg.auth_retry_interval, retryAfter ?? 0);
+      return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body) || 'unauthorized'}`, waitMs: wait };
+    }
+    // 429, 5xx, and anything unexpected (404 from a wrong URL, 3xx from a proxy): hold and retry.
+    this.stats.authError = false;
+    return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body)}`.trim(), waitMs: backoff.next(retryAfter) };
+  }
+
+  private succeeded(entries: number, req: RequestBody): void {
+    const now = Date.now();
+    this.stats.sent += entries;
+    this.stats.lastSuccess = now;
+    this.stats.failingSince = null;
+    this.stats.authError = false;
+    this.m.sent.inc({ sink: this.name }, entries);
+    this.m.sentBytes.inc({ sink: this.name }, req.rawBytes);
+    this.m.sentBytesCompressed.inc({ sink: this.name }, req.body.length);
+    this.m.batchEntries.observe({ sink: this.name }, entries);
+    this.m.lastSuccess.set({ sink: this.name }, now / 1000);
+  }
+
+  /** 400: Loki stored the valid streams and reports the rest; retrying would duplicate. */
+  private rejected(tenant: string, items: LokiItem[], streams: LokiStream[], req: RequestBody, body: string): void {
+    const counts = new Map<string, number>();
+    for (const s of streams) counts.set(s.labels, s.entries.length);
+    const r = countRejections(body, items.length, (labels) => counts.get(labels));
+    const reasons: Record<string, number> = {};
+    for (const [reason, n] of r.byReason) {
+      this.m.dropped.inc({ sink: this.name, reason }, n);
+      reasons[reason] = n;
+    }
+    this.stats.dropped += r.total;
+    this.succeeded(items.length - r.total, req);
+    this.log.warn({ tenant, entries: items.length, rejected: r.total, reasons, body: body.slice(0, 2048) }, 'Loki rejected entries (400, terminal: the valid ones were stored, the rejected ones are counted and acknowledged)');
+  }
+
+  /** Writes the items to the dead-letter file; false when that failed (the caller keeps retrying). */
+  private async toDeadLetter(tenant: string, items: LokiItem[], reason: string, metricReason: string): Promise<boolean> {
+    if (this.deadLetter === null) {
+      this.m.dropped.inc({ sink: this.name, reason: metricReason }, items.length);
+      this.stats.dropped += items.length;
+      this.log.error({ tenant, entries: items.length, reason, first: items[0]?.entry.line.slice(0, 512) }, 'entries dropped: no dead_letter_path configured');
+      return true;
+    }
+    const now = new Date().toISOString();
+    try {
+      await this.deadLetter.append(items.map((i) => ({
+        time: now, sink: this.name, tenant, reason,
+        labels: i.stream.labels, timestamp: nanosString(i.entry.sec, i.entry.nanos), line: i.entry.line,
+        ...(i.entry.metadata ? { structured_metadata: Object.fromEntries(i.entry.metadata) } : {}),
+      })));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, path: this.deadLetter.path }, 'cannot write the dead-letter file; the batch stays held');
+      return false;
+    }
+    this.m.dropped.inc({ sink: this.name, reason: 'dead_lettered' }, items.length);
+    this.stats.dropped += items.length;
+    this.log.error({ tenant, entries: items.length, reason, path: this.deadLetter.path }, 'entries written to the dead-letter file');
+    return true;
+  }
+
+  async stop(deadline: number): Promise<void> {
+    const results = await Promise.all([...this.batchers.values()].map((b) => b.drain(deadline)));
+    if (results.some((ok) => !ok)) {
+      this.log.warn({ queued: this.status().queued }, 'loki sink did not drain before the grace period ended; unacknowledged lines will be re-read on the next start');
+    }
+    this.abort.abort();
+    await this.dispatcher?.destroy();
+    this.dispatcher = null;
+  }
+
   status(): SinkStatus {
-    return { name: this.name, type: this.type, state: 'ok', lastSuccess: null, lastError: null, failingSince: null, retries: 0, queued: 0, inflight: 0, sent: 0, dropped: 0 };
+    let queued = 0;
+    for (const b of this.batchers.values()) queued += b.queued;
+    const s = this.stats;
+    return {
+      name: this.name, type: this.type,
+      state: s.authError ? 'auth_error' : s.failingSince !== null ? 'retrying' : 'ok',
+      lastSuccess: s.lastSuccess, lastError: s.lastError, failingSince: s.failingSince,
+      retries: s.retries, queued, inflight: this.inflight, sent: s.sent, dropped: s.dropped,
+    };
   }
+}
+
+/** After shutdown gave up on a batch: never resolve, so its acks are never released. */
+function parkForever(): Promise<void> {
+  return new Promise<void>(() => {});
+}
+
+function firstLine(body: string): string {
+  const nl = body.indexOf('\n');
+  return (nl >= 0 ? body.slice(0, nl) : body).slice(0, 512);
+}
+
+/** Cuts to at most maxBytes of UTF-8 without splitting a character. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  const buf = Buffer.from(s);
+  if (buf.length <= maxBytes) return s;
+  let end = maxBytes;
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  return buf.subarray(0, end).toString('utf8');
 }

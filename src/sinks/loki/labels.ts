@@ -1,0 +1,311 @@
+import { LRUCache } from 'lru-cache';
+import type { LogEvent } from '../../record.ts';
+
+/**
+ * Stream labels and structured metadata for Loki.
+ *
+ * Labels are a small allowlist (each a stream, so each distinct value set costs Loki an index
+ * entry); high-cardinality fields go to structured metadata. Names follow Prometheus label
+ * syntax; the label string is formatted the way Prometheus' `labels.String()` does and Loki's
+ * `syntax.ParseLabels` reads back: `{a="x", b="y"}`, names sorted, values Go-quoted.
+ */
+
+/** Loki's validation limits (pkg/validation/limits.go defaults). */
+export const LOKI_MAX_LABEL_NAMES = 15;
+export const LOKI_MAX_LABEL_NAME_LENGTH = 1024;
+export const LOKI_MAX_LABEL_VALUE_LENGTH = 2048;
+
+/** The value an over-cardinality label takes (and the non-core labels of an overflow stream). */
+export const OVERFLOW_VALUE = '__overflow__';
+
+const VALID_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** `http.status_code` → `http_status_code`, `1st` → `_1st`; invalid characters become `_`. */
+export function sanitizeLabelName(name: string): string {
+  if (VALID_NAME.test(name)) return name;
+  let out = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  if (out.length === 0 || (out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57)) out = `_${out}`;
+  return out;
+}
+
+export function isValidLabelName(name: string): boolean {
+  return VALID_NAME.test(name);
+}
+
+/** Go's strconv.Quote for the characters that need it (what Loki's label parser unquotes). */
+export function quoteLabelValue(value: string): string {
+  let plain = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0xd800 && c <= 0xdfff)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return `"${value}"`;
+  const v = (value as string & { toWellFormed(): string }).toWellFormed();
+  let out = '"';
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i];
+    const c = v.charCodeAt(i);
+    switch (c) {
+      case 0x07: out += '\\a'; break;
+      case 0x08: out += '\\b'; break;
+      case 0x0c: out += '\\f'; break;
+      case 0x0a: out += '\\n'; break;
+      case 0x0d: out += '\\r'; break;
+      case 0x09: out += '\\t'; break;
+      case 0x0b: out += '\\v'; break;
+      case 0x22: out += '\\"'; break;
+      case 0x5c: out += '\\\\'; break;
+      default:
+        if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+        else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, '0')}`;
+        else out += ch;
+    }
+  }
+  return out + '"';
+}
+
+/** `{a="x", b="y"}` from pairs already sorted by name. */
+export function formatLabels(pairs: ReadonlyArray<readonly [string, string]>): string {
+  let out = '{';
+  for (let i = 0; i < pairs.length; i++) {
+    if (i > 0) out += ', ';
+    out += pairs[i][0] + '=' + quoteLabelValue(pairs[i][1]);
+  }
+  return out + '}';
+}
+
+type FieldReader = (e: LogEvent) => unknown;
+
+const SOURCE_FIELDS = new Set(['host', 'namespace', 'pod', 'container', 'stream', 'container_name', 'container_id', 'image', 'pod_uid', 'file']);
+
+/**
+ * Reads a configured field from an event: the event's labels first (static source labels and
+ * labels set by stages), then the record: a top-level field or dotted path (`http.method`),
+ * then `source.<name>`, then `metadata.<path>`.
+ */
+export function compileFieldReader(field: string): FieldReader {
+  if (field === 'job') return (e) => e.labels.job ?? e.record.source.name;
+  if (SOURCE_FIELDS.has(field)) return (e) => e.labels[field] ?? (e.record.source as unknown as Record<string, unknown>)[field];
+  const parts = field.split('.');
+  if (parts.length === 1) {
+    return (e) => {
+      const l = e.labels[field];
+      if (l !== undefined) return l;
+      const r = (e.record as unknown as Record<string, unknown>)[field];
+      if (r !== undefined && field !== 'source' && field !== 'metadata') return r;
+      return e.record.metadata?.[field];
+    };
+  }
+  return (e) => {
+    const l = e.labels[field];
+    if (l !== undefined) return l;
+    return walk(e.record as unknown as Record<string, unknown>, parts) ?? walk(e.record.metadata, parts);
+  };
+}
+
+function walk(obj: unknown, parts: string[]): unknown {
+  let cur = obj;
+  for (let i = 0; i < parts.length; i++) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[parts[i]];
+  }
+  return cur;
+}
+
+/** A label or metadata value as text; undefined for missing, empty, or non-scalar-less values. */
+export function valueText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.length > 0 ? v : undefined;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+function truncateUtf8(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes || Buffer.byteLength(s) <= maxBytes) return s;
+  const buf = Buffer.from(s);
+  let end = maxBytes;
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  return buf.subarray(0, end).toString('utf8');
+}
+
+export interface ResolvedStream {
+  labels: string;
+  pairs: Array<[string, string]>;
+  /** Epoch ms when its values were last refreshed in the per-label caches. */
+  touched: number;
+}
+
+export interface StreamLabelerOptions {
+  /** Configured label fields (names are sanitized here). */
+  labels: string[];
+  maxValuesPerLabel: number;
+  maxStreams: number;
+  /** How long a label value or stream unused stays counted against the caps. */
+  idleTtlMs: number;
+  /** Called for every value (label name) or stream (`__stream__`) replaced by the guard. */
+  onOverflow(label: string): void;
+  now?: () => number;
+}
+
+/** Labels that survive in an overflow stream (everything else becomes OVERFLOW_VALUE). */
+const CORE_LABELS = new Set(['job', 'level']);
+
+/**
+ * Maps events to their Loki stream under a cardinality guard: each label keeps at most
+ * `maxValuesPerLabel` distinct values alive and the sink at most `maxStreams` streams; a value
+ * beyond the cap is replaced by OVERFLOW_VALUE, a stream beyond the cap folds into the overflow
+ * stream of its job and level. Caps count values seen within `idleTtlMs`, so churn (pods come and
+ * go) frees room. Resolution is memoized by the raw value tuple, so the hot path is one map hit.
+ */
+export class StreamLabeler {
+  private readonly names: string[];
+  private readonly readers: FieldReader[];
+  private readonly order: number[];
+  private readonly valueCaches: Array<LRUCache<string, true>>;
+  private readonly streams: LRUCache<string, true>;
+  private readonly memo: LRUCache<string, ResolvedStream>;
+  private readonly opts: StreamLabelerOptions;
+  private readonly now: () => number;
+  private lastPurge = 0;
+  private readonly values: Array<string | undefined>;
+
+  constructor(opts: StreamLabelerOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.names = opts.labels.map(sanitizeLabelName);
+    this.readers = opts.labels.map((f) => {
+      const read = compileFieldReader(f);
+      const name = sanitizeLabelName(f);
+      // A stage may have set the label under its sanitized name.
+      return name === f ? read : (e: LogEvent) => e.labels[name] ?? read(e);
+    });
+    this.order = this.names.map((_, i) => i).sort((a, b) => (this.names[a] < this.names[b] ? -1 : this.names[a] > this.names[b] ? 1 : 0));
+    const ttl = Math.max(1, opts.idleTtlMs);
+    this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, perf: { now: this.now } }));
+    // The cap is enforced by hand (admit while below max); max only bounds memory.
+    this.streams = new LRUCache<string, true>({ max: opts.maxStreams + 10_000, ttl, updateAgeOnGet: true, perf: { now: this.now } });
+    this.memo = new LRUCache<string, ResolvedStream>({ max: Math.max(1000, opts.maxStreams * 4), ttl, updateAgeOnGet: true, perf: { now: this.now } });
+    this.values = new Array(this.names.length);
+  }
+
+  get labelNames(): readonly string[] {
+    return this.names;
+  }
+
+  /** Streams seen within the idle TTL (the `logship_streams_active` gauge). */
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  resolve(event: LogEvent): ResolvedStream {
+    const vals = this.values;
+    let key = '';
+    for (let i = 0; i < this.readers.length; i++) {
+      const v = valueText(this.readers[i](event));
+      vals[i] = v;
+      key += (v ?? '\u0001') + '\u0000';
+    }
+    const now = this.now();
+    const hit = this.memo.get(key);
+    if (hit !== undefined) {
+      // Keep the stream and its values alive in the guard's caches (cheaply, not every line).
+      if (now - hit.touched > this.opts.idleTtlMs / 8) this.refresh(hit, now);
+      return hit;
+    }
+    const resolved = this.admit(vals, now);
+    this.memo.set(key, resolved);
+    return resolved;
+  }
+
+  private refresh(s: ResolvedStream, now: number): void {
+    s.touched = now;
+    if (this.streams.get(s.labels) === undefined) this.streams.set(s.labels, true);
+    for (const [name, value] of s.pairs) {
+      const idx = this.names.indexOf(name);
+      if (idx >= 0 && value !== OVERFLOW_VALUE) this.valueCaches[idx].get(value);
+    }
+  }
+
+  private maybePurge(now: number): void {
+    if (now - this.lastPurge < 1000) return;
+    this.lastPurge = now;
+    for (const c of this.valueCaches) c.purgeStale();
+    this.streams.purgeStale();
+  }
+
+  private admit(vals: Array<string | undefined>, now: number): ResolvedStream {
+    const pairs: Array<[string, string]> = [];
+    for (const i of this.order) {
+      let v = vals[i];
+      if (v === undefined) continue;
+      v = truncateUtf8(v, LOKI_MAX_LABEL_VALUE_LENGTH);
+      const cache = this.valueCaches[i];
+      if (cache.get(v) === undefined) {
+        if (cache.size >= this.opts.maxValuesPerLabel) this.maybePurge(now);
+        if (cache.size < this.opts.maxValuesPerLabel) cache.set(v, true);
+        else {
+          this.opts.onOverflow(this.names[i]);
+          v = OVERFLOW_VALUE;
+        }
+      }
+      pairs.push([this.names[i], v]);
+    }
+    if (pairs.length === 0) {
+      // Loki rejects a stream without labels; the first configured label says "unknown".
+      pairs.push([this.names[0], 'unknown']);
+    }
+    let labels = formatLabels(pairs);
+    if (this.streams.get(labels) === undefined) {
+      if (this.streams.size >= this.opts.maxStreams) this.maybePurge(now);
+      if (this.streams.size < this.opts.maxStreams) this.streams.set(labels, true);
+      else {
+        this.opts.onOverflow('__stream__');
+        for (const p of pairs) if (!CORE_LABELS.has(p[0])) p[1] = OVERFLOW_VALUE;
+        labels = formatLabels(pairs);
+        // Overflow streams are few (jobs × levels) and always admitted.
+        this.streams.set(labels, true);
+      }
+    }
+    return { labels, pairs, touched: now };
+  }
+}
+
+/** Loki's default structured metadata limits. */
+export const LOKI_MAX_STRUCTURED_METADATA_BYTES = 64 * 1024;
+export const LOKI_MAX_STRUCTURED_METADATA_ENTRIES = 128;
+
+/**
+ * Picks the configured structured metadata fields from an event. Names are label-sanitized;
+ * pairs that would push an entry over Loki's 64 KB budget are left out (reported to `onOversize`).
+ */
+export class StructuredMetadataPicker {
+  private readonly names: string[];
+  private readonly readers: FieldReader[];
+  private readonly onOversize: () => void;
+
+  constructor(fields: string[], onOversize: () => void) {
+    this.names = fields.map(sanitizeLabelName);
+    this.readers = fields.map(compileFieldReader);
+    this.onOversize = onOversize;
+  }
+
+  pick(event: LogEvent): Array<[string, string]> | null {
+    let out: Array<[string, string]> | null = null;
+    let bytes = 0;
+    for (let i = 0; i < this.readers.length; i++) {
+      const v = valueText(this.readers[i](event));
+      if (v === undefined) continue;
+      const size = this.names[i].length + Buffer.byteLength(v);
+      if (bytes + size > LOKI_MAX_STRUCTURED_METADATA_BYTES) {
+        this.onOversize();
+        continue;
+      }
+      bytes += size;
+      (out ??= []).push([this.names[i], v]);
+    }
+    return out;
+  }
+}

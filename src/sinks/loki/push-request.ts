@@ -1,0 +1,223 @@
+/**
+ * Loki's push payload, in the two wire forms Loki's distributor accepts
+ * (pkg/loghttp/push/push.go): `logproto.PushRequest` protobuf (to be snappy-block compressed by
+ * the caller) and the JSON `{"streams":[{"stream":{..},"values":[[ns,line,{sm}]]}]}` shape.
+ *
+ * The protobuf encoder is hand-written for the four messages of pkg/push/push.proto:
+ *   PushRequest      { repeated StreamAdapter streams = 1; }
+ *   StreamAdapter    { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3; }
+ *   EntryAdapter     { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
+ *   LabelPairAdapter { string name = 1; string value = 2; }
+ *   Timestamp        { int64 seconds = 1; int32 nanos = 2; }
+ * Sizes are computed first, then the body is written into one exact-size buffer: no
+ * intermediate objects per entry, no library reflection on the hot path.
+ */
+
+/** One log entry as it goes on the wire. `lineBytes` is the UTF-8 length of `line`. */
+export interface LokiEntry {
+  /** Seconds since the epoch (may be negative for pre-1970 times). */
+  sec: number;
+  /** 0..999,999,999. */
+  nanos: number;
+  line: string;
+  lineBytes: number;
+  /** Structured metadata pairs (name, value), or null when there are none. */
+  metadata: Array<[string, string]> | null;
+}
+
+export interface LokiStream {
+  /** The label string exactly as Loki parses it: `{a="x", b="y"}`, names sorted. */
+  labels: string;
+  /** The same labels as pairs (sorted by name), for the JSON encoding. */
+  pairs: Array<[string, string]>;
+  entries: LokiEntry[];
+}
+
+const TAG_1_LEN = 0x0a; // field 1, wire type 2
+const TAG_2_LEN = 0x12;
+const TAG_3_LEN = 0x1a;
+const TAG_1_VARINT = 0x08; // field 1, wire type 0
+const TAG_2_VARINT = 0x10;
+
+function varintSize(n: number): number {
+  if (n < 0) return 10; // int64 two's complement always takes ten bytes
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  let size = 4;
+  n = Math.floor(n / 0x10000000);
+  while (n > 0) {
+    size++;
+    n = Math.floor(n / 0x80);
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  if (n < 0) {
+    // int64 negative: 64-bit two's complement, ten bytes.
+    let v = BigInt.asUintN(64, BigInt(n));
+    for (let i = 0; i < 9; i++) {
+      buf[pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    buf[pos++] = Number(v);
+    return pos;
+  }
+  while (n >= 0x80) {
+    buf[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+function stringField(bytes: number): number {
+  return 1 + varintSize(bytes) + bytes;
+}
+
+function timestampSize(e: LokiEntry): number {
+  return (e.sec !== 0 ? 1 + varintSize(e.sec) : 0) + (e.nanos !== 0 ? 1 + varintSize(e.nanos) : 0);
+}
+
+/** Byte sizes computed in pass one and consumed in order by pass two. */
+class SizePlan {
+  readonly sizes: number[] = [];
+}
+
+function pairSize(name: string, value: string): number {
+  return stringField(Buffer.byteLength(name)) + stringField(Buffer.byteLength(value));
+}
+
+function entrySize(e: LokiEntry, plan: SizePlan): number {
+  const ts = timestampSize(e);
+  let size = 1 + varintSize(ts) + ts; // timestamp is non-nullable in Loki's gogo schema: always sent
+  if (e.lineBytes > 0) size += stringField(e.lineBytes);
+  const md = e.metadata;
+  if (md !== null) {
+    for (let i = 0; i < md.length; i++) {
+      const p = pairSize(md[i][0], md[i][1]);
+      plan.sizes.push(p);
+      size += 1 + varintSize(p) + p;
+    }
+  }
+  return size;
+}
+
+/** Encodes a PushRequest. The result is uncompressed protobuf. */
+export function encodePushRequest(streams: LokiStream[]): Buffer {
+  const plan = new SizePlan();
+  const streamSizes: number[] = new Array(streams.length);
+  const entrySizes: number[] = [];
+  let total = 0;
+  for (let s = 0; s < streams.length; s++) {
+    const st = streams[s];
+    let size = stringField(Buffer.byteLength(st.labels));
+    const entries = st.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const es = entrySize(entries[i], plan);
+      entrySizes.push(es);
+      size += 1 + varintSize(es) + es;
+    }
+    streamSizes[s] = size;
+    total += 1 + varintSize(size) + size;
+  }
+
+  const buf = Buffer.allocUnsafe(total);
+  let pos = 0;
+  let ei = 0;
+  let pi = 0;
+  for (let s = 0; s < streams.length; s++) {
+    const st = streams[s];
+    buf[pos++] = TAG_1_LEN;
+    pos = writeVarint(buf, pos, streamSizes[s]);
+    pos = writeString(buf, pos, TAG_1_LEN, st.labels, Buffer.byteLength(st.labels));
+    const entries = st.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      buf[pos++] = TAG_2_LEN;
+      pos = writeVarint(buf, pos, entrySizes[ei++]);
+      const ts = timestampSize(e);
+      buf[pos++] = TAG_1_LEN;
+      pos = writeVarint(buf, pos, ts);
+      if (e.sec !== 0) {
+        buf[pos++] = TAG_1_VARINT;
+        pos = writeVarint(buf, pos, e.sec);
+      }
+      if (e.nanos !== 0) {
+        buf[pos++] = TAG_2_VARINT;
+        pos = writeVarint(buf, pos, e.nanos);
+      }
+      if (e.lineBytes > 0) pos = writeString(buf, pos, TAG_2_LEN, e.line, e.lineBytes);
+      const md = e.metadata;
+      if (md !== null) {
+        for (let m = 0; m < md.length; m++) {
+          buf[pos++] = TAG_3_LEN;
+          pos = writeVarint(buf, pos, plan.sizes[pi++]);
+          pos = writeString(buf, pos, TAG_1_LEN, md[m][0], Buffer.byteLength(md[m][0]));
+          pos = writeString(buf, pos, TAG_2_LEN, md[m][1], Buffer.byteLength(md[m][1]));
+        }
+      }
+    }
+  }
+  if (pos !== total) throw new Error(`protobuf size mismatch: planned ${total}, wrote ${pos}`);
+  return buf;
+}
+
+function writeString(buf: Buffer, pos: number, tag: number, s: string, bytes: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, bytes);
+  if (bytes > 0) pos += buf.write(s, pos, bytes, 'utf8');
+  return pos;
+}
+
+/** Unix nanoseconds as the decimal string Loki's JSON push expects (exceeds 2^53, so no Number). */
+export function nanosString(sec: number, nanos: number): string {
+  if (sec >= 0) return sec === 0 ? String(nanos) : `${sec}${String(nanos).padStart(9, '0')}`;
+  return (BigInt(sec) * 1_000_000_000n + BigInt(nanos)).toString();
+}
+
+/** Encodes the JSON push body (Content-Type application/json). */
+export function encodeJsonPush(streams: LokiStream[]): string {
+  let out = '{"streams":[';
+  for (let s = 0; s < streams.length; s++) {
+    const st = streams[s];
+    if (s > 0) out += ',';
+    out += '{"stream":{';
+    for (let i = 0; i < st.pairs.length; i++) {
+      if (i > 0) out += ',';
+      out += JSON.stringify(st.pairs[i][0]) + ':' + JSON.stringify(st.pairs[i][1]);
+    }
+    out += '},"values":[';
+    const entries = st.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (i > 0) out += ',';
+      out += '["' + nanosString(e.sec, e.nanos) + '",' + JSON.stringify(e.line);
+      if (e.metadata !== null && e.metadata.length > 0) {
+        out += ',{';
+        for (let m = 0; m < e.metadata.length; m++) {
+          if (m > 0) out += ',';
+          out += JSON.stringify(e.metadata[m][0]) + ':' + JSON.stringify(e.metadata[m][1]);
+        }
+        out += '}';
+      }
+      out += ']';
+    }
+    out += ']}';
+  }
+  return out + ']}';
+}
+
+/** Sorts a stream's entries by timestamp in place, stable (Loki wants each stream in order). */
+export function sortEntries(entries: LokiEntry[]): void {
+  for (let i = 1; i < entries.length; i++) {
+    const a = entries[i - 1];
+    const b = entries[i];
+    if (a.sec > b.sec || (a.sec === b.sec && a.nanos > b.nanos)) {
+      entries.sort((x, y) => (x.sec - y.sec) || (x.nanos - y.nanos));
+      return;
+    }
+  }
+}
