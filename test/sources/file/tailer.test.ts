@@ -1,0 +1,140 @@
+import t from 'tap';
+import { appendFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ByteBudget } from '../../../src/budget.ts';
+import { identityKey } from '../../../src/sources/file/identity.ts';
+import { Tailer } from '../../../src/sources/file/tailer.ts';
+import { tempDir, waitFor } from '../../support/daemon.ts';
+import { CollectingReceiver, silentLog, tailMetrics } from '../support.ts';
+
+function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number } = {}) {
+  const receiver = new CollectingReceiver();
+  const { metrics, tm } = tailMetrics();
+  const commits: number[] = [];
+  const tl = new Tailer({
+    path, key: identityKey(statSync(path)), startOffset: opts.start ?? 0, fingerprint: { value: '', len: 0 },
+    maxLineBytes: opts.maxLineBytes ?? 256 * 1024, partialLineTimeout: opts.partialLineTimeout ?? 200, rotateWait: 200,
+    readChunkBytes: 64 * 1024, pollInterval: 20, maxPollInterval: 100,
+    source: { type: 'file', name: 'test', file: path }, receiver, budget: opts.budget ?? new ByteBudget(1 << 30), metrics: tm, log: silentLog,
+    onCommit: (o) => commits.push(o), onFingerprint: () => {}, onClose: () => {},
+  });
+  return { tl, receiver, metrics, commits };
+}
+
+t.test('splits lines, strips \\r, holds a final partial line until the file is idle', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  writeFileSync(p, 'one\r\ntwo\n\nthree');
+  const { tl, receiver, commits } = tailer(p, { partialLineTimeout: 300 });
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('3 lines', () => receiver.lines.length >= 3);
+  t.same(receiver.texts, ['one', 'two', '']);
+  const early = Date.now();
+  await waitFor('partial line', () => receiver.lines.length === 4, 3000);
+  t.ok(Date.now() - early >= 150, 'the partial line waited for the idle timeout');
+  t.equal(receiver.texts[3], 'three');
+  await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
+  appendFileSync(p, ' more\nfour\n');
+  await waitFor('rest', () => receiver.lines.length === 6);
+  t.same(receiver.texts.slice(4), [' more', 'four'], 'bytes after a flushed partial line start a new line');
+});
+
+t.test('max_line_bytes cuts on a character boundary, flags, counts, and the offset passes the whole line', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  const big = 'é'.repeat(600_000); // 1.2 MB of 2-byte characters, spans many read chunks
+  writeFileSync(p, `short\n${'x'.repeat(99)}é\n${big}\nafter\n`);
+  const { tl, receiver, metrics, commits } = tailer(p, { maxLineBytes: 100 });
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('4 lines', () => receiver.lines.length >= 4);
+  t.same(receiver.lines.map((l) => l.truncated), [false, true, true, false]);
+  t.equal(receiver.texts[1], 'x'.repeat(99), 'a 2-byte character straddling the limit is dropped, not mangled');
+  t.equal(receiver.texts[2], 'é'.repeat(50));
+  t.equal(receiver.texts[3], 'after');
+  t.notOk(receiver.texts.join('').includes('\ufffd'));
+  await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
+  t.match(await metrics.metrics(), /logship_lines_truncated_total\{source="test"\} 2/);
+});
+
+t.test('1 MiB lines pass whole under the default limit', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  const line = 'y'.repeat(1024 * 1024);
+  writeFileSync(p, `${line}\n${line}\n`);
+  const { tl, receiver } = tailer(p, { maxLineBytes: 2 * 1024 * 1024 });
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('2 lines', () => receiver.lines.length >= 2);
+  t.equal(receiver.texts[0].length, 1024 * 1024);
+  t.equal(receiver.texts[1], line);
+});
+
+t.test('invalid UTF-8 is replaced and binary garbage is read as lines, never a crash', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  const garbage = Buffer.alloc(200_000);
+  let x = 12345;
+  for (let i = 0; i < garbage.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    garbage[i] = x & 0xff;
+  }
+  writeFileSync(p, Buffer.concat([Buffer.from('ok \xff\xfe bad\n', 'latin1'), Buffer.from([0xe2, 0x82, 0x0a]), garbage, Buffer.from('\nend\n')]));
+  const expectedLines = Buffer.concat([Buffer.from([0x0a, 0x0a]), garbage, Buffer.from('\n\n')]).filter((b) => b === 10).length;
+  const { tl, receiver } = tailer(p);
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('end line', () => receiver.texts.at(-1) === 'end');
+  t.equal(receiver.texts[0], 'ok \ufffd\ufffd bad');
+  t.equal(receiver.texts[1], '\ufffd');
+  t.equal(receiver.lines.length, expectedLines, 'every newline in the garbage ends a line');
+});
+
+t.test('copytruncate: size below the offset or a changed head restarts from 0 and commits from there', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  writeFileSync(p, 'a1\na2\na3\n');
+  const { tl, receiver, metrics, commits } = tailer(p);
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('3 lines', () => receiver.lines.length === 3);
+  await waitFor('fingerprint taken', async () => (await new Promise((r) => setTimeout(r, 150)), true));
+  truncateSync(p, 0);
+  appendFileSync(p, 'b1\n');
+  await waitFor('b1', () => receiver.texts.includes('b1'));
+  t.same(receiver.texts, ['a1', 'a2', 'a3', 'b1']);
+  // Truncated and regrown past the old offset before we look: the head changed.
+  await new Promise((r) => setTimeout(r, 300));
+  truncateSync(p, 0);
+  appendFileSync(p, 'c1 is much longer than before\nc2\n');
+  await waitFor('c2', () => receiver.texts.includes('c2'), 5000);
+  t.same(receiver.texts.slice(4), ['c1 is much longer than before', 'c2']);
+  t.match(await metrics.metrics(), /logship_truncations_total\{source="test"\} 2/);
+  await waitFor('committed', () => commits.at(-1) === statSync(p).size);
+});
+
+t.test('a spent budget pauses reading; released acks resume it', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  let text = '';
+  for (let i = 0; i < 1000; i++) text += `line ${i} ${'z'.repeat(90)}\n`;
+  writeFileSync(p, text);
+  const budget = new ByteBudget(10_000);
+  const { tl, receiver } = tailer(p, { budget });
+  receiver.hold = true;
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('first chunk', () => receiver.lines.length > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  const n = receiver.lines.length;
+  t.ok(n < 1000, `paused after ${n} lines`);
+  t.equal(tl.state, 'paused');
+  for (let i = 0; i < 50 && receiver.lines.length < 1000; i++) {
+    receiver.releaseHeld();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  receiver.releaseHeld();
+  await waitFor('all lines', () => receiver.lines.length === 1000 ? true : (receiver.releaseHeld(), false));
+  t.equal(budget.inUse, 0);
+});
