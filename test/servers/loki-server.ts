@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { canonicalLabels, LabelParseError, parseLabelString } from './loki-labels.ts';
-import { decodeSnappyBlock, SnappyFormatError, SnappyTooLargeError } from './snappy-block.ts';
+import { decodeSnappyBlock, SnappyFormatError, SnappyTooLargeError } from './loki-snappy-block.ts';
 
 export interface LokiLimits {
   maxLabelNamesPerSeries: number;

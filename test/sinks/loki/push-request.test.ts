@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { encodeJsonPush, encodePushRequest, nanosString, sortEntries, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { entryTimestamp, parseRfc3339 } from '../../../src/sinks/loki/timestamp.ts';
-import { decodeSnappyBlock } from '../../servers/snappy-block.ts';
+import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
 
