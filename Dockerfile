@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# logship container image.
+#   docker build -t logship:0.1.0 .
+#   docker run -d --name logship -v logship-state:/var/lib/logship \
+#     -v /var/log:/var/log:ro -e LOKI_URL=http://loki:3100 -p 127.0.0.1:9711:9711 logship:0.1.0
+# Three stages: `build` compiles with the dev dependencies, `deps` installs the production
+# dependencies only (from the lockfile), and the final stage gets just those two results.
+
+# Pinned to an exact Node 24 LTS release; bump deliberately (and rebuild for Debian security fixes).
+FROM node:24.21.0-bookworm-slim AS base
+WORKDIR /opt/logship
+
+FROM base AS build
+COPY package.json package-lock.json ./
+# --ignore-scripts: no install script of any dependency runs; the compiler needs none (the
+# `node` devDependency's download is for npm scripts on older hosts, not for this image).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY parsers ./parsers
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json
+
+FROM base AS deps
+COPY package.json package-lock.json ./
+# Production dependencies only; snappy's native binding comes prebuilt as an optional package.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM base AS runtime
+ENV NODE_ENV=production \
+    LOGSHIP_LISTEN=0.0.0.0:9711 \
+    LOGSHIP_DATA_DIR=/var/lib/logship
+# Code and dependencies stay root-owned: the service user can read, not modify them.
+COPY package.json ./
+COPY config ./config
+COPY --from=deps /opt/logship/node_modules ./node_modules
+COPY --from=build /opt/logship/dist/src ./dist/src
+COPY --from=build /opt/logship/dist/parsers ./dist/parsers
+# The state directory (positions, dead letters) is created owned by the service user before it
+# becomes a volume, so a fresh named volume inherits that ownership.
+RUN chmod 0755 dist/src/cli.js \
+ && ln -s /opt/logship/dist/src/cli.js /usr/local/bin/logship \
+ && mkdir -p /var/lib/logship /etc/logship \
+ && chown 1000:1000 /var/lib/logship \
+ && chmod 0750 /var/lib/logship
+# The image's `node` user, numerically so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+WORKDIR /var/lib/logship
+VOLUME ["/var/lib/logship"]
+EXPOSE 9711
+# Slim has no curl or wget: probe with Node's fetch, on the port LOGSHIP_LISTEN names.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "const l=process.env.LOGSHIP_LISTEN||'';fetch('http://127.0.0.1:'+(l.slice(l.lastIndexOf(':')+1)||9711)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node as PID 1 is fine: logship handles SIGTERM (drain, save positions) and spawns no children.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "/opt/logship/dist/src/cli.js"]
+# The embedded default config (LOKI_URL / ELASTICSEARCH_URL choose the sink); mount your own and
+# run `run --config /etc/logship/logship.yaml` instead.
+CMD ["run"]
