@@ -3,7 +3,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LogEvent } from '../../record.ts';
+import type { Ack, LogEvent } from '../../record.ts';
 import { VERSION } from '../../version.ts';
 import { Batcher } from '../batcher.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
@@ -19,8 +19,9 @@ import { buildTemplates } from './template.ts';
 
 const gzip = promisify(gzipCb);
 
-/** An event with its bulk lines, encoded once at write() and resent unchanged. */
-interface EsEvent extends LogEvent {
+/** An event's ack with its bulk lines, encoded once at write() and resent unchanged. */
+interface EsEvent {
+  ack: Ack;
   item: BulkItem;
 }
 
@@ -44,7 +45,7 @@ export class ElasticsearchSink implements Sink {
   private readonly cfg: ElasticsearchSinkConfig;
   private readonly log: Logger;
   private readonly m: SinkMetrics;
-  private readonly batcher: Batcher;
+  private readonly batcher: Batcher<EsEvent>;
   private readonly namer: TargetNamer;
   private readonly docOpts: DocumentOptions;
   private readonly deadLetters: DeadLetterFile;
@@ -77,12 +78,12 @@ export class ElasticsearchSink implements Sink {
       'user-agent': `logship/${VERSION}`,
       ...(cfg.gzip ? { 'content-encoding': 'gzip' } : {}),
     };
-    this.batcher = new Batcher({
+    this.batcher = new Batcher<EsEvent>({
       maxBytes: cfg.batch.max_bytes,
       maxWait: cfg.batch.max_wait,
       maxInflight: cfg.max_inflight,
-      sizeOf: (e) => e.size,
-      send: (batch) => this.send(batch as EsEvent[]),
+      sizeOf: (e) => e.item.bytes,
+      send: (batch) => this.send(batch),
       onBug: (err) => this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch'),
     });
   }
@@ -109,8 +110,7 @@ export class ElasticsearchSink implements Sink {
       event.ack.release();
       return;
     }
-    const e: EsEvent = { record: event.record, labels: event.labels, ack: event.ack, size: item.bytes, item };
-    this.batcher.add(e);
+    this.batcher.add({ ack: event.ack, item });
   }
 
   private async send(batch: EsEvent[]): Promise<void> {
