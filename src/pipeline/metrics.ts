@@ -43,7 +43,7 @@ const ruleSchema = z.strictObject({
   /** Multiplies the value (e.g. 0.001 for a millisecond field into a `_seconds` metric). */
   scale: z.number().finite().default(1),
   /** label name → record field path. */
-  labels: z.record(z.string().regex(LABEL_NAME, { message: 'expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)' }), z.string().min(1)).default({}),
+  labels: z.record(z.string(), z.string().min(1)).default({}),
   buckets: bucketsSchema.optional(),
   /** Series kept for this metric; one more evicts the least recently updated series. */
   max_series: z.number().int().min(1).max(1_000_000).default(1000),
@@ -61,6 +61,7 @@ const ruleSchema = z.strictObject({
   if (r.type !== 'counter' && r.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `a ${r.type} needs value (the record field it takes its number from)` });
   if (r.buckets !== undefined && r.type !== 'histogram') ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'buckets are for histograms' });
   for (const label of Object.keys(r.labels)) {
+    if (!LABEL_NAME.test(label)) ctx.addIssue({ code: 'custom', path: ['labels', label], message: `expected a label name ([a-zA-Z_][a-zA-Z0-9_]*), got "${label}"` });
     if (label.startsWith('__')) ctx.addIssue({ code: 'custom', path: ['labels', label], message: 'label names starting with "__" are reserved' });
     if (r.type === 'histogram' && label === 'le') ctx.addIssue({ code: 'custom', path: ['labels', label], message: '"le" is reserved for histogram buckets' });
   }
