@@ -46,7 +46,7 @@ function clean(v: unknown, depth: number, max: number): unknown {
 
 /** Metadata without mapping explosions: dotted keys sanitized, deep objects stringified. Copies only when needed. */
 export function cleanMetadata(meta: Record<string, unknown>, maxDepth: number): Record<string, unknown> {
-  return needsCleaning(meta, 0, maxDepth + 1) ? (clean(meta, 0, maxDepth + 1) as Record<string, unknown>) : meta;
+  return needsCleaning(meta, 0, maxDepth) ? (clean(meta, 0, maxDepth) as Record<string, unknown>) : meta;
 }
 
 function cleanLabels(labels: Record<string, string>): Record<string, string> | undefined {
