@@ -184,10 +184,10 @@ export class StreamLabeler {
     });
     this.order = this.names.map((_, i) => i).sort((a, b) => (this.names[a] < this.names[b] ? -1 : this.names[a] > this.names[b] ? 1 : 0));
     const ttl = Math.max(1, opts.idleTtlMs);
-    this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, perf: { now: this.now } }));
+    this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } }));
     // The cap is enforced by hand (admit while below max); max only bounds memory.
-    this.streams = new LRUCache<string, true>({ max: opts.maxStreams + 10_000, ttl, updateAgeOnGet: true, perf: { now: this.now } });
-    this.memo = new LRUCache<string, ResolvedStream>({ max: Math.max(1000, opts.maxStreams * 4), ttl, updateAgeOnGet: true, perf: { now: this.now } });
+    this.streams = new LRUCache<string, true>({ max: opts.maxStreams + 10_000, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } });
+    this.memo = new LRUCache<string, ResolvedStream>({ max: Math.max(1000, opts.maxStreams * 4), ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } });
     this.values = new Array(this.names.length);
   }
 
