@@ -5,7 +5,8 @@ const MAX_SOURCE_LENGTH = 64;
 
 /** Failure history of one source: the times of its last `threshold` failures, in a ring. */
 class SourceFailures {
-  readonly times: Float64Array;
+  /** A plain array of doubles: on the JS heap (a small Float64Array would put each ring in malloc'd memory). */
+  readonly times: number[];
   /** Next slot to write: after `threshold` writes, the oldest remembered failure. */
   next = 0;
   seen = 0;
@@ -14,7 +15,7 @@ class SourceFailures {
   /** Failures since the source crossed the threshold (counting the `threshold` that crossed it). */
   burst = 0;
   constructor(threshold: number) {
-    this.times = new Float64Array(threshold);
+    this.times = new Array<number>(threshold).fill(0.5);
   }
   /** Time of the newest failure. */
   newest(): number {
