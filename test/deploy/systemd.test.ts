@@ -145,18 +145,15 @@ t.test('the ExecStartPre command accepts the example config; a bad one fails the
  * new mount+pid namespace), an unprivileged user with no capabilities and no_new_privs. This is
  * what catches a filter that kills Node (io_uring, V8 memory protection keys, /proc reads).
  */
-t.test('the daemon runs and ships under the unit sandbox', async (t) => {
-  const missing = [
-    process.getuid?.() !== 0 && 'root (to create namespaces)',
-    !hasAnalyze && SYSTEMD_ANALYZE,
-    spawnSync('/usr/bin/python3', ['-c', 'import seccomp'], { stdio: 'ignore' }).status !== 0 && 'python3-seccomp',
-    spawnSync('unshare', ['-m', '-p', '-f', 'true'], { stdio: 'ignore' }).status !== 0 && 'unshare of mount+pid namespaces',
-    spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status !== 0 && 'setpriv',
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    t.skip(`sandbox rebuild needs: ${missing.join(', ')}`);
-    return;
-  }
+const sandboxMissing = [
+  process.getuid?.() !== 0 && 'root (to create namespaces)',
+  !hasAnalyze && SYSTEMD_ANALYZE,
+  spawnSync('/usr/bin/python3', ['-c', 'import seccomp'], { stdio: 'ignore' }).status !== 0 && 'python3-seccomp',
+  spawnSync('unshare', ['-m', '-p', '-f', 'true'], { stdio: 'ignore' }).status !== 0 && 'unshare of mount+pid namespaces',
+  spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status !== 0 && 'setpriv',
+].filter(Boolean);
+
+t.test('the daemon runs and ships under the unit sandbox', { skip: sandboxMissing.length > 0 ? `rebuilding the sandbox needs: ${sandboxMissing.join(', ')}` : false }, async (t) => {
   const svc = parseUnit(readFileSync(UNIT, 'utf8')).get('Service')!;
   const filter = syscallAllowList(svc.get('SystemCallFilter') ?? []);
   t.ok(filter.includes('epoll_wait') && filter.includes('read') && !filter.includes('reboot') && !filter.includes('setrlimit'), 'filter expanded');
@@ -217,11 +214,9 @@ sinks: [ { type: file, path: "${dir}/state/shipped.ndjson" } ]
   t.notMatch(stderr, /"level":(50|60)/, 'no errors logged');
 });
 
-t.test('MemoryDenyWriteExecute would kill Node (why the unit leaves it off)', async (t) => {
-  if (spawnSync('/usr/bin/python3', ['-c', 'import ctypes; exit(0 if ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0 else 1)']).status !== 0) {
-    t.skip('kernel without prctl(PR_SET_MDWE) (Linux >= 6.3)');
-    return;
-  }
+const hasMdwe = spawnSync('/usr/bin/python3', ['-c', 'import ctypes; exit(0 if ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0 else 1)']).status === 0;
+
+t.test('MemoryDenyWriteExecute would kill Node (why the unit leaves it off)', { skip: hasMdwe ? false : 'needs python3 and prctl(PR_SET_MDWE) (Linux >= 6.3)' }, async (t) => {
   // PR_SET_MDWE(PR_MDWE_REFUSE_EXEC_GAIN) is the kernel's built-in form of the same policy.
   const r = spawnSync('/usr/bin/python3', ['-c', `import ctypes, os, sys; ctypes.CDLL(None).prctl(65, 1, 0, 0, 0); os.execv(sys.argv[1], sys.argv[1:])`, process.execPath, '-e', 'console.log("alive")'], { encoding: 'utf8' });
   t.not(r.status, 0, 'node does not survive');
