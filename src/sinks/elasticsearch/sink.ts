@@ -256,9 +256,10 @@ export class ElasticsearchSink implements Sink {
       const caused = error.caused_by?.reason ? ` (caused by ${error.caused_by.type ?? 'error'}: ${error.caused_by.reason})` : '';
       return { time, sink: this.name, index: e.item.index, ...(e.item.id ? { _id: e.item.id } : {}), status, reason: error.type, error: `${error.reason}${caused}`, document };
     });
+    let fresh: DeadLetter[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.deadLetters.write(letters);
+        fresh = await this.deadLetters.write(letters);
         break;
       } catch (err) {
         if (this.abort.signal.aborted) return NEVER;
@@ -266,11 +267,15 @@ export class ElasticsearchSink implements Sink {
         await sleep(Math.min(30_000, 500 * 2 ** attempt), this.abort.signal);
       }
     }
+    if (fresh.length === 0) {
+      this.log.info({ count: letters.length }, 'refused documents were already in the dead-letter file (resent after a restart)');
+      return;
+    }
     const byReason = new Map<string, number>();
-    for (const l of letters) byReason.set(l.reason, (byReason.get(l.reason) ?? 0) + 1);
+    for (const l of fresh) byReason.set(l.reason, (byReason.get(l.reason) ?? 0) + 1);
     for (const [reason, n] of byReason) this.m.dropped.inc({ sink: this.name, reason }, n);
-    this.stats.dropped += letters.length;
-    this.log.warn({ count: letters.length, reasons: Object.fromEntries(byReason), first: letters[0].error.slice(0, 300), file: this.deadLetters.path }, 'elasticsearch rejected documents; written to the dead-letter file');
+    this.stats.dropped += fresh.length;
+    this.log.warn({ count: fresh.length, reasons: Object.fromEntries(byReason), first: fresh[0].error.slice(0, 300), file: this.deadLetters.path }, 'elasticsearch rejected documents; written to the dead-letter file');
   }
 
   private delivered(n: number): void {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { dirname } from 'node:path';
 import { readNdjson } from '../../support/daemon.ts';
 import { EsServer } from '../../servers/es-server.ts';
 import { event, makeSink, metricValue, until } from './support.ts';
@@ -116,6 +117,14 @@ t.test('other 4xx items go to the dead-letter file with the reason and a metric'
   t.equal(await metricValue(metrics, 'logship_sink_dropped_entries_total', { sink: 'es', reason: 'mapper_parsing_exception' }), 1);
   t.equal(sink.status().dropped, 1);
   await sink.stop(Date.now() + 1000);
+  // After a crash the same line is resent and refused again: it is final, but not dead-lettered twice.
+  const again = makeSink(es.url, {}, dirname(deadLetterPath));
+  await again.sink.start();
+  const resent = event({ user_id: 'bob', message: 'unmappable' }, '2:2@10');
+  again.sink.write(resent);
+  await until('acked', () => resent.ack.released === 1);
+  t.equal(readNdjson(deadLetterPath).length, 1, 'still one dead letter');
+  await again.sink.stop(Date.now() + 1000);
 });
 
 t.test('whole-request 503 and connection errors are retried; 413 splits', async (t) => {
