@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { LogshipError } from '../errors.ts';
@@ -48,6 +48,8 @@ export class PositionStore {
   private readonly expired;
   /** True when this store started from nothing (first start: start_at applies). */
   firstStart = true;
+  /** Epoch ms when the loaded positions were last written (about when logship last ran), null on first start. */
+  savedAt: number | null = null;
 
   private constructor(path: string, log: Logger, metrics: MetricsRegistry) {
     this.path = path;
@@ -84,6 +86,7 @@ export class PositionStore {
       }
       for (const [k, v] of Object.entries(parsed.files)) this.entries.set(k, v);
       this.firstStart = false;
+      this.savedAt = await stat(candidate).then((st) => st.mtimeMs, () => Date.now());
       if (candidate !== this.path) {
         this.log.warn({ file: candidate, files: this.entries.size }, 'resumed from an older positions generation');
         this.dirty = true;

@@ -41,6 +41,19 @@ export class FileSink implements Sink {
   async start(): Promise<void> {
     mkdirSync(dirname(this.cfg.path), { recursive: true });
     this.fh = await open(this.cfg.path, 'a', 0o640);
+    // A kill -9 mid-write can leave a torn last line; start on a fresh line so the re-sent
+    // record is not glued to the fragment (the fragment stays a lone invalid line).
+    const st = await this.fh.stat();
+    if (st.isFile() && st.size > 0) {
+      const last = Buffer.alloc(1);
+      const r = await open(this.cfg.path, 'r');
+      try {
+        await r.read(last, 0, 1, st.size - 1);
+      } finally {
+        await r.close();
+      }
+      if (last[0] !== 10) await this.fh.write('\n');
+    }
   }
 
   write(event: LogEvent): void {

@@ -33,6 +33,11 @@ export class GlobMatcher {
     this.exclude = (p) => nameMatch(p.slice(p.lastIndexOf('/') + 1)) || pathMatch(p);
   }
 
+  /** True when an exclude pattern rejects the path. */
+  excludes(path: string): boolean {
+    return this.exclude(path);
+  }
+
   matches(path: string): boolean {
     if (this.exclude(path)) return false;
     for (const inc of this.include) if (inc.isMatch(path)) return true;

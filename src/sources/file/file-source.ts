@@ -1,11 +1,11 @@
 import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ByteBudget } from '../../budget.ts';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
 import type { LineReceiver } from '../../pipeline/line.ts';
-import type { PositionStore } from '../../positions/store.ts';
+import type { PositionEntry, PositionStore } from '../../positions/store.ts';
 import type { SourceInfo } from '../../record.ts';
 import type { FileSourceConfig } from '../config.ts';
 import { containerFields } from '../container/metadata.ts';
@@ -35,6 +35,9 @@ export interface FileStatus {
   size: number;
   state: string;
 }
+
+/** Rotated names that hold compressed bytes, never lines. */
+const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip)$/;
 
 /** How often per-file chains are asked to emit timed-out partial / multiline records. */
 const CHAIN_FLUSH_MS = 250;
@@ -173,48 +176,73 @@ export class FileSource {
   }
 
   /**
-   * Generations rotated away while logship was stopped: a known identity no longer at its path
-   * but still in the same directory under another name (app.log.1, app-20240101.log) that the
-   * globs do not match. It is read from its acknowledged offset to EOF, then closed, so the lines
-   * written just before the rotation are neither skipped nor read twice. (A name the globs match
-   * is handled by the rescan, which finds the identity's offset anyway.)
+   * Generations rotated away while logship was stopped, found in the directories of known files
+   * under names the globs do not match (app.log.1, app-20240101.log; a name the globs match is
+   * handled by the rescan, which finds the identity's offset anyway):
+   * - a known identity: read from its acknowledged offset to EOF (not skipped, not re-read);
+   * - an unknown file named after a known one and renamed/written since the positions were last
+   *   saved: a generation created and rotated away during the stop (read whole), or a
+   *   copytruncate copy of a known file (its head matches: read from that file's offset).
+   * Each is closed after EOF + rotate_wait once everything it emitted is acknowledged.
    */
   private async resumeRotated(): Promise<void> {
     const { positions, log } = this.deps;
-    const candidates = [...positions.all()].filter(([, e]) => e.source === this.name);
-    const byDir = new Map<string, Map<string, { path: string; st: Stats }>>();
-    for (const [key, e] of candidates) {
-      if (await this.stillAt(e.path, key)) continue;
+    const byDir = new Map<string, PositionEntry[]>();
+    for (const [, e] of positions.all()) {
+      if (e.source !== this.name) continue;
       const dir = dirname(e.path);
-      let inDir = byDir.get(dir);
-      if (!inDir) {
-        inDir = await identitiesIn(dir);
-        byDir.set(dir, inDir);
-      }
-      const found = inDir.get(key);
-      if (!found || this.matcher.matches(found.path) || found.st.size <= e.offset) continue;
-      try {
-        if (e.fp_len > found.st.size || (e.fp_len > 0 && (await fingerprintOf(found.path, e.fp_len)) !== e.fingerprint)) continue;
-        log.info({ file: found.path, was: e.path, offset: e.offset, size: found.st.size }, 'file was rotated while logship was stopped; reading the rest of it');
-        this.tailMetrics.rotations.inc();
+      const list = byDir.get(dir);
+      if (list) list.push(e);
+      else byDir.set(dir, [e]);
+    }
+    const savedAt = positions.savedAt ?? Date.now();
+    for (const [dir, entries] of byDir) {
+      for (const [key, f] of await identitiesIn(dir)) {
+        if (this.stopped || this.matcher.matches(f.path) || this.tailers.has(key) || COMPRESSED.test(f.path) || this.matcher.excludes(f.path)) continue;
+        const entry = positions.get(key);
+        let start: number | undefined;
+        let why: string;
+        if (entry) {
+          if (entry.source !== this.name || f.st.size <= entry.offset) continue;
+          why = 'file was rotated while logship was stopped; reading the rest of it';
+        } else {
+          const name = basename(f.path);
+          if (f.st.ctimeMs <= savedAt || !entries.some((e) => name.startsWith(basename(e.path)))) continue;
+          start = 0;
+          why = 'file was created and rotated while logship was stopped; reading it';
+          for (const e of entries) {
+            if (e.fp_len > 0 && f.st.size >= e.fp_len && (await fingerprintOf(f.path, e.fp_len).catch(() => '')) === e.fingerprint) {
+              start = Math.min(e.offset, f.st.size);
+              why = 'copy of a known file (copytruncate while logship was stopped); reading it from the known offset';
+              break;
+            }
+          }
+          if (start >= f.st.size) continue;
+        }
         this.opening.add(key);
-        await this.openFile(found.path, key, found.st, false, true);
-      } catch (err) {
-        log.warn({ err: (err as Error).message, file: found.path }, 'cannot open rotated file');
-      } finally {
-        this.opening.delete(key);
+        try {
+          await this.openFile(f.path, key, f.st, false, true, start);
+          log.info({ file: f.path, size: f.st.size }, why);
+          this.tailMetrics.rotations.inc();
+        } catch (err) {
+          log.warn({ err: (err as Error).message, file: f.path }, 'cannot open rotated file');
+        } finally {
+          this.opening.delete(key);
+        }
       }
     }
   }
 
-  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean): Promise<void> {
+  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean, startAt?: number): Promise<void> {
     const { positions, log } = this.deps;
     const size = st.size;
     const fpLen = Math.min(size, FINGERPRINT_MAX);
     const fp = await fingerprintOf(path, fpLen);
     const known = positions.get(key);
     let start = 0;
-    if (known) {
+    if (startAt !== undefined) {
+      start = startAt;
+    } else if (known) {
       const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : (await fingerprintOf(path, known.fp_len)) === known.fingerprint);
       if (sameContent && known.offset <= size) start = known.offset;
       else {

@@ -1,0 +1,138 @@
+import t from 'tap';
+import { copyFileSync, mkdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import { appendSeq, config, shippedSeqs, summarize } from '../cli-support.ts';
+
+interface Status { sources: Array<{ files: Array<{ path: string; offset: number; size: number }> }> }
+
+async function readOffset(port: number, path: string): Promise<number> {
+  const s = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json() as Status;
+  return s.sources[0].files.find((f) => f.path === path)?.offset ?? -1;
+}
+
+t.test('200,000 lines through 5 renames and 2 copytruncates: each line exactly once', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  const cfg = await writeConfig(dir, config(dir, port));
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  await waitFor('tailing', async () => (await readOffset(port, log)) === 0);
+  const total = 200_000;
+  const chunk = 2000;
+  // Rotation points (in chunks): renames while logship is behind, copytruncates once it read up to the end.
+  const renames = new Set([10, 25, 40, 55, 85]);
+  const copytruncates = new Set([70, 95]);
+  let rotated = 0;
+  for (let c = 0; c < total / chunk; c++) {
+    if (renames.has(c)) {
+      renameSync(log, `${log}.${++rotated}`); // the app reopens its log: new inode at the same path
+    } else if (copytruncates.has(c)) {
+      // copytruncate loses what the shipper has not read when the truncate happens (for every
+      // shipper; see README): like a sane logrotate schedule, wait until it has read to the end.
+      const size = statSync(log).size;
+      await waitFor('read to the end before copytruncate', async () => (await readOffset(port, log)) >= size, 30_000);
+      copyFileSync(log, `${log}.${++rotated}`);
+      truncateSync(log, 0);
+    }
+    appendSeq(log, c * chunk, chunk);
+    await sleep(c % 5 === 0 ? 20 : 2);
+  }
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('all lines shipped', () => shippedSeqs(out).counts.size >= total, 60_000, 200);
+  await sleep(1500); // anything re-read would show up now
+  const s = summarize(shippedSeqs(out), total);
+  t.same(s.missing.slice(0, 10), [], `missing: ${s.missing.length}`);
+  t.equal(s.duplicates, 0, 'no line read twice');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.match(metrics, /logship_rotations_total\{source="app"\} 5/);
+  t.match(metrics, /logship_truncations_total\{source="app"\} 2/);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('deleted while unread: the open file is read to EOF, then closed', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { budget: '256KiB' }))]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  await waitFor('tailing', async () => (await readOffset(port, log)) === 0);
+  appendSeq(log, 0, 20_000);
+  unlinkSync(log);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('all lines', () => shippedSeqs(out).counts.size >= 20_000, 30_000);
+  const s = summarize(shippedSeqs(out), 20_000);
+  t.equal(s.missing.length, 0);
+  t.equal(s.duplicates, 0);
+  await waitFor('file closed', async () => {
+    const st = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json() as Status;
+    return st.sources[0].files.length === 0;
+  }, 10_000);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('rotated while logship was stopped: the old generation is finished, the new one read whole', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  const cfg = await writeConfig(dir, config(dir, port));
+  let d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  appendSeq(log, 0, 5000);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 5000);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+  // While stopped: more lines, rotation by rename (twice: app.log.1 → app.log.2), new lines in the new file.
+  appendSeq(log, 5000, 3000);
+  renameSync(log, `${log}.1`);
+  appendSeq(log, 8000, 1000);
+  renameSync(`${log}.1`, `${log}.2`);
+  renameSync(log, `${log}.1`);
+  appendSeq(log, 9000, 1000);
+  d = new DaemonProcess(['run', '--config', cfg]);
+  await d.waitHttp(port);
+  await waitFor('all lines', () => shippedSeqs(out).counts.size >= 10_000, 20_000);
+  await sleep(800);
+  const s = summarize(shippedSeqs(out), 10_000);
+  t.equal(s.missing.length, 0, 'the rest of app.log.2 was read (not skipped)');
+  t.equal(s.duplicates, 0, 'nothing re-read');
+  t.match(d.stderr, /rotated while logship was stopped/);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+  t.notMatch(d.stderr, /"level":50/, 'no errors logged');
+});
+
+t.test('renamed to a name the globs still match: not read twice', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { paths: [`${dir}/logs/app.log*`], budget: '512KiB' }))]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  await waitFor('tailing', async () => (await readOffset(port, log)) === 0);
+  for (let r = 1; r <= 3; r++) {
+    appendSeq(log, (r - 1) * 10_000, 10_000);
+    for (let k = r - 1; k >= 1; k--) renameSync(`${log}.${k}`, `${log}.${k + 1}`);
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, '');
+    await sleep(300);
+  }
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('all lines', () => shippedSeqs(out).counts.size >= 30_000, 30_000);
+  await sleep(11_000); // past a rescan (10 s), which sees every generation under its new name
+  const s = summarize(shippedSeqs(out), 30_000);
+  t.equal(s.missing.length, 0);
+  t.equal(s.duplicates, 0);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
