@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const PEERS_BIN = resolve(ROOT, '..', 'shared', 'peers', 'bin');
+export const NODE24 = resolve(ROOT, 'node_modules', '.bin', 'node');
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A receiving server in its own process: counts what it accepted. */
+export interface Receiver {
+  readonly name: string;
+  readonly url: string;
+  /** Entries (Loki) or documents (ES) accepted so far. */
+  count(): Promise<number>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitHttp(url: string, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const ok = await fetch(url).then((r) => r.status < 500, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start`);
+    await sleep(100);
+  }
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+
+/** ../shared/peers/bin/countsink: decodes Loki pushes with Loki's own parser, answers ES _bulk per item. */
+export async function startCountsink(kind: 'loki' | 'elasticsearch'): Promise<Receiver> {
+  const bin = process.env.COUNTSINK_BIN ?? resolve(PEERS_BIN, 'countsink');
+  if (!existsSync(bin)) throw new Error(`countsink not found at ${bin}`);
+  const port = await freePort();
+  const child = spawn(bin, ['-addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/count`, child, 'countsink');
+  const counts = async () => (await (await fetch(`${url}/count`)).json()) as { entries: number; docs: number; rejected: number };
+  return {
+    name: 'countsink',
+    url,
+    count: async () => {
+      const c = await counts();
+      return kind === 'loki' ? c.entries : c.docs;
+    },
+    reset: async () => {
+      await fetch(`${url}/reset`, { method: 'POST' });
+    },
+    stop: () => kill(child),
+  };
+}

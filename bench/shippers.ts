@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ProcSampler, type ProcStats } from './proc.ts';
+import { NODE24, PEERS_BIN, ROOT, freePort, sleep, type Receiver } from './receivers.ts';
+
+export interface ShipperRun {
+  shipper: string;
+  lines: number;
+  bytes: number;
+  seconds: number;
+  stats: ProcStats;
+  peakRssBytes: number;
+}
+
+/** How to start one shipper on a corpus file, pointed at a receiver. */
+export interface Shipper {
+  name: string;
+  start(corpus: string, receiver: Receiver, workDir: string): Promise<ChildProcess>;
+}
+
+export interface LogshipOptions {
+  sink: 'loki' | 'elasticsearch';
+  sourceType?: 'file' | 'docker' | 'cri';
+  parser?: string;
+  multilineStart?: string;
+  extraSourceYaml?: string;
+  extraSinkYaml?: string;
+  extraYaml?: string;
+}
+
+export function logshipShipper(o: LogshipOptions): Shipper {
+  return {
+    name: 'logship',
+    async start(corpus, receiver, workDir) {
+      const port = await freePort();
+      const cfg = `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${workDir}/positions.json" }
+sources:
+  - name: app
+    type: ${o.sourceType ?? 'file'}
+    paths: ["${corpus}"]
+    parser: ${o.parser ?? 'json'}
+    start_at: beginning${o.multilineStart ? `\n    multiline: { start: '${o.multilineStart}' }` : ''}${o.extraSourceYaml ?? ''}
+sinks:
+  - type: ${o.sink}
+    url: ${receiver.url}${o.extraSinkYaml ?? ''}
+${o.extraYaml ?? ''}`;
+      writeFileSync(join(workDir, 'logship.yaml'), cfg);
+      return spawn(NODE24, [join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  };
+}
+
+/** Fluent Bit 4.2.8 with the equivalent pipeline (shared/peers/README.md). */
+export function fluentBitShipper(): Shipper {
+  return {
+    name: 'fluent-bit',
+    async start(corpus, receiver, workDir) {
+      const bin = process.env.FLUENT_BIT_BIN ?? resolve(PEERS_BIN, 'fluent-bit');
+      const port = new URL(receiver.url).port;
+      return spawn(bin, ['-q', '-R', resolve(PEERS_BIN, '..', 'fluent-bit-parsers.conf'),
+        '-i', 'tail', '-p', `path=${corpus}`, '-p', 'read_from_head=true', '-p', 'parser=json', '-p', 'buffer_max_size=1M',
+        '-p', 'buffer_chunk_size=1M', '-p', 'mem_buf_limit=64MB', '-p', `db=${workDir}/fb.db`,
+        '-o', 'loki', '-p', 'host=127.0.0.1', '-p', `port=${port}`, '-p', 'labels=job=fb', '-p', 'label_keys=$level,$service',
+        '-p', 'structured_metadata=trace_id=$trace_id,span_id=$span_id,user_id=$user_id', '-p', 'line_format=json', '-p', 'match=*'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  };
+}
+
+/** Promtail 3.4.6 with shared/peers/promtail-bench.yaml. */
+export function promtailShipper(): Shipper {
+  return {
+    name: 'promtail',
+    async start(corpus, receiver, workDir) {
+      const bin = process.env.PROMTAIL_BIN ?? resolve(PEERS_BIN, 'promtail');
+      return spawn(bin, [`-config.file=${resolve(PEERS_BIN, '..', 'promtail-bench.yaml')}`, '-config.expand-env=true', '-log.level=warn'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, POSITIONS_DIR: workDir, SINK_PORT: new URL(receiver.url).port, CORPUS: corpus },
+      });
+    },
+  };
+}
+
+export function peerAvailable(name: 'fluent-bit' | 'promtail'): boolean {
+  const env = name === 'fluent-bit' ? process.env.FLUENT_BIT_BIN : process.env.PROMTAIL_BIN;
+  return existsSync(env ?? resolve(PEERS_BIN, name));
+}
+
+/**
+ * Runs one shipper over a corpus until the receiver has `expected` entries (or the timeout),
+ * sampling its CPU and RSS from /proc. Time runs from process start to the last entry received.
+ */
+export async function measure(shipper: Shipper, corpus: string, bytes: number, expected: number, receiver: Receiver, timeoutMs = 600_000): Promise<ShipperRun> {
+  await receiver.reset();
+  const workDir = mkdtempSync(join(tmpdir(), `bench-${shipper.name}-`));
+  const started = performance.now();
+  const child = await shipper.start(corpus, receiver, workDir);
+  const sampler = new ProcSampler(child.pid!, 100);
+  let got = 0;
+  let lastChange = performance.now();
+  let doneAt = 0;
+  let failure: Error | null = null;
+  for (;;) {
+    const n = await receiver.count();
+    const now = performance.now();
+    if (n !== got) {
+      got = n;
+      lastChange = now;
+    }
+    if (got >= expected) {
+      doneAt = now;
+      break;
+    }
+    if (child.exitCode !== null) failure = new Error(`${shipper.name} exited early (${child.exitCode}) with ${got}/${expected} received`);
+    else if (now - started > timeoutMs) failure = new Error(`${shipper.name}: timeout with ${got}/${expected} received`);
+    else if (now - lastChange > 60_000) failure = new Error(`${shipper.name}: stalled at ${got}/${expected}`);
+    if (failure) break;
+    await sleep(got / expected > 0.98 ? 20 : 100);
+  }
+  const stats = sampler.stop();
+  child.kill('SIGKILL');
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+  if (failure) throw failure;
+  if (!stats) throw new Error(`no /proc stats for ${shipper.name}`);
+  return { shipper: shipper.name, lines: got, bytes, seconds: (doneAt - started) / 1000, stats, peakRssBytes: Math.max(stats.peakRssBytes, sampler.maxRss) };
+}
