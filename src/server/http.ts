@@ -11,6 +11,9 @@ export interface StatusProvider {
 
 export type PageRenderer = (status: unknown) => string;
 
+/** Inline style and script only; data from this origin only; no frames, forms or other origins. */
+const STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /**
  * The daemon's HTTP endpoints: /metrics, /healthz, /ready, /api/status and the status page at /.
  * Bound to 127.0.0.1 by default: the status data names files and hosts.
@@ -69,7 +72,8 @@ export class HttpServer {
         return;
       case '/':
         if (this.deps.page) {
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(this.deps.page(this.deps.status.status()));
+          // The page is self-contained by design; the CSP makes the browser enforce it.
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff' }).end(this.deps.page(this.deps.status.status()));
           return;
         }
         break;

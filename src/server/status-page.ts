@@ -1,15 +1,202 @@
 import type { DaemonStatus } from '../daemon.ts';
 
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The status page: plain HTML, no external assets, refreshes itself. */
+/**
+ * The status page at `/`: one self-contained HTML document (inline CSS and script, no external
+ * assets; the server's CSP forbids any). It is rendered complete on the server, so it works
+ * without JavaScript and in `curl`, and then refreshes itself from `/api/status` every second.
+ *
+ * One renderer serves both: `renderStatusBody` is plain code over plain data, and the page embeds
+ * its source text (Function.prototype.toString) for the browser, so the first paint and every
+ * refresh cannot drift apart. It must therefore stay self-contained: no imports, no references
+ * to anything outside its own body.
+ */
 export function renderStatusPage(st: DaemonStatus): string {
-  const files = st.sources.flatMap((s) => s.files.map((f) => `<tr><td>${esc(s.name)}</td><td>${esc(f.path)}</td><td>${f.committed}</td><td>${f.size}</td><td class="lag">${f.lag}</td><td>${esc(f.state)}</td></tr>`)).join('');
-  const sinks = st.sinks.map((k) => `<tr><td>${esc(k.name)}</td><td>${esc(k.type)}</td><td>${esc(k.state)}</td><td>${k.lastSuccess ? esc(new Date(k.lastSuccess).toISOString()) : 'never'}</td><td>${k.retries}</td><td>${k.queued}</td><td>${k.sent}</td><td>${k.dropped}</td></tr>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>logship ${esc(st.version)}</title><meta http-equiv="refresh" content="2">
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head>
-<body><h1>logship ${esc(st.version)}</h1><p>host ${esc(st.host)} · node ${esc(st.node)} · up ${st.uptimeSeconds}s · ${st.ready.ready ? 'ready' : 'not ready: ' + esc(st.ready.reasons.join('; '))}</p>
-<h2>Files</h2><table id="files"><tr><th>source</th><th>path</th><th>offset</th><th>size</th><th>lag</th><th>state</th></tr>${files}</table>
-<h2>Sinks</h2><table id="sinks"><tr><th>name</th><th>type</th><th>state</th><th>last success</th><th>retries</th><th>queued</th><th>sent</th><th>dropped</th></tr>${sinks}</table>
-</body></html>`;
+  const title = `logship ${esc(st.version)} · ${esc(st.host)}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${title}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+  <h1>logship <span class="ver">${esc(st.version)}</span></h1>
+  <span id="conn" class="conn" data-state="static" title="auto-refresh from /api/status">snapshot</span>
+</header>
+<main id="root">${renderStatusBody(st, Date.now())}</main>
+<footer>JSON: <a href="api/status">/api/status</a> · Prometheus: <a href="metrics">/metrics</a> · <a href="ready">/ready</a>
+<noscript> · JavaScript is off: reload to update.</noscript></footer>
+<script>
+"use strict";
+const renderStatusBody = ${renderStatusBody.toString()};
+(${clientLoop.toString()})(renderStatusBody, 1000);
+</script>
+</body>
+</html>
+`;
 }
+
+// The few DOM members the client loop uses (the project's lib is ES + Node, not DOM).
+interface PageElement { textContent: string | null; innerHTML: string; dataset: Record<string, string | undefined> }
+declare const document: { hidden: boolean; getElementById(id: string): PageElement | null };
+
+function esc(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The browser side: poll /api/status (relative, so the page also works behind a path prefix),
+ * re-render, and show whether the data is live. Polling pauses while the tab is hidden and backs
+ * off while the daemon does not answer.
+ */
+function clientLoop(render: (st: unknown, now: number) => string, everyMs: number): void {
+  const root = document.getElementById('root')!;
+  const conn = document.getElementById('conn')!;
+  let last = '';
+  let failures = 0;
+  const setConn = (state: string, text: string) => {
+    conn.dataset.state = state;
+    conn.textContent = text;
+  };
+  const tick = async () => {
+    if (!document.hidden) {
+      try {
+        const r = await fetch('api/status', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        const html = render(await r.json(), Date.now());
+        if (html !== last) root.innerHTML = last = html;
+        failures = 0;
+        setConn('live', `live · ${new Date().toLocaleTimeString()}`);
+      } catch (e) {
+        failures++;
+        setConn('down', `daemon not answering (${(e as Error).message}) · retrying`);
+      }
+    }
+    setTimeout(tick, failures === 0 ? everyMs : Math.min(30_000, everyMs * 2 ** failures));
+  };
+  // The badge says "snapshot" (the server's render) until the first refresh succeeded.
+  setTimeout(tick, everyMs);
+}
+
+/**
+ * The page body for one status snapshot. Self-contained (see renderStatusPage). Machine-readable
+ * values ride along as data-* attributes (exact bytes, epoch ms) next to the human-readable text.
+ */
+export function renderStatusBody(st: DaemonStatus, now: number): string {
+  const e = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const num = (n: number) => Math.round(n).toLocaleString('en-US');
+  const bytes = (n: number) => {
+    if (n < 1024) return `${n} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+  };
+  const ago = (ms: number | null) => {
+    if (ms === null) return 'never';
+    const s = Math.max(0, Math.round((now - ms) / 1000));
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s ago`;
+    if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+    return `${Math.floor(s / 86_400)}d ago`;
+  };
+  const duration = (s: number) => (s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172_800 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 86_400)}d`);
+  const pct = (part: number, whole: number) => (whole <= 0 ? 100 : Math.min(100, Math.max(0, (part / whole) * 100)));
+  const bar = (p: number, cls: string) => `<span class="bar ${cls}"><span style="width:${p.toFixed(1)}%"></span></span>`;
+  const badge = (state: string) => `<span class="badge s-${e(state)}">${e(state)}</span>`;
+  const STATE_HELP: Record<string, string> = {
+    active: 'reading',
+    idle: 'at end of file, waiting for new lines',
+    paused: 'waiting: the buffer budget is spent until sinks acknowledge',
+    rotated: 'renamed or deleted; read to the end, then closed',
+    closed: 'done',
+    ok: 'delivering',
+    retrying: 'failing, retrying with backoff; files are held',
+    auth_error: 'credentials rejected: needs an operator',
+  };
+
+  const files = st.sources.flatMap((s) => s.files);
+  const totalLag = files.reduce((a, f) => a + f.lag, 0);
+  const failing = st.sinks.filter((k) => k.state !== 'ok');
+  const buf = st.buffer;
+  const bufPct = pct(buf.usedBytes, buf.limitBytes);
+
+  let html = `<section class="summary">
+<div class="card ${st.ready.ready ? 'good' : 'bad'}" id="ready" data-ready="${st.ready.ready}"><div class="k">Status</div><div class="v">${st.ready.ready ? 'ready' : 'not ready'}</div>${st.ready.reasons.map((r) => `<div class="why">${e(r)}</div>`).join('')}</div>
+<div class="card"><div class="k">Files</div><div class="v">${files.length}</div><div class="sub">${st.sources.length} source${st.sources.length === 1 ? '' : 's'}</div></div>
+<div class="card ${totalLag > 0 ? 'warn' : ''}" id="total-lag" data-bytes="${totalLag}"><div class="k">Lag</div><div class="v">${bytes(totalLag)}</div><div class="sub">written, not yet acknowledged</div></div>
+<div class="card ${bufPct >= 95 ? 'warn' : ''}"><div class="k">Buffer</div><div class="v">${bytes(buf.usedBytes)}</div><div class="sub">${bar(bufPct, bufPct >= 95 ? 'hot' : '')} of ${bytes(buf.limitBytes)}${buf.backpressureSeconds > 0 ? ` · paused ${duration(Math.round(buf.backpressureSeconds))} in total` : ''}</div></div>
+<div class="card ${failing.length > 0 ? 'bad' : 'good'}"><div class="k">Sinks</div><div class="v">${st.sinks.length - failing.length}/${st.sinks.length} ok</div><div class="sub">${failing.map((k) => e(k.name)).join(', ') || '&nbsp;'}</div></div>
+</section>`;
+
+  html += `<h2>Sources and files</h2>
+<table id="files"><thead><tr><th>Source</th><th>File</th><th>State</th><th class="n" title="acknowledged by every sink; the restart position">Offset</th><th class="n" title="read so far">Read</th><th class="n">Size</th><th class="n" title="size − offset: bytes not yet delivered">Lag</th><th>Delivered</th></tr></thead><tbody>`;
+  for (const s of st.sources) {
+    const src = `<td class="src" rowspan="${Math.max(1, s.files.length)}"><b>${e(s.name)}</b>${s.type ? `<div class="sub">${e(s.type)}</div>` : ''}</td>`;
+    if (s.files.length === 0) {
+      html += `<tr class="nofiles" data-source="${e(s.name)}">${src}<td colspan="7" class="muted">no file matches ${(s.paths ?? []).map((p) => `<code>${e(p)}</code>`).join(', ') || 'the configured paths'}</td></tr>`;
+      continue;
+    }
+    s.files.forEach((f, i) => {
+      const done = pct(f.committed, f.size);
+      html += `<tr data-source="${e(s.name)}" data-path="${e(f.path)}" data-state="${e(f.state)}" data-offset="${f.committed}" data-size="${f.size}" data-lag="${f.lag}">${i === 0 ? src : ''}<td class="path" title="${e(f.path)}">${e(f.path)}</td><td title="${e(STATE_HELP[f.state] ?? '')}">${badge(f.state)}</td><td class="n offset">${num(f.committed)}</td><td class="n read">${num(f.offset)}</td><td class="n size" title="${num(f.size)} bytes">${bytes(f.size)}</td><td class="n lag${f.lag > 0 ? ' behind' : ''}" title="${num(f.lag)} bytes">${bytes(f.lag)}</td><td>${bar(done, f.lag > 0 ? 'behind' : 'done')}</td></tr>`;
+    });
+  }
+  html += `</tbody></table>`;
+
+  html += `<h2>Sinks</h2>
+<table id="sinks"><thead><tr><th>Sink</th><th>Type</th><th>State</th><th>Last success</th><th class="n">Retries</th><th class="n" title="accepted, not yet final">Queued</th><th class="n" title="requests in flight">In flight</th><th class="n">Sent</th><th class="n" title="rejected for good: counted, logged, dead-lettered">Dropped</th><th>Last error</th></tr></thead><tbody>`;
+  for (const k of st.sinks) {
+    const failingFor = k.failingSince !== null ? ` · failing for ${ago(k.failingSince).replace(' ago', '')}` : '';
+    html += `<tr data-sink="${e(k.name)}" data-state="${e(k.state)}" data-last-success="${k.lastSuccess ?? ''}" data-retries="${k.retries}" data-queued="${k.queued}" data-dropped="${k.dropped}"><td><b>${e(k.name)}</b></td><td>${e(k.type)}</td><td title="${e(STATE_HELP[k.state] ?? '')}">${badge(k.state)}</td><td class="last" title="${k.lastSuccess === null ? '' : e(new Date(k.lastSuccess).toISOString())}">${ago(k.lastSuccess)}${e(failingFor)}</td><td class="n retries">${num(k.retries)}</td><td class="n queued">${num(k.queued)}</td><td class="n">${num(k.inflight)}</td><td class="n sent">${num(k.sent)}</td><td class="n dropped${k.dropped > 0 ? ' behind' : ''}">${num(k.dropped)}</td><td class="err" title="${e(k.lastError)}">${e(k.lastError ?? '')}</td></tr>`;
+  }
+  if (st.sinks.length === 0) html += `<tr><td colspan="10" class="muted">no sinks running</td></tr>`;
+  html += `</tbody></table>`;
+
+  html += `<p class="build" id="build">logship <b>${e(st.version)}</b> · Node ${e(st.node)} · host <b>${e(st.host)}</b> · started ${e(st.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} · up ${duration(st.uptimeSeconds)}</p>`;
+  return html;
+}
+
+const CSS = `
+:root{--bg:#f7f8fa;--fg:#1d2330;--muted:#6b7385;--card:#fff;--line:#e2e5eb;--good:#1a7f4b;--good-bg:#e3f5ea;--warn:#9a6200;--warn-bg:#fff3d6;--bad:#b42318;--bad-bg:#fde8e6;--idle:#55607a;--idle-bg:#eceef3;--accent:#3056d3}
+@media (prefers-color-scheme:dark){:root{--bg:#14171d;--fg:#e4e7ee;--muted:#8e97a9;--card:#1c2028;--line:#2c323d;--good:#5fd394;--good-bg:#143222;--warn:#f2c04f;--warn-bg:#3a2e10;--bad:#ff8a7f;--bad-bg:#3d1a17;--idle:#a5adbf;--idle-bg:#262b35;--accent:#8aa4ff}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+header{display:flex;align-items:center;justify-content:space-between;gap:1em;padding:.8em 1.5em;background:var(--card);border-bottom:1px solid var(--line)}
+h1{font-size:1.25em;margin:0}.ver{color:var(--muted);font-weight:400}
+h2{font-size:1em;margin:1.6em 0 .5em;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
+main{padding:1em 1.5em;max-width:1500px}
+footer{padding:1em 1.5em 2em;color:var(--muted)}a{color:var(--accent)}
+.conn{font-size:.85em;padding:.2em .7em;border-radius:999px;background:var(--idle-bg);color:var(--idle)}
+.conn[data-state=live]{background:var(--good-bg);color:var(--good)}.conn[data-state=down]{background:var(--bad-bg);color:var(--bad)}
+.summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:.8em}
+.card{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--line);border-radius:8px;padding:.7em 1em}
+.card.good{border-left-color:var(--good)}.card.warn{border-left-color:var(--warn)}.card.bad{border-left-color:var(--bad)}
+.card .k{color:var(--muted);font-size:.8em;text-transform:uppercase;letter-spacing:.05em}
+.card .v{font-size:1.5em;font-weight:600;font-variant-numeric:tabular-nums}
+.card .why{color:var(--bad);font-size:.85em}.sub{color:var(--muted);font-size:.85em}
+table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow:hidden}
+th,td{padding:.45em .75em;text-align:left;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:.8em;color:var(--muted);font-weight:600;background:var(--bg)}
+tbody tr:last-child td{border-bottom:0}
+.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.src{border-right:1px solid var(--line);white-space:nowrap}
+.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
+.err{color:var(--bad);max-width:28em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.behind{color:var(--warn);font-weight:600}.dropped.behind{color:var(--bad)}
+.muted{color:var(--muted)}code{font-size:.9em}
+.badge{display:inline-block;padding:.05em .6em;border-radius:999px;font-size:.85em;font-weight:600;background:var(--idle-bg);color:var(--idle)}
+.s-active,.s-ok{background:var(--good-bg);color:var(--good)}
+.s-paused,.s-rotated,.s-retrying{background:var(--warn-bg);color:var(--warn)}
+.s-auth_error{background:var(--bad-bg);color:var(--bad)}
+.bar{display:inline-block;width:110px;height:8px;border-radius:4px;background:var(--idle-bg);vertical-align:middle;overflow:hidden}
+.bar>span{display:block;height:100%;background:var(--good)}.bar.behind>span,.bar.hot>span{background:var(--warn)}
+.build{color:var(--muted);margin-top:2em}
+`;
