@@ -7,7 +7,7 @@ import { MetricsRegistry } from './metrics/registry.ts';
 import { createParser } from './parse/registry.ts';
 import type { LineReceiver } from './pipeline/line.ts';
 import { LineProcessor } from './pipeline/processor.ts';
-import { createStage } from './pipeline/registry.ts';
+import { createBuiltinStages, createStage } from './pipeline/registry.ts';
 import { FanOutRouter } from './pipeline/router.ts';
 import type { Stage } from './pipeline/stage.ts';
 import { PositionStore } from './positions/store.ts';
@@ -102,7 +102,7 @@ export class Daemon implements StatusProvider {
       this.sinks.push(sink);
     }
     const router = new FanOutRouter(this.sinks);
-    const stages: Stage[] = cfg.pipeline.map((s) => createStage(s, { log, metrics }));
+    const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
     // Last, so the built-in metrics see records after classification (and after user drops).
     if (cfg.derived_metrics.enabled) stages.push(new DerivedMetricsStage(cfg.derived_metrics, { metrics }));
     const host = cfg.host ?? hostname();
@@ -113,7 +113,7 @@ export class Daemon implements StatusProvider {
         sourceName: src.name,
         service: src.service ?? src.name,
         parserName: src.parser,
-        parser: createParser(src.parser),
+        parser: createParser(src.parser, src.parser_options),
         stages,
         router,
         labels: { job: src.name, ...src.labels },
@@ -186,10 +186,7 @@ export class Daemon implements StatusProvider {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       ready: this.ready(),
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
-      sources: this.sources.map((s) => {
-        const sc = this.cfg.sources.find((c) => c.name === s.name);
-        return { name: s.name, type: sc?.type ?? 'file', paths: sc?.paths ?? [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
-      }),
+      sources: this.sources.map((s) => ({ name: s.name, files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) })),
       sinks: this.sinks.map((s) => s.status()),
     };
   }
@@ -203,8 +200,7 @@ export interface DaemonStatus {
   uptimeSeconds: number;
   ready: { ready: boolean; reasons: string[] };
   buffer: { usedBytes: number; limitBytes: number; backpressureSeconds: number };
-  /** type and paths (the configured globs) say what a source with no files is looking for. */
-  sources: Array<{ name: string; type: string; paths: string[]; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
+  sources: Array<{ name: string; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
   sinks: ReturnType<Sink['status']>[];
 }
 

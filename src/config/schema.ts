@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { DERIVED_METRICS_DEFAULTS, derivedMetricsSchema } from '../metrics/derived/config.ts';
 import { duplicateMetricRuleNames } from '../pipeline/metrics.ts';
 import { stageSchema } from '../pipeline/registry.ts';
+import { classificationConfigSchema } from '../pipeline/classify.ts';
+import { redactionConfigSchema } from '../pipeline/redact.ts';
+import { parserOptionIssues } from '../parse/options.ts';
 import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
 import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
 import { lokiSinkSchema } from '../sinks/loki/config.ts';
@@ -36,6 +39,10 @@ export const configSchema = z.strictObject({
   host: z.string().optional(),
   sources: z.array(fileSourceSchema).min(1, { message: 'at least one source is required' }),
   pipeline: z.array(stageSchema).default([]),
+  /** Built-in event classification ahead of `pipeline` (README "Event classification"). */
+  classification: classificationConfigSchema,
+  /** Built-in secret redaction ahead of `pipeline`, on by default (README "Redaction"). */
+  redaction: redactionConfigSchema,
   /** Built-in security and performance metrics on /metrics (see README "Derived metrics"). */
   derived_metrics: derivedMetricsSchema.default(DERIVED_METRICS_DEFAULTS),
   sinks: z.array(sinkSchema).min(1, { message: 'at least one sink is required' }),
@@ -44,6 +51,7 @@ export const configSchema = z.strictObject({
   cfg.sources.forEach((s, i) => {
     if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}"` });
     seen.add(s.name);
+    for (const iss of parserOptionIssues(s.parser, s.parser_options)) ctx.addIssue({ code: 'custom', path: ['sources', i, ...iss.path], message: iss.message });
   });
   const sinkNames = new Set<string>();
   cfg.sinks.forEach((s, i) => {

@@ -1,20 +1,34 @@
 import type { Level, LogRecord } from '../record.ts';
+import { FUTURE_TOLERANCE_MS, isoFromMs, parseTimestampValue, TimeZone } from './time.ts';
 import type { ParseContext } from './types.ts';
 
 const LEVEL_ALIASES: Record<string, Level> = {
-  trace: 'TRACE', trc: 'TRACE', finest: 'TRACE', finer: 'TRACE',
-  debug: 'DEBUG', dbg: 'DEBUG', fine: 'DEBUG', verbose: 'DEBUG', d: 'DEBUG',
-  info: 'INFO', inf: 'INFO', information: 'INFO', informational: 'INFO', notice: 'INFO', i: 'INFO', log: 'INFO',
+  trace: 'TRACE', trc: 'TRACE', finest: 'TRACE', finer: 'TRACE', all: 'TRACE',
+  debug: 'DEBUG', dbg: 'DEBUG', fine: 'DEBUG', verbose: 'DEBUG', config: 'DEBUG', d: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG', debug3: 'DEBUG',
+  info: 'INFO', inf: 'INFO', information: 'INFO', informational: 'INFO', notice: 'INFO', i: 'INFO', log: 'INFO', ok: 'INFO', default: 'INFO',
   warn: 'WARN', warning: 'WARN', wrn: 'WARN', w: 'WARN',
-  error: 'ERROR', err: 'ERROR', eror: 'ERROR', e: 'ERROR', severe: 'ERROR',
+  error: 'ERROR', err: 'ERROR', eror: 'ERROR', e: 'ERROR', severe: 'ERROR', fail: 'ERROR', failure: 'ERROR',
   fatal: 'FATAL', crit: 'FATAL', critical: 'FATAL', alert: 'FATAL', emerg: 'FATAL', emergency: 'FATAL', panic: 'FATAL', dpanic: 'FATAL', f: 'FATAL',
 };
+for (const l of ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const) LEVEL_ALIASES[l] = l;
+for (const [k, v] of Object.entries(LEVEL_ALIASES)) LEVEL_ALIASES[k.toUpperCase()] ??= v;
 
-/** Maps any logger's level (name in any case, pino/bunyan numbers) to the schema's upper-case level. */
-export function normalizeLevel(value: unknown, fallback: Level = 'INFO'): Level {
+/**
+ * Any logger's level as the schema's upper-case level: names in any case (`warning`, `CRIT`,
+ * `Information`), slog offsets (`INFO+2`, `DEBUG-4`), pino/bunyan numbers 10..60. Undefined
+ * when not a level.
+ */
+export function levelOf(value: unknown): Level | undefined {
   if (typeof value === 'string') {
-    const direct = LEVEL_ALIASES[value] ?? LEVEL_ALIASES[value.toLowerCase()];
-    return direct ?? fallback;
+    const direct = LEVEL_ALIASES[value];
+    if (direct !== undefined) return direct;
+    if (value.length === 0 || value.length > 16) return undefined;
+    let v = value.trim().toLowerCase();
+    const sign = Math.max(v.indexOf('+'), v.indexOf('-'));
+    if (sign > 0) v = v.slice(0, sign); // slog "INFO+2"
+    if (LEVEL_ALIASES[v] !== undefined) return LEVEL_ALIASES[v];
+    if (v.length > 0 && v.length <= 2 && /^\d+$/.test(v)) return levelOf(Number(v));
+    return undefined;
   }
   if (typeof value === 'number') {
     // pino / bunyan numeric levels
@@ -25,70 +39,86 @@ export function normalizeLevel(value: unknown, fallback: Level = 'INFO'): Level 
     if (value >= 20) return 'DEBUG';
     if (value >= 10) return 'TRACE';
   }
-  return fallback;
+  return undefined;
+}
+
+/** levelOf with a fallback. */
+export function normalizeLevel(value: unknown, fallback: Level = 'INFO'): Level {
+  return levelOf(value) ?? fallback;
+}
+
+/** Syslog severity 0..7 → level. */
+export function syslogSeverityLevel(sev: number): Level {
+  if (sev <= 2) return 'FATAL';
+  if (sev === 3) return 'ERROR';
+  if (sev === 4) return 'WARN';
+  if (sev === 7) return 'DEBUG';
+  return 'INFO';
+}
+
+/** The level an HTTP status implies for access logs. */
+export function httpStatusLevel(status: number | undefined, clientErrorLevel: Level): Level {
+  if (status === undefined) return 'INFO';
+  if (status >= 500) return 'ERROR';
+  if (status >= 400) return clientErrorLevel;
+  return 'INFO';
 }
 
 /**
- * Normalizes a timestamp to RFC 3339 UTC, keeping sub-millisecond digits when the input has
- * them. Accepts ISO strings (any offset), epoch seconds / ms / µs / ns (number or digits).
- * Returns undefined when it cannot be understood.
+ * Normalizes a timestamp value to RFC 3339 UTC, keeping sub-millisecond digits. Accepts ISO
+ * strings (any offset; zone-less read as UTC), epoch seconds / ms / µs / ns, CLF, syslog.
  */
-export function normalizeTimestamp(value: unknown): string | undefined {
-  if (typeof value === 'number') return fromEpochNumber(value);
-  if (typeof value !== 'string' || value.length === 0) return undefined;
-  // Fast path: already RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS(.frac)Z" — keep as is (with its precision).
-  if (value.length >= 20 && value.charCodeAt(value.length - 1) === 90 /* Z */ && value.charCodeAt(10) === 84 /* T */ && value.charCodeAt(4) === 45) {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : value;
-  }
-  if (/^\d{9,19}(\.\d+)?$/.test(value)) return fromEpochNumber(Number(value), value);
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(value);
-  if (m) {
-    const frac = m[3] ?? '';
-    const zone = m[4] ? (m[4].toUpperCase() === 'Z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4]) : 'Z';
-    const ms = Date.parse(`${m[1]}T${m[2]}${frac ? '.' + frac.slice(0, 3).padEnd(3, '0') : ''}${zone}`);
-    if (Number.isNaN(ms)) return undefined;
-    return withFraction(ms, frac);
-  }
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+export function normalizeTimestamp(value: unknown, tz: TimeZone = TimeZone.UTC, refMs = Date.now()): string | undefined {
+  return parseTimestampValue(value, tz, refMs);
 }
 
-function fromEpochNumber(n: number, text?: string): string | undefined {
-  if (!Number.isFinite(n) || n <= 0) return undefined;
-  if (text !== undefined && /^\d{19}$/.test(text)) {
-    // nanoseconds: keep every digit
-    const ms = Number(text.slice(0, 13));
-    return withFraction(ms, text.slice(10));
-  }
-  let ms: number;
-  if (n < 1e11) ms = n * 1000; // seconds (with fraction)
-  else if (n < 1e14) ms = n; // milliseconds
-  else if (n < 1e17) ms = n / 1000; // microseconds
-  else ms = n / 1e6; // nanoseconds
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+let cachedRead = -1;
+let cachedReadIso = '';
+let cachedLimitIso = '';
+
+export function readTime(ctx: ParseContext): string {
+  if (ctx.readTime !== cachedRead) cacheReadTime(ctx.readTime);
+  return cachedReadIso;
 }
 
-/** ISO string for `ms` with the given fraction digits (up to 9) instead of the millisecond ones. */
-function withFraction(ms: number, frac: string): string {
-  const iso = new Date(ms).toISOString();
-  if (frac.length <= 3) return iso;
-  return `${iso.slice(0, 19)}.${frac.slice(0, 9)}Z`;
+function cacheReadTime(ms: number): void {
+  cachedRead = ms;
+  cachedReadIso = isoFromMs(ms) ?? new Date(0).toISOString();
+  cachedLimitIso = isoFromMs(ms + FUTURE_TOLERANCE_MS) ?? '9999';
+}
+
+/**
+ * Sets the record's timestamp: the line's own time when it has one, else the container
+ * runtime's, else the read time (marked `metadata.timestamp_source: "read_time"`). A time more
+ * than 10 minutes after the read time is clamped to the read time, counted as a parse error
+ * (reason `future_timestamp`) and kept in `metadata.original_timestamp`.
+ */
+export function applyTimestamp(rec: LogRecord, iso: string | undefined, ctx: ParseContext, parser: string): void {
+  if (ctx.readTime !== cachedRead) cacheReadTime(ctx.readTime);
+  if (iso === undefined) {
+    if (ctx.runtimeTimestamp) {
+      rec.timestamp = ctx.runtimeTimestamp;
+      return;
+    }
+    rec.timestamp = cachedReadIso;
+    (rec.metadata ??= {}).timestamp_source = 'read_time';
+    return;
+  }
+  // RFC 3339 UTC strings with 4-digit years order like the instants they name (to the ms).
+  if (iso > cachedLimitIso) {
+    ctx.parseError(parser, 'future_timestamp');
+    const m = (rec.metadata ??= {});
+    m.timestamp_source = 'clamped';
+    m.original_timestamp = iso;
+    rec.timestamp = cachedReadIso;
+    return;
+  }
+  rec.timestamp = iso;
 }
 
 /** A record for a line that carries nothing but text. */
 export function plainRecord(line: string, ctx: ParseContext): LogRecord {
-  return {
-    timestamp: ctx.runtimeTimestamp ?? readTime(ctx),
-    level: 'INFO',
-    service: ctx.service,
-    message: line,
-    metadata: ctx.runtimeTimestamp ? undefined : { timestamp_source: 'read_time' },
-    source: ctx.source,
-  };
-}
-
-export function readTime(ctx: ParseContext): string {
-  return new Date(ctx.readTime).toISOString();
+  const rec: LogRecord = { timestamp: '', level: 'INFO', service: ctx.service, message: line, source: ctx.source };
+  applyTimestamp(rec, undefined, ctx, 'plain');
+  return rec;
 }

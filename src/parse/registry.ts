@@ -1,23 +1,38 @@
-import { parseJson } from '../../parsers/json.ts';
-import { parsePlain } from '../../parsers/plain.ts';
+import { createApacheParser } from '../../parsers/apache.ts';
+import { createAutoParser } from '../../parsers/auto.ts';
+import { createJsonParser } from '../../parsers/json.ts';
+import { createLogfmtParser } from '../../parsers/logfmt.ts';
+import { createNginxParser } from '../../parsers/nginx.ts';
+import { createPlainParser, parseRaw } from '../../parsers/plain.ts';
+import { createRegexParser } from '../../parsers/regex.ts';
+import { createSyslogParser } from '../../parsers/syslog.ts';
 import { LogshipError } from '../errors.ts';
+import { DEFAULT_PARSER_OPTIONS, parserOptionIssues, type ParserOptions } from './options.ts';
 import type { Parser } from './types.ts';
 
 export class UnknownParserError extends LogshipError {}
+export class ParserOptionsError extends LogshipError {}
 
-/** `auto`: JSON when the line starts with `{`, otherwise plain text. */
-const parseAuto: Parser = (line, ctx) => (line.charCodeAt(0) === 123 ? parseJson(line, ctx) : parsePlain(line, ctx));
-
-const PARSERS: Record<string, Parser> = {
-  auto: parseAuto,
-  json: parseJson,
-  plain: parsePlain,
+/** Every parser a source can name in `parser:`, built from its `parser_options`. */
+const FACTORIES: Record<string, (o: ParserOptions) => Parser> = {
+  auto: (o) => createAutoParser(o),
+  json: (o) => createJsonParser(o),
+  logfmt: (o) => createLogfmtParser(o),
+  nginx: (o) => createNginxParser(o),
+  apache: (o) => createApacheParser(o),
+  syslog: (o) => createSyslogParser(o),
+  plain: (o) => createPlainParser(o),
+  raw: () => parseRaw,
+  regex: (o) => createRegexParser(o),
 };
 
-export const PARSER_NAMES = Object.keys(PARSERS);
+export const PARSER_NAMES = Object.keys(FACTORIES);
 
-export function createParser(name: string): Parser {
-  const p = PARSERS[name];
-  if (!p) throw new UnknownParserError('UNKNOWN_PARSER', `unknown parser "${name}" (known: ${PARSER_NAMES.join(', ')})`, { parser: name });
-  return p;
+/** A parser by name with its options (validated again here so a programmatic caller gets the same errors as config). */
+export function createParser(name: string, options: ParserOptions = DEFAULT_PARSER_OPTIONS): Parser {
+  const factory = FACTORIES[name];
+  if (!factory) throw new UnknownParserError('UNKNOWN_PARSER', `unknown parser "${name}" (known: ${PARSER_NAMES.join(', ')})`, { parser: name });
+  const issues = parserOptionIssues(name, options);
+  if (issues.length > 0) throw new ParserOptionsError('BAD_PARSER_OPTIONS', issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), { parser: name });
+  return factory({ ...DEFAULT_PARSER_OPTIONS, ...options });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration, labelMap, regex, size } from '../config/types.ts';
+import { parserOptionsSchema } from '../parse/options.ts';
 import { PARSER_NAMES } from '../parse/registry.ts';
 
 export const multilineSchema = z.strictObject({
@@ -19,6 +20,8 @@ export const fileSourceSchema = z.strictObject({
   paths: z.array(z.string().min(1)).min(1),
   exclude: z.array(z.string()).default([]),
   parser: z.string().refine((p) => PARSER_NAMES.includes(p), { error: (iss) => `unknown parser ${JSON.stringify(iss.input)} (known: ${PARSER_NAMES.join(', ')})` }).default('auto'),
+  /** Options for the parser: `pattern` (regex), `timezone`, `fields` (aliases), `client_error_level`. */
+  parser_options: parserOptionsSchema.optional(),
   /** Service name for records that carry none (defaults to the source name). */
   service: z.string().optional(),
   labels: labelMap(),

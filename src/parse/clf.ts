@@ -1,0 +1,275 @@
+import type { HttpInfo, Level, LogRecord } from '../record.ts';
+import { applyTimestamp, httpStatusLevel, plainRecord } from './normalize.ts';
+import { parseClfTime } from './time.ts';
+import type { ParseContext } from './types.ts';
+
+/**
+ * The Common/Combined Log Format family shared by nginx and apache access logs:
+ * `addr ident user [time] "request" status bytes ["referer" "user-agent"] [extras]`.
+ * A hand-written scanner (indexOf, no regex) so the hot path neither backtracks nor allocates
+ * beyond the fields it keeps.
+ *
+ * Extras after the user agent depend on the flavor:
+ * - nginx: `"$http_x_forwarded_for"` (the stock `main` format), `$request_time` and
+ *   `$upstream_response_time` as bare numbers, or `key=value` pairs (`rt= urt= uct= uht=`).
+ * - apache: `%D` (microseconds, integer) or `%T` (seconds), `key=value` pairs.
+ */
+export type ClfFlavor = 'nginx' | 'apache';
+
+/** Why a line did not scan: `truncated` when it ended mid-structure, else `malformed`. */
+export let clfFailure: 'truncated' | 'malformed' = 'malformed';
+
+export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, parser: string, clientErrorLevel: Level): LogRecord | undefined {
+  const n = line.length;
+  const a = line.indexOf(' ');
+  if (a <= 0) return fail(a < 0 ? 'truncated' : 'malformed');
+  const b = line.indexOf(' ', a + 1);
+  if (b < 0) return fail('truncated');
+  const c = line.indexOf(' [', b);
+  if (c < 0) return fail(line.indexOf('[') < 0 && n - b < 40 ? 'truncated' : 'malformed');
+  // the time is normally exactly 26 chars; tolerate other lengths
+  let te = c + 28;
+  if (line.charCodeAt(te) !== 93 /* ] */) {
+    te = line.indexOf(']', c + 2);
+    if (te < 0) return fail('truncated');
+  }
+  const timeText = line.slice(c + 2, te);
+  if (te + 2 >= n) return fail('truncated');
+  if (line.charCodeAt(te + 1) !== 32 || line.charCodeAt(te + 2) !== 34) return fail('malformed');
+  const rs = te + 3;
+  const re = closingQuote(line, rs);
+  if (re < 0) return fail('truncated');
+  // status
+  const ss = re + 2;
+  if (line.charCodeAt(re + 1) !== 32) return fail(re + 1 >= n ? 'truncated' : 'malformed');
+  const status = int3(line, ss);
+  if (status < 0) return fail(ss + 3 > n ? 'truncated' : 'malformed');
+  let p = ss + 3;
+  let bytes: number | undefined;
+  if (line.charCodeAt(p) === 32) {
+    p++;
+    if (line.charCodeAt(p) === 45 /* - */) {
+      p++;
+    } else {
+      let v = 0;
+      const s = p;
+      while (p < n) {
+        const d = line.charCodeAt(p) - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+        p++;
+      }
+      if (p === s) return fail('malformed');
+      bytes = v;
+    }
+  } else if (p < n) return fail('malformed');
+
+  const rec: LogRecord = {
+    timestamp: '',
+    level: httpStatusLevel(status, clientErrorLevel),
+    service: ctx.service,
+    message: line,
+    ip_address: line.slice(0, a),
+    source: ctx.source,
+  };
+  const http: HttpInfo = {};
+  let meta: Record<string, unknown> | undefined;
+  // request line: METHOD SP target SP protocol
+  const sp1 = line.indexOf(' ', rs);
+  const sp2 = sp1 > 0 && sp1 < re ? line.lastIndexOf(' ', re - 1) : -1;
+  if (sp1 > rs && sp2 > sp1 && line.charCodeAt(sp2 + 1) === 72 /* H */) {
+    http.method = line.slice(rs, sp1);
+    http.path = unescape(line.slice(sp1 + 1, sp2));
+    http.protocol = line.slice(sp2 + 1, re);
+  } else if (re > rs && !(re === rs + 1 && line.charCodeAt(rs) === 45)) {
+    meta = { request: unescape(line.slice(rs, re)) };
+  }
+  http.status_code = status;
+  if (bytes !== undefined) http.bytes = bytes;
+  const user = line.slice(b + 1, c);
+  if (user !== '-' && user.length > 0) rec.user_id = user;
+
+  // combined: "referer" "user-agent"
+  if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
+    const fe = closingQuote(line, p + 2);
+    if (fe < 0) {
+      markTruncated(rec, ctx, parser);
+      return finish(rec, http, meta, timeText, ctx, parser);
+    }
+    const ref = line.slice(p + 2, fe);
+    if (ref !== '-' && ref.length > 0) http.referrer = unescape(ref);
+    p = fe + 1;
+    if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
+      const ue = closingQuote(line, p + 2);
+      if (ue < 0) {
+        markTruncated(rec, ctx, parser);
+        return finish(rec, http, meta, timeText, ctx, parser);
+      }
+      const ua = line.slice(p + 2, ue);
+      if (ua !== '-' && ua.length > 0) rec.user_agent = unescape(ua);
+      p = ue + 1;
+    }
+  }
+  if (p < n) meta = extras(line, p, flavor, rec, http, meta);
+  return finish(rec, http, meta, timeText, ctx, parser);
+}
+
+function fail(why: 'truncated' | 'malformed'): undefined {
+  clfFailure = why;
+  return undefined;
+}
+
+function markTruncated(rec: LogRecord, ctx: ParseContext, parser: string): void {
+  ctx.parseError(parser, 'truncated');
+  (rec.metadata ??= {}).parse_error = 'truncated';
+}
+
+function finish(rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined, timeText: string, ctx: ParseContext, parser: string): LogRecord {
+  rec.http = http;
+  if (meta !== undefined) rec.metadata = rec.metadata === undefined ? meta : Object.assign(meta, rec.metadata);
+  const iso = parseClfTime(timeText);
+  if (iso === undefined) {
+    ctx.parseError(parser, 'bad_timestamp');
+    (rec.metadata ??= {}).time_local = timeText;
+  }
+  applyTimestamp(rec, iso, ctx, parser);
+  return rec;
+}
+
+/** Index of the closing `"` of a quoted field starting at i (backslash escapes skipped), -1 if none. */
+function closingQuote(s: string, i: number): number {
+  for (;;) {
+    const q = s.indexOf('"', i);
+    if (q < 0) return -1;
+    // count the backslashes before the quote: odd means escaped
+    let k = q - 1;
+    while (k >= i && s.charCodeAt(k) === 92) k--;
+    if ((q - 1 - k) % 2 === 0) return q;
+    i = q + 1;
+  }
+}
+
+function int3(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48, c = s.charCodeAt(i + 2) - 48;
+  if (a < 1 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return -1;
+  const d = s.charCodeAt(i + 3);
+  if (d >= 48 && d <= 57) return -1;
+  return a * 100 + b * 10 + c;
+}
+
+/** nginx writes `"` as `\x22` and apache as `\"`; decode both (and `\\`) when present. */
+function unescape(v: string): string {
+  if (v.indexOf('\\') < 0) return v;
+  return v.replace(/\\x([0-9A-Fa-f]{2})|\\(["\\])/g, (_m, hex: string | undefined, ch: string | undefined) => (hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : ch!));
+}
+
+const NGINX_TIME_KEYS: Record<string, string> = { rt: 'request_time', request_time: 'request_time', urt: 'upstream_response_time', upstream_response_time: 'upstream_response_time', uct: 'upstream_connect_time', upstream_connect_time: 'upstream_connect_time', uht: 'upstream_header_time', upstream_header_time: 'upstream_header_time' };
+
+function extras(line: string, p: number, flavor: ClfFlavor, rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const n = line.length;
+  let bare = 0;
+  let quoted = 0;
+  let rest: string[] | undefined;
+  while (p < n) {
+    while (p < n && line.charCodeAt(p) === 32) p++;
+    if (p >= n) break;
+    let tok: string;
+    let wasQuoted = false;
+    if (line.charCodeAt(p) === 34) {
+      const e = closingQuote(line, p + 1);
+      if (e < 0) {
+        (rest ??= []).push(line.slice(p));
+        break;
+      }
+      tok = unescape(line.slice(p + 1, e));
+      wasQuoted = true;
+      p = e + 1;
+    } else {
+      let e = line.indexOf(' ', p);
+      if (e < 0) e = n;
+      // nginx joins several upstream times with ", "
+      while (line.charCodeAt(e - 1) === 44 && e < n) {
+        const e2 = line.indexOf(' ', e + 1);
+        e = e2 < 0 ? n : e2;
+      }
+      tok = line.slice(p, e);
+      p = e;
+    }
+    const eq = wasQuoted ? -1 : tok.indexOf('=');
+    if (eq > 0) {
+      const key = tok.slice(0, eq);
+      let val = tok.slice(eq + 1);
+      if (val.length >= 2 && val.charCodeAt(0) === 34 && val.charCodeAt(val.length - 1) === 34) val = val.slice(1, -1);
+      const known = NGINX_TIME_KEYS[key];
+      if (known !== undefined) meta = setTime(known, val, rec, http, meta);
+      else (meta ??= {})[key] = val;
+      continue;
+    }
+    if (wasQuoted) {
+      // the stock nginx "main" format ends with "$http_x_forwarded_for"
+      if (quoted++ === 0 && flavor === 'nginx') {
+        if (tok !== '-' && tok.length > 0) (meta ??= {}).http_x_forwarded_for = tok;
+      } else (rest ??= []).push(tok);
+      continue;
+    }
+    if (flavor === 'nginx' && bare < 2 && isSecondsToken(tok)) {
+      meta = setTime(bare++ === 0 ? 'request_time' : 'upstream_response_time', tok, rec, http, meta);
+      continue;
+    }
+    if (flavor === 'apache' && bare === 0 && isDigits(tok)) {
+      // %D: microseconds
+      const us = Number(tok);
+      http.response_time = us / 1000;
+      rec.duration = us / 1e6;
+      bare++;
+      continue;
+    }
+    (rest ??= []).push(tok);
+  }
+  if (rest !== undefined) (meta ??= {}).extra = rest.join(' ');
+  return meta;
+}
+
+function setTime(key: string, val: string, rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (val === '-' || val.length === 0) return meta;
+  const num = isSecondsText(val) ? Number(val) : NaN;
+  if (key === 'request_time' && !Number.isNaN(num)) {
+    rec.duration = num;
+    http.response_time = Math.round(num * 1e6) / 1000;
+    return meta;
+  }
+  (meta ??= {})[key] = Number.isNaN(num) ? val : num;
+  return meta;
+}
+
+function isSecondsToken(t: string): boolean {
+  if (t === '-') return true;
+  return isSecondsText(t) || (t.indexOf(', ') > 0 && t.split(', ').every(isSecondsText));
+}
+
+function isSecondsText(t: string): boolean {
+  const dot = t.indexOf('.');
+  if (dot <= 0 || dot === t.length - 1) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (i !== dot && (c < 48 || c > 57)) return false;
+  }
+  return true;
+}
+
+function isDigits(t: string): boolean {
+  if (t.length === 0 || t.length > 15) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** A CLF parser for one flavor: the record, or a plain record with a counted parse error. */
+export function clfOrPlain(line: string, ctx: ParseContext, flavor: ClfFlavor, parser: string, clientErrorLevel: Level): LogRecord {
+  const rec = parseClf(line, ctx, flavor, parser, clientErrorLevel);
+  if (rec !== undefined) return rec;
+  ctx.parseError(parser, clfFailure);
+  return plainRecord(line, ctx);
+}

@@ -1,0 +1,297 @@
+import type { HttpInfo, LogRecord } from '../record.ts';
+import { applyTimestamp, levelOf } from './normalize.ts';
+import { FIELD_SLOTS, type FieldSlot } from './options.ts';
+import { parseTimestampValue, type TimeZone } from './time.ts';
+import type { ParseContext } from './types.ts';
+
+/**
+ * The keys each logger family uses for each schema field, best first. Dotted names match a flat
+ * key (`"log.level"`) and a nested path (`{"log":{"level":...}}`).
+ */
+export const DEFAULT_ALIASES: Record<FieldSlot, string[]> = {
+  // the platform's own, pino/bunyan/winston/zap/zerolog/slog, ECS/Logstash, python, Serilog CLEF, log4j2
+  timestamp: ['timestamp', '@timestamp', 'time', 'ts', 'asctime', 'datetime', '@t', 'timeMillis', 'eventTime'],
+  level: ['level', 'levelname', 'severity', 'log.level', 'lvl', 'loglevel', 'log_level', '@l', 'levelName', 'SeverityText'],
+  // structlog calls the message `event`
+  message: ['message', 'msg', 'event', '@m', '@mt', 'Body'],
+  service: ['service', 'service.name', 'service_name', 'serviceName', 'app', 'application'],
+  trace_id: ['trace_id', 'traceId', 'trace.id', 'traceid', 'otelTraceID', 'dd.trace_id', 'TraceId', 'logging.googleapis.com/trace'],
+  span_id: ['span_id', 'spanId', 'span.id', 'spanid', 'otelSpanID', 'dd.span_id', 'SpanId', 'logging.googleapis.com/spanId'],
+  user_id: ['user_id', 'userId', 'user.id', 'userid'],
+  request_id: ['request_id', 'requestId', 'req_id', 'reqId', 'request.id', 'x_request_id', 'http.request.id'],
+  duration: ['duration', 'duration_s', 'duration_seconds', 'elapsed'],
+  duration_ms: ['duration_ms', 'durationMs', 'elapsed_ms', 'took_ms', 'took', 'latency_ms'],
+  duration_ns: ['duration_ns', 'event.duration'],
+  event_type: ['event_type', 'eventType'],
+  action: ['action', 'event.action'],
+  ip_address: ['ip_address', 'ipAddress', 'ip', 'client_ip', 'clientIp', 'remote_addr', 'remoteAddress', 'remote_ip', 'src_ip', 'client.ip', 'source.ip'],
+  user_agent: ['user_agent', 'userAgent', 'http_user_agent', 'user_agent.original', 'ua'],
+  'http.method': ['method', 'http_method', 'request_method', 'httpMethod', 'http.request.method', 'req.method'],
+  'http.route': ['route', 'http_route', 'http.route'],
+  'http.path': ['path', 'url', 'uri', 'request_uri', 'request_path', 'http_path', 'url.path', 'url.original', 'req.url'],
+  'http.status_code': ['status_code', 'status', 'statusCode', 'http_status', 'response_status', 'http.status_code', 'http.response.status_code', 'res.statusCode'],
+  // pino-http logs `responseTime` in ms
+  'http.response_time': ['response_time', 'responseTime', 'response_time_ms', 'request_time_ms', 'http.response_time'],
+  'http.bytes': ['bytes', 'bytes_sent', 'body_bytes_sent', 'http.bytes', 'http.response.body.bytes'],
+  'http.referrer': ['referrer', 'referer', 'http_referer', 'http.referrer', 'http.request.referrer'],
+  'http.protocol': ['protocol', 'http_version', 'http.protocol', 'http.version'],
+};
+
+const N = FIELD_SLOTS.length;
+const TS = 0, LEVEL = 1, MESSAGE = 2, SERVICE = 3, TRACE = 4, SPAN = 5, USER = 6, REQUEST = 7;
+const DUR = 8, DUR_MS = 9, DUR_NS = 10, EVENT_TYPE = 11, ACTION = 12, IP = 13, UA = 14;
+const METHOD = 15, ROUTE = 16, PATH = 17, STATUS = 18, RESPONSE_TIME = 19, BYTES = 20, REFERRER = 21, PROTOCOL = 22;
+const HTTP_KEYS: Record<string, number> = { method: METHOD, route: ROUTE, path: PATH, status_code: STATUS, response_time: RESPONSE_TIME, bytes: BYTES, referrer: REFERRER, protocol: PROTOCOL };
+
+/**
+ * Maps a flat or nested key/value object (a JSON line, logfmt pairs, regex groups) onto the
+ * schema: each field from the best alias present with a usable value, everything else into
+ * `metadata` with nested values kept (a level value that is not a level stays there too, so it
+ * does not vanish into INFO). One mapper per source; it keeps scratch arrays so a line
+ * costs one pass over its keys and no allocation beyond the record.
+ */
+export class FieldMapper {
+  private readonly keys = new Map<string, number>();
+  /** Per slot: dotted aliases as paths, best first. */
+  private readonly nested: Array<Array<string[]>> = [];
+  /** First segments of dotted aliases: objects under these keys are searched. */
+  private readonly containers = new Set<string>();
+  private readonly vals: unknown[] = new Array(N).fill(undefined);
+  private readonly prios: number[] = new Array(N).fill(1e9);
+  private readonly from: Array<string | undefined> = new Array(N).fill(undefined);
+  private readonly tz: TimeZone;
+  private readonly parser: string;
+
+  constructor(parser: string, tz: TimeZone, extra: Partial<Record<FieldSlot, string | string[]>> = {}) {
+    this.parser = parser;
+    this.tz = tz;
+    for (let slot = 0; slot < N; slot++) {
+      const name = FIELD_SLOTS[slot];
+      const user = extra[name];
+      const aliases = [...(user === undefined ? [] : Array.isArray(user) ? user : [user]), ...DEFAULT_ALIASES[name]];
+      const paths: string[][] = [];
+      aliases.forEach((alias, prio) => {
+        // A key a user mapped elsewhere keeps the user's meaning.
+        const userOwned = user !== undefined && prio < (Array.isArray(user) ? user.length : 1);
+        if (!this.keys.has(alias) || userOwned) this.keys.set(alias, slot * 1000 + prio);
+        if (alias.includes('.') && !alias.includes('/')) {
+          const segs = alias.split('.');
+          paths.push(segs);
+          this.containers.add(segs[0]);
+        }
+      });
+      this.nested.push(paths);
+    }
+  }
+
+  /** The field a source key feeds (by flat key), if any. */
+  slotOf(key: string): FieldSlot | undefined {
+    const code = this.keys.get(key);
+    return code === undefined ? undefined : FIELD_SLOTS[(code / 1000) | 0];
+  }
+
+  map(o: Record<string, unknown>, ctx: ParseContext): LogRecord {
+    const { vals, prios, from, keys } = this;
+    for (let i = 0; i < N; i++) {
+      vals[i] = undefined;
+      prios[i] = 1e9;
+      from[i] = undefined;
+    }
+    let meta: Record<string, unknown> | undefined;
+    let metaObj: Record<string, unknown> | undefined;
+    let httpObj: Record<string, unknown> | undefined;
+    let nameVal: string | undefined;
+    let searchNested = false;
+    for (const k in o) {
+      const v = o[k];
+      const code = keys.get(k);
+      if (code !== undefined) {
+        const slot = (code / 1000) | 0;
+        const prio = code - slot * 1000;
+        if (prio < prios[slot]) {
+          const c = this.convert(slot, v, ctx);
+          if (c !== undefined) {
+            const prev = from[slot];
+            if (prev !== undefined) (meta ??= {})[prev] = o[prev];
+            vals[slot] = c;
+            prios[slot] = prio;
+            from[slot] = k;
+            continue;
+          }
+        }
+      }
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        if (k === 'metadata' && metaObj === undefined) {
+          metaObj = v as Record<string, unknown>;
+          continue;
+        }
+        if (k === 'http' && httpObj === undefined) {
+          httpObj = v as Record<string, unknown>;
+          continue;
+        }
+        if (this.containers.has(k)) searchNested = true;
+      } else if (k === 'name' && typeof v === 'string' && nameVal === undefined) {
+        nameVal = v;
+        continue;
+      }
+      (meta ??= {})[k] = v;
+    }
+    if (httpObj !== undefined) {
+      // Our own schema's http group (or a logger that nests the same names).
+      let rest: Record<string, unknown> | undefined;
+      for (const k in httpObj) {
+        const slot = HTTP_KEYS[k];
+        const v = httpObj[k];
+        if (slot !== undefined && vals[slot] === undefined) {
+          const c = this.convert(slot, v, ctx);
+          if (c !== undefined) {
+            vals[slot] = c;
+            continue;
+          }
+        }
+        (rest ??= {})[k] = v;
+      }
+      if (rest !== undefined) {
+        (meta ??= {}).http = rest;
+        searchNested = true;
+      }
+    }
+    if (searchNested) this.fillNested(o, ctx);
+
+    const level = vals[LEVEL];
+    const rec: LogRecord = {
+      timestamp: '',
+      level: level === undefined ? 'INFO' : (level as LogRecord['level']),
+      service: (vals[SERVICE] as string | undefined) ?? ctx.service,
+      message: (vals[MESSAGE] as string | undefined) ?? '',
+      source: ctx.source,
+    };
+    // pino and bunyan call the application `name`
+    if (nameVal !== undefined) {
+      if (vals[SERVICE] === undefined && typeof o.level === 'number') rec.service = nameVal;
+      else (meta ??= {}).name = nameVal;
+    }
+    if (vals[TRACE] !== undefined) rec.trace_id = vals[TRACE] as string;
+    if (vals[SPAN] !== undefined) rec.span_id = vals[SPAN] as string;
+    if (vals[USER] !== undefined) rec.user_id = vals[USER] as string;
+    if (vals[REQUEST] !== undefined) rec.request_id = vals[REQUEST] as string;
+    const dur = vals[DUR] ?? vals[DUR_MS] ?? vals[DUR_NS];
+    if (dur !== undefined) rec.duration = dur as number;
+    if (vals[EVENT_TYPE] !== undefined) rec.event_type = vals[EVENT_TYPE] as string;
+    if (vals[ACTION] !== undefined) rec.action = vals[ACTION] as string;
+    if (vals[IP] !== undefined) rec.ip_address = vals[IP] as string;
+    if (vals[UA] !== undefined) rec.user_agent = vals[UA] as string;
+    let http: HttpInfo | undefined;
+    if (vals[METHOD] !== undefined) (http ??= {}).method = vals[METHOD] as string;
+    if (vals[ROUTE] !== undefined) (http ??= {}).route = vals[ROUTE] as string;
+    if (vals[PATH] !== undefined) (http ??= {}).path = vals[PATH] as string;
+    if (vals[STATUS] !== undefined) (http ??= {}).status_code = vals[STATUS] as number;
+    if (vals[RESPONSE_TIME] !== undefined) (http ??= {}).response_time = vals[RESPONSE_TIME] as number;
+    if (vals[BYTES] !== undefined) (http ??= {}).bytes = vals[BYTES] as number;
+    if (vals[REFERRER] !== undefined) (http ??= {}).referrer = vals[REFERRER] as string;
+    if (vals[PROTOCOL] !== undefined) (http ??= {}).protocol = vals[PROTOCOL] as string;
+    if (http !== undefined) {
+      if (http.method === undefined && http.status_code === undefined && http.route === undefined && http.response_time === undefined && from[PATH] !== undefined && http.path !== undefined && Object.keys(http).length === 1) {
+        // a lone `path`/`url` is more likely a file or resource than a request: keep it as found
+        (meta ??= {})[from[PATH]!] = http.path;
+      } else rec.http = http;
+    }
+    if (metaObj !== undefined) meta = meta === undefined ? { ...metaObj } : Object.assign(meta, metaObj);
+    if (meta !== undefined) rec.metadata = meta;
+    applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser);
+    return rec;
+  }
+
+  private fillNested(o: Record<string, unknown>, ctx: ParseContext): void {
+    const { vals } = this;
+    for (let slot = 0; slot < N; slot++) {
+      if (vals[slot] !== undefined) continue;
+      const paths = this.nested[slot];
+      for (let p = 0; p < paths.length; p++) {
+        const segs = paths[p];
+        let v: unknown = o;
+        for (let i = 0; i < segs.length && v !== undefined; i++) {
+          v = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[segs[i]] : undefined;
+        }
+        if (v === undefined) continue;
+        const c = this.convert(slot, v, ctx);
+        if (c !== undefined) {
+          vals[slot] = c;
+          break;
+        }
+      }
+    }
+  }
+
+  /** The slot's value from a raw value, or undefined when the value does not fit the field. */
+  private convert(slot: number, v: unknown, ctx: ParseContext): unknown {
+    switch (slot) {
+      case TS:
+        return parseTimestampValue(v, this.tz, ctx.readTime);
+      case LEVEL:
+        return levelOf(v);
+      case MESSAGE:
+        return typeof v === 'string' ? v : undefined;
+      case DUR:
+        return durationSeconds(v, 1);
+      case DUR_MS:
+        return durationSeconds(v, 1000);
+      case DUR_NS:
+        return durationSeconds(v, 1e9);
+      case STATUS: {
+        const n = toNumber(v);
+        return n !== undefined && Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
+      }
+      case RESPONSE_TIME: {
+        const n = toNumber(v);
+        return n !== undefined && n >= 0 ? n : undefined;
+      }
+      case BYTES: {
+        const n = toNumber(v);
+        return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+      }
+      default:
+        // identifiers and text: strings, or numbers written as text (numeric user ids)
+        if (typeof v === 'string') return v.length > 0 && v !== '-' ? v : undefined;
+        if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+        return undefined;
+    }
+  }
+}
+
+/** A finite number, or a string that is exactly one. */
+export function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 32) return undefined;
+  const c = v.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 45 || c === 46)) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * Seconds from a duration value: a number in units of 1/`perSecond` seconds, a numeric
+ * string likewise, or a Go-style duration string (`1.5s`, `250ms`, `1m30s`) whatever the slot.
+ */
+export function durationSeconds(v: unknown, perSecond: number): number | undefined {
+  const n = toNumber(v);
+  if (n !== undefined) return n >= 0 ? n / perSecond : undefined;
+  if (typeof v !== 'string' || v.length < 2 || v.length > 32) return undefined;
+  let total = 0;
+  let i = 0;
+  while (i < v.length) {
+    let j = i;
+    while (j < v.length && ((v.charCodeAt(j) >= 48 && v.charCodeAt(j) <= 57) || v.charCodeAt(j) === 46)) j++;
+    if (j === i) return undefined;
+    const num = Number(v.slice(i, j));
+    let k = j;
+    while (k < v.length && !((v.charCodeAt(k) >= 48 && v.charCodeAt(k) <= 57) || v.charCodeAt(k) === 46)) k++;
+    const unit = GO_UNITS[v.slice(j, k)];
+    if (unit === undefined || !Number.isFinite(num)) return undefined;
+    total += num * unit;
+    i = k;
+  }
+  return total;
+}

@@ -1,0 +1,405 @@
+/**
+ * Timestamp parsing for every format the parsers meet, without regexes on the hot path.
+ * Output is always RFC 3339 UTC (`YYYY-MM-DDTHH:MM:SS.mmmZ`, or more fraction digits when the
+ * input had them). Times without a zone are read in a configurable zone (`TimeZone`).
+ */
+
+const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
+
+/** 10 minutes: the clock-skew window. Later timestamps are clamped; year inference allows it. */
+export const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+/** A zone for wall-clock times that carry none: UTC, a fixed offset, or an IANA zone. */
+export class TimeZone {
+  readonly name: string;
+  /** Fixed offset in minutes east of UTC, or null for an IANA zone. */
+  private readonly fixed: number | null;
+  private readonly fmt: Intl.DateTimeFormat | null;
+  private readonly cache = new Map<number, number>();
+
+  private constructor(name: string, fixed: number | null, fmt: Intl.DateTimeFormat | null) {
+    this.name = name;
+    this.fixed = fixed;
+    this.fmt = fmt;
+  }
+
+  static readonly UTC = new TimeZone('UTC', 0, null);
+
+  /**
+   * `UTC`, `local` (the process's zone), a fixed offset (`+02:00`, `-0530`) or an IANA name
+   * (`Europe/Berlin`). Returns undefined for anything else.
+   */
+  static parse(spec: string): TimeZone | undefined {
+    if (spec === 'UTC' || spec === 'utc' || spec === 'Z' || spec === 'GMT') return TimeZone.UTC;
+    if (spec === 'local') spec = Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+    const off = parseOffset(spec, 0, spec.length);
+    if (off !== undefined) return off === 0 ? TimeZone.UTC : new TimeZone(spec, off, null);
+    try {
+      const fmt = new Intl.DateTimeFormat('en-US', { timeZone: spec, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+      const resolved = fmt.resolvedOptions().timeZone;
+      if (resolved === 'UTC' || resolved === 'Etc/UTC') return TimeZone.UTC;
+      return new TimeZone(spec, null, fmt);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Epoch ms of a wall-clock time (given as if it were UTC) in this zone. */
+  wallToUtc(wallMs: number): number {
+    if (this.fixed !== null) return wallMs - this.fixed * 60_000;
+    const off1 = this.offsetAt(wallMs);
+    const guess = wallMs - off1 * 60_000;
+    const off2 = this.offsetAt(guess);
+    return off2 === off1 ? guess : wallMs - off2 * 60_000;
+  }
+
+  /** Offset (minutes east) of this zone at UTC instant `utcMs`, cached per quarter hour. */
+  private offsetAt(utcMs: number): number {
+    const bucket = Math.floor(utcMs / 900_000);
+    const hit = this.cache.get(bucket);
+    if (hit !== undefined) return hit;
+    let y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0;
+    for (const p of this.fmt!.formatToParts(new Date(bucket * 900_000))) {
+      const v = Number(p.value);
+      switch (p.type) {
+        case 'year': y = v; break;
+        case 'month': mo = v; break;
+        case 'day': d = v; break;
+        case 'hour': h = v; break;
+        case 'minute': mi = v; break;
+        case 'second': s = v; break;
+      }
+    }
+    const off = Math.round((Date.UTC(y, mo - 1, d, h, mi, s) - bucket * 900_000) / 60_000);
+    if (this.cache.size > 4096) this.cache.clear();
+    this.cache.set(bucket, off);
+    return off;
+  }
+}
+
+/** Parses `Z`, `±HH:MM`, `±HHMM`, `±HH` at [start, end) into minutes east; undefined otherwise. */
+export function parseOffset(s: string, start: number, end: number): number | undefined {
+  const len = end - start;
+  if (len === 1 && (s.charCodeAt(start) | 32) === 122 /* z */) return 0;
+  const sign = s.charCodeAt(start);
+  if (sign !== 43 && sign !== 45 && sign !== 0x2212) return undefined;
+  let h: number, m: number;
+  if (len === 3) { h = num2(s, start + 1); m = 0; }
+  else if (len === 5) { h = num2(s, start + 1); m = num2(s, start + 3); }
+  else if (len === 6 && s.charCodeAt(start + 3) === 58) { h = num2(s, start + 1); m = num2(s, start + 4); }
+  else return undefined;
+  if (h < 0 || m < 0 || h > 14 || m > 59) return undefined;
+  const off = h * 60 + m;
+  return sign === 43 ? off : -off;
+}
+
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+}
+/** Two digits at i, or a negative number when not digits. */
+function num2(s: string, i: number): number {
+  return digit(s, i) * 10 + digit(s, i + 1);
+}
+function num4(s: string, i: number): number {
+  return digit(s, i) * 1000 + digit(s, i + 1) * 100 + digit(s, i + 2) * 10 + digit(s, i + 3);
+}
+/** Index after a run of digits starting at i (i when none). */
+function digitsEnd(s: string, i: number, max: number): number {
+  const end = Math.min(s.length, i + max);
+  while (i < end && digit(s, i) >= 0) i++;
+  return i;
+}
+
+/**
+ * RFC 3339 for epoch ms with `frac` (the digits after the seconds, as found) kept when it is
+ * finer than milliseconds. Undefined outside years 1000..9999 (`toISOString` would not be RFC 3339).
+ */
+export function isoFromMs(ms: number, frac = ''): string | undefined {
+  if (!(ms >= -30610224000000 && ms <= 253402300799999)) return undefined;
+  const iso = new Date(ms).toISOString();
+  if (frac.length <= 3) return iso;
+  return `${iso.slice(0, 20)}${frac.slice(0, 9)}Z`;
+}
+
+/** Epoch ms from civil fields, validating ranges (day checked against the month). */
+function civilMs(y: number, mo: number, d: number, h: number, mi: number, s: number, msPart: number): number {
+  if (y < 1000 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) return NaN;
+  // Date.UTC rolls Feb 30 over to March; refuse instead.
+  if (d > 28 && new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, s, msPart);
+}
+
+function fracMs(frac: string): number {
+  if (frac.length === 0) return 0;
+  if (frac.length >= 3) return Number(frac.slice(0, 3));
+  return Number(frac.padEnd(3, '0'));
+}
+
+/**
+ * ISO 8601 / RFC 3339 date-time at the start of `s`: `YYYY-MM-DD[T ]HH:MM[:SS][.,frac][zone]`,
+ * zone `Z`, `±HH:MM`, `±HHMM`, `±HH`, ` UTC`; zone-less times are read in `tz`.
+ * Returns the ISO string and sets `lastEnd` to the index after the time.
+ */
+export function parseIsoPrefix(s: string, tz: TimeZone, start = 0): string | undefined {
+  const i = start;
+  if (s.length < i + 16) return undefined;
+  const sep = s.charCodeAt(i + 4);
+  if ((sep !== 45 && sep !== 47) || s.charCodeAt(i + 7) !== sep) return undefined; // - or /
+  const y = num4(s, i), mo = num2(s, i + 5), d = num2(s, i + 8);
+  const t = s.charCodeAt(i + 10);
+  if (t !== 84 && t !== 32 && t !== 116) return undefined; // T, space, t
+  const h = num2(s, i + 11);
+  if (s.charCodeAt(i + 13) !== 58) return undefined;
+  const mi = num2(s, i + 14);
+  let p = i + 16;
+  let sec = 0;
+  if (s.charCodeAt(p) === 58) {
+    sec = num2(s, p + 1);
+    p += 3;
+  }
+  let frac = '';
+  const fc = s.charCodeAt(p);
+  if ((fc === 46 || fc === 44) && digit(s, p + 1) >= 0) {
+    const fe = digitsEnd(s, p + 1, 12);
+    frac = s.slice(p + 1, fe);
+    p = fe;
+  }
+  let offset: number | undefined;
+  const zc = s.charCodeAt(p);
+  if (zc === 90 || zc === 122) { offset = 0; p++; }
+  else if (zc === 43 || zc === 45) {
+    // ±HH:MM | ±HHMM | ±HH
+    if (s.charCodeAt(p + 3) === 58) { offset = parseOffset(s, p, p + 6); if (offset !== undefined) p += 6; }
+    else if (digit(s, p + 3) >= 0 && digit(s, p + 4) >= 0) { offset = parseOffset(s, p, p + 5); if (offset !== undefined) p += 5; }
+    else { offset = parseOffset(s, p, p + 3); if (offset !== undefined) p += 3; }
+  } else if (zc === 32 && s.startsWith('UTC', p + 1) && !isWordChar(s.charCodeAt(p + 4))) { offset = 0; p += 4; }
+  const wall = civilMs(y, mo, d, h, mi, sec, fracMs(frac));
+  if (Number.isNaN(wall)) return undefined;
+  lastEnd = p;
+  const ms = offset === undefined ? tz.wallToUtc(wall) : wall - offset * 60_000;
+  return isoFromMs(ms, frac);
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) || c === 95;
+}
+
+/** Index after the last time parsed by a `parse*Prefix` function (valid right after a successful call). */
+export let lastEnd = 0;
+
+/**
+ * Common Log Format time `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`, apache `%t`),
+ * exactly the 26 characters between the brackets. Memoizes the last input: consecutive access
+ * log lines share their second.
+ */
+let clfLastIn = '';
+let clfLastOut: string | undefined;
+export function parseClfTime(s: string): string | undefined {
+  if (s === clfLastIn) return clfLastOut;
+  let out: string | undefined;
+  if (s.length === 26 && s.charCodeAt(2) === 47 && s.charCodeAt(6) === 47 && s.charCodeAt(11) === 58 && s.charCodeAt(20) === 32) {
+    const mo = MONTHS[s.slice(3, 6)];
+    const off = parseOffset(s, 21, 26);
+    if (mo !== undefined && off !== undefined && s.charCodeAt(14) === 58 && s.charCodeAt(17) === 58) {
+      const wall = civilMs(num4(s, 7), mo, num2(s, 0), num2(s, 12), num2(s, 15), num2(s, 18), 0);
+      if (!Number.isNaN(wall)) out = isoFromMs(wall - off * 60_000);
+    }
+  }
+  clfLastIn = s;
+  clfLastOut = out;
+  return out;
+}
+
+/**
+ * A year-less time: syslog `Oct 11 22:14:15` / `Oct  1 22:14:15[.123456]`, read in `tz`, in the
+ * year that puts it closest before the reference time: the current year, or the previous one
+ * when that would land more than the skew tolerance in the future (a December line read in January).
+ */
+export function parseSyslogTime(s: string, start: number, tz: TimeZone, refMs: number): string | undefined {
+  if (s.length < start + 15) return undefined;
+  const mo = MONTHS[s.slice(start, start + 3)];
+  if (mo === undefined || s.charCodeAt(start + 3) !== 32) return undefined;
+  let p = start + 4;
+  let d: number;
+  if (s.charCodeAt(p) === 32) { d = digit(s, p + 1); p += 2; }
+  else if (digit(s, p + 1) >= 0) { d = num2(s, p); p += 2; }
+  else { d = digit(s, p); p += 1; }
+  if (s.charCodeAt(p) !== 32 || s.charCodeAt(p + 3) !== 58 || s.charCodeAt(p + 6) !== 58) return undefined;
+  const h = num2(s, p + 1), mi = num2(s, p + 4), sec = num2(s, p + 7);
+  p += 9;
+  let frac = '';
+  if (s.charCodeAt(p) === 46 && digit(s, p + 1) >= 0) {
+    const fe = digitsEnd(s, p + 1, 9);
+    frac = s.slice(p + 1, fe);
+    p = fe;
+  }
+  const ms = inferYear(mo, d, h, mi, sec, fracMs(frac), tz, refMs);
+  if (Number.isNaN(ms)) return undefined;
+  lastEnd = p;
+  return isoFromMs(ms, frac);
+}
+
+/** Epoch ms of a month-day wall time in the year that keeps it from the future (see parseSyslogTime). */
+export function inferYear(mo: number, d: number, h: number, mi: number, sec: number, msPart: number, tz: TimeZone, refMs: number): number {
+  const refYear = new Date(refMs).getUTCFullYear();
+  // The reference year in `tz` may differ from UTC's around New Year: try year+1 first.
+  for (let y = refYear + 1; y >= refYear - 1; y--) {
+    const wall = civilMs(y, mo, d, h, mi, sec, msPart);
+    if (Number.isNaN(wall)) {
+      if (mo === 2 && d === 29) continue; // Feb 29 only exists in leap years
+      return NaN;
+    }
+    const ms = tz.wallToUtc(wall);
+    if (ms <= refMs + FUTURE_TOLERANCE_MS) return ms;
+  }
+  return NaN;
+}
+
+/**
+ * `2024/01/15 10:00:00[.123456]` (nginx error log, Go `log`), zone-less, read in `tz`.
+ */
+export function parseSlashTime(s: string, start: number, tz: TimeZone): string | undefined {
+  return parseIsoPrefix(s, tz, start);
+}
+
+/** Apache error log / ctime: `Mon Jan 15 10:00:00[.123456] 2024`, read in `tz`. */
+export function parseCtimeTime(s: string, start: number, tz: TimeZone): string | undefined {
+  // "Mon Jan 15 10:00:00 2024": day name, month, day (maybe space-padded), time, year
+  if (s.charCodeAt(start + 3) !== 32) return undefined;
+  const mo = MONTHS[s.slice(start + 4, start + 7)];
+  if (mo === undefined || s.charCodeAt(start + 7) !== 32) return undefined;
+  let p = start + 8;
+  let d: number;
+  if (s.charCodeAt(p) === 32) { d = digit(s, p + 1); p += 2; }
+  else if (digit(s, p + 1) >= 0) { d = num2(s, p); p += 2; }
+  else { d = digit(s, p); p += 1; }
+  if (s.charCodeAt(p) !== 32 || s.charCodeAt(p + 3) !== 58 || s.charCodeAt(p + 6) !== 58) return undefined;
+  const h = num2(s, p + 1), mi = num2(s, p + 4), sec = num2(s, p + 7);
+  p += 9;
+  let frac = '';
+  if (s.charCodeAt(p) === 46 && digit(s, p + 1) >= 0) {
+    const fe = digitsEnd(s, p + 1, 9);
+    frac = s.slice(p + 1, fe);
+    p = fe;
+  }
+  if (s.charCodeAt(p) !== 32) return undefined;
+  const y = num4(s, p + 1);
+  const wall = civilMs(y, mo, d, h, mi, sec, fracMs(frac));
+  if (Number.isNaN(wall)) return undefined;
+  lastEnd = p + 5;
+  return isoFromMs(tz.wallToUtc(wall), frac);
+}
+
+/**
+ * Time-only `HH:MM:SS[.,mmm]` (logback's default pattern): today in `tz` relative to the
+ * reference time (yesterday when that would be in the future, e.g. just after midnight).
+ */
+export function parseTimeOnly(s: string, start: number, tz: TimeZone, refMs: number): string | undefined {
+  if (s.charCodeAt(start + 2) !== 58 || s.charCodeAt(start + 5) !== 58) return undefined;
+  const h = num2(s, start), mi = num2(s, start + 3), sec = num2(s, start + 6);
+  let p = start + 8;
+  let frac = '';
+  const fc = s.charCodeAt(p);
+  if ((fc === 46 || fc === 44) && digit(s, p + 1) >= 0) {
+    const fe = digitsEnd(s, p + 1, 9);
+    frac = s.slice(p + 1, fe);
+    p = fe;
+  }
+  const ref = new Date(refMs);
+  let wall = civilMs(ref.getUTCFullYear(), ref.getUTCMonth() + 1, ref.getUTCDate(), h, mi, sec, fracMs(frac));
+  if (Number.isNaN(wall)) return undefined;
+  let ms = tz.wallToUtc(wall);
+  // Zone offsets shift the civil date: pick the day that lands closest before the reference.
+  while (ms > refMs + FUTURE_TOLERANCE_MS) { wall -= 86_400_000; ms = tz.wallToUtc(wall); }
+  while (ms + 86_400_000 <= refMs + FUTURE_TOLERANCE_MS) { wall += 86_400_000; ms = tz.wallToUtc(wall); }
+  lastEnd = p;
+  return isoFromMs(ms, frac);
+}
+
+/** klog `MMDD HH:MM:SS.uuuuuu` after the level letter; year inferred. */
+export function parseKlogTime(s: string, start: number, tz: TimeZone, refMs: number): string | undefined {
+  const mo = num2(s, start), d = num2(s, start + 2);
+  if (s.charCodeAt(start + 4) !== 32 || s.charCodeAt(start + 7) !== 58 || s.charCodeAt(start + 10) !== 58) return undefined;
+  const h = num2(s, start + 5), mi = num2(s, start + 8), sec = num2(s, start + 11);
+  let p = start + 13;
+  let frac = '';
+  if (s.charCodeAt(p) === 46 && digit(s, p + 1) >= 0) {
+    const fe = digitsEnd(s, p + 1, 9);
+    frac = s.slice(p + 1, fe);
+    p = fe;
+  }
+  const ms = inferYear(mo, d, h, mi, sec, fracMs(frac), tz, refMs);
+  if (Number.isNaN(ms)) return undefined;
+  lastEnd = p;
+  return isoFromMs(ms, frac);
+}
+
+/**
+ * Epoch seconds / ms / µs / ns (by magnitude) to RFC 3339. Digit strings of 19 digits keep
+ * nanosecond precision.
+ */
+export function fromEpoch(n: number, text?: string): string | undefined {
+  if (!Number.isFinite(n) || n <= 0) return undefined;
+  if (text !== undefined && text.length === 19) return isoFromMs(Number(text.slice(0, 13)), text.slice(10));
+  if (text !== undefined && text.length === 16) return isoFromMs(Number(text.slice(0, 13)), text.slice(10));
+  if (n < 1e11) {
+    // seconds, maybe with a fraction: keep µs/ns digits found in the text
+    const ms = Math.floor(n * 1000);
+    if (text !== undefined) {
+      const dot = text.indexOf('.');
+      if (dot > 0 && text.length - dot - 1 > 3) return isoFromMs(ms, text.slice(dot + 1));
+    }
+    return isoFromMs(ms);
+  }
+  if (n < 1e14) return isoFromMs(Math.floor(n));
+  if (n < 1e17) return isoFromMs(Math.floor(n / 1000));
+  return isoFromMs(Math.floor(n / 1e6));
+}
+
+/**
+ * Any timestamp value found in a structured record (JSON value, logfmt value, regex group):
+ * RFC 3339 / ISO with any zone, epoch numbers or digit strings, CLF, syslog, ctime, Go/nginx
+ * slash dates, RFC 2822 as a last resort. Undefined when not understood.
+ */
+export function parseTimestampValue(v: unknown, tz: TimeZone, refMs: number): string | undefined {
+  if (typeof v === 'number') return fromEpoch(v);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return undefined;
+  const c0 = v.charCodeAt(0);
+  if (c0 >= 48 && c0 <= 57) {
+    // Fast path: RFC 3339 UTC as produced by toISOString (the platform's own format).
+    if (v.length === 24 && v.charCodeAt(23) === 90 && v.charCodeAt(10) === 84 && v.charCodeAt(19) === 46) {
+      const iso = parseIsoPrefix(v, tz);
+      return iso !== undefined && lastEnd === 24 ? v : undefined;
+    }
+    const iso = parseIsoPrefix(v, tz);
+    if (iso !== undefined) return lastEnd === v.length ? iso : undefined;
+    if (v.length >= 9 && isEpochText(v)) return fromEpoch(Number(v), v);
+    if (v.length === 26 && v.charCodeAt(2) === 47) return parseClfTime(v);
+    return undefined;
+  }
+  if (v.length >= 15 && MONTHS[v.slice(0, 3)] !== undefined) {
+    const t = parseSyslogTime(v, 0, tz, refMs);
+    if (t !== undefined && lastEnd === v.length) return t;
+  }
+  if (v.length >= 24 && v.charCodeAt(3) === 32) {
+    const t = parseCtimeTime(v, 0, tz);
+    if (t !== undefined && lastEnd === v.length) return t;
+  }
+  // RFC 2822 and other named-zone forms; only when a zone is explicit, so the process zone never leaks in.
+  if (/(?:GMT|UTC|[+-]\d{4})$/.test(v)) {
+    const ms = Date.parse(v);
+    if (!Number.isNaN(ms)) return isoFromMs(ms);
+  }
+  return undefined;
+}
+
+function isEpochText(v: string): boolean {
+  let dot = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 46 && !dot && i > 0) { dot = true; continue; }
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
