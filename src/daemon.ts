@@ -186,7 +186,10 @@ export class Daemon implements StatusProvider {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       ready: this.ready(),
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
-      sources: this.sources.map((s) => ({ name: s.name, files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) })),
+      sources: this.sources.map((s) => {
+        const sc = this.cfg.sources.find((c) => c.name === s.name);
+        return { name: s.name, type: sc?.type ?? 'file', paths: sc?.paths ?? [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
+      }),
       sinks: this.sinks.map((s) => s.status()),
     };
   }
@@ -200,7 +203,8 @@ export interface DaemonStatus {
   uptimeSeconds: number;
   ready: { ready: boolean; reasons: string[] };
   buffer: { usedBytes: number; limitBytes: number; backpressureSeconds: number };
-  sources: Array<{ name: string; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
+  /** type and paths (the configured globs) say what a source with no files is looking for. */
+  sources: Array<{ name: string; type: string; paths: string[]; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
   sinks: ReturnType<Sink['status']>[];
 }
 
