@@ -85,7 +85,10 @@ t.test('derived metrics on /metrics equal the hand-counted fixture expectations,
   t.same(f('slow_operations_total'), { 'slow_operations_total{operation="document_processing",service="api"}': 1 }, 'slow_operations_total');
   t.same(f('log_lines_total'), {
     'log_lines_total{level="INFO",service="sshd"}': 12,
-    'log_lines_total{level="INFO",service="nginx"}': 12,
+    // Access lines take their level from the status: 2xx INFO, 4xx WARN, 5xx ERROR.
+    'log_lines_total{level="INFO",service="nginx"}': 4,
+    'log_lines_total{level="WARN",service="nginx"}': 6, // 401, 403, 403, 429, 400, 404
+    'log_lines_total{level="ERROR",service="nginx"}': 2, // 500, 502
     'log_lines_total{level="INFO",service="cf1-frontend"}': 1,
     'log_lines_total{level="ERROR",service="cf1-frontend"}': 1,
     'log_lines_total{level="INFO",service="api"}': 2,
