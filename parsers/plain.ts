@@ -102,6 +102,14 @@ export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): Log
       p = e;
       break;
     }
+    // Monolog/Laravel "production.ERROR:" — channel.LEVEL
+    const dot = bare.lastIndexOf('.');
+    if (dot > 0 && bare !== tok && isLevelWord(bare.slice(dot + 1), true)) {
+      level = levelOf(bare.slice(dot + 1));
+      (meta ??= {}).channel = bare.slice(0, dot);
+      p = e;
+      break;
+    }
     if (isAllDigits(tok) && meta?.pid === undefined) {
       (meta ??= {}).pid = Number(tok);
       p = e;

@@ -10,7 +10,7 @@ import type { ParseContext } from './types.ts';
  */
 export const DEFAULT_ALIASES: Record<FieldSlot, string[]> = {
   // the platform's own, pino/bunyan/winston/zap/zerolog/slog, ECS/Logstash, python, Serilog CLEF, log4j2
-  timestamp: ['timestamp', '@timestamp', 'time', 'ts', 'asctime', 'datetime', '@t', 'timeMillis', 'eventTime'],
+  timestamp: ['timestamp', '@timestamp', 'time', 'ts', 'asctime', 'datetime', '@t', 't', 'timeMillis', 'eventTime'],
   level: ['level', 'levelname', 'severity', 'log.level', 'lvl', 'loglevel', 'log_level', '@l', 'levelName', 'SeverityText'],
   // structlog calls the message `event`
   message: ['message', 'msg', 'event', '@m', '@mt', 'Body'],
