@@ -18,6 +18,12 @@ export interface BatcherOptions<E extends Batchable = LogEvent> {
    */
   send(batch: E[], bytes: number): Promise<void>;
   onBug(err: unknown): void;
+  /**
+   * Optional: called once when a batch is closed, before it waits for a send slot. A sink can
+   * encode (and compress) it here and drop its per-event payloads, so batches queued behind a
+   * slow destination cost their wire size rather than their object size.
+   */
+  seal?(batch: E[], bytes: number): void;
 }
 
 /**
@@ -68,6 +74,13 @@ export class Batcher<E extends Batchable = LogEvent> {
       this.timer = null;
     }
     if (this.current.length === 0) return;
+    if (this.opts.seal) {
+      try {
+        this.opts.seal(this.current, this.currentBytes);
+      } catch (err) {
+        this.opts.onBug(err);
+      }
+    }
     this.ready.push({ events: this.current, bytes: this.currentBytes });
     this.current = [];
     this.currentBytes = 0;
