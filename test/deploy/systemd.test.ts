@@ -138,6 +138,16 @@ t.test('the ExecStartPre command accepts the example config; a bad one fails the
   t.match(cfg, /path: \/var\/lib\/logship\/positions\.json/, 'positions under the StateDirectory');
 });
 
+t.test('the npm package (README install: npm pack, npm install -g) ships the unit files and the CLI', async (t) => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+  for (const f of ['systemd/logship.service', 'systemd/logship-docker.conf', 'systemd/logship.yaml', 'dist/src/cli.js', 'config/logship.yaml']) t.ok(files.includes(f), `package contains ${f}`);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  t.equal(pkg.bin.logship, 'dist/src/cli.js', 'bin logship → /usr/local/bin/logship on a global install');
+  t.match(readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the bin runs on the node of the PATH systemd gives');
+});
+
 /**
  * Runs the daemon under the unit's sandbox as far as it can be rebuilt without systemd as PID 1:
  * the SystemCallFilter allow list (expanded by systemd-analyze itself, with the same
