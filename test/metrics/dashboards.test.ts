@@ -110,7 +110,7 @@ t.test('the dashboards cover what operators look for', async (t) => {
 });
 
 t.test('every dashboard query and alert rule names only metrics a running logship exports', async (t) => {
-  const d = await startFixtureDaemon({ auth: 'auto', nginx: 'auto', app: 'auto' }, t.teardown);
+  const d = await startFixtureDaemon({ auth: 'syslog', nginx: 'nginx', app: 'json' }, (fn) => t.teardown(fn));
   const exported = exportedNames(parseExposition(d.metrics));
   t.ok(exported.has('http_request_duration_seconds_bucket') && exported.has('logship_records_total'), 'the scrape has derived and self metrics');
   for (const [f, dash] of dashboards()) {

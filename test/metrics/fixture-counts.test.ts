@@ -10,7 +10,7 @@ import { startFixtureDaemon } from './live-daemon.ts';
  * below was counted by hand from the fixture files (the comments say which lines).
  */
 t.test('derived metrics on /metrics equal the hand-counted fixture expectations, per series', async (t) => {
-  const d = await startFixtureDaemon({ auth: 'syslog', nginx: 'nginx', app: 'json' }, t.teardown);
+  const d = await startFixtureDaemon({ auth: 'syslog', nginx: 'nginx', app: 'json' }, (fn) => t.teardown(fn));
   const exp = parseExposition(d.metrics);
   const f = (name: string) => family(exp, name);
 

@@ -38,7 +38,7 @@ t.test('promtool test rules: every config/alerts/*.test.yml', { skip }, async (t
 });
 
 t.test('promtool check metrics reports nothing on the full /metrics of a running daemon', { skip }, async (t) => {
-  const d = await startFixtureDaemon({ auth: 'auto', nginx: 'auto', app: 'auto' }, t.teardown);
+  const d = await startFixtureDaemon({ auth: 'syslog', nginx: 'nginx', app: 'json' }, (fn) => t.teardown(fn));
   t.match(d.metrics, /^process_cpu_seconds_total /m, 'process default metrics are included');
   t.match(d.metrics, /^logship_records_total\{/m, 'self-metrics are included');
   t.match(d.metrics, /^# TYPE http_request_duration_seconds histogram/m, 'derived metrics are included');
