@@ -106,6 +106,8 @@ t.test('performance counters and the duration histogram, per series', async (t) 
   feed(rec({ level: 'WARN', service: 'worker', event_type: 'performance', duration: 5, metadata: { operation: 'document_processing', threshold: 10 } })); // under threshold
   feed(rec({ level: 'WARN', service: 'worker', event_type: 'performance', action: 'slow_operation', metadata: { operation: 'pdf_render' } }));
   feed(rec({ level: 'WARN', service: 'worker', event_type: 'performance', action: 'slow_operation' }));
+  feed(rec({ level: 'WARN', service: 'worker', event_type: 'performance', action: 'slow_operation', metadata: { operation: 'GET /users/123' } }));
+  feed(rec({ level: 'WARN', service: 'worker', event_type: 'performance', action: 'slow_operation', metadata: { operation: 'GET /users/456' } }));
 
   const exp = await scrape(metrics);
   t.same(family(exp, 'http_requests_total'), {
@@ -127,11 +129,12 @@ t.test('performance counters and the duration histogram, per series', async (t) 
     'slow_operations_total{operation="document_processing",service="worker"}': 1,
     'slow_operations_total{operation="pdf_render",service="worker"}': 1,
     'slow_operations_total{operation="unknown",service="worker"}': 1,
+    'slow_operations_total{operation="GET /users/:id",service="worker"}': 2,
   });
   t.same(family(exp, 'log_lines_total'), {
     'log_lines_total{level="INFO",service="api"}': 6,
     'log_lines_total{level="ERROR",service="worker"}': 1,
-    'log_lines_total{level="WARN",service="worker"}': 4,
+    'log_lines_total{level="WARN",service="worker"}': 6,
   });
 });
 

@@ -61,7 +61,8 @@ export class PerformanceMetrics {
     if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, http.status_code);
     if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
       const op = r.metadata?.operation;
-      this.slow.inc({ service, operation: typeof op === 'string' && op.length > 0 ? this.operations.value(op) : 'unknown' });
+      // Slow HTTP requests are named "GET /users/123" by classification: template the ids away.
+      this.slow.inc({ service, operation: typeof op === 'string' && op.length > 0 ? this.operations.value(op.includes('/') ? templateRoute(op) : op) : 'unknown' });
     }
   }
 
