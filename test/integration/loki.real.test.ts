@@ -1,0 +1,279 @@
+import t from 'tap';
+import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
+import { LokiProcess } from '../support/loki-process.ts';
+
+/**
+ * logship against a real Grafana Loki (issue 11). Opt-in: LOKI_BIN names the binary
+ * (.ci/run sets it to ../shared/peers/bin/loki when that exists).
+ */
+const LOKI_BIN = process.env.LOKI_BIN;
+
+interface Stream {
+  stream: Record<string, string>;
+  values: Array<[string, string]>;
+}
+
+/** Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fraction digits. */
+function toNs(ts: string): string {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(ts)!;
+  const secs = BigInt(Date.parse(`${m[1]}Z`) / 1000);
+  return (secs * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))).toString();
+}
+
+function config(dir: string, port: number, lokiUrl: string, opts: { sink?: string; source?: string } = {}): string {
+  return `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${dir}/positions.json", sync_interval: 200ms }
+sources:
+  - name: app
+    paths: ["${dir}/logs/*.log"]
+    start_at: beginning
+    parser: auto${opts.source ?? ''}
+sinks:
+  - type: loki
+    url: ${lokiUrl}
+    batch: { max_wait: 200ms }
+    retry: { min_backoff: 200ms, max_backoff: 2s }${opts.sink ?? ''}
+`;
+}
+
+async function metric(port: number, re: RegExp): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (re.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function startDaemon(t: { teardown(fn: () => unknown): void }, dir: string, yaml: string): Promise<{ d: DaemonProcess; port: number }> {
+  const port = Number(/listen: "127\.0\.0\.1:(\d+)"/.exec(yaml)![1]);
+  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, yaml)]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  return { d, port };
+}
+
+if (!LOKI_BIN) {
+  t.plan(0, 'LOKI_BIN is not set: skipping the real-Loki integration tests (set LOKI_BIN=../shared/peers/bin/loki)');
+} else {
+  t.test('real Loki 3.4.6, default limits', async (t) => {
+    const loki = new LokiProcess(LOKI_BIN);
+    await loki.start();
+    t.teardown(() => loki.stop('SIGKILL'));
+
+    t.test('every line exactly once, with its parsed timestamp, in order; labels and structured metadata', async (t) => {
+      const dir = tempDir();
+      mkdirSync(join(dir, 'logs'));
+      const N = 3000;
+      const t0 = Date.now() - 3_600_000;
+      const lines: Array<{ timestamp: string; trace_id: string; seq: number; level: string }> = [];
+      let text = '';
+      for (let i = 0; i < N; i++) {
+        // microsecond precision kept end to end
+        const ts = new Date(t0 + i).toISOString().replace('Z', `${String(i % 1000).padStart(3, '0')}Z`);
+        const rec = { timestamp: ts, level: i % 10 === 0 ? 'ERROR' : 'INFO', service: 'api', trace_id: `trace-${i}`, span_id: `span-${i}`, user_id: `user${i % 7}`, request_id: `req-${i}`, message: `request ${i} done`, metadata: { seq: i } };
+        lines.push({ timestamp: ts, trace_id: rec.trace_id, seq: i, level: rec.level });
+        text += JSON.stringify(rec) + '\n';
+      }
+      writeFileSync(join(dir, 'logs', 'app.log'), text);
+      const port = await freePort();
+      const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: exact }' }));
+      const streams = await waitFor('all lines in Loki', async () => {
+        const s = await loki.queryRange('{job="exact"}');
+        return s.reduce((n, x) => n + x.values.length, 0) >= N ? s : null;
+      }, 60_000, 500);
+      const got = new Map<number, { ns: string; stream: Record<string, string> }>();
+      let dup = 0;
+      for (const s of streams) {
+        for (const [ns, line] of s.values) {
+          const rec = JSON.parse(line) as { metadata: { seq: number } };
+          if (got.has(rec.metadata.seq)) dup++;
+          got.set(rec.metadata.seq, { ns, stream: s.stream });
+        }
+      }
+      t.equal(got.size, N, 'every line present');
+      t.equal(dup, 0, 'no duplicates');
+      let wrongTs = 0;
+      for (const l of lines) if (got.get(l.seq)?.ns !== toNs(l.timestamp)) wrongTs++;
+      t.equal(wrongTs, 0, 'each entry carries the parsed log timestamp with full precision, not the read time');
+      // in order: ordered by Loki's timestamps, the entries come back in the order they were logged
+      const byTime = [...got.entries()].sort((a, b) => (BigInt(a[1].ns) < BigInt(b[1].ns) ? -1 : 1)).map(([seq]) => seq);
+      t.same(byTime, lines.map((l) => l.seq), 'timestamps order the entries as the file did');
+      // stream labels: the series API lists real stream labels (structured metadata is not in it)
+      const u = new URL(`${loki.url}/loki/api/v1/series`);
+      u.searchParams.set('match[]', '{job="exact"}');
+      u.searchParams.set('start', String(BigInt(t0 - 60_000) * 1_000_000n));
+      const series = ((await (await fetch(u)).json()) as { data: Array<Record<string, string>> }).data;
+      t.ok(series.length >= 2, 'one stream per level');
+      for (const s of series) {
+        // Loki itself adds service_name (discover_service_name copies it from `service`)
+        t.same(Object.keys(s).filter((k) => k !== 'service_name').sort(), ['host', 'job', 'level', 'service'], `labels of ${JSON.stringify(s)}`);
+      }
+      // structured metadata is queryable and is not a stream label
+      const probe = lines[1234];
+      const hit = await loki.queryRange(`{job="exact"} | trace_id="${probe.trace_id}"`);
+      t.equal(hit.length, 1);
+      t.equal(hit[0].values.length, 1, 'the trace_id filter finds exactly the line');
+      t.match(hit[0].stream, { trace_id: probe.trace_id, span_id: 'span-1234', user_id: 'user2', request_id: 'req-1234' });
+      t.notOk(series.some((s) => 'trace_id' in s), 'trace_id is not a stream label');
+      const counts = await loki.query('sum by (level) (count_over_time({job="exact"}[3h]))');
+      const byLevel = Object.fromEntries(counts.map((c) => [c.metric.level, Number(c.value[1])]));
+      t.same(byLevel, { ERROR: N / 10, INFO: N - N / 10 }, 'count_over_time per level');
+      t.equal((await d.kill('SIGTERM')).code, 0);
+    });
+
+    t.test('a stack trace arrives as one entry', async (t) => {
+      const dir = tempDir();
+      mkdirSync(join(dir, 'logs'));
+      const ts = new Date(Date.now() - 600_000).toISOString().replace('T', ' ').replace('Z', '').replace('.', ',');
+      const trace = [
+        `${ts} ERROR [http-nio-8080-exec-3] c.e.payment.Controller - payment failed`,
+        'java.lang.IllegalStateException: card declined',
+        '\tat com.example.payment.Gateway.charge(Gateway.java:42)',
+        '\tat com.example.payment.Controller.pay(Controller.java:17)',
+        'Caused by: java.net.SocketTimeoutException: Read timed out',
+        '\t... 2 more',
+      ];
+      writeFileSync(join(dir, 'logs', 'app.log'), `${trace.join('\n')}\n${ts} INFO [main] c.e.payment.Controller - next request\n`);
+      const port = await freePort();
+      const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: stack }\n    multiline: { start: '^\\d{4}-\\d{2}-\\d{2}', timeout: 500ms }` }));
+      const streams = await waitFor('2 entries', async () => {
+        const s = await loki.queryRange('{job="stack"}');
+        return s.reduce((n, x) => n + x.values.length, 0) >= 2 ? s : null;
+      }, 30_000, 500);
+      const entries = streams.flatMap((s) => s.values.map(([, line]) => JSON.parse(line) as { message: string; level: string }));
+      t.equal(entries.length, 2);
+      const err = entries.find((e) => e.message.includes('card declined'));
+      t.ok(err, 'the trace is one entry');
+      t.ok(err!.message.includes('Caused by: java.net.SocketTimeoutException') && err!.message.includes('Gateway.java:42'), 'with all its lines');
+      t.equal(err!.level, 'ERROR');
+      t.equal((await d.kill('SIGTERM')).code, 0);
+    });
+
+    t.test('an entry too old for Loki is a counted, logged drop and the rest of its batch lands', async (t) => {
+      for (const mode of ['client', 'server'] as const) {
+        const dir = tempDir();
+        mkdirSync(join(dir, 'logs'));
+        const job = `old-${mode}`;
+        const now = Date.now();
+        let text = '';
+        for (let i = 0; i < 20; i++) {
+          const age = i === 10 ? 8 * 86_400_000 : 60_000 - i; // one line 8 days old, in the middle
+          text += JSON.stringify({ timestamp: new Date(now - age).toISOString(), level: 'INFO', service: 'api', message: `line ${i}` }) + '\n';
+        }
+        writeFileSync(join(dir, 'logs', 'app.log'), text);
+        const port = await freePort();
+        // client: logship drops it before sending; server: logship sends it and Loki answers 400
+        const sink = mode === 'server' ? '\n    reject_old_samples_max_age: 0' : '';
+        const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: ${job} }`, sink }));
+        await waitFor('19 entries', async () => (await loki.queryRange(`{job="${job}"}`)).reduce((n, x) => n + x.values.length, 0) >= 19, 30_000, 300);
+        await waitFor('drop counted', async () => (await metric(port, /^logship_sink_dropped_entries_total\{.*reason="greater_than_max_sample_age"/)) === 1, 10_000, 200);
+        const stored = (await loki.queryRange(`{job="${job}"}`)).flatMap((s) => s.values.map(([, l]) => (JSON.parse(l) as { message: string }).message));
+        t.equal(stored.length, 19, `${mode}: the 19 valid lines landed`);
+        t.notOk(stored.includes('line 10'), `${mode}: the old line did not`);
+        await waitFor('positions at EOF', () => {
+          const pos = JSON.parse(readFileSync(join(dir, 'positions.json'), 'utf8')) as { files: Record<string, { offset: number }> };
+          return Object.values(pos.files)[0]?.offset === statSync(join(dir, 'logs', 'app.log')).size;
+        }, 10_000, 100);
+        t.pass(`${mode}: the drop is acknowledged (positions at EOF), not retried forever`);
+        t.match(d.stderr, mode === 'server' ? /Loki rejected entries/ : /older than reject_old_samples_max_age/, `${mode}: logged`);
+        t.equal((await d.kill('SIGTERM')).code, 0);
+      }
+    });
+  });
+
+  t.test('real Loki with the platform limits (4 MB/s): a 100 MB backlog lands with zero loss, paced by 429s', async (t) => {
+    const loki = new LokiProcess(LOKI_BIN, { config: 'loki-seedlimits.yaml' });
+    await loki.start();
+    t.teardown(() => loki.stop('SIGKILL'));
+    const dir = tempDir();
+    mkdirSync(join(dir, 'logs'));
+    const t0 = Date.now() - 3_000_000;
+    const pad = 'x'.repeat(180);
+    let n = 0;
+    let bytes = 0;
+    const file = join(dir, 'logs', 'app.log');
+    writeFileSync(file, '');
+    while (bytes < 100 * 1024 * 1024) {
+      let chunk = '';
+      for (let i = 0; i < 10_000; i++, n++) chunk += JSON.stringify({ timestamp: new Date(t0 + n * 5).toISOString(), level: 'INFO', service: 'bulk', trace_id: `t${n}`, message: `backlog ${n} ${pad}` }) + '\n';
+      appendFileSync(file, chunk);
+      bytes += Buffer.byteLength(chunk);
+    }
+    const port = await freePort();
+    const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: backlog }' }));
+    const count = async () => {
+      const r = await loki.query('sum(count_over_time({job="backlog"}[2h]))');
+      return r.length ? Number(r[0].value[1]) : 0;
+    };
+    await waitFor(`all ${n} lines`, async () => (await count()) >= n, 240_000, 2000);
+    t.equal(await count(), n, `${n} lines (${(bytes / 1048576).toFixed(0)} MiB) all in Loki`);
+    const retries429 = await metric(port, /^logship_sink_retries_total\{.*status="429"/);
+    t.ok(retries429 > 0, `429s were retried (${retries429} retries in logship_sink_retries_total)`);
+    t.equal(await metric(port, /^logship_sink_dropped_entries_total\{/), 0, 'no batch dropped');
+    await waitFor('positions at EOF', () => {
+      const pos = JSON.parse(readFileSync(join(dir, 'positions.json'), 'utf8')) as { files: Record<string, { offset: number }> };
+      return Object.values(pos.files)[0]?.offset === bytes;
+    }, 10_000, 200);
+    t.equal((await d.kill('SIGTERM')).code, 0);
+  });
+
+  t.test('Loki killed for 20 s mid-stream: zero loss, positions never pass what Loki acknowledged', async (t) => {
+    const loki = new LokiProcess(LOKI_BIN);
+    await loki.start();
+    t.teardown(() => loki.stop('SIGKILL'));
+    const dir = tempDir();
+    mkdirSync(join(dir, 'logs'));
+    const file = join(dir, 'logs', 'app.log');
+    writeFileSync(file, '');
+    const port = await freePort();
+    const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: outage }' }));
+    const t0 = Date.now() - 600_000;
+    let n = 0;
+    const write = (k: number) => {
+      let chunk = '';
+      for (let i = 0; i < k; i++, n++) chunk += JSON.stringify({ timestamp: new Date(t0 + n).toISOString(), level: 'INFO', service: 'api', message: `outage ${n}`, metadata: { seq: n } }) + '\n';
+      appendFileSync(file, chunk);
+    };
+    const committed = () => {
+      const pos = JSON.parse(readFileSync(join(dir, 'positions.json'), 'utf8')) as { files: Record<string, { offset: number }> };
+      return Object.values(pos.files)[0]?.offset ?? 0;
+    };
+    for (let i = 0; i < 10; i++) {
+      write(1000);
+      await sleep(100);
+    }
+    await waitFor('first lines delivered', () => committed() > 0, 20_000, 100);
+    await loki.stop('SIGKILL');
+    const sizeAtKill = statSync(file).size;
+    await sleep(1500); // acks of requests that were in flight settle (or fail)
+    const atOutageStart = committed();
+    t.ok(atOutageStart <= sizeAtKill, 'positions within the file');
+    const observed: number[] = [];
+    for (let i = 0; i < 17; i++) {
+      write(1000); // keep logging during the outage
+      await sleep(1000);
+      observed.push(committed());
+    }
+    t.ok(observed.every((o) => o === atOutageStart), `positions did not move while Loki was down (${atOutageStart}; saw ${[...new Set(observed)].join(',')})`);
+    await loki.start();
+    for (let i = 0; i < 5; i++) {
+      write(1000);
+      await sleep(100);
+    }
+    const total = n;
+    const streams: Stream[] = await waitFor(`all ${total} lines after the outage`, async () => {
+      const s = await loki.queryRange('{job="outage"}');
+      return s.reduce((k, x) => k + x.values.length, 0) >= total ? s : null;
+    }, 120_000, 1000);
+    const seen = new Set<number>();
+    for (const s of streams) for (const [, line] of s.values) seen.add((JSON.parse(line) as { metadata: { seq: number } }).metadata.seq);
+    t.equal(seen.size, total, `zero loss: ${total} distinct lines in Loki`);
+    t.ok((await metric(port, /^logship_sink_retries_total\{.*status="network"/)) > 0, 'connection errors were retried');
+    await waitFor('positions at EOF', () => committed() === statSync(file).size, 20_000, 200);
+    t.equal((await d.kill('SIGTERM')).code, 0);
+  });
+}
