@@ -221,3 +221,121 @@ export function sortEntries(entries: LokiEntry[]): void {
     }
   }
 }
+
+/**
+ * Reads back a PushRequest this module encoded (to split a batch Loki refused with 413, or to
+ * dead-letter it after its payloads were dropped at seal time). Not a general protobuf decoder:
+ * it knows our four messages and skips unknown fields.
+ */
+export function decodePushRequest(buf: Buffer): LokiStream[] {
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[pos++];
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+  };
+  const skip = (wire: number): void => {
+    if (wire === 0) varint();
+    else if (wire === 2) pos += varint();
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+  };
+  const str = (end: number): string => buf.toString('utf8', pos, (pos = end));
+  const streams: LokiStream[] = [];
+  while (pos < buf.length) {
+    const tag = varint();
+    if (tag !== TAG_1_LEN) {
+      skip(tag & 7);
+      continue;
+    }
+    const streamEnd = pos + varint();
+    const st: LokiStream = { labels: '', pairs: [], entries: [] };
+    while (pos < streamEnd) {
+      const t = varint();
+      if (t === TAG_1_LEN) {
+        const len = varint();
+        st.labels = str(pos + len);
+      } else if (t === TAG_2_LEN) {
+        const entryEnd = pos + varint();
+        const e: LokiEntry = { sec: 0, nanos: 0, line: '', lineBytes: 0, metadata: null };
+        while (pos < entryEnd) {
+          const et = varint();
+          if (et === TAG_1_LEN) {
+            const tsEnd = pos + varint();
+            while (pos < tsEnd) {
+              const tt = varint();
+              if (tt === TAG_1_VARINT) {
+                const v = varint();
+                e.sec = v >= 2 ** 63 ? v - 2 ** 64 : v;
+              } else if (tt === TAG_2_VARINT) e.nanos = varint();
+              else skip(tt & 7);
+            }
+          } else if (et === TAG_2_LEN) {
+            const len = varint();
+            e.lineBytes = len;
+            e.line = str(pos + len);
+          } else if (et === TAG_3_LEN) {
+            const pairEnd = pos + varint();
+            let name = '';
+            let value = '';
+            while (pos < pairEnd) {
+              const pt = varint();
+              const len = varint();
+              if (pt === TAG_1_LEN) name = str(pos + len);
+              else if (pt === TAG_2_LEN) value = str(pos + len);
+              else pos += len;
+            }
+            (e.metadata ??= []).push([name, value]);
+          } else skip(et & 7);
+        }
+        st.entries.push(e);
+      } else skip(t & 7);
+    }
+    streams.push(st);
+  }
+  return streams;
+}
+
+/** Reads back a JSON push body this module encoded. `format` rebuilds the label string. */
+export function decodeJsonPush(text: string, format: (pairs: Array<[string, string]>) => string): LokiStream[] {
+  const doc = JSON.parse(text) as { streams: Array<{ stream: Record<string, string>; values: Array<[string, string, Record<string, string>?]> }> };
+  return doc.streams.map((s) => {
+    const pairs = Object.entries(s.stream);
+    return {
+      labels: format(pairs),
+      pairs,
+      entries: s.values.map(([ns, line, md]) => {
+        const big = BigInt(ns);
+        const sec = Number(big / 1_000_000_000n);
+        const nanos = Number(big - BigInt(sec) * 1_000_000_000n);
+        return { sec, nanos, line, lineBytes: Buffer.byteLength(line), metadata: md ? Object.entries(md) : null };
+      }),
+    };
+  });
+}
+
+/** Splits streams into two halves by entry count (413: the request was too large). */
+export function splitStreams(streams: LokiStream[]): [LokiStream[], LokiStream[]] {
+  let total = 0;
+  for (const s of streams) total += s.entries.length;
+  let left = total >> 1;
+  const a: LokiStream[] = [];
+  const b: LokiStream[] = [];
+  for (const s of streams) {
+    if (left >= s.entries.length) {
+      a.push(s);
+      left -= s.entries.length;
+    } else if (left > 0) {
+      a.push({ ...s, entries: s.entries.slice(0, left) });
+      b.push({ ...s, entries: s.entries.slice(left) });
+      left = 0;
+    } else b.push(s);
+  }
+  return [a, b];
+}

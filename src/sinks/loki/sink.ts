@@ -1,7 +1,6 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { compressSync } from 'snappy';
+import { compressSync, uncompressSync } from 'snappy';
 import { request, type Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
 import type { Ack, LogEvent } from '../../record.ts';
@@ -13,17 +12,18 @@ import type { Sink, SinkStatus } from '../sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
 import { DeadLetterFile } from './dead-letter.ts';
-import { StreamLabeler, StructuredMetadataPicker, type ResolvedStream } from './labels.ts';
-import { encodeJsonPush, encodePushRequest, nanosString, sortEntries, type LokiEntry, type LokiStream } from './push-request.ts';
+import { formatLabels, StreamLabeler, StructuredMetadataPicker, type ResolvedStream } from './labels.ts';
+import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, sortEntries, splitStreams, type LokiEntry, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
 import { entryTimestamp } from './timestamp.ts';
 
-const gzip = promisify(gzipCb);
-
-/** What the sink batches: the wire entry, its stream, and the event's ack reference. */
+/**
+ * What the sink batches: the wire entry, its stream, and the event's ack reference. The entry is
+ * dropped (null) once its batch is sealed into a compressed request body.
+ */
 export interface LokiItem {
   ack: Ack;
-  entry: LokiEntry;
+  entry: LokiEntry | null;
   stream: ResolvedStream;
 }
 
@@ -33,11 +33,17 @@ export const TENANT_LABEL = '__tenant_id__';
 /** Entry overhead in a batch beyond its line: timestamp, framing, a share of the labels. */
 const ENTRY_OVERHEAD = 32;
 
+/** One push request, ready to send (and re-send). */
 interface RequestBody {
   body: Buffer;
   /** Uncompressed size (protobuf or JSON text). */
   rawBytes: number;
   headers: Record<string, string>;
+  entries: number;
+  /** Entries per stream label string (to count stream-level 400 rejections). */
+  streamCounts: Map<string, number>;
+  /** The streams, or null once dropped after sealing (decoded back from the body if needed). */
+  streams: LokiStream[] | null;
 }
 
 type Outcome = { kind: 'final' } | { kind: 'split' } | { kind: 'aborted' } | { kind: 'retry'; status: string; reason: string; waitMs: number };
@@ -64,6 +70,14 @@ export class LokiSink implements Sink {
   private readonly labeler: StreamLabeler;
   private readonly metadata: StructuredMetadataPicker;
   private readonly batchers = new Map<string, Batcher<LokiItem>>();
+  /**
+   * One backoff per tenant, shared by its in-flight batches and reset by any success: a tenant
+   * paced by 429s keeps retrying at the short end (so it runs near its rate limit), while an
+   * outage with no success at all backs off exponentially.
+   */
+  private readonly backoffs = new Map<string, Backoff>();
+  /** Batches encoded when they closed; their items no longer hold lines. */
+  private readonly sealed = new WeakMap<LokiItem[], RequestBody>();
   private readonly deadLetter: DeadLetterFile | null;
   private readonly pushUrl: string;
   private readonly baseHeaders: Record<string, string>;
@@ -152,8 +166,9 @@ export class LokiSink implements Sink {
         maxBytes: this.cfg.batch.max_bytes,
         maxWait: this.cfg.batch.max_wait,
         maxInflight: this.cfg.max_inflight,
-        sizeOf: (i) => i.entry.lineBytes + ENTRY_OVERHEAD,
+        sizeOf: (i) => i.entry!.lineBytes + ENTRY_OVERHEAD,
         send: (batch) => this.sendBatch(tenant, batch),
+        seal: (batch) => this.seal(tenant, batch),
         onBug: (err) => this.log.error({ err, tenant }, 'loki sink send failed unexpectedly; retrying the batch'),
       });
       this.batchers.set(tenant, b);
@@ -161,10 +176,25 @@ export class LokiSink implements Sink {
     return b;
   }
 
+  /** A closed batch: encode and compress it now and let go of the lines while it waits. */
+  private seal(tenant: string, items: LokiItem[]): void {
+    const req = this.encode(tenant, this.group(items));
+    req.streams = null;
+    this.sealed.set(items, req);
+    for (let i = 0; i < items.length; i++) items[i].entry = null;
+  }
+
   /** Resolves once every item of the batch is final (delivered, rejected-and-counted, dead-lettered). */
   private async sendBatch(tenant: string, items: LokiItem[]): Promise<void> {
     this.m.streamsActive.set({ sink: this.name }, this.labeler.activeStreams);
-    await this.deliver(tenant, items);
+    let req = this.sealed.get(items);
+    if (req === undefined) {
+      // Not sealed (seal failed): encode now, and keep it in case the send is retried.
+      req = this.encode(tenant, this.group(items));
+      this.sealed.set(items, req);
+    }
+    await this.deliver(tenant, req);
+    this.sealed.delete(items);
   }
 
   private group(items: LokiItem[]): LokiStream[] {
@@ -176,36 +206,51 @@ export class LokiSink implements Sink {
         s = { labels: it.stream.labels, pairs: it.stream.pairs, entries: [] };
         byLabels.set(it.stream.labels, s);
       }
-      s.entries.push(it.entry);
+      s.entries.push(it.entry!);
     }
     const streams = [...byLabels.values()];
     for (const s of streams) sortEntries(s.entries);
     return streams;
   }
 
-  private async encode(tenant: string, streams: LokiStream[]): Promise<RequestBody> {
+  private encode(tenant: string, streams: LokiStream[]): RequestBody {
     const headers = tenant ? { ...this.baseHeaders, 'x-scope-orgid': tenant } : this.baseHeaders;
+    const streamCounts = new Map<string, number>();
+    let entries = 0;
+    for (const s of streams) {
+      streamCounts.set(s.labels, (streamCounts.get(s.labels) ?? 0) + s.entries.length);
+      entries += s.entries.length;
+    }
     if (this.cfg.encoding === 'json') {
       const raw = Buffer.from(encodeJsonPush(streams));
-      return { body: this.cfg.gzip ? await gzip(raw, { level: 1 }) : raw, rawBytes: raw.length, headers };
+      return { body: this.cfg.gzip ? gzipSync(raw, { level: 1 }) : raw, rawBytes: raw.length, headers, entries, streamCounts, streams };
     }
     const raw = encodePushRequest(streams);
-    return { body: compressSync(raw), rawBytes: raw.length, headers };
+    return { body: compressSync(raw), rawBytes: raw.length, headers, entries, streamCounts, streams };
   }
 
-  private async deliver(tenant: string, items: LokiItem[]): Promise<void> {
-    const streams = this.group(items);
-    const req = await this.encode(tenant, streams);
-    const backoff = new Backoff(this.cfg.retry);
+  /** The request's streams, decoded back from the body when they were dropped at seal time. */
+  private streamsOf(req: RequestBody): LokiStream[] {
+    if (req.streams !== null) return req.streams;
+    if (this.cfg.encoding === 'json') return decodeJsonPush((this.cfg.gzip ? gunzipSync(req.body) : req.body).toString('utf8'), formatLabels);
+    return decodePushRequest(uncompressSync(req.body, { asBuffer: true }) as Buffer);
+  }
+
+  private async deliver(tenant: string, req: RequestBody): Promise<void> {
+    let backoff = this.backoffs.get(tenant);
+    if (backoff === undefined) {
+      backoff = new Backoff(this.cfg.retry);
+      this.backoffs.set(tenant, backoff);
+    }
     let firstFailure = 0;
     for (let attempt = 0; ; attempt++) {
       if (this.abort.signal.aborted) return parkForever();
-      const outcome = await this.attempt(tenant, items, streams, req, backoff);
+      const outcome = await this.attempt(tenant, req, backoff);
       if (outcome.kind === 'aborted') return parkForever();
       if (outcome.kind === 'split') {
-        const mid = items.length >> 1;
-        await this.deliver(tenant, items.slice(0, mid));
-        await this.deliver(tenant, items.slice(mid));
+        const [a, b] = splitStreams(this.streamsOf(req));
+        await this.deliver(tenant, this.encode(tenant, a));
+        await this.deliver(tenant, this.encode(tenant, b));
         return;
       }
       if (outcome.kind === 'final') return;
@@ -217,18 +262,18 @@ export class LokiSink implements Sink {
       this.m.retries.inc({ sink: this.name, status: outcome.status });
       const maxDuration = this.cfg.retry.max_retry_duration;
       if (maxDuration > 0 && now - firstFailure >= maxDuration) {
-        if (await this.toDeadLetter(tenant, items, `retries exhausted after ${Math.round((now - firstFailure) / 1000)}s: ${outcome.reason}`, 'retries_exhausted')) return;
+        if (await this.toDeadLetter(tenant, req, `retries exhausted after ${Math.round((now - firstFailure) / 1000)}s: ${outcome.reason}`, 'retries_exhausted')) return;
       }
       let wait = outcome.waitMs;
       if (maxDuration > 0) wait = Math.max(0, Math.min(wait, firstFailure + maxDuration - now));
-      const fields = { tenant, status: outcome.status, attempt: attempt + 1, entries: items.length, retry_in_ms: wait, reason: outcome.reason };
+      const fields = { tenant, status: outcome.status, attempt: attempt + 1, entries: req.entries, retry_in_ms: wait, reason: outcome.reason };
       if (this.stats.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
       else this.log.warn(fields, 'Loki push failed; retrying (the batch is held, nothing acknowledged)');
       await sleep(wait, this.abort.signal);
     }
   }
 
-  private async attempt(tenant: string, items: LokiItem[], streams: LokiStream[], req: RequestBody, backoff: Backoff): Promise<Outcome> {
+  private async attempt(tenant: string, req: RequestBody, backoff: Backoff): Promise<Outcome> {
     this.inflight++;
     this.m.inflight.inc({ sink: this.name });
     const started = performance.now();
@@ -255,20 +300,22 @@ export class LokiSink implements Sink {
     this.m.duration.observe({ sink: this.name, status_code: String(status) }, (performance.now() - started) / 1000);
 
     if (status >= 200 && status < 300) {
-      this.succeeded(items.length, req);
+      backoff.reset();
+      this.succeeded(req.entries, req);
       return { kind: 'final' };
     }
     if (status === 400) {
-      this.rejected(tenant, items, streams, req, body);
+      backoff.reset();
+      this.rejected(tenant, req, body);
       return { kind: 'final' };
     }
     if (status === 413) {
-      if (items.length > 1) {
-        this.log.warn({ tenant, entries: items.length, bytes: req.body.length }, 'Loki answered 413 (request too large); splitting the batch');
+      if (req.entries > 1) {
+        this.log.warn({ tenant, entries: req.entries, bytes: req.body.length }, 'Loki answered 413 (request too large); splitting the batch');
         this.m.retries.inc({ sink: this.name, status: '413' });
         return { kind: 'split' };
       }
-      if (await this.toDeadLetter(tenant, items, `Loki refused a single entry as too large (413): ${firstLine(body)}`, 'request_too_large')) return { kind: 'final' };
+      if (await this.toDeadLetter(tenant, req, `Loki refused a single entry as too large (413): ${firstLine(body)}`, 'request_too_large')) return { kind: 'final' };
       return { kind: 'retry', status: '413', reason: '413 for a single entry and the dead-letter file is not writable', waitMs: backoff.next() };
     }
     if (status === 401 || status === 403) {
@@ -296,42 +343,48 @@ export class LokiSink implements Sink {
   }
 
   /** 400: Loki stored the valid streams and reports the rest; retrying would duplicate. */
-  private rejected(tenant: string, items: LokiItem[], streams: LokiStream[], req: RequestBody, body: string): void {
-    const counts = new Map<string, number>();
-    for (const s of streams) counts.set(s.labels, s.entries.length);
-    const r = countRejections(body, items.length, (labels) => counts.get(labels));
+  private rejected(tenant: string, req: RequestBody, body: string): void {
+    const r = countRejections(body, req.entries, (labels) => req.streamCounts.get(labels));
     const reasons: Record<string, number> = {};
     for (const [reason, n] of r.byReason) {
       this.m.dropped.inc({ sink: this.name, reason }, n);
       reasons[reason] = n;
     }
     this.stats.dropped += r.total;
-    this.succeeded(items.length - r.total, req);
-    this.log.warn({ tenant, entries: items.length, rejected: r.total, reasons, body: body.slice(0, 2048) }, 'Loki rejected entries (400, terminal: the valid ones were stored, the rejected ones are counted and acknowledged)');
+    this.succeeded(req.entries - r.total, req);
+    this.log.warn({ tenant, entries: req.entries, rejected: r.total, reasons, body: body.slice(0, 2048) }, 'Loki rejected entries (400, terminal: the valid ones were stored, the rejected ones are counted and acknowledged)');
   }
 
   /** Writes the items to the dead-letter file; false when that failed (the caller keeps retrying). */
-  private async toDeadLetter(tenant: string, items: LokiItem[], reason: string, metricReason: string): Promise<boolean> {
+  private async toDeadLetter(tenant: string, req: RequestBody, reason: string, metricReason: string): Promise<boolean> {
+    const n = req.entries;
+    const streams = this.streamsOf(req);
     if (this.deadLetter === null) {
-      this.m.dropped.inc({ sink: this.name, reason: metricReason }, items.length);
-      this.stats.dropped += items.length;
-      this.log.error({ tenant, entries: items.length, reason, first: items[0]?.entry.line.slice(0, 512) }, 'entries dropped: no dead_letter_path configured');
+      this.m.dropped.inc({ sink: this.name, reason: metricReason }, n);
+      this.stats.dropped += n;
+      this.log.error({ tenant, entries: n, reason, first: streams[0]?.entries[0]?.line.slice(0, 512) }, 'entries dropped: no dead_letter_path configured');
       return true;
     }
     const now = new Date().toISOString();
+    const records: unknown[] = [];
+    for (const s of streams) {
+      for (const e of s.entries) {
+        records.push({
+          time: now, sink: this.name, tenant, reason,
+          labels: s.labels, timestamp: nanosString(e.sec, e.nanos), line: e.line,
+          ...(e.metadata ? { structured_metadata: Object.fromEntries(e.metadata) } : {}),
+        });
+      }
+    }
     try {
-      await this.deadLetter.append(items.map((i) => ({
-        time: now, sink: this.name, tenant, reason,
-        labels: i.stream.labels, timestamp: nanosString(i.entry.sec, i.entry.nanos), line: i.entry.line,
-        ...(i.entry.metadata ? { structured_metadata: Object.fromEntries(i.entry.metadata) } : {}),
-      })));
+      await this.deadLetter.append(records);
     } catch (err) {
       this.log.error({ err: (err as Error).message, path: this.deadLetter.path }, 'cannot write the dead-letter file; the batch stays held');
       return false;
     }
-    this.m.dropped.inc({ sink: this.name, reason: 'dead_lettered' }, items.length);
-    this.stats.dropped += items.length;
-    this.log.error({ tenant, entries: items.length, reason, path: this.deadLetter.path }, 'entries written to the dead-letter file');
+    this.m.dropped.inc({ sink: this.name, reason: 'dead_lettered' }, n);
+    this.stats.dropped += n;
+    this.log.error({ tenant, entries: n, reason, path: this.deadLetter.path }, 'entries written to the dead-letter file');
     return true;
   }
 

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
-import { encodeJsonPush, encodePushRequest, nanosString, sortEntries, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
+import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, sortEntries, splitStreams, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
+import { formatLabels } from '../../../src/sinks/loki/labels.ts';
 import { entryTimestamp, parseRfc3339 } from '../../../src/sinks/loki/timestamp.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
 
@@ -105,4 +106,18 @@ t.test('timestamps keep nanosecond precision from RFC 3339', async (t) => {
   t.same(parseRfc3339('2024-01-15T10:00:00.1234567891234Z'), { sec: 1_705_312_800, nanos: 123_456_789 }, 'beyond ns is cut');
   t.equal(parseRfc3339('yesterday'), undefined);
   t.same(entryTimestamp('not a time', 1_700_000_000_123), { sec: 1_700_000_000, nanos: 123_000_000 }, 'falls back to read time');
+});
+
+t.test('sealed bodies decode back (413 split, dead letter) and split by entry count', async (t) => {
+  const streams: LokiStream[] = [
+    { labels: '{job="a"}', pairs: [['job', 'a']], entries: [entry(10, 1, 'a1', [['trace_id', 't']]), entry(10, 2, 'a2'), entry(11, 0, 'ü3')] },
+    { labels: '{job="b"}', pairs: [['job', 'b']], entries: [entry(12, 0, 'b1')] },
+  ];
+  const back = decodePushRequest(encodePushRequest(streams));
+  t.same(back.map((s) => ({ labels: s.labels, entries: s.entries })), streams.map((s) => ({ labels: s.labels, entries: s.entries })));
+  const json = decodeJsonPush(encodeJsonPush(streams), formatLabels);
+  t.same(json.map((s) => [s.labels, s.entries]), streams.map((s) => [s.labels, s.entries]));
+  const [a, b] = splitStreams(streams);
+  t.same(a.map((s) => [s.labels, s.entries.map((e) => e.line)]), [['{job="a"}', ['a1', 'a2']]]);
+  t.same(b.map((s) => [s.labels, s.entries.map((e) => e.line)]), [['{job="a"}', ['ü3']], ['{job="b"}', ['b1']]]);
 });
