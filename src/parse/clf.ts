@@ -151,7 +151,8 @@ function closingQuote(s: string, i: number): number {
 
 function int3(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48, c = s.charCodeAt(i + 2) - 48;
-  if (a < 1 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return -1;
+  // charCodeAt past the end is NaN, which fails every comparison: test for inclusion, not exclusion
+  if (!(a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9)) return -1;
   const d = s.charCodeAt(i + 3);
   if (d >= 48 && d <= 57) return -1;
   return a * 100 + b * 10 + c;

@@ -5,7 +5,7 @@
  * compared (strictSame), so every field is asserted. `UPDATE_GOLDEN=1` rewrites the expected
  * files (review the diff!).
  */
-import t from 'tap';
+import t, { type Test as TapTest } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createParser } from '../../src/parse/registry.ts';
@@ -55,7 +55,6 @@ function check(t: TapTest, name: string, got: Golden[]): void {
   }
 }
 
-type TapTest = typeof t;
 
 for (const [file, parser] of Object.entries(FILES)) {
   t.test(`${file}.log through ${parser}`, async (t) => check(t, file, run(parser, lines(file))));

@@ -1,0 +1,97 @@
+import t from 'tap';
+import { createParser } from '../../src/parse/registry.ts';
+import { TimeZone, parseTimestampValue } from '../../src/parse/time.ts';
+import type { ParseContext } from '../../src/parse/types.ts';
+
+function ctxAt(iso: string, errors: string[] = []): ParseContext {
+  return { source: { type: 'file', name: 't' }, service: 's', readTime: Date.parse(iso), runtimeTimestamp: undefined, parseError: (p, r) => errors.push(`${p}:${r}`) };
+}
+
+t.test('timestamp formats and zones', async (t) => {
+  const ref = Date.parse('2024-06-15T12:00:00Z');
+  const utc = TimeZone.UTC;
+  const berlin = TimeZone.parse('Europe/Berlin')!;
+  const cases: Array<[unknown, TimeZone, string | undefined]> = [
+    ['2024-01-15T10:00:00Z', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-01-15T10:00:00.000Z', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-01-15T10:00:00.123456789Z', utc, '2024-01-15T10:00:00.123456789Z'],
+    ['2024-01-15T12:00:00+02:00', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-01-15T05:30:00-0430', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-01-15T12:00:00+02', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-01-15 10:00:00,123', utc, '2024-01-15T10:00:00.123Z'],
+    ['2024-01-15 11:00:00', berlin, '2024-01-15T10:00:00.000Z'], // CET
+    ['2024-07-15 12:00:00', berlin, '2024-07-15T10:00:00.000Z'], // CEST
+    ['2024-01-15 10:00:00 UTC', berlin, '2024-01-15T10:00:00.000Z'],
+    ['2024/01/15 10:00:00', utc, '2024-01-15T10:00:00.000Z'],
+    [1705312800, utc, '2024-01-15T10:00:00.000Z'],
+    [1705312800.5, utc, '2024-01-15T10:00:00.500Z'],
+    [1705312800123, utc, '2024-01-15T10:00:00.123Z'],
+    [1705312800123456, utc, '2024-01-15T10:00:00.123Z'],
+    ['1705312800123456789', utc, '2024-01-15T10:00:00.123456789Z'],
+    ['1705312800', utc, '2024-01-15T10:00:00.000Z'],
+    ['15/Jan/2024:10:00:00 -0700', utc, '2024-01-15T17:00:00.000Z'],
+    ['Mon Jan 15 10:00:00 2024', utc, '2024-01-15T10:00:00.000Z'],
+    ['Mon, 15 Jan 2024 10:00:00 GMT', utc, '2024-01-15T10:00:00.000Z'],
+    ['Jan 15 10:00:00', utc, '2024-01-15T10:00:00.000Z'],
+    ['2024-02-30T10:00:00Z', utc, undefined],
+    ['2024-13-01T10:00:00Z', utc, undefined],
+    ['yesterday', utc, undefined],
+    ['', utc, undefined],
+    [-5, utc, undefined],
+    [Number.NaN, utc, undefined],
+    [1e300, utc, undefined],
+  ];
+  for (const [v, tz, want] of cases) t.equal(parseTimestampValue(v, tz, ref), want, `${JSON.stringify(v)} in ${tz.name}`);
+  t.equal(TimeZone.parse('Not/AZone'), undefined);
+  t.equal(TimeZone.parse('+05:30')!.wallToUtc(Date.UTC(2024, 0, 1, 5, 30)), Date.UTC(2024, 0, 1));
+});
+
+t.test('RFC 3164 year inference never lands in the future', async (t) => {
+  const syslog = createParser('syslog', { timezone: 'UTC', client_error_level: 'WARN' });
+  // read on New Year's morning: a December line belongs to last year
+  t.equal(syslog('Dec 31 23:59:58 h app: x', ctxAt('2024-01-01T00:00:05Z')).timestamp, '2023-12-31T23:59:58.000Z');
+  t.equal(syslog('Jan  1 00:00:01 h app: x', ctxAt('2024-01-01T00:00:05Z')).timestamp, '2024-01-01T00:00:01.000Z');
+  // a date later this year than "now" is last year's
+  t.equal(syslog('Jun 15 10:00:00 h app: x', ctxAt('2024-03-01T00:00:00Z')).timestamp, '2023-06-15T10:00:00.000Z');
+  // Feb 29 only in leap years: read in 2025 → 2024
+  t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2025-03-01T00:00:00Z')).timestamp, '2024-02-29T10:00:00.000Z');
+  // the configured zone
+  const ny = createParser('syslog', { timezone: 'America/New_York', client_error_level: 'WARN' });
+  t.equal(ny('Jan 15 05:00:00 h app: x', ctxAt('2024-01-15T12:00:00Z')).timestamp, '2024-01-15T10:00:00.000Z');
+  // New Year in a zone ahead of UTC: read at 2023-12-31T23:30Z = Jan 1 00:30 in Berlin
+  const berlin = createParser('syslog', { timezone: 'Europe/Berlin', client_error_level: 'WARN' });
+  t.equal(berlin('Jan  1 00:20:00 h app: x', ctxAt('2023-12-31T23:30:00Z')).timestamp, '2023-12-31T23:20:00.000Z');
+  for (let i = 0; i < 400; i++) {
+    const now = Date.UTC(2024, 0, 1) + i * 86_400_000 + 3_600_000;
+    const d = new Date(now - 3_600_000 * 5);
+    const mon = d.toUTCString().slice(8, 11);
+    const line = `${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} h app: x`;
+    const ts = Date.parse(syslog(line, ctxAt(new Date(now).toISOString())).timestamp);
+    if (ts > now || now - ts > 6 * 3_600_000) t.fail(`${line} read at ${new Date(now).toISOString()} → ${new Date(ts).toISOString()}`);
+  }
+});
+
+t.test('far-future timestamps are clamped to the read time and counted', async (t) => {
+  const errors: string[] = [];
+  const json = createParser('json');
+  const ctx = ctxAt('2024-01-15T12:00:00Z', errors);
+  const near = json('{"timestamp":"2024-01-15T12:09:00Z","message":"skewed"}', ctx);
+  t.equal(near.timestamp, '2024-01-15T12:09:00.000Z', 'within 10 minutes kept');
+  const far = json('{"timestamp":"2024-01-15T12:11:00Z","message":"future"}', ctx);
+  t.equal(far.timestamp, '2024-01-15T12:00:00.000Z');
+  t.same(far.metadata, { timestamp_source: 'clamped', original_timestamp: '2024-01-15T12:11:00.000Z' });
+  t.same(errors, ['json:future_timestamp']);
+  const nginx = createParser('nginx', { timezone: 'UTC', client_error_level: 'WARN' });
+  nginx('1.2.3.4 - - [15/Jan/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 1', ctx);
+  t.same(errors, ['json:future_timestamp', 'nginx:future_timestamp']);
+});
+
+t.test('no time: read time marked; container runtime time preferred when present', async (t) => {
+  const auto = createParser('auto');
+  const ctx = ctxAt('2024-01-15T12:00:00Z');
+  t.same(auto('hello', ctx).metadata, { timestamp_source: 'read_time' });
+  ctx.runtimeTimestamp = '2024-01-15T11:59:59.123456789Z';
+  const r = auto('hello', ctx);
+  t.equal(r.timestamp, '2024-01-15T11:59:59.123456789Z');
+  t.equal(r.metadata, undefined);
+});

@@ -1,0 +1,71 @@
+/**
+ * Property tests: random bytes (decoded as the tailer would, invalid UTF-8 → U+FFFD) and random
+ * mutations of every fixture line through `auto` (and each dedicated parser) never throw and
+ * always produce a schema-valid record.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createParser, PARSER_NAMES } from '../../src/parse/registry.ts';
+import type { ParseContext } from '../../src/parse/types.ts';
+import { recordProblems } from '../../src/record-schema.ts';
+
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'parsers');
+const CORPUS = readdirSync(DIR).filter((f) => f.endsWith('.log')).flatMap((f) => readFileSync(join(DIR, f), 'utf8').split('\n').filter(Boolean));
+const decoder = new TextDecoder('utf-8');
+
+const ctx: ParseContext = {
+  source: { type: 'file', name: 'fuzz' },
+  service: 'fuzz',
+  readTime: Date.parse('2024-01-15T12:00:00Z'),
+  runtimeTimestamp: undefined,
+  parseError() {},
+};
+
+const parsers = PARSER_NAMES.filter((n) => n !== 'regex').map((n) => [n, createParser(n, { timezone: 'Europe/Berlin', client_error_level: 'WARN' })] as const);
+parsers.push(['regex', createParser('regex', { pattern: '^(?<timestamp>\\S+) (?<level>\\w+) (?<message>.*)$', timezone: 'UTC', client_error_level: 'WARN' })]);
+
+function valid(line: string): void {
+  for (const [name, p] of parsers) {
+    const rec = p(line, ctx);
+    const problems = recordProblems(rec);
+    if (problems.length > 0) throw new Error(`${name}: ${JSON.stringify(line)} → ${problems.join('; ')} ${JSON.stringify(rec)}`);
+    // what the sinks do with it must work too
+    JSON.stringify(rec);
+  }
+}
+
+/** A fixture line with random edits: cut, splice random text, duplicate, swap bytes. */
+const insertion = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('"', '[', ']', '{', '}', '\\', ' ', '=', ':', '<', '>', '\u0000', '\ud800', '99999999999999999999', '-', '\n'));
+const mutated = fc.tuple(fc.constantFrom(...CORPUS), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 40 }), insertion), { maxLength: 4 }))
+  .map(([line, edits]) => {
+    let s = line;
+    for (const [at, del, ins] of edits) {
+      const i = at % (s.length + 1);
+      s = s.slice(0, i) + ins + s.slice(i + del);
+    }
+    return s;
+  });
+
+t.test('random bytes never throw and yield schema-valid records', async (t) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => valid(decoder.decode(bytes))), { numRuns: 1500 });
+  t.pass('1500 random byte strings');
+});
+
+t.test('random unicode and format-ish strings', async (t) => {
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (s) => valid(s)), { numRuns: 1000 });
+  fc.assert(fc.property(fc.json(), (s) => valid(s)), { numRuns: 500 });
+  t.pass('1500 strings');
+});
+
+t.test('mutations of every fixture line', async (t) => {
+  fc.assert(fc.property(mutated, (s) => valid(s)), { numRuns: 3000 });
+  t.pass('3000 mutated lines');
+});
+
+t.test('every prefix of every fixture line (truncation)', async (t) => {
+  let n = 0;
+  for (const line of CORPUS) for (let i = 0; i <= line.length; i += 3) { valid(line.slice(0, i)); n++; }
+  t.ok(n > 1000, `${n} prefixes`);
+});
