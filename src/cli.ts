@@ -6,7 +6,11 @@ import { sinkName, type Config } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger, LOG_LEVELS } from './log.ts';
 import { createParser, PARSER_NAMES } from './parse/registry.ts';
-import type { ParseContext } from './parse/types.ts';
+import { DEFAULT_PARSER_OPTIONS } from './parse/options.ts';
+import type { ParseContext, Parser } from './parse/types.ts';
+import { MetricsRegistry } from './metrics/registry.ts';
+import { createBuiltinStages } from './pipeline/registry.ts';
+import { NO_ACK, type LogEvent } from './record.ts';
 import { PACKAGE_ROOT, VERSION } from './version.ts';
 
 const EXIT_CONFIG = 2;
@@ -21,8 +25,10 @@ Usage:
       --dry-run prints the records that would be shipped as NDJSON on stdout instead.
   logship validate [--config FILE]
       Check a config file; prints every problem with its key path. Exit 0 valid, 2 invalid.
-  logship parse [--parser NAME] [--service NAME]
-      Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}).
+  logship parse [--parser NAME] [--service NAME] [--pattern RE] [--timezone TZ] [--config FILE [--source NAME]] [--no-stages]
+      Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}),
+      after the built-in classification and redaction unless --no-stages. With --config, the
+      source's parser, parser_options and service and the config's classification/redaction.
   logship es-template [--config FILE] [--sink NAME] [--format json|console]
       Print the Elasticsearch component + index template for the (first) elasticsearch sink:
       JSON (default) or Kibana Dev Tools requests. manage_template: true installs it on start.
@@ -44,7 +50,7 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (['config', 'log-level', 'parser', 'service', 'sink', 'format'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
+      else if (['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
       else flags.set(a.slice(2), true);
     } else if (a === '-c' && i + 1 < argv.length) flags.set('config', argv[++i]);
     else if (a === '-h') flags.set('help', true);
@@ -207,16 +213,48 @@ async function esTemplate(flags: Args['flags']): Promise<number> {
 }
 
 async function parse(flags: Args['flags']): Promise<number> {
-  const name = typeof flags.get('parser') === 'string' ? (flags.get('parser') as string) : 'auto';
+  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
+  // With --config, the named source's parser, parser_options and service, and the config's
+  // built-in stages: exactly what the daemon would ship. Flags override.
+  let cfg: Config | undefined;
+  let source: Config['sources'][number] | undefined;
+  if (str('config') !== undefined) {
+    try {
+      cfg = loadConfig(str('config')!);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`${e.message}\n`);
+        return EXIT_CONFIG;
+      }
+      throw e;
+    }
+    source = str('source') !== undefined ? cfg.sources.find((s) => s.name === str('source')) : cfg.sources[0];
+    if (!source) {
+      process.stderr.write(`logship: no source named "${str('source')}" in ${str('config')}\n`);
+      return EXIT_CONFIG;
+    }
+  }
+  const name = str('parser') ?? source?.parser ?? 'auto';
   if (!PARSER_NAMES.includes(name)) {
     process.stderr.write(`logship: unknown parser "${name}" (known: ${PARSER_NAMES.join(', ')})\n`);
     return EXIT_CONFIG;
   }
-  const parser = createParser(name);
+  const options = { ...DEFAULT_PARSER_OPTIONS, ...(name === source?.parser ? source.parser_options : {}) };
+  if (str('pattern') !== undefined) options.pattern = str('pattern');
+  if (str('timezone') !== undefined) options.timezone = str('timezone')!;
+  let parser: Parser;
+  try {
+    parser = createParser(name, options);
+  } catch (e) {
+    process.stderr.write(`logship: ${(e as Error).message}\n`);
+    return EXIT_CONFIG;
+  }
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const stages = flags.has('no-stages') ? [] : createBuiltinStages(cfg ?? parseConfig('sources: [{name: stdin, paths: [/dev/null]}]\nsinks: [{type: stdout}]', '<defaults>'), { log: createLogger('warn'), metrics });
   const errors = new Map<string, number>();
   const ctx: ParseContext = {
-    source: { type: 'stdin', name: 'stdin' },
-    service: typeof flags.get('service') === 'string' ? (flags.get('service') as string) : 'stdin',
+    source: { type: 'stdin', name: source?.name ?? 'stdin' },
+    service: str('service') ?? source?.service ?? source?.name ?? 'stdin',
     readTime: Date.now(),
     runtimeTimestamp: undefined,
     parseError: (p, reason) => errors.set(`${p}:${reason}`, (errors.get(`${p}:${reason}`) ?? 0) + 1),
@@ -224,7 +262,10 @@ async function parse(flags: Args['flags']): Promise<number> {
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     ctx.readTime = Date.now();
-    if (!process.stdout.write(JSON.stringify(parser(line, ctx)) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+    let event: LogEvent | null = { record: parser(line, ctx), labels: {}, ack: NO_ACK, size: line.length };
+    for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
+    if (event === null) continue;
+    if (!process.stdout.write(JSON.stringify(event.record) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
   }
   for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
   return 0;
