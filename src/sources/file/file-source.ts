@@ -1,16 +1,18 @@
 import type { Stats } from 'node:fs';
+import { close, fstat, open } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ByteBudget } from '../../budget.ts';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
 import type { LineReceiver } from '../../pipeline/line.ts';
-import type { PositionEntry, PositionStore } from '../../positions/store.ts';
+import type { PositionStore } from '../../positions/store.ts';
 import type { SourceInfo } from '../../record.ts';
 import type { FileSourceConfig } from '../config.ts';
 import { containerFields } from '../container/metadata.ts';
 import { GlobMatcher } from './discovery.ts';
-import { FINGERPRINT_MAX, fingerprintOf, identityKey } from './identity.ts';
+import { FINGERPRINT_MAX, fingerprint, fingerprintOf, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
 import { FileWatcher } from './watcher.ts';
@@ -36,6 +38,10 @@ export interface FileStatus {
   state: string;
 }
 
+const openAsync = promisify(open);
+const fstatAsync = promisify(fstat);
+const closeAsync = promisify(close);
+
 /** Rotated names that hold compressed bytes, never lines. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip)$/;
 
@@ -59,6 +65,11 @@ export class FileSource {
   private rescanTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private scanning = false;
+  private scanAgain = false;
+  private startedAt = Date.now();
+  /** Heads of recently truncated files, to recognise their copytruncate copies. */
+  private readonly retiredHeads: Array<{ value: string; len: number; lineOffset: number }> = [];
   private readonly tailMetrics: TailMetrics;
   private readonly fileSize;
   private readonly fileOffset;
@@ -102,10 +113,21 @@ export class FileSource {
     FileSource.live.add(this);
     const watching = this.watcher.start({
       added: (p) => void this.consider(p, false),
-      changed: (p) => this.byPath.get(p)?.wake(),
-      removed: (p) => this.byPath.get(p)?.wake(),
+      changed: (p, st) => {
+        const t = this.byPath.get(p);
+        if (t !== undefined && st !== undefined && identityKey(st) === t.key) t.wake();
+        else {
+          t?.wake();
+          void this.consider(p, false);
+        }
+      },
+      removed: (p) => {
+        this.byPath.get(p)?.wake();
+        void this.consider(p, false);
+      },
     });
-    await this.resumeRotated();
+    this.startedAt = Date.now();
+    await this.scanRotated(this.deps.positions.savedAt ?? this.startedAt);
     await this.rescan(true);
     // Files created between the initial scan and the watcher being ready.
     void watching.then(() => (this.stopped ? undefined : this.rescan(false))).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed'));
@@ -128,11 +150,7 @@ export class FileSource {
       if (this.stopped) return;
       await this.consider(path, initial);
     }
-    if (!initial && !this.stopped) {
-      const expireAfter = this.deps.positionsExpireAfter ?? 3_600_000;
-      const n = this.deps.positions.expire(expireAfter, (k, e) => e.source === this.name && !this.tailers.has(k) && !this.opening.has(k));
-      if (n > 0) this.deps.log.info({ source: this.name, entries: n }, 'forgot positions of files gone longer than positions.expire_after');
-    }
+    if (!initial) this.requestScan();
   }
 
   /** A path that matches the globs: tail it if its identity is new, else follow a rename. */
@@ -145,26 +163,53 @@ export class FileSource {
       return;
     }
     if (!st.isFile()) return;
-    const key = identityKey(st);
-    const existing = this.tailers.get(key);
-    if (existing) {
-      if (existing.path !== path && (existing.isRotated || !(await this.stillAt(existing.path, key)))) {
-        // Renamed within the globs (e.g. app.log → app.log.1 with `app.log*`): the same file, not re-read.
-        if (this.byPath.get(existing.path) === existing) this.byPath.delete(existing.path);
-        existing.renamedTo(path);
-        this.byPath.set(path, existing);
-      }
+    if (this.followRename(path, identityKey(st))) return;
+    // Open first and take the identity from the descriptor: the path can be replaced between a
+    // stat and an open (rename + create), and a generation must never be confused with the next.
+    // Raw descriptors, not FileHandles: the tailer owns the fd from here and a FileHandle would
+    // close "its" number again when garbage collected.
+    let fd: number;
+    try {
+      fd = await openAsync(path, 'r');
+    } catch {
+      return; // renamed away meanwhile: its tailer (if any) or the next event handles it
+    }
+    let key: string;
+    try {
+      st = await fstatAsync(fd);
+      key = identityKey(st);
+    } catch {
+      await closeAsync(fd).catch(() => {});
       return;
     }
-    if (this.opening.has(key)) return;
+    if (this.followRename(path, key) || this.opening.has(key)) {
+      await closeAsync(fd).catch(() => {});
+      return;
+    }
     this.opening.add(key);
     try {
-      await this.openFile(path, key, st, initial, false);
+      await this.openFile(path, key, st, initial, false, undefined, fd);
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message, file: path }, 'cannot open file');
     } finally {
       this.opening.delete(key);
     }
+  }
+
+  /** True when `key` is already tailed; follows it to `path` if it was renamed within the globs. */
+  private followRename(path: string, key: string): boolean {
+    const existing = this.tailers.get(key);
+    if (!existing) return false;
+    if (existing.path !== path) {
+      void this.stillAt(existing.path, key).then((there) => {
+        if (there && !existing.isRotated) return; // a second name (link) of the same file
+        // Renamed within the globs (e.g. app.log → app.log.1 with `app.log*`): the same file, not re-read.
+        if (this.byPath.get(existing.path) === existing) this.byPath.delete(existing.path);
+        existing.renamedTo(path);
+        this.byPath.set(path, existing);
+      });
+    }
+    return true;
   }
 
   private async stillAt(path: string, key: string): Promise<boolean> {
@@ -176,54 +221,50 @@ export class FileSource {
   }
 
   /**
-   * Generations rotated away while logship was stopped, found in the directories of known files
-   * under names the globs do not match (app.log.1, app-20240101.log; a name the globs match is
-   * handled by the rescan, which finds the identity's offset anyway):
-   * - a known identity: read from its acknowledged offset to EOF (not skipped, not re-read);
-   * - an unknown file named after a known one and renamed/written since the positions were last
-   *   saved: a generation created and rotated away during the stop (read whole), or a
-   *   copytruncate copy of a known file (its head matches: read from that file's offset).
+   * Rotated generations found by identity in the directories of tailed / known files, under
+   * names the globs do not match (app.log.1, app-20240101.log; matching names are the rescan's):
+   * - a known identity with unread bytes (rotated while logship was stopped): read from its
+   *   acknowledged offset to EOF — neither skipped nor re-read;
+   * - an unknown file named after a known one and renamed or written since `since`: a generation
+   *   that was created and rotated away before discovery saw it (while logship was stopped, or
+   *   within milliseconds): read whole;
+   * - a copytruncate copy (its head is the head a truncated file had): read from where that
+   *   file's last full line ended, so copytruncate loses nothing even when logship is behind.
    * Each is closed after EOF + rotate_wait once everything it emitted is acknowledged.
    */
-  private async resumeRotated(): Promise<void> {
+  private async scanRotated(since: number): Promise<void> {
     const { positions, log } = this.deps;
-    const byDir = new Map<string, PositionEntry[]>();
+    const byDir = new Map<string, string[]>();
     for (const [, e] of positions.all()) {
       if (e.source !== this.name) continue;
       const dir = dirname(e.path);
-      const list = byDir.get(dir);
-      if (list) list.push(e);
-      else byDir.set(dir, [e]);
+      const names = byDir.get(dir);
+      if (names) names.push(basename(e.path));
+      else byDir.set(dir, [basename(e.path)]);
     }
-    const savedAt = positions.savedAt ?? Date.now();
-    for (const [dir, entries] of byDir) {
+    const present = new Set<string>();
+    for (const [dir, names] of byDir) {
       for (const [key, f] of await identitiesIn(dir)) {
-        if (this.stopped || this.matcher.matches(f.path) || this.tailers.has(key) || COMPRESSED.test(f.path) || this.matcher.excludes(f.path)) continue;
+        present.add(key);
+        if (this.stopped || this.tailers.has(key) || this.opening.has(key) || this.matcher.matches(f.path) || COMPRESSED.test(f.path) || this.matcher.excludes(f.path)) continue;
         const entry = positions.get(key);
         let start: number | undefined;
         let why: string;
         if (entry) {
           if (entry.source !== this.name || f.st.size <= entry.offset) continue;
-          why = 'file was rotated while logship was stopped; reading the rest of it';
+          why = 'rotated generation with unread lines; reading the rest of it';
         } else {
           const name = basename(f.path);
-          if (f.st.ctimeMs <= savedAt || !entries.some((e) => name.startsWith(basename(e.path)))) continue;
-          start = 0;
-          why = 'file was created and rotated while logship was stopped; reading it';
-          for (const e of entries) {
-            if (e.fp_len > 0 && f.st.size >= e.fp_len && (await fingerprintOf(f.path, e.fp_len).catch(() => '')) === e.fingerprint) {
-              start = Math.min(e.offset, f.st.size);
-              why = 'copy of a known file (copytruncate while logship was stopped); reading it from the known offset';
-              break;
-            }
-          }
-          if (start >= f.st.size) continue;
+          if (Math.max(f.st.ctimeMs, f.st.mtimeMs) <= since || !names.some((n) => name.startsWith(n))) continue;
+          const copyOf = await this.copiedHead(f.path, f.st.size);
+          if (copyOf === 'live') continue; // a copy of a file still being tailed: decide once it is truncated
+          start = copyOf ?? 0;
+          why = copyOf === null ? 'unseen rotated generation (created and rotated before discovery); reading it' : 'copy of a truncated file (copytruncate); reading it from where the original was read';
         }
         this.opening.add(key);
         try {
           await this.openFile(f.path, key, f.st, false, true, start);
-          log.info({ file: f.path, size: f.st.size }, why);
-          this.tailMetrics.rotations.inc();
+          log.info({ file: f.path, size: f.st.size, offset: start ?? entry?.offset }, why);
         } catch (err) {
           log.warn({ err: (err as Error).message, file: f.path }, 'cannot open rotated file');
         } finally {
@@ -231,19 +272,74 @@ export class FileSource {
         }
       }
     }
+    // Forget files that are gone (not merely rotated: rotated generations keep their entries while
+    // they exist, or the next rename of an old generation would look like a new file).
+    const expireAfter = this.deps.positionsExpireAfter ?? 3_600_000;
+    for (const [key, e] of positions.all()) if (e.source === this.name && present.has(key)) e.updated = Date.now();
+    const n = positions.expire(expireAfter, (k, e) => e.source === this.name && !present.has(k) && !this.tailers.has(k) && !this.opening.has(k));
+    if (n > 0) log.info({ source: this.name, entries: n }, 'forgot positions of files gone longer than positions.expire_after');
   }
 
-  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean, startAt?: number): Promise<void> {
+  /** Where a copy should be read from if its head is a truncated file's old head; 'live' if it is a tailed file's current head. */
+  private async copiedHead(path: string, size: number): Promise<number | 'live' | null> {
+    for (let i = this.retiredHeads.length - 1; i >= 0; i--) {
+      const r = this.retiredHeads[i];
+      if (r.len > 0 && size >= r.len && (await fingerprintOf(path, r.len).catch(() => '')) === r.value) {
+        this.retiredHeads.splice(i, 1);
+        return Math.min(r.lineOffset, size);
+      }
+    }
+    for (const t of this.tailers.values()) {
+      const e = this.deps.positions.get(t.key);
+      if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOf(path, e.fp_len).catch(() => '')) === e.fingerprint) return 'live';
+    }
+    return null;
+  }
+
+  /** Coalesces scan requests: one scan at a time, one more after it if asked meanwhile. */
+  private requestScan(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.scanAgain = true;
+      return;
+    }
+    this.scanning = true;
+    void this.scanRotated(this.startedAt).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rotated-generation scan failed')).finally(() => {
+      this.scanning = false;
+      if (this.scanAgain) {
+        this.scanAgain = false;
+        this.requestScan();
+      }
+    });
+  }
+
+  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean, startAt?: number, fd?: number): Promise<void> {
     const { positions, log } = this.deps;
+    if (fd === undefined) {
+      fd = await openAsync(path, 'r');
+      const now = await fstatAsync(fd).catch(() => null);
+      if (now === null || identityKey(now) !== key) {
+        await closeAsync(fd).catch(() => {});
+        throw new Error(`file at ${path} changed identity while opening`);
+      }
+    }
     const size = st.size;
     const fpLen = Math.min(size, FINGERPRINT_MAX);
-    const fp = await fingerprintOf(path, fpLen);
+    const ownFd = fd;
+    const fpOf = (len: number) => fingerprint(ownFd, len);
+    let fp: string;
+    try {
+      fp = await fpOf(fpLen);
+    } catch (err) {
+      await closeAsync(ownFd).catch(() => {});
+      throw err;
+    }
     const known = positions.get(key);
     let start = 0;
     if (startAt !== undefined) {
       start = startAt;
     } else if (known) {
-      const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : (await fingerprintOf(path, known.fp_len)) === known.fingerprint);
+      const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : (await fpOf(known.fp_len)) === known.fingerprint);
       if (sameContent && known.offset <= size) start = known.offset;
       else {
         log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
@@ -270,6 +366,17 @@ export class FileSource {
       budget: this.deps.budget,
       metrics: this.tailMetrics,
       log,
+      // The path now holds another file (or none): look at it now, not at the next rescan, so a
+      // generation that lives shorter than rescan_interval is still found.
+      onRotated: () => {
+        void this.consider(tailer.path, false);
+        this.requestScan();
+      },
+      onTruncated: (head, lineOffset) => {
+        this.retiredHeads.push({ ...head, lineOffset });
+        if (this.retiredHeads.length > 32) this.retiredHeads.shift();
+        this.requestScan();
+      },
       onCommit: (off) => positions.advance(key, off),
       onFingerprint: (value, len) => positions.setFingerprint(key, value, len),
       onClose: (reason) => {
@@ -284,13 +391,15 @@ export class FileSource {
     this.tailers.set(key, tailer);
     if (!rotated) this.byPath.set(path, tailer);
     try {
-      await tailer.start();
+      await tailer.start(ownFd); // takes the descriptor over (closes it on failure)
     } catch (err) {
       this.tailers.delete(key);
       if (this.byPath.get(path) === tailer) this.byPath.delete(path);
       throw err;
     }
     log.info({ file: path, offset: start, size, source: this.name, rotated }, 'tailing file');
+    // A new generation at a path: one before it may have come and gone unseen.
+    if (!initial && !rotated) this.requestScan();
   }
 
   private sourceInfo(path: string): SourceInfo {

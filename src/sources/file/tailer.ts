@@ -14,6 +14,9 @@ const fstatAsync = promisify(fstat);
 const statAsync = promisify(stat);
 const closeAsync = promisify(close);
 
+/** While reading without reaching EOF, re-check size and head this often. */
+const HEAD_CHECK_MS = 1000;
+
 export type TailerState = 'active' | 'idle' | 'paused' | 'rotated' | 'closed';
 
 export interface TailerOptions {
@@ -41,6 +44,10 @@ export interface TailerOptions {
   budget: ByteBudget;
   metrics: TailMetrics;
   log: Logger;
+  /** Called before a truncation resets the file: the head it had and where its last full line ended. */
+  onTruncated?(head: { value: string; len: number }, lineOffset: number): void;
+  /** Called when the tailer saw its path stop pointing at its file. */
+  onRotated?(): void;
   /** Called with each new acknowledged offset of this identity. */
   onCommit(offset: number): void;
   /** Called when the stored fingerprint grew or changed (truncation). */
@@ -77,6 +84,7 @@ export class Tailer {
   private rotatedAt = 0;
   private stopped = false;
   private atEof = false;
+  private lastHeadCheck = Date.now();
   private pollDelay: number;
   private fpValue: string;
   private fpLen: number;
@@ -124,9 +132,9 @@ export class Tailer {
     }, this.o.key);
   }
 
-  async start(): Promise<void> {
-    this.fd = await openAsync(this.path, 'r');
-    // The path may have been replaced between the caller's stat and our open.
+  /** Starts following; `fd` is the caller's open descriptor of this identity (taken over), else the path is opened. */
+  async start(fd?: number): Promise<void> {
+    this.fd = fd ?? (await openAsync(this.path, 'r'));
     const st = await fstatAsync(this.fd);
     if (identityKey(st) !== this.key) {
       await closeAsync(this.fd).catch(() => {});
@@ -154,6 +162,7 @@ export class Tailer {
       this.rotatedAt = Date.now();
       this.o.metrics.rotations.inc();
       this.o.log.info({ file: this.path, key: this.key }, 'file rotated; reading the old generation to its end');
+      this.o.onRotated?.();
     }
     this.wake();
   }
@@ -184,9 +193,10 @@ export class Tailer {
         await Promise.race([budget.waitForRoom(), this.sleep(this.drainUntil !== 0 ? 100 : 1000)]);
         continue;
       }
-      if (this.atEof) {
-        // Coming back after EOF: look before reading, so a truncated-and-regrown file is not
-        // read from the middle of its new content.
+      if (this.atEof || Date.now() - this.lastHeadCheck >= HEAD_CHECK_MS) {
+        // Coming back after EOF (or every second while busy behind): look before reading, so a
+        // truncated-and-regrown file is not read from the middle of its new content.
+        this.lastHeadCheck = Date.now();
         const st = await fstatAsync(this.fd);
         this.size = st.size;
         if (st.size < this.readOffset || (st.size > this.readOffset && !(await this.headUnchanged()))) {
@@ -206,6 +216,7 @@ export class Tailer {
         this.pollDelay = this.o.pollInterval;
         this.split(bytesRead);
         this.o.metrics.readBytes.inc(bytesRead);
+        if (this.fpLen < FINGERPRINT_MAX) await this.growFingerprint();
         // Let timers, HTTP and acks run between chunks.
         await new Promise<void>((r) => setImmediate(r));
         continue;
@@ -220,12 +231,7 @@ export class Tailer {
     if (this.drainUntil !== 0) return true;
     const now = Date.now();
     if (this.carry !== null && now - this.lastDataAt >= this.o.partialLineTimeout) this.emitPartial();
-    if (this.fpLen < FINGERPRINT_MAX && this.readOffset > this.fpLen) {
-      const len = Math.min(this.readOffset, FINGERPRINT_MAX);
-      this.fpValue = await fingerprint(this.fd, len);
-      this.fpLen = len;
-      this.o.onFingerprint(this.fpValue, len);
-    }
+    await this.growFingerprint();
     if (this.rotatedAt !== 0) {
       if (now - Math.max(this.rotatedAt, this.lastDataAt) >= this.o.rotateWait && this.watermark.pending === 0) {
         if (this.carry !== null) {
@@ -334,6 +340,15 @@ export class Tailer {
     this.emit(carry.toString('utf8', 0, len), this.readOffset, truncated, Date.now());
   }
 
+  /** The fingerprint covers the first min(read bytes, 1 KiB): identity gets sharper as the file grows. */
+  private async growFingerprint(): Promise<void> {
+    if (this.fpLen >= FINGERPRINT_MAX || this.readOffset <= this.fpLen) return;
+    const len = Math.min(this.readOffset, FINGERPRINT_MAX);
+    this.fpValue = await fingerprint(this.fd, len);
+    this.fpLen = len;
+    this.o.onFingerprint(this.fpValue, len);
+  }
+
   /** True when the first fingerprinted bytes are still what we saw (no rewrite under our offset). */
   private async headUnchanged(): Promise<boolean> {
     if (this.fpLen === 0) return true;
@@ -343,6 +358,7 @@ export class Tailer {
   private truncated(size: number): void {
     this.o.log.warn({ file: this.path, size, offset: this.readOffset }, 'file truncated (copytruncate or rewrite); reading from the start');
     this.o.metrics.truncations.inc();
+    this.o.onTruncated?.({ value: this.fpValue, len: this.fpLen }, this.lineStart);
     this.carry = null;
     this.overflow = false;
     this.readOffset = 0;

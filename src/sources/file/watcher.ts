@@ -1,12 +1,16 @@
 import { watch, type FSWatcher } from 'chokidar';
+import type { Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GlobMatcher } from './discovery.ts';
 
 export interface WatchEvents {
   /** A file matching the globs appeared (created, renamed in, or a symlink to it). */
   added(path: string): void;
-  /** A watched file changed (written, truncated). */
-  changed(path: string): void;
+  /**
+   * A watched file changed (written, truncated) — or was replaced: a rename + create between
+   * two directory reads reaches us as a change whose stats carry the new inode.
+   */
+  changed(path: string, stats: Stats | undefined): void;
   /** A watched path went away (renamed out, deleted). */
   removed(path: string): void;
 }
@@ -45,7 +49,7 @@ export class FileWatcher {
     w.on('add', (p: string) => {
       if (matcher.matches(p)) events.added(p);
     });
-    w.on('change', (p: string) => events.changed(p));
+    w.on('change', (p: string, st?: Stats) => events.changed(p, st));
     w.on('unlink', (p: string) => events.removed(p));
     w.on('error', (err: unknown) => this.log.warn({ err: (err as Error).message }, 'file watcher error (rescan continues)'));
     return new Promise((resolve) => w.once('ready', () => resolve()));

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
 import { appendSeq, config, shippedSeqs, summarize } from '../cli-support.ts';
 
-interface Status { sources: Array<{ files: Array<{ path: string; offset: number; size: number }> }> }
+interface Status { sources: Array<{ files: Array<{ path: string; key: string; offset: number; size: number }> }> }
 
+/** The read offset logship reports for the file now at `path` (by identity: a rotated generation keeps its old path in the status). */
 async function readOffset(port: number, path: string): Promise<number> {
+  const st = statSync(path);
   const s = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json() as Status;
-  return s.sources[0].files.find((f) => f.path === path)?.offset ?? -1;
+  return s.sources[0].files.find((f) => f.key === `${st.dev}:${st.ino}`)?.offset ?? -1;
 }
 
 t.test('200,000 lines through 5 renames and 2 copytruncates: each line exactly once', async (t) => {
@@ -51,6 +53,33 @@ t.test('200,000 lines through 5 renames and 2 copytruncates: each line exactly o
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   t.match(metrics, /logship_rotations_total\{source="app"\} 5/);
   t.match(metrics, /logship_truncations_total\{source="app"\} 2/);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('copytruncate while logship is far behind: the copy is recognised by its head and read from where the original was', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  // A tiny budget and a slow-acking sink keep logship behind the writer.
+  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { budget: '64KiB' }))]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  await waitFor('tailing', async () => (await readOffset(port, log)) === 0);
+  appendSeq(log, 0, 50_000);
+  await sleep(100);
+  t.ok((await readOffset(port, log)) < statSync(log).size, 'behind when the rotation happens');
+  copyFileSync(log, `${log}.1`);
+  truncateSync(log, 0);
+  appendSeq(log, 50_000, 1000);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('all lines', () => shippedSeqs(out).counts.size >= 51_000, 60_000, 200);
+  await sleep(1500);
+  const s = summarize(shippedSeqs(out), 51_000);
+  t.equal(s.missing.length, 0, 'nothing lost in the copy');
+  t.equal(s.duplicates, 0, 'the copy is not re-read from its start');
+  t.match(d.stderr, /copy of a truncated file/);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
@@ -106,7 +135,8 @@ t.test('rotated while logship was stopped: the old generation is finished, the n
   const s = summarize(shippedSeqs(out), 10_000);
   t.equal(s.missing.length, 0, 'the rest of app.log.2 was read (not skipped)');
   t.equal(s.duplicates, 0, 'nothing re-read');
-  t.match(d.stderr, /rotated while logship was stopped/);
+  t.match(d.stderr, /rotated generation with unread lines/);
+  t.match(d.stderr, /unseen rotated generation/);
   t.equal((await d.kill('SIGTERM')).code, 0);
   t.notMatch(d.stderr, /"level":50/, 'no errors logged');
 });
