@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { LogshipError } from '../errors.ts';
@@ -31,7 +31,7 @@ export class PositionsError extends LogshipError {}
 
 /**
  * The positions file: JSON, written atomically every sync_interval and on shutdown
- * (tmp file + fsync, previous generation renamed to .bak, tmp renamed in, directory fsynced).
+ * (tmp file + fsync, previous generation hard-linked as .bak, tmp renamed in, directory fsynced).
  * Promtail's non-atomic writes left NUL-filled files and crash loops (loki#1460, #6268), so a
  * corrupt file is never fatal here: we fall back to the tmp, then the .bak, then empty, loudly.
  */
@@ -191,9 +191,14 @@ export class PositionStore {
     } finally {
       await fh.close();
     }
-    await rename(this.path, `${this.path}.bak`).catch((e: NodeJS.ErrnoException) => {
+    // The previous generation becomes .bak by a hard link, so the current name never goes
+    // missing: a kill between any two steps leaves a valid positions.json (or its .tmp).
+    const bak = `${this.path}.bak`;
+    const ignoreMissing = (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
-    });
+    };
+    await unlink(bak).catch(ignoreMissing);
+    await link(this.path, bak).catch(ignoreMissing);
     await rename(tmp, this.path);
     const dir = await open(dirname(this.path), 'r');
     try {
