@@ -213,6 +213,9 @@ export class PositionStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.flush(true);
+    // Twice: after a clean shutdown the .bak generation holds the final offsets too, so a
+    // positions file destroyed while logship is stopped costs no re-sent lines.
+    await this.flush(true);
   }
 
   /** Test hook: remove leftovers. */
