@@ -480,13 +480,16 @@ export class LokiTestServer {
 
     const delta: Delta = { t: tenant, s: [] };
     const streamErrors: string[] = [];
+    let active = this.streams(tenant).length;
     for (const v of valid) {
       const id = `${tenant}\u0000${v.labels}`;
-      if (!this.streamMap.has(id) && this.streams(tenant).length >= L.maxStreamsPerTenant) {
+      const isNew = !this.streamMap.has(id) && !delta.s.some((d) => d.l === v.labels);
+      if (isNew && active >= L.maxStreamsPerTenant) {
         this.rejected.stream_limit = (this.rejected.stream_limit ?? 0) + v.entries.length;
         streamErrors.push(`Maximum active stream limit exceeded when trying to create stream ${v.labels}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${tenant}'`);
         continue;
       }
+      if (isNew) active++;
       delta.s.push(this.deltaFor(tenant, v.labels, v.entries, delta));
     }
     this.apply(delta);
