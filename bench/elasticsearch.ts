@@ -136,16 +136,19 @@ export interface EsBenchResult {
   peakRssBytes: number;
   bulkRequests: number;
   gzip: boolean;
+  /** memory.max_buffer_bytes when not the default (64MiB). */
+  maxBufferBytes?: string;
 }
 
 /** Ships `corpus` (of `lines` lines) with the real CLI into `es` and measures logship. */
-export async function runLogshipToEs(corpus: string, lines: number, bytes: number, es: EsServerProcess, opts: { gzip?: boolean; workDir?: string } = {}): Promise<EsBenchResult> {
+export async function runLogshipToEs(corpus: string, lines: number, bytes: number, es: EsServerProcess, opts: { gzip?: boolean; workDir?: string; maxBufferBytes?: string } = {}): Promise<EsBenchResult> {
   const work = opts.workDir ?? mkdtempSync(join(tmpdir(), 'logship-bench-es-'));
   const httpPort = await freePort();
   const gzip = opts.gzip ?? true;
   writeFileSync(join(work, 'logship.yaml'), `
 server: { listen: "127.0.0.1:${httpPort}" }
 positions: { path: "${work}/positions.json" }
+${opts.maxBufferBytes ? `memory: { max_buffer_bytes: ${opts.maxBufferBytes} }` : ''}
 sources:
   - { name: app, paths: ["${corpus}"], parser: json, start_at: beginning }
 sinks:
@@ -175,6 +178,7 @@ sinks:
   if (!opts.workDir) rmSync(work, { recursive: true, force: true });
   return {
     lines, bytes, seconds, gzip,
+    ...(opts.maxBufferBytes ? { maxBufferBytes: opts.maxBufferBytes } : {}),
     linesPerSecond: lines / seconds,
     mibPerSecond: bytes / 1048576 / seconds,
     cpuSeconds: last?.cpuSeconds ?? NaN,

@@ -53,6 +53,7 @@ export class ElasticsearchSink implements Sink {
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
   private dispatcher: Dispatcher | null = null;
+  private readonly bodyPool: Buffer[] = [];
   private templateReady: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private state: SinkState = 'ok';
@@ -201,15 +202,37 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
+  /**
+   * Request bodies are written into reused buffers: concatenating a 5 MiB string per request and
+   * copying it into a fresh Buffer left hundreds of MiB of large-object garbage between major GCs.
+   */
+  private acquireBody(bytes: number): Buffer {
+    const i = this.bodyPool.findIndex((b) => b.length >= bytes);
+    if (i >= 0) return this.bodyPool.splice(i, 1)[0];
+    return Buffer.allocUnsafe(Math.max(bytes, Math.min(this.cfg.batch.max_bytes, 64 * 1024 * 1024)));
+  }
+
+  private releaseBody(buf: Buffer): void {
+    // Keep one per request slot; a body bigger than a batch (one huge document) is not kept.
+    if (this.bodyPool.length < this.cfg.max_inflight && buf.length <= Math.max(this.cfg.batch.max_bytes, 1 << 20) * 2) this.bodyPool.push(buf);
+  }
+
   private async post(events: EsEvent[]): Promise<Attempt> {
-    let raw = '';
     let rawBytes = 0;
-    for (let i = 0; i < events.length; i++) {
-      raw += events[i].item.lines;
-      rawBytes += events[i].item.bytes;
+    for (let i = 0; i < events.length; i++) rawBytes += events[i].item.bytes;
+    const buf = this.acquireBody(rawBytes);
+    try {
+      let off = 0;
+      for (let i = 0; i < events.length; i++) off += buf.write(events[i].item.lines, off, 'utf8');
+      const plain = buf.subarray(0, off);
+      const body = this.cfg.gzip ? await gzip(plain, { level: this.cfg.gzip_level }) : plain;
+      return await this.request(body, rawBytes, events.length);
+    } finally {
+      this.releaseBody(buf);
     }
-    const plain = Buffer.from(raw, 'utf8');
-    const body = this.cfg.gzip ? await gzip(plain, { level: this.cfg.gzip_level }) : plain;
+  }
+
+  private async request(body: Buffer, rawBytes: number, count: number): Promise<Attempt> {
     const started = process.hrtime.bigint();
     this.m.inflight.inc({ sink: this.name });
     try {
@@ -226,7 +249,7 @@ export class ElasticsearchSink implements Sink {
       if (res.statusCode === 200) {
         this.m.sentBytes.inc({ sink: this.name }, rawBytes);
         this.m.sentBytesCompressed.inc({ sink: this.name }, body.length);
-        this.m.batchEntries.observe({ sink: this.name }, events.length);
+        this.m.batchEntries.observe({ sink: this.name }, count);
       }
       return { kind: 'response', status: res.statusCode, text, retryAfter: parseRetryAfter(res.headers['retry-after']) };
     } catch (err) {
