@@ -359,7 +359,7 @@ export class FileSource {
       rotateWait: this.cfg.rotate_wait,
       readChunkBytes: 256 * 1024,
       pollInterval: 250,
-      maxPollInterval: 4000,
+      maxPollInterval: 10_000,
       rotated,
       source: info,
       receiver,
