@@ -67,7 +67,9 @@ export const DEFAULT_LOKI_LIMITS: LokiLimits = {
 export type FailureMode =
   | { mode: 'status'; status: number; body?: string; retryAfter?: string }
   | { mode: 'drop' }
-  | { mode: 'hang' };
+  | { mode: 'hang' }
+  /** Store the request normally, then drop the connection instead of answering (a lost response). */
+  | { mode: 'store-then-drop' };
 
 export type Failure = FailureMode & { forMs?: number; times?: number };
 
@@ -174,6 +176,7 @@ export class LokiTestServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly hung = new Set<ServerResponse>();
+  private readonly dropAfterStore = new WeakSet<ServerResponse>();
   private failure: (Failure & { until: number; left: number }) | null = null;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly pushRequest: protobuf.Type;
@@ -297,6 +300,10 @@ export class LokiTestServer {
   }
 
   private reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+    if (this.dropAfterStore.has(res)) {
+      res.socket?.destroy();
+      return;
+    }
     this.statuses[status] = (this.statuses[status] ?? 0) + 1;
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
     res.end(body.length > 0 ? body + '\n' : '');
@@ -322,8 +329,11 @@ export class LokiTestServer {
           req.resume();
           return;
         }
-        await readBody(req, this.limits.maxRecvMsgSize).catch(() => null);
-        return this.reply(res, f.status, f.body ?? defaultFailureBody(f.status), f.retryAfter ? { 'retry-after': f.retryAfter } : {});
+        if (f.mode === 'store-then-drop') this.dropAfterStore.add(res);
+        else {
+          await readBody(req, this.limits.maxRecvMsgSize).catch(() => null);
+          return this.reply(res, f.status, f.body ?? defaultFailureBody(f.status), f.retryAfter ? { 'retry-after': f.retryAfter } : {});
+        }
       }
     }
 

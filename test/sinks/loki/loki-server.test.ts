@@ -107,6 +107,10 @@ t.test('rate limit (429 with Loki\'s message, nothing stored), stream limit, fai
   s.clearFailure();
   await t.rejects(hung, 'a hung request never gets an answer (its socket is destroyed when the failure is cleared)');
   t.equal((await push(s, [{ labels: '{job="a"}', entries: [{ sec: now(), line: 'z' }] }])).status, 204);
+  s.fail({ mode: 'store-then-drop', times: 1 });
+  const before = s.entries;
+  await t.rejects(push(s, [{ labels: '{job="a"}', entries: [{ sec: now() - 5, line: 'stored, answer lost' }] }]));
+  t.equal(s.entries, before + 1, 'store-then-drop stored the entry and dropped the answer');
   await s.stop();
   const replayed = new LokiTestServer({ journalPath: journal });
   t.equal(replayed.entries, s.entries);
