@@ -298,10 +298,14 @@ export class StructuredMetadataPicker {
     for (let i = 0; i < this.readers.length; i++) {
       const v = valueText(this.readers[i](event));
       if (v === undefined) continue;
-      const size = this.names[i].length + Buffer.byteLength(v);
+      // A cheap upper bound first; the exact UTF-8 size only when the bound says it might not fit.
+      let size = this.names[i].length + v.length * 3;
       if (bytes + size > LOKI_MAX_STRUCTURED_METADATA_BYTES) {
-        this.onOversize();
-        continue;
+        size = this.names[i].length + Buffer.byteLength(v);
+        if (bytes + size > LOKI_MAX_STRUCTURED_METADATA_BYTES) {
+          this.onOversize();
+          continue;
+        }
       }
       bytes += size;
       (out ??= []).push([this.names[i], v]);

@@ -86,8 +86,25 @@ class SizePlan {
   readonly sizes: number[] = [];
 }
 
-function pairSize(name: string, value: string): number {
-  return stringField(Buffer.byteLength(name)) + stringField(Buffer.byteLength(value));
+/** UTF-8 length; a JS loop beats the native call for the short strings metadata holds. */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > 64) return Buffer.byteLength(s);
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      if (c < 0x800) bytes += 1;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          bytes += 2; // surrogate pair: 4 bytes for 2 UTF-16 units
+          i++;
+        } else bytes += 2;
+      } else bytes += 2;
+    }
+  }
+  return bytes;
 }
 
 function entrySize(e: LokiEntry, plan: SizePlan): number {
@@ -97,8 +114,10 @@ function entrySize(e: LokiEntry, plan: SizePlan): number {
   const md = e.metadata;
   if (md !== null) {
     for (let i = 0; i < md.length; i++) {
-      const p = pairSize(md[i][0], md[i][1]);
-      plan.sizes.push(p);
+      const nb = utf8Length(md[i][0]);
+      const vb = utf8Length(md[i][1]);
+      const p = stringField(nb) + stringField(vb);
+      plan.sizes.push(p, nb, vb);
       size += 1 + varintSize(p) + p;
     }
   }
@@ -111,9 +130,11 @@ export function encodePushRequest(streams: LokiStream[]): Buffer {
   const streamSizes: number[] = new Array(streams.length);
   const entrySizes: number[] = [];
   let total = 0;
+  const labelBytes: number[] = new Array(streams.length);
   for (let s = 0; s < streams.length; s++) {
     const st = streams[s];
-    let size = stringField(Buffer.byteLength(st.labels));
+    labelBytes[s] = Buffer.byteLength(st.labels);
+    let size = stringField(labelBytes[s]);
     const entries = st.entries;
     for (let i = 0; i < entries.length; i++) {
       const es = entrySize(entries[i], plan);
@@ -132,7 +153,7 @@ export function encodePushRequest(streams: LokiStream[]): Buffer {
     const st = streams[s];
     buf[pos++] = TAG_1_LEN;
     pos = writeVarint(buf, pos, streamSizes[s]);
-    pos = writeString(buf, pos, TAG_1_LEN, st.labels, Buffer.byteLength(st.labels));
+    pos = writeString(buf, pos, TAG_1_LEN, st.labels, labelBytes[s]);
     const entries = st.entries;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
@@ -155,8 +176,8 @@ export function encodePushRequest(streams: LokiStream[]): Buffer {
         for (let m = 0; m < md.length; m++) {
           buf[pos++] = TAG_3_LEN;
           pos = writeVarint(buf, pos, plan.sizes[pi++]);
-          pos = writeString(buf, pos, TAG_1_LEN, md[m][0], Buffer.byteLength(md[m][0]));
-          pos = writeString(buf, pos, TAG_2_LEN, md[m][1], Buffer.byteLength(md[m][1]));
+          pos = writeString(buf, pos, TAG_1_LEN, md[m][0], plan.sizes[pi++]);
+          pos = writeString(buf, pos, TAG_2_LEN, md[m][1], plan.sizes[pi++]);
         }
       }
     }

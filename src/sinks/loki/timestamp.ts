@@ -10,8 +10,46 @@ export interface Timestamp {
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
 
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The shape normalize emits for almost every record, `YYYY-MM-DDTHH:MM:SS[.f…]Z`, parsed without
+ * a regex or Date.parse (this runs once per line).
+ */
+function parseUtcFast(ts: string): Timestamp | undefined {
+  const n = ts.length;
+  if (n < 20 || ts.charCodeAt(n - 1) !== 90 /* Z */ || ts.charCodeAt(10) !== 84 /* T */ || ts.charCodeAt(4) !== 45 || ts.charCodeAt(7) !== 45 || ts.charCodeAt(13) !== 58 || ts.charCodeAt(16) !== 58) return undefined;
+  const y = digits(ts, 0, 4);
+  const mo = digits(ts, 5, 2);
+  const d = digits(ts, 8, 2);
+  const h = digits(ts, 11, 2);
+  const mi = digits(ts, 14, 2);
+  const se = digits(ts, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return undefined;
+  let nanos = 0;
+  if (n > 20) {
+    if (ts.charCodeAt(19) !== 46 /* . */) return undefined;
+    const fracLen = n - 21;
+    if (fracLen < 1) return undefined;
+    const f = digits(ts, 20, Math.min(fracLen, 9));
+    if (f < 0 || (fracLen > 9 && digits(ts, 29, fracLen - 9) < 0)) return undefined;
+    nanos = fracLen >= 9 ? f : f * 10 ** (9 - fracLen);
+  }
+  return { sec: Date.UTC(y, mo - 1, d, h, mi, se) / 1000, nanos };
+}
+
 /** Parses an RFC 3339 timestamp; undefined when it is not one. */
 export function parseRfc3339(ts: string): Timestamp | undefined {
+  const fast = parseUtcFast(ts);
+  if (fast !== undefined) return fast;
   const m = RFC3339.exec(ts);
   if (m === null) return undefined;
   let zone = m[4];

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
-import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, sortEntries, splitStreams, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
+import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, sortEntries, splitStreams, utf8Length, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { formatLabels } from '../../../src/sinks/loki/labels.ts';
 import { entryTimestamp, parseRfc3339 } from '../../../src/sinks/loki/timestamp.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
@@ -120,4 +120,25 @@ t.test('sealed bodies decode back (413 split, dead letter) and split by entry co
   const [a, b] = splitStreams(streams);
   t.same(a.map((s) => [s.labels, s.entries.map((e) => e.line)]), [['{job="a"}', ['a1', 'a2']]]);
   t.same(b.map((s) => [s.labels, s.entries.map((e) => e.line)]), [['{job="a"}', ['ü3']], ['{job="b"}', ['b1']]]);
+});
+
+t.test('property: the fast UTC timestamp path agrees with Date for millisecond times', async (t) => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: 0, max: 999_999 }), (ms, extra) => {
+    const iso = new Date(ms).toISOString();
+    t.same(parseRfc3339(iso), { sec: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
+    const ns = iso.replace('Z', String(extra).padStart(6, '0') + 'Z');
+    t.same(parseRfc3339(ns), { sec: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 + extra });
+    return true;
+  }), { numRuns: 300 });
+  t.equal(parseRfc3339('2024-13-15T10:00:00Z'), undefined);
+  t.equal(parseRfc3339('2024-01-15T10:00:00.Z'), undefined);
+  t.same(parseRfc3339('2024-01-15T10:00:00.000000000123Z'), { sec: 1_705_312_800, nanos: 0 });
+});
+
+t.test('property: utf8Length equals Buffer.byteLength, lone surrogates included', async (t) => {
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)), maxLength: 70 }), (a, b) => {
+    t.equal(utf8Length(a), Buffer.byteLength(a));
+    t.equal(utf8Length(b), Buffer.byteLength(b));
+    return true;
+  }), { numRuns: 500 });
 });
