@@ -21,6 +21,8 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
@@ -107,6 +109,8 @@ export interface LokiServerOptions {
   authorization?: string;
   /** Answer success with this status (Loki: 204). */
   successStatus?: number;
+  /** Serve HTTPS; with `ca`, require a client certificate signed by it. */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
 }
 
 const PROTO = join(import.meta.dirname, 'push.proto');
@@ -208,16 +212,25 @@ export class LokiTestServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
+  /** Client certificate subjects seen on authorized TLS connections. */
+  readonly clientCerts: string[] = [];
+
   async start(): Promise<void> {
-    const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      const sock = req.socket as TLSSocket;
+      if (this.opts.tls?.ca && sock.authorized) this.clientCerts.push(String(sock.getPeerCertificate().subject?.CN ?? ''));
       this.handle(req, res).catch((err: Error) => {
         if (!res.headersSent) this.reply(res, 500, `internal test server error: ${err.message}`);
       });
-    });
-    server.on('connection', (s: Socket) => {
+    };
+    const tls = this.opts.tls;
+    const server: Server = tls
+      ? createHttpsServer({ keepAliveTimeout: 60_000, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : createServer({ keepAliveTimeout: 60_000 }, handler);
+    server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -246,4 +247,43 @@ t.test('stop() with Loki hanging: returns by the deadline and does not acknowled
   t.ok(Date.now() - t0 < 2000);
   await sleep(100);
   t.equal(e.ack.released, 0, 'undelivered lines stay unacknowledged (re-read after restart)');
+});
+
+t.test('TLS: CA file verifies the server, client certificates, insecure_skip_verify only when asked (with a warning)', async (t) => {
+  const dir = tempDir();
+  const cert = (name: string) => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`), '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.pem`)) };
+  };
+  const server = cert('loki-server');
+  const client = cert('logship-client');
+  const loki = new LokiTestServer({ tls: { ...server, ca: client.cert } });
+  await loki.start();
+  t.teardown(() => loki.stop());
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+  const run = async (tls: Record<string, unknown>) => {
+    const cfg = lokiSinkSchema.parse({ type: 'loki', url: loki.url, batch: { max_wait: '20ms' }, retry: { min_backoff: '50ms', max_backoff: '100ms' }, tls });
+    const sink = new LokiSink('loki', cfg, log, new MetricsRegistry({ defaultMetrics: false }));
+    await sink.start();
+    const e = event(1);
+    sink.write(e);
+    return { sink, e };
+  };
+  const verified = await run({ ca_file: join(dir, 'loki-server.pem'), cert_file: join(dir, 'logship-client.pem'), key_file: join(dir, 'logship-client.key') });
+  await waitFor('delivered over verified TLS with a client certificate', () => verified.e.ack.released === 1);
+  t.equal(loki.clientCerts.at(-1), 'logship-client');
+  await verified.sink.stop(Date.now() + 100);
+
+  const untrusted = await run({ cert_file: join(dir, 'logship-client.pem'), key_file: join(dir, 'logship-client.key') });
+  await waitFor('certificate error retried', () => untrusted.sink.status().state === 'retrying');
+  t.match(untrusted.sink.status().lastError, /certificate|self.signed/i);
+  t.equal(untrusted.e.ack.released, 0);
+  await untrusted.sink.stop(Date.now() + 100);
+  t.notOk(lines.some((l) => l.includes('verification is disabled')), 'no warning when verification is on');
+
+  const insecure = await run({ insecure_skip_verify: true, cert_file: join(dir, 'logship-client.pem'), key_file: join(dir, 'logship-client.key') });
+  await waitFor('delivered without verification', () => insecure.e.ack.released === 1);
+  t.ok(lines.some((l) => l.includes('"level":40') && l.includes('TLS certificate verification is disabled')), 'warned');
+  await insecure.sink.stop(Date.now() + 100);
 });
