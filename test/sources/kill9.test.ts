@@ -56,7 +56,9 @@ t.test('SIGKILL 5 times during a 200,000-line ingest: 0 missing, duplicates boun
   const perKillBound = Math.ceil((budget + 1024 * 1024) / lineBytes + rate * 0.7);
   t.ok(s.duplicates <= 5 * perKillBound, `duplicates ${s.duplicates} ≤ ${5 * perKillBound} (windows at kill: ${windows.join(', ')}; torn lines ${c.torn})`);
   t.ok(windows.every((w) => w <= perKillBound), `each kill: shipped-but-not-persisted window ≤ ${perKillBound} lines`);
-  t.equal(s.duplicates, windows.reduce((a, b) => a + b, 0), 'every duplicate is explained by a kill window');
+  // ≤, not =: two kills before positions moved count the same window twice.
+  const windowSum = windows.reduce((a, b) => a + b, 0);
+  t.ok(s.duplicates <= windowSum, `every duplicate lies in a kill window (${s.duplicates} ≤ ${windowSum})`);
   t.comment(`kill -9 ×5: duplicates ${s.duplicates}, per-kill windows ${windows.join(', ')}, torn sink lines ${c.torn}`);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
