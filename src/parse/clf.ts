@@ -59,7 +59,8 @@ export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, par
         v = v * 10 + d;
         p++;
       }
-      if (p === s) return fail('malformed');
+      // more than 15 digits cannot be a byte count (and would not be a safe integer)
+      if (p === s || p - s > 15) return fail('malformed');
       bytes = v;
     }
   } else if (p < n) return fail('malformed');
