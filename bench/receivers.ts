@@ -71,3 +71,67 @@ export async function startCountsink(kind: 'loki' | 'elasticsearch'): Promise<Re
     stop: () => kill(child),
   };
 }
+
+/** Spawns one of our protocol-faithful test servers (test/servers/*-main.ts) in its own process. */
+async function spawnTestServer(script: string, args: string[], parsePort: (line: string) => number | null): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(NODE24, [resolve(ROOT, 'test', 'servers', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((res, rej) => {
+    let buf = '';
+    const t = setTimeout(() => rej(new Error(`${script} did not start`)), 30_000);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      for (const line of buf.split('\n')) {
+        const p = parsePort(line);
+        if (p) {
+          clearTimeout(t);
+          res(p);
+        }
+      }
+    });
+    child.once('exit', (code) => rej(new Error(`${script} exited ${code}`)));
+  });
+  return { child, port };
+}
+
+/** The Loki test server (decodes snappy + protobuf with protobufjs, enforces Loki's validation), summary store. */
+export async function startLokiTestServer(): Promise<Receiver & { fail(forMs: number): Promise<void> }> {
+  const { child, port } = await spawnTestServer('loki-server-main.ts', ['--port', '0', '--summary'], (l) => (/^listening (\d+)/.exec(l) ? Number(/^listening (\d+)/.exec(l)![1]) : null));
+  const url = `http://127.0.0.1:${port}`;
+  let base = 0;
+  const raw = async () => ((await (await fetch(`${url}/test/count`)).json()) as { entries: number }).entries;
+  return {
+    name: 'loki-test-server',
+    url,
+    count: async () => (await raw()) - base,
+    reset: async () => {
+      base = await raw();
+    },
+    fail: async (forMs: number) => {
+      await fetch(`${url}/test/fail`, { method: 'POST', body: JSON.stringify({ mode: 'status', status: 503, forMs }) });
+    },
+    stop: () => kill(child),
+  };
+}
+
+/** The Elasticsearch test server (parses every NDJSON line, applies create semantics and mappings). */
+export async function startEsTestServer(): Promise<Receiver> {
+  const { child, port } = await spawnTestServer('es-server-main.ts', ['--port', '0', '--no-source'], (l) => {
+    try {
+      return (JSON.parse(l) as { port?: number }).port ?? null;
+    } catch {
+      return null;
+    }
+  });
+  const url = `http://127.0.0.1:${port}`;
+  let base = 0;
+  const raw = async () => ((await (await fetch(`${url}/_logship_test/stats`)).json()) as { created: number }).created;
+  return {
+    name: 'es-test-server',
+    url,
+    count: async () => (await raw()) - base,
+    reset: async () => {
+      base = await raw();
+    },
+    stop: () => kill(child),
+  };
+}

@@ -93,10 +93,13 @@ export function peerAvailable(name: 'fluent-bit' | 'promtail'): boolean {
  * Runs one shipper over a corpus until the receiver has `expected` entries (or the timeout),
  * sampling its CPU and RSS from /proc. Time runs from process start to the last entry received.
  */
-export async function measure(shipper: Shipper, corpus: string, bytes: number, expected: number, receiver: Receiver, timeoutMs = 600_000): Promise<ShipperRun> {
+export async function measure(shipper: Shipper, corpus: string, bytes: number, expected: number, receiver: Receiver, opts: { timeoutMs?: number; stallMs?: number; onStart?: () => Promise<void> } = {}): Promise<ShipperRun> {
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const stallMs = opts.stallMs ?? 60_000;
   await receiver.reset();
   const workDir = mkdtempSync(join(tmpdir(), `bench-${shipper.name}-`));
   const started = performance.now();
+  await opts.onStart?.();
   const child = await shipper.start(corpus, receiver, workDir);
   const sampler = new ProcSampler(child.pid!, 100);
   let got = 0;
@@ -116,7 +119,7 @@ export async function measure(shipper: Shipper, corpus: string, bytes: number, e
     }
     if (child.exitCode !== null) failure = new Error(`${shipper.name} exited early (${child.exitCode}) with ${got}/${expected} received`);
     else if (now - started > timeoutMs) failure = new Error(`${shipper.name}: timeout with ${got}/${expected} received`);
-    else if (now - lastChange > 60_000) failure = new Error(`${shipper.name}: stalled at ${got}/${expected}`);
+    else if (now - lastChange > stallMs) failure = new Error(`${shipper.name}: stalled at ${got}/${expected}`);
     if (failure) break;
     await sleep(got / expected > 0.98 ? 20 : 100);
   }

@@ -1,0 +1,172 @@
+/**
+ * logship's benchmark harness (`npm run bench`): generates seeded corpora, runs the real logship
+ * process against a receiver in a separate process, and reports per scenario lines/s and MiB/s
+ * until the last line is acknowledged, CPU seconds (user+sys of the shipper process) and peak
+ * RSS (VmHWM). With ../shared/peers present (or FLUENT_BIT_BIN / PROMTAIL_BIN), the JSON→Loki
+ * scenario also runs Fluent Bit and Promtail on the same corpus into the same receiver.
+ *
+ *   npm run bench [-- --quick] [-- --only json-loki,side-by-side] [-- --no-write]
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeCorpus, type CorpusKind } from './corpus.ts';
+import { readProcStats } from './proc.ts';
+import { NODE24, ROOT, freePort, sleep, startCountsink, startEsTestServer, startLokiTestServer, type Receiver } from './receivers.ts';
+import { fluentBitShipper, logshipShipper, measure, peerAvailable, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const noWrite = argv.includes('--no-write');
+const onlyArg = argv[argv.indexOf('--only') + 1];
+const only = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
+const scale = quick ? 0.2 : 1;
+const CORPUS_DIR = join(ROOT, 'bench', 'out');
+mkdirSync(CORPUS_DIR, { recursive: true });
+
+const MiB = 1024 * 1024;
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+interface Row {
+  scenario: string;
+  shipper: string;
+  lines: number;
+  bytes: number;
+  seconds: number;
+  cpu: number;
+  rss: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const sideBySide: Row[] = [];
+
+function toRow(scenario: string, r: ShipperRun, note?: string): Row {
+  return { scenario, shipper: r.shipper, lines: r.lines, bytes: r.bytes, seconds: r.seconds, cpu: r.stats.cpuSeconds, rss: r.peakRssBytes, note };
+}
+
+function report(r: Row): void {
+  console.log(`${r.scenario.padEnd(34)} ${r.shipper.padEnd(10)} ${fmt(r.lines / r.seconds).padStart(9)} lines/s ${fmt(r.bytes / MiB / r.seconds, 1).padStart(6)} MiB/s cpu ${fmt(r.cpu, 2).padStart(6)} s ${fmt(r.lines / r.cpu).padStart(9)} lines/cpu-s rss ${fmt(r.rss / MiB).padStart(4)} MiB${r.note ? `  (${r.note})` : ''}`);
+}
+
+async function corpus(kind: CorpusKind, records: number): Promise<{ path: string; bytes: number }> {
+  const path = join(CORPUS_DIR, `${kind}-${records}.log`);
+  const meta = `${path}.bytes`;
+  if (existsSync(path) && existsSync(meta)) return { path, bytes: Number(readFileSync(meta, 'utf8')) };
+  const bytes = await writeCorpus(path, kind, records);
+  writeFileSync(meta, String(bytes));
+  return { path, bytes };
+}
+
+async function scenario(name: string, id: string, kind: CorpusKind, records: number, shipper: Shipper, receiver: () => Promise<Receiver>, note?: string): Promise<void> {
+  if (only && !only.has(id)) return;
+  const c = await corpus(kind, records);
+  const rx = await receiver();
+  try {
+    const r = toRow(name, await measure(shipper, c.path, c.bytes, records, rx), note);
+    rows.push(r);
+    report(r);
+  } finally {
+    await rx.stop();
+  }
+}
+
+const N = Math.round(1_000_000 * scale);
+
+await scenario('JSON app logs → Loki (protobuf+snappy)', 'json-loki', 'json', N, logshipShipper({ sink: 'loki', parser: 'json' }), startLokiTestServer);
+await scenario('nginx combined → Loki', 'nginx-loki', 'nginx', N, logshipShipper({ sink: 'loki', parser: 'nginx' }), startLokiTestServer);
+await scenario('CRI, 5% partial lines → Loki', 'cri-loki', 'cri', N, logshipShipper({ sink: 'loki', sourceType: 'cri', parser: 'auto' }), startLokiTestServer, 'lines = joined records');
+await scenario('Java stack traces (multiline) → Loki', 'java-loki', 'java', Math.round(200_000 * scale),
+  logshipShipper({ sink: 'loki', parser: 'plain', extraSourceYaml: "\n    multiline: { start: '^\\d{4}-\\d{2}-\\d{2} ', timeout: 200ms }" }), startLokiTestServer, 'lines = records');
+await scenario('JSON app logs → Elasticsearch (gzip)', 'json-es', 'json', N, logshipShipper({ sink: 'elasticsearch' }), startEsTestServer);
+
+// A backlog that arrives while the sink is down for 60 s: memory must stay bounded.
+if (!only || only.has('backlog')) {
+  const mib = Number(process.env.BENCH_BACKLOG_MIB ?? (quick ? 200 : 1024));
+  const records = Math.round((mib * MiB) / 300);
+  const outage = quick ? 20_000 : 60_000;
+  const c = await corpus('json', records);
+  const rx = await startLokiTestServer();
+  try {
+    const r = await measure(logshipShipper({ sink: 'loki', parser: 'json' }), c.path, c.bytes, records, rx, { stallMs: outage + 60_000, onStart: () => rx.fail(outage) });
+    const row = toRow(`${fmt(c.bytes / MiB)} MiB backlog, sink down ${outage / 1000} s`, r, 'time includes the outage');
+    rows.push(row);
+    report(row);
+  } finally {
+    await rx.stop();
+  }
+}
+
+// Idle: 1,000 watched files, no writes.
+if (!only || only.has('idle')) {
+  const dir = join(CORPUS_DIR, 'idle');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 1000; i++) writeFileSync(join(dir, `app-${i}.log`), `{"level":"INFO","message":"file ${i}"}\n`);
+  const rx = await startCountsink('loki');
+  const port = await freePort();
+  const work = join(CORPUS_DIR, `idle-work-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
+  const child = spawn(NODE24, [join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
+  const settle = quick ? 5_000 : 15_000;
+  const window = quick ? 10_000 : 30_000;
+  await sleep(settle);
+  const a = readProcStats(child.pid!)!;
+  await sleep(window);
+  const b = readProcStats(child.pid!)!;
+  const shipped = await rx.count();
+  child.kill('SIGTERM');
+  await rx.stop();
+  const pct = ((b.cpuSeconds - a.cpuSeconds) / (window / 1000)) * 100;
+  const row: Row = { scenario: 'idle, 1,000 watched files', shipper: 'logship', lines: shipped, bytes: 0, seconds: window / 1000, cpu: b.cpuSeconds - a.cpuSeconds, rss: b.peakRssBytes, note: `${fmt(pct, 2)}% of one core over ${window / 1000} s` };
+  rows.push(row);
+  console.log(`idle, 1,000 files: ${fmt(pct, 2)}% CPU, rss ${fmt(b.rssBytes / MiB)} MiB (${shipped} initial lines shipped)`);
+}
+
+// Side by side on the same corpus into the same receiver (countsink, Loki's own push parser).
+if (!only || only.has('side-by-side')) {
+  const c = await corpus('json', N);
+  const rx = await startCountsink('loki');
+  try {
+    const shippers = [logshipShipper({ sink: 'loki', parser: 'json' })];
+    if (peerAvailable('fluent-bit')) shippers.push(fluentBitShipper());
+    if (peerAvailable('promtail')) shippers.push(promtailShipper());
+    for (const s of shippers) {
+      const r = toRow('JSON → Loki push (countsink)', await measure(s, c.path, c.bytes, N, rx));
+      sideBySide.push(r);
+      report(r);
+    }
+  } finally {
+    await rx.stop();
+  }
+}
+
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3)} GiB; Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}${quick ? '; --quick (20% sizes)' : ''}`;
+let md = `Machine: ${machine}. Command: \`npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}\`.\n\n`;
+if (rows.length) {
+  md += '| scenario | lines | lines/s | MiB/s | CPU s | lines per CPU-s | peak RSS | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n';
+  for (const r of rows) {
+    const idle = r.bytes === 0;
+    md += `| ${r.scenario} | ${fmt(r.lines)} | ${idle ? '-' : fmt(r.lines / r.seconds)} | ${idle ? '-' : fmt(r.bytes / MiB / r.seconds, 1)} | ${fmt(r.cpu, 2)} | ${idle ? '-' : fmt(r.lines / r.cpu)} | ${fmt(r.rss / MiB)} MiB | ${r.note ?? ''} |\n`;
+  }
+}
+if (sideBySide.length) {
+  const ls = sideBySide.find((r) => r.shipper === 'logship');
+  md += `\nSide by side, same ${fmt(N)}-line corpus (${fmt(sideBySide[0].bytes / MiB)} MiB) into the same receiver (countsink), one run:\n\n| shipper | lines/s | CPU s | lines per CPU-s | peak RSS | logship's lines per CPU-s ÷ this |\n|---|---:|---:|---:|---:|---:|\n`;
+  for (const r of sideBySide) {
+    const ratio = ls ? (ls.lines / ls.cpu) / (r.lines / r.cpu) : NaN;
+    md += `| ${r.shipper} | ${fmt(r.lines / r.seconds)} | ${fmt(r.cpu, 2)} | ${fmt(r.lines / r.cpu)} | ${fmt(r.rss / MiB)} MiB | ${fmt(ratio, 2)}× |\n`;
+  }
+}
+console.log('\n' + md);
+if (!noWrite) {
+  const file = join(ROOT, 'bench', 'RESULTS.md');
+  const start = '<!-- bench:run:start -->';
+  const end = '<!-- bench:run:end -->';
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const block = `${start}\n${md}${end}`;
+  const next = old.includes(start) ? old.replace(new RegExp(`${start}[\\s\\S]*${end}`), block) : `# Benchmark results\n\n## npm run bench\n\n${block}\n\n${old}`;
+  writeFileSync(file, next);
+  console.log(`updated ${file}`);
+}
