@@ -88,3 +88,16 @@ export const retrySchema = z.strictObject({
   max_retry_duration: duration().default(0),
 }).default({ min_backoff: 500, max_backoff: 300_000, max_retry_duration: 0 });
 export type RetryConfig = z.infer<typeof retrySchema>;
+
+/** Authentication, headers and TLS: the same keys on every HTTP sink (see sinks/http-client.ts). */
+export const httpClientFields = {
+  basic_auth: z.strictObject({
+    username: z.string(),
+    password: z.string().optional(),
+    password_file: secretFile().optional(),
+  }).optional(),
+  bearer_token: z.string().optional(),
+  bearer_token_file: secretFile().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  tls: tlsSchema,
+};

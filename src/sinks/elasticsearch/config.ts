@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, retrySchema, secretFile, size, tlsSchema, url } from '../../config/types.ts';
+import { duration, httpClientFields, retrySchema, secretFile, size, url } from '../../config/types.ts';
 import { compileDataStreamName, compileIndexName, IndexNameError } from './target.ts';
 
 export const elasticsearchSinkSchema = z.strictObject({
@@ -43,15 +43,7 @@ export const elasticsearchSinkSchema = z.strictObject({
   template_priority: z.number().int().min(0).default(200),
   api_key: z.string().optional(),
   api_key_file: secretFile().optional(),
-  basic_auth: z.strictObject({
-    username: z.string(),
-    password: z.string().optional(),
-    password_file: secretFile().optional(),
-  }).optional(),
-  bearer_token: z.string().optional(),
-  bearer_token_file: secretFile().optional(),
-  headers: z.record(z.string(), z.string()).default({}),
-  tls: tlsSchema,
+  ...httpClientFields,
   /** Items Elasticsearch rejected for good (mapping errors, ...) are appended here with the reason. */
   dead_letter_path: z.string().default('./data/dead-letter-elasticsearch.ndjson'),
 }).superRefine((cfg, ctx) => {

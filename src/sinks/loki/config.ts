@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, retrySchema, secretFile, size, tlsSchema, url } from '../../config/types.ts';
+import { duration, httpClientFields, retrySchema, size, url } from '../../config/types.ts';
 import { LOKI_MAX_LABEL_NAMES, LOKI_MAX_STRUCTURED_METADATA_ENTRIES, sanitizeLabelName } from './labels.ts';
 
 export const DEFAULT_LOKI_LABELS = ['job', 'service', 'level', 'host', 'namespace', 'pod', 'container', 'stream'];
@@ -41,15 +41,7 @@ export const lokiSinkSchema = z.strictObject({
   }).default({ max_values_per_label: 100, max_streams: 1000, idle_timeout: 3_600_000 }),
   /** Wait between retries while Loki rejects our credentials (401/403). */
   auth_retry_interval: duration().default(30_000),
-  basic_auth: z.strictObject({
-    username: z.string(),
-    password: z.string().optional(),
-    password_file: secretFile().optional(),
-  }).optional(),
-  bearer_token: z.string().optional(),
-  bearer_token_file: secretFile().optional(),
-  headers: z.record(z.string(), z.string()).default({}),
-  tls: tlsSchema,
+  ...httpClientFields,
   /** NDJSON file for batches that exhausted retry.max_retry_duration (required with it). */
   dead_letter_path: z.string().optional(),
 }).superRefine((cfg, ctx) => {
