@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export class MetricsRegistry {
   readonly registry = new Registry();
+  /** Per counter family: its series counted locally, by label values joined with NUL. */
+  private readonly local = new Map<string, Map<string, LocalCount>>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) {
@@ -20,7 +22,38 @@ export class MetricsRegistry {
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     const existing = this.registry.getSingleMetric(name);
     if (existing) return existing as Counter<L>;
-    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+    // Series counted locally (see `count`) are added to the family whenever it is read.
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry], collect: () => this.flush(name) });
+  }
+
+  /**
+   * One series of the counter family `name` (created by `counter()` first) for per-line hot
+   * paths: `inc` adds to a plain number, which is added to the prom-client series whenever the
+   * family is read (scrape, `metrics()`, `get()`), so a line costs no label hashing or prom-client
+   * bookkeeping. Asking twice for the same series returns the same counter. Label values are in
+   * the family's label order.
+   */
+  count(name: string, values: readonly string[]): LocalCounter {
+    const family = this.registry.getSingleMetric(name);
+    if (!(family instanceof Counter)) throw new Error(`count(): no counter family ${name}`);
+    let series = this.local.get(name);
+    if (series === undefined) {
+      series = new Map();
+      this.local.set(name, series);
+    }
+    const key = values.length === 1 ? values[0] : values.join('\u0000');
+    let c = series.get(key);
+    if (c === undefined) {
+      c = new LocalCount(family.labels(...values));
+      series.set(key, c);
+    }
+    return c;
+  }
+
+  private flush(name: string): void {
+    const series = this.local.get(name);
+    if (series === undefined) return;
+    for (const c of series.values()) c.flush();
   }
 
   gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Gauge<L>) => void): Gauge<L> {
@@ -36,6 +69,8 @@ export class MetricsRegistry {
   }
 
   remove(name: string): void {
+    this.flush(name);
+    this.local.delete(name);
     this.registry.removeSingleMetric(name);
   }
 
@@ -45,5 +80,30 @@ export class MetricsRegistry {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+/** A counter series incremented on a hot path; see MetricsRegistry.count. */
+export interface LocalCounter {
+  inc(n?: number): void;
+}
+
+class LocalCount implements LocalCounter {
+  private pending = 0;
+  private readonly series: { inc(n: number): void };
+
+  constructor(series: { inc(n: number): void }) {
+    this.series = series;
+  }
+
+  inc(n = 1): void {
+    this.pending += n;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    const n = this.pending;
+    this.pending = 0;
+    this.series.inc(n);
   }
 }

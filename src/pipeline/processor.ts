@@ -46,7 +46,8 @@ export class LineProcessor implements LineReceiver {
     this.router = opts.router;
     this.staticLabels = opts.labels;
     this.log = opts.log;
-    this.linesProcessed = opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']).labels(opts.sourceName);
+    opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']);
+    this.linesProcessed = opts.metrics.count('logship_records_total', [opts.sourceName]);
     this.dropped = opts.metrics.counter('logship_records_dropped_total', 'Records dropped by a pipeline stage, by source and stage.', ['source', 'stage']);
     const parseErrors = opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
     this.parseErrors = parseErrors;

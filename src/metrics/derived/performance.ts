@@ -34,21 +34,22 @@ export class PerformanceMetrics {
   private readonly errors: Counter<'service' | 'method' | 'route'>;
   private readonly duration: Histogram<'service' | 'method' | 'route'>;
   private readonly slow: Counter<'service' | 'operation'>;
-  private readonly lines: Counter<'service' | 'level'>;
-  /** service → level → child: no allocation per line for the one family every record hits. */
+  /** service → level → locally counted series: no allocation or hashing per line for the one family every record hits. */
   private readonly lineChildren = new Map<string, Map<string, Inc>>();
+  private readonly metrics: MetricsRegistry;
   private readonly routes: BoundedValues | null;
   private readonly operations: BoundedValues;
   private readonly statusClass: boolean;
 
   constructor(cfg: PerformanceMetricsConfig, deps: { metrics: MetricsRegistry; overflow: Counter<'label'> }) {
     const m = deps.metrics;
+    this.metrics = m;
     const N = PERFORMANCE_METRIC_NAMES;
     this.requests = m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
     this.errors = m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
     this.duration = m.histogram(N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
     this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
-    this.lines = m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
+    m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
     this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
     this.operations = new BoundedValues('operation', cfg.max_operations, deps.overflow);
     this.statusClass = cfg.status_label === 'class';
@@ -98,7 +99,7 @@ export class PerformanceMetrics {
     }
     let c = byLevel.get(level);
     if (c === undefined) {
-      c = this.lines.labels(service, level);
+      c = this.metrics.count(PERFORMANCE_METRIC_NAMES.logLines, [service, level]);
       byLevel.set(level, c);
     }
     return c;

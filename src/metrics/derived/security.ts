@@ -2,7 +2,7 @@ import type { Counter } from 'prom-client';
 import { SECURITY_ACTIONS, THREAT_KINDS } from '../../events.ts';
 import { NO_ACK, type LogEvent, type LogRecord } from '../../record.ts';
 import type { EmitEvent } from '../../pipeline/stage.ts';
-import type { MetricsRegistry } from '../registry.ts';
+import type { LocalCounter, MetricsRegistry } from '../registry.ts';
 import { OVERFLOW_VALUE } from './bounded-values.ts';
 import { BruteForceDetector, type Detection } from './brute-force.ts';
 import type { SecurityMetricsConfig } from './config.ts';
@@ -33,30 +33,27 @@ const THREATS: ReadonlySet<string> = new Set(THREAT_KINDS);
  * only the top K.
  */
 export class SecurityMetrics {
-  private readonly authAttempts: Counter<'service' | 'result'>;
-  private readonly authFailures: Counter<'service'>;
-  private readonly denied: Counter<'service' | 'status'>;
-  private readonly events: Counter<'service' | 'action'>;
-  private readonly suspicious: Counter<'service' | 'kind'>;
-  private readonly rateLimit: Counter<'service'>;
-  private readonly uploadRejected: Counter<'service'>;
   private readonly detections: Counter<'service'>;
   private readonly detector: BruteForceDetector | null;
   private readonly threshold: number;
   private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly metrics: MetricsRegistry;
+  /** Locally counted series (see MetricsRegistry.count), by family then label values: no per-record label hashing. */
+  private readonly series = new Map<string, Map<string, LocalCounter>>();
 
   constructor(cfg: SecurityMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
     const m = deps.metrics;
+    this.metrics = m;
     const N = SECURITY_METRIC_NAMES;
     this.now = deps.now ?? Date.now;
-    this.authAttempts = m.counter(N.authAttempts, 'Authentication attempts seen in logs, by service and result (success, failure).', ['service', 'result']);
-    this.authFailures = m.counter(N.authFailures, 'Failed authentication attempts seen in logs (failed_login events: app events, sshd, PAM, 401 on auth routes), by service.', ['service']);
-    this.denied = m.counter(N.deniedResponses, 'HTTP responses 401 (unauthorized), 403 (forbidden) and 429 (too many requests) seen in logs, by service and status.', ['service', 'status']);
-    this.events = m.counter(N.securityEvents, 'Security events (event_type "security") seen in logs, by service and action.', ['service', 'action']);
-    this.suspicious = m.counter(N.suspiciousRequests, 'Suspicious requests seen in logs, by service and kind (sqli, traversal, scanner, xss, command_injection, other).', ['service', 'kind']);
-    this.rateLimit = m.counter(N.rateLimitEvents, 'Rate limiting events seen in logs (rate_limited events and HTTP 429 responses), by service.', ['service']);
-    this.uploadRejected = m.counter(N.uploadRejected, 'Rejected file uploads seen in logs (upload_rejected events), by service.', ['service']);
+    m.counter(N.authAttempts, 'Authentication attempts seen in logs, by service and result (success, failure).', ['service', 'result']);
+    m.counter(N.authFailures, 'Failed authentication attempts seen in logs (failed_login events: app events, sshd, PAM, 401 on auth routes), by service.', ['service']);
+    m.counter(N.deniedResponses, 'HTTP responses 401 (unauthorized), 403 (forbidden) and 429 (too many requests) seen in logs, by service and status.', ['service', 'status']);
+    m.counter(N.securityEvents, 'Security events (event_type "security") seen in logs, by service and action.', ['service', 'action']);
+    m.counter(N.suspiciousRequests, 'Suspicious requests seen in logs, by service and kind (sqli, traversal, scanner, xss, command_injection, other).', ['service', 'kind']);
+    m.counter(N.rateLimitEvents, 'Rate limiting events seen in logs (rate_limited events and HTTP 429 responses), by service.', ['service']);
+    m.counter(N.uploadRejected, 'Rejected file uploads seen in logs (upload_rejected events), by service.', ['service']);
     this.detections = m.counter(N.bruteForceDetections, 'Brute-force detections: a source IP crossed the failed-login threshold within the window, by service of the failure that crossed it.', ['service']);
     const bf = cfg.brute_force;
     this.threshold = bf.threshold;
@@ -91,35 +88,51 @@ export class SecurityMetrics {
     const r = event.record;
     const status = r.http?.status_code;
     if (status === 401 || status === 403 || status === 429) {
-      this.denied.inc({ service, status: status === 401 ? '401' : status === 403 ? '403' : '429' });
+      this.inc(SECURITY_METRIC_NAMES.deniedResponses, service, status === 401 ? '401' : status === 403 ? '403' : '429');
     }
     let rateLimited = status === 429;
     if (r.event_type === 'security' && r.action !== undefined) {
       const action = ACTIONS.has(r.action) ? r.action : OVERFLOW_VALUE;
-      this.events.inc({ service, action });
+      this.inc(SECURITY_METRIC_NAMES.securityEvents, service, action);
       switch (action) {
         case SECURITY_ACTIONS.failedLogin:
-          this.authAttempts.inc({ service, result: 'failure' });
-          this.authFailures.inc({ service });
+          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'failure');
+          this.inc(SECURITY_METRIC_NAMES.authFailures, service);
           if (this.detector !== null && r.ip_address) this.failedLogin(event, service, r.ip_address, emit);
           break;
         case SECURITY_ACTIONS.successfulLogin:
-          this.authAttempts.inc({ service, result: 'success' });
+          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'success');
           break;
         case SECURITY_ACTIONS.rateLimited:
           rateLimited = true;
           break;
         case SECURITY_ACTIONS.suspiciousRequest: {
           const threat = r.metadata?.threat;
-          this.suspicious.inc({ service, kind: typeof threat === 'string' && THREATS.has(threat) ? threat : OVERFLOW_VALUE });
+          this.inc(SECURITY_METRIC_NAMES.suspiciousRequests, service, typeof threat === 'string' && THREATS.has(threat) ? threat : OVERFLOW_VALUE);
           break;
         }
         case SECURITY_ACTIONS.uploadRejected:
-          this.uploadRejected.inc({ service });
+          this.inc(SECURITY_METRIC_NAMES.uploadRejected, service);
           break;
       }
     }
-    if (rateLimited) this.rateLimit.inc({ service });
+    if (rateLimited) this.inc(SECURITY_METRIC_NAMES.rateLimitEvents, service);
+  }
+
+  /** Counts one in the family's series (service, and the second label's value if it has one). */
+  private inc(family: string, service: string, second?: string): void {
+    let byKey = this.series.get(family);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.series.set(family, byKey);
+    }
+    const key = second === undefined ? service : `${service}\u0000${second}`;
+    let c = byKey.get(key);
+    if (c === undefined) {
+      c = this.metrics.count(family, second === undefined ? [service] : [service, second]);
+      byKey.set(key, c);
+    }
+    c.inc();
   }
 
   private failedLogin(event: LogEvent, service: string, ip: string, emit: EmitEvent | undefined): void {
