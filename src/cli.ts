@@ -1,4 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The V8 flag: V8 sizes the young generation from physical memory, so on a big host a shipper
+// that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
+// measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host). Every
+// way logship is launched passes the same flags: this shebang (npm bin, systemd), the `start`
+// script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';

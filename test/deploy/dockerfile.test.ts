@@ -140,6 +140,20 @@ t.test('positions live on a VOLUME owned by the service user', async (t) => {
   t.ok(final.instructions.findIndex((i) => i.op === 'VOLUME') > final.instructions.findIndex((i) => i.op === 'RUN' && /chown/.test(i.args)), 'chown before VOLUME (later changes to a volume path are discarded)');
 });
 
+t.test('ENTRYPOINT runs the CLI with the same V8 flags as its shebang (bounded young generation)', async (t) => {
+  const ep = final.instructions.filter((i) => i.op === 'ENTRYPOINT');
+  t.equal(ep.length, 1);
+  const argv = JSON.parse(ep[0].args) as string[];
+  t.equal(argv[0], 'node');
+  t.equal(argv[argv.length - 1], '/opt/logship/dist/src/cli.js');
+  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
+  t.ok(shebang, 'the CLI has an env -S node shebang');
+  t.same(argv.slice(1, -1), shebang![1].trim().split(/\s+/).filter(Boolean), 'flags match the shebang');
+  t.match(argv.join(' '), /--max-semi-space-size=\d+/);
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+  t.equal(start, `node ${argv.slice(1, -1).join(' ')} dist/src/cli.js run`, 'npm start passes them too');
+});
+
 t.test('HEALTHCHECK probes /healthz with Node (slim has no curl) and works against the daemon', async (t) => {
   const hc = final.instructions.filter((i) => i.op === 'HEALTHCHECK');
   t.equal(hc.length, 1);

@@ -46,6 +46,7 @@ function resolveLogship(t: Test, docs: Obj[], workload: Obj): Resolved {
   const container = all.find((c) => c.name === 'logship')!;
   t.ok(container, 'a container named logship');
   t.equal(container.image, `registry.example.com/logship/logship:${pkg.version}`, 'image tag is the package version');
+  t.equal(container.command, undefined, "no command override: the image's ENTRYPOINT (node with logship's V8 flags) runs");
   t.equal(container.args[0], 'run');
   const configPath = container.args[container.args.indexOf('--config') + 1] as string;
   t.ok(configPath, 'run --config FILE');

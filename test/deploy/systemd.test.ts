@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CLI, ROOT, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
 
 const UNIT = join(ROOT, 'systemd', 'logship.service');
@@ -145,7 +145,12 @@ t.test('the npm package (README install: npm pack, npm install -g) ships the uni
   for (const f of ['systemd/logship.service', 'systemd/logship-docker.conf', 'systemd/logship.yaml', 'dist/src/cli.js', 'config/logship.yaml']) t.ok(files.includes(f), `package contains ${f}`);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   t.equal(pkg.bin.logship, 'dist/src/cli.js', 'bin logship → /usr/local/bin/logship on a global install');
-  t.match(readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the bin runs on the node of the PATH systemd gives');
+  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)+)\n/.exec(readFileSync(CLI, 'utf8'));
+  t.ok(shebang, 'the bin runs on the node of the PATH systemd gives, with its V8 flags (env -S splits them)');
+  t.match(shebang?.[1] ?? '', /--max-semi-space-size=\d+/, 'a bounded young generation (lower RSS)');
+  // What the kernel runs for the shebang (a global install makes the bin executable).
+  const run = spawnSync('/usr/bin/env', ['-S', `node${shebang?.[1] ?? ''}`, CLI, '--version'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });
+  t.equal(run.status, 0, `node accepts the shebang's flags: ${run.stderr}`);
 });
 
 /**
