@@ -357,6 +357,14 @@ export function fromEpoch(n: number, text?: string): string | undefined {
   return isoFromMs(Math.floor(n / 1e6));
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ` (toISOString's shape, length and T/./Z checked by the caller) with valid fields. */
+function isUtcIsoMillis(v: string): boolean {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
+  const ms = digit(v, 20) * 100 + digit(v, 21) * 10 + digit(v, 22);
+  if (ms < 0) return false;
+  return !Number.isNaN(civilMs(num4(v, 0), num2(v, 5), num2(v, 8), num2(v, 11), num2(v, 14), num2(v, 17), ms));
+}
+
 /**
  * Any timestamp value found in a structured record (JSON value, logfmt value, regex group):
  * RFC 3339 / ISO with any zone, epoch numbers or digit strings, CLF, syslog, ctime, Go/nginx
@@ -369,8 +377,10 @@ export function parseTimestampValue(v: unknown, tz: TimeZone, refMs: number): st
   if (c0 >= 48 && c0 <= 57) {
     // Fast path: RFC 3339 UTC as produced by toISOString (the platform's own format).
     if (v.length === 24 && v.charCodeAt(23) === 90 && v.charCodeAt(10) === 84 && v.charCodeAt(19) === 46) {
+      // Already canonical when every field is in range: keep the string, format nothing.
+      if (isUtcIsoMillis(v)) return v;
       const iso = parseIsoPrefix(v, tz);
-      return iso !== undefined && lastEnd === 24 ? v : undefined;
+      return iso !== undefined && lastEnd === 24 ? iso : undefined;
     }
     const iso = parseIsoPrefix(v, tz);
     if (iso !== undefined) return lastEnd === v.length ? iso : undefined;

@@ -46,6 +46,19 @@ t.test('timestamp formats and zones', async (t) => {
   t.equal(TimeZone.parse('+05:30')!.wallToUtc(Date.UTC(2024, 0, 1, 5, 30)), Date.UTC(2024, 0, 1));
 });
 
+t.test('toISOString-shaped UTC times: kept as given when valid, canonicalised or refused otherwise', async (t) => {
+  const utc = TimeZone.UTC;
+  const ref = Date.UTC(2024, 5, 1);
+  for (const v of ['2024-01-15T10:00:00.123Z', '1999-12-31T23:59:59.999Z', '2024-02-29T00:00:00.000Z']) {
+    t.equal(parseTimestampValue(v, utc, ref), v, v);
+    t.equal(parseTimestampValue(v, utc, ref), new Date(v).toISOString(), `${v} is what toISOString gives`);
+  }
+  for (const v of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-15T24:00:00.000Z', '2024-01-15T10:60:00.000Z', '2024-01-15T10:00:00.0a0Z', '2024-01-15T10:00:0x.000Z']) {
+    t.equal(parseTimestampValue(v, utc, ref), undefined, `${v} refused`);
+  }
+  t.equal(parseTimestampValue('2024/01/15T10:00:00.123Z', utc, ref), '2024-01-15T10:00:00.123Z', 'slash dates come out as RFC 3339');
+});
+
 t.test('RFC 3164 year inference never lands in the future', async (t) => {
   const syslog = createParser('syslog', { timezone: 'UTC', client_error_level: 'WARN' });
   // read on New Year's morning: a December line belongs to last year
