@@ -49,7 +49,8 @@ sinks:
     url: ${receiver.url}${o.extraSinkYaml ?? ''}
 ${o.extraYaml ?? ''}`;
       writeFileSync(join(workDir, 'logship.yaml'), cfg);
-      return spawn(NODE24, [join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      // The same V8 flags as the bin's shebang (src/cli.ts), which `node file.js` would bypass.
+      return spawn(NODE24, ['--max-semi-space-size=8', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
     },
   };
 }
