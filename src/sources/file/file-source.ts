@@ -250,6 +250,7 @@ export class FileSource {
         const entry = positions.get(key);
         let start: number | undefined;
         let why: string;
+        let unseenRotation = false;
         if (entry) {
           if (entry.source !== this.name || f.st.size <= entry.offset) continue;
           why = 'rotated generation with unread lines; reading the rest of it';
@@ -259,11 +260,14 @@ export class FileSource {
           const copyOf = await this.copiedHead(f.path, f.st.size);
           if (copyOf === 'live') continue; // a copy of a file still being tailed: decide once it is truncated
           start = copyOf ?? 0;
+          unseenRotation = copyOf === null;
           why = copyOf === null ? 'unseen rotated generation (created and rotated before discovery); reading it' : 'copy of a truncated file (copytruncate); reading it from where the original was read';
         }
         this.opening.add(key);
         try {
           await this.openFile(f.path, key, f.st, false, true, start);
+          // It was renamed away before any tailer saw it at its path: still a rotation.
+          if (unseenRotation) this.tailMetrics.rotations.inc();
           log.info({ file: f.path, size: f.st.size, offset: start ?? entry?.offset }, why);
         } catch (err) {
           log.warn({ err: (err as Error).message, file: f.path }, 'cannot open rotated file');
