@@ -146,24 +146,32 @@ export class FileSource {
 
   private async rescan(initial: boolean): Promise<void> {
     const paths = await this.matcher.scan();
+    let changed = false;
     for (const path of paths) {
       if (this.stopped) return;
-      await this.consider(path, initial);
+      if (await this.consider(path, initial)) changed = true;
     }
-    if (!initial) this.requestScan();
+    // The rotated-generation scan stats every file of the directories: only worth it when the
+    // rescan saw something new (an idle host with 1,000 files would otherwise pay it every time).
+    if (!initial && changed) this.requestScan();
   }
 
-  /** A path that matches the globs: tail it if its identity is new, else follow a rename. */
-  private async consider(path: string, initial: boolean): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * A path that matches the globs: tail it if its identity is new, else follow a rename.
+   * Returns false when the path still holds the file already tailed there (nothing changed).
+   */
+  private async consider(path: string, initial: boolean): Promise<boolean> {
+    if (this.stopped) return false;
     let st: Stats;
     try {
       st = await stat(path);
     } catch {
-      return;
+      return false;
     }
-    if (!st.isFile()) return;
-    if (this.followRename(path, identityKey(st))) return;
+    if (!st.isFile()) return false;
+    const known = this.tailers.get(identityKey(st));
+    if (known !== undefined && known.path === path) return false;
+    if (this.followRename(path, identityKey(st))) return true;
     // Open first and take the identity from the descriptor: the path can be replaced between a
     // stat and an open (rename + create), and a generation must never be confused with the next.
     // Raw descriptors, not FileHandles: the tailer owns the fd from here and a FileHandle would
@@ -172,7 +180,7 @@ export class FileSource {
     try {
       fd = await openAsync(path, 'r');
     } catch {
-      return; // renamed away meanwhile: its tailer (if any) or the next event handles it
+      return true; // renamed away meanwhile: its tailer (if any) or the next event handles it
     }
     let key: string;
     try {
@@ -180,11 +188,11 @@ export class FileSource {
       key = identityKey(st);
     } catch {
       await closeAsync(fd).catch(() => {});
-      return;
+      return true;
     }
     if (this.followRename(path, key) || this.opening.has(key)) {
       await closeAsync(fd).catch(() => {});
-      return;
+      return true;
     }
     this.opening.add(key);
     try {
@@ -194,6 +202,7 @@ export class FileSource {
     } finally {
       this.opening.delete(key);
     }
+    return true;
   }
 
   /** True when `key` is already tailed; follows it to `path` if it was renamed within the globs. */
