@@ -124,14 +124,20 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function validate(flags: Args['flags']): number {
+  const cfg = readConfigOrReport(flags);
+  if (cfg === null) return EXIT_CONFIG;
+  process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);
+  return 0;
+}
+
+/** The config, or null after printing every problem with its key path (the caller exits 2). */
+function readConfigOrReport(flags: Args['flags']): Config | null {
   try {
-    const cfg = readConfig(flags);
-    process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);
-    return 0;
+    return readConfig(flags);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
-      return EXIT_CONFIG;
+      return null;
     }
     throw e;
   }
@@ -139,16 +145,8 @@ function validate(flags: Args['flags']): number {
 
 async function run(flags: Args['flags'], level: string): Promise<number> {
   const log = createLogger(level);
-  let cfg: Config;
-  try {
-    cfg = readConfig(flags);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      return EXIT_CONFIG;
-    }
-    throw e;
-  }
+  const cfg = readConfigOrReport(flags);
+  if (cfg === null) return EXIT_CONFIG;
   const daemon = new Daemon(cfg, { log, dryRun: flags.has('dry-run') });
   try {
     await daemon.start();
@@ -187,16 +185,8 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
 /** Prints the templates of the named (or first) elasticsearch sink, or of a default one. */
 async function esTemplate(flags: Args['flags']): Promise<number> {
   const { buildTemplates, templatesAsConsole } = await import('./sinks/elasticsearch/template.ts');
-  let cfg: Config;
-  try {
-    cfg = readConfig(flags);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      return EXIT_CONFIG;
-    }
-    throw e;
-  }
+  const cfg = readConfigOrReport(flags);
+  if (cfg === null) return EXIT_CONFIG;
   const wanted = flags.get('sink');
   const candidates = cfg.sinks.map((s, i) => ({ s, name: sinkName(cfg, i) })).filter((c) => c.s.type === 'elasticsearch');
   const pick = typeof wanted === 'string' ? candidates.find((c) => c.name === wanted) : candidates[0];
