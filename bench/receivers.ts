@@ -1,24 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createServer } from 'node:net';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const PEERS_BIN = resolve(ROOT, '..', 'shared', 'peers', 'bin');
 export const NODE24 = resolve(ROOT, 'node_modules', '.bin', 'node');
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Shared with the tests: a free loopback port, and a sleep.
+import { freePort, sleep } from '../test/support/daemon.ts';
+export { freePort, sleep };
 
 /** A receiving server in its own process: counts what it accepted. */
 export interface Receiver {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { DocumentMapper, MappingError, mergeMappings, type RootMapping } from './es-mapping.ts';
+import { prng } from '../../bench/corpus.ts';
 
 /**
  * An Elasticsearch-compatible test server (the parts a log shipper touches), faithful to ES's
@@ -135,17 +136,6 @@ export function filterPath(value: unknown, spec: string): unknown {
   return walk(value, patterns) ?? {};
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class EsServer {
   readonly opts: Required<Omit<EsServerOptions, 'authorization'>> & { authorization?: string };

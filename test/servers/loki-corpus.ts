@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { prng } from '../../bench/corpus.ts';
 
 /**
  * The platform's JSON log lines (seed-log-formats §1a/§1b, ~250 bytes) with a sequence number in
@@ -12,16 +13,6 @@ const SERVICES = ['cf1-frontend', 'cf1-backend', 'api', 'payment'];
 const LEVELS = ['INFO', 'INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
 const MESSAGES = ['Document uploaded successfully', 'User logged in', 'Investment failed', 'Request completed', 'Payment authorised', 'Cache miss for key'];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function platformLine(r: () => number, i: number, startMs: number): string {
   const hex = (n: number) => {
