@@ -77,12 +77,18 @@ export class RedactStage implements Stage {
   private readonly extra: Array<{ name: string; regex: RegExp; replacement: string }>;
   private readonly replacement: string;
   private readonly keyCache = new Map<string, boolean>();
+  /** By ASCII code: 1 when some secret key name (normalized) ends in that character. */
+  private readonly secretLastChars = new Uint8Array(128);
   private readonly family: Counter<'rule'> | undefined;
 
   constructor(cfg: Omit<RedactStageConfig, 'type' | 'name'> & { name?: string }, ctx: { metrics?: MetricsRegistry } = {}) {
     this.name = cfg.name ?? 'redact';
     this.off = new Set(cfg.disable);
     this.extraKeys = new Set(cfg.keys.map(normalizeKey));
+    for (const name of [...SECRET_SUFFIXES, ...SECRET_EXACT, ...this.extraKeys]) {
+      const last = name.charCodeAt(name.length - 1);
+      if (last < 128) this.secretLastChars[last] = 1;
+    }
     this.extra = cfg.extra_patterns.map((p) => ({ name: p.name, regex: p.pattern, replacement: p.replacement }));
     this.replacement = cfg.replacement;
     this.family = ctx.metrics?.counter('logship_redactions_total', 'Secrets replaced by the redaction stage, by rule.', ['rule']);
@@ -111,6 +117,24 @@ export class RedactStage implements Stage {
       if (h.path !== undefined) h.path = this.text(h.path);
       if (h.referrer !== undefined) h.referrer = this.text(h.referrer);
     }
+  }
+
+  /**
+   * False when the key s[ks, ke) cannot name a secret: its normalized form does not end in the
+   * last character of any secret name. Most `:` and `=` in text (times, URLs, query strings)
+   * are ruled out here without slicing the key.
+   */
+  private mayBeSecretKey(s: string, ks: number, ke: number): boolean {
+    let e = ke - 1;
+    // normalizeKey drops these; keys here are ASCII key characters
+    while (e >= ks) {
+      const c = s.charCodeAt(e);
+      if (c !== 45 && c !== 95 && c !== 46) break;
+      e--;
+    }
+    if (e < ks) return true; // normalizes to "": let isSecretKey decide
+    const c = s.charCodeAt(e);
+    return this.secretLastChars[c >= 65 && c <= 90 ? c + 32 : c] === 1;
   }
 
   /** True when a key names a secret (cached: key names repeat). */
@@ -165,6 +189,11 @@ export class RedactStage implements Stage {
     return s;
   }
 
+  /**
+   * The built-in text rules in order. A rule runs only when a cheap check of something its
+   * match needs passes (`PRIVATE KEY-----`, an `@` after `://`, `Basic`, `eyJ`, a `=` or `:`):
+   * on access-log lines the url_credentials regex alone cost more than the pre-check.
+   */
   private builtinText(s: string): string {
     const R = this.replacement;
     const off = this.off;
@@ -174,7 +203,7 @@ export class RedactStage implements Stage {
         return `-----BEGIN PRIVATE KEY-----${R}-----END PRIVATE KEY-----`;
       });
     }
-    if (!off.has('url_credentials') && s.includes('://')) {
+    if (!off.has('url_credentials') && hasAtAfterScheme(s)) {
       s = s.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/g, (_m, scheme: string, user: string, pw: string) => {
         if (pw === R) return _m;
         this.count('url_credentials');
@@ -207,7 +236,7 @@ export class RedactStage implements Stage {
         return R;
       });
     }
-    if (!off.has('secret_key_value')) s = this.keyValues(s);
+    if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
     if (!off.has('credit_card')) {
       s = s.replace(/\b(?:\d[ -]?){12,18}\d\b/g, (m) => {
         if (!isCardNumber(m)) return m;
@@ -227,18 +256,25 @@ export class RedactStage implements Stage {
     let out: string | undefined;
     let copied = 0;
     const n = s.length;
-    for (let i = 1; i < n; i++) {
+    // the next `=` and `:` at or after i (found with indexOf, not a loop over every character); -1: none left
+    let eq = -2;
+    let colon = -2;
+    for (let i = 1; ; i++) {
+      if (eq !== -1 && eq < i) eq = s.indexOf('=', i);
+      if (colon !== -1 && colon < i) colon = s.indexOf(':', i);
+      if (eq < 0 && colon < 0) break;
+      i = eq < 0 ? colon : colon < 0 || eq < colon ? eq : colon;
       const c = s.charCodeAt(i);
-      if (c !== 61 && c !== 58) continue;
       // the key ends right before the separator (maybe after a closing quote)
       let ke = i;
       if (s.charCodeAt(ke - 1) === 34 || s.charCodeAt(ke - 1) === 39) ke--;
       let ks = ke;
       while (ks > 0 && ke - ks < 64 && isKeyChar(s.charCodeAt(ks - 1))) ks--;
-      if (ks === ke || !this.isSecretKey(s.slice(ks, ke))) continue;
-      // the value
+      if (ks === ke) continue;
       let vs = i + 1;
       if (c === 58 && s.charCodeAt(vs) === 47 && s.charCodeAt(vs + 1) === 47) continue; // a URL scheme
+      if (!this.mayBeSecretKey(s, ks, ke) || !this.isSecretKey(s.slice(ks, ke))) continue;
+      // the value
       while (vs < n && s.charCodeAt(vs) === 32) vs++;
       let ve: number;
       const q = s.charCodeAt(vs);
@@ -269,6 +305,12 @@ export class RedactStage implements Stage {
     }
     return out === undefined ? s : out + s.slice(copied);
   }
+}
+
+/** url_credentials needs `scheme://user:pw@`: an `@` somewhere after the first `://`. */
+function hasAtAfterScheme(s: string): boolean {
+  const scheme = s.indexOf('://');
+  return scheme >= 0 && s.indexOf('@', scheme + 3) >= 0;
 }
 
 function isKeyChar(c: number): boolean {
