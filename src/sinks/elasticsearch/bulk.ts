@@ -3,20 +3,26 @@
  * a 200 can still carry `errors: true`, so every item is judged on its own.
  */
 
-/** One action+source pair, encoded once and resent as is. */
-export interface BulkItem {
-  /** `{"create":{...}}\n{...source...}\n` */
-  readonly lines: string;
-  readonly bytes: number;
-  readonly index: string;
-  readonly id: string | undefined;
+/** The action line of one document: `create`, so a resend of the same `_id` is a 409, not a copy. */
+export function bulkAction(index: string, id: string | undefined): string {
+  // Index names are sanitized (no quotes or backslashes) and ids are base64url, so no escaping is needed.
+  return id === undefined ? `{"create":{"_index":"${index}"}}\n` : `{"create":{"_index":"${index}","_id":"${id}"}}\n`;
 }
 
-export function encodeBulkItem(index: string, id: string | undefined, source: string): BulkItem {
-  // Index names are sanitized (no quotes or backslashes) and ids are base64url, so no escaping is needed.
-  const action = id === undefined ? `{"create":{"_index":"${index}"}}\n` : `{"create":{"_index":"${index}","_id":"${id}"}}\n`;
-  const lines = action + source + '\n';
-  return { lines, bytes: Buffer.byteLength(lines), index, id };
+/** One encoded item (action line + source line) read back, for the dead-letter file. */
+export function decodeBulkItem(lines: Buffer): { index: string; id: string | undefined; source: string } {
+  const text = lines.toString('utf8');
+  const nl = text.indexOf('\n');
+  let index = '';
+  let id: string | undefined;
+  try {
+    const action = (JSON.parse(text.slice(0, nl)) as { create?: { _index?: string; _id?: string } }).create;
+    index = action?._index ?? '';
+    id = action?._id;
+  } catch {
+    // cannot happen for lines bulkAction wrote; keep the document anyway
+  }
+  return { index, id, source: text.slice(nl + 1, text.endsWith('\n') ? -1 : undefined) };
 }
 
 /** Shrinks the response to what the classification reads (ES's `filter_path`). */
@@ -55,12 +61,17 @@ export function classifyItemStatus(status: number, errorType?: string): ItemVerd
 
 export class BulkResponseError extends Error {}
 
+const ALL_OK = /^\s*\{\s*(?:"took"\s*:\s*\d+\s*,\s*)?"errors"\s*:\s*false\s*[,}]/;
+
 /**
  * Parses a 200 `_bulk` answer into one result per item, in request order. A response that does
  * not match the request (wrong count, not JSON) throws: the request is then retried as a whole,
  * which the idempotent ids make safe.
  */
 export function parseBulkResponse(text: string, count: number): { errors: boolean; items: ItemResult[] | null } {
+  // The common answer, everything stored: the top-level flag decides without parsing one
+  // result per item (ES writes "took" then "errors" first; filter_path keeps that order).
+  if (ALL_OK.test(text)) return { errors: false, items: null };
   let body: { errors?: unknown; items?: unknown };
   try {
     body = JSON.parse(text) as typeof body;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LogEvent, LogRecord } from '../../record.ts';
 
 /** Field names in the document: logship's own schema or Elastic Common Schema (ECS). */
@@ -155,16 +155,21 @@ export function encodeDocument(event: LogEvent, opts: DocumentOptions): string {
   return JSON.stringify(opts.schema === 'ecs' ? ecsDocument(event, opts) : logshipDocument(event, opts));
 }
 
+/** base64url digits, for trimming a digest's text to its first 128 bits. */
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 /**
  * The idempotent `_id`: file records are named by where their bytes are (file identity + start
  * offset, stable across restarts) plus the message (so a copytruncate'd file writing different
  * lines at the same offsets is not mistaken for a resend); other records by their document.
  * 128 bits of SHA-1, base64url (22 characters).
+ *
+ * One-shot crypto.hash straight to text is ~5x cheaper per line than createHash().digest(); the
+ * ids are the same as before, so a backlog resent across an upgrade still meets its 409s.
  */
 export function documentId(event: LogEvent, source: string): string {
-  const h = createHash('sha1');
   const key = event.ack.id;
-  if (key !== undefined) h.update(key).update('\n').update(event.record.message);
-  else h.update(source);
-  return h.digest().subarray(0, 16).toString('base64url');
+  const b64 = hash('sha1', key !== undefined ? key + '\n' + event.record.message : source, 'base64url');
+  // 16 bytes are 21 full digits plus 2 bits: keep the top two bits of the 22nd digit.
+  return b64.slice(0, 21) + B64URL[B64URL.indexOf(b64[21]) & 0x30];
 }

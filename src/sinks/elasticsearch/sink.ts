@@ -1,28 +1,24 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
 import type { Ack, LogEvent } from '../../record.ts';
 import { VERSION } from '../../version.ts';
-import { Batcher } from '../batcher.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
 import type { Sink, SinkState, SinkStatus } from '../sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
-import { BULK_FILTER_PATH, BulkResponseError, encodeBulkItem, parseBulkResponse, parseRequestError, type BulkItem, type ItemError } from './bulk.ts';
+import { BULK_FILTER_PATH, BulkResponseError, bulkAction, decodeBulkItem, parseBulkResponse, parseRequestError, type ItemError } from './bulk.ts';
+import { BulkBatchBuilder, BulkBody, type BulkItems } from './bulk-batch.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.ts';
 import { documentId, encodeDocument, type DocumentOptions } from './document.ts';
 import { compileDataStreamName, compileIndexName, type TargetNamer } from './target.ts';
 import { buildTemplates } from './template.ts';
 
-const gzip = promisify(gzipCb);
-
-/** An event's ack with its bulk lines, encoded once at write() and resent unchanged. */
-interface EsEvent {
-  ack: Ack;
-  item: BulkItem;
+/** A closed batch waiting for a request slot: its acks, and its body (compressing meanwhile). */
+interface SealedBatch {
+  acks: Ack[];
+  body: Promise<BulkBody>;
 }
 
 /** What one HTTP attempt returned. */
@@ -30,14 +26,28 @@ type Attempt =
   | { kind: 'response'; status: number; text: string; retryAfter: number | undefined }
   | { kind: 'network'; error: string };
 
+/** An item Elasticsearch refused for good, by its index in the request. */
+interface Refused {
+  i: number;
+  status: number;
+  error: ItemError;
+}
+
 /** Settles forever: after the shutdown deadline a batch must neither be acknowledged nor retried. */
 const NEVER = new Promise<never>(() => {});
+
+/** Spare batch buffers kept for reuse (the open batch's plus the ones being compressed). */
+const SPARE_BUFFERS = 2;
 
 /**
  * Ships events to Elasticsearch with `_bulk` (NDJSON, gzip) as `create` actions with idempotent
  * ids. A batch is final only when every item is: 2xx or 409 (duplicate) delivered, 429/5xx
  * items resent alone with backoff, other 4xx dead-lettered; whole-request 413 (and 400) split,
  * 401/403 held as `auth_error`, 5xx and connection errors retried. See README "Elasticsearch sink".
+ *
+ * Each document is encoded into the open batch's buffer as it arrives; a closed batch is
+ * compressed at once (on the threadpool) and waits for a request slot as its gzip bytes plus
+ * one ack per item. Retries of some items, splits and dead letters decompress it again.
  */
 export class ElasticsearchSink implements Sink {
   readonly type = 'elasticsearch';
@@ -45,21 +55,29 @@ export class ElasticsearchSink implements Sink {
   private readonly cfg: ElasticsearchSinkConfig;
   private readonly log: Logger;
   private readonly m: SinkMetrics;
-  private readonly batcher: Batcher<EsEvent>;
   private readonly namer: TargetNamer;
   private readonly docOpts: DocumentOptions;
   private readonly deadLetters: DeadLetterFile;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  private readonly maxBytes: number;
+  private readonly gzipLevel: number | null;
   private dispatcher: Dispatcher | null = null;
-  private readonly bodyPool: Buffer[] = [];
   private templateReady: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private state: SinkState = 'ok';
   private lastWarnAt = 0;
   private lastWarnState: SinkState = 'ok';
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
+  private open: BulkBatchBuilder | null = null;
+  private openTimer: NodeJS.Timeout | null = null;
+  private readonly ready: SealedBatch[] = [];
+  private readonly spare: Buffer[] = [];
+  private inflight = 0;
+  /** Events accepted by write() and not final yet. */
+  private queued = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(name: string, cfg: ElasticsearchSinkConfig, log: Logger, metrics: MetricsRegistry) {
     this.name = name;
@@ -69,6 +87,8 @@ export class ElasticsearchSink implements Sink {
     this.namer = cfg.mode === 'data_stream' ? compileDataStreamName(cfg.data_stream) : compileIndexName(cfg.index);
     this.docOpts = { schema: cfg.schema, metadataMaxDepth: cfg.metadata_max_depth };
     this.deadLetters = new DeadLetterFile(cfg.dead_letter_path);
+    this.maxBytes = Math.max(1, cfg.batch.max_bytes);
+    this.gzipLevel = cfg.gzip ? cfg.gzip_level : null;
     const u = new URL(cfg.url);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
@@ -79,14 +99,6 @@ export class ElasticsearchSink implements Sink {
       'user-agent': `logship/${VERSION}`,
       ...(cfg.gzip ? { 'content-encoding': 'gzip' } : {}),
     };
-    this.batcher = new Batcher<EsEvent>({
-      maxBytes: cfg.batch.max_bytes,
-      maxWait: cfg.batch.max_wait,
-      maxInflight: cfg.max_inflight,
-      sizeOf: (e) => e.item.bytes,
-      send: (batch) => this.send(batch),
-      onBug: (err) => this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch'),
-    });
   }
 
   async start(): Promise<void> {
@@ -99,10 +111,11 @@ export class ElasticsearchSink implements Sink {
   }
 
   write(event: LogEvent): void {
-    let item: BulkItem;
+    let source: string;
+    let action: string;
     try {
-      const source = encodeDocument(event, this.docOpts);
-      item = encodeBulkItem(this.namer(event), this.cfg.document_id === 'auto' ? documentId(event, source) : undefined, source);
+      source = encodeDocument(event, this.docOpts);
+      action = bulkAction(this.namer(event), this.cfg.document_id === 'auto' ? documentId(event, source) : undefined);
     } catch (err) {
       // Not representable as JSON (cannot happen for parsed records; guards hand-built ones).
       this.stats.dropped++;
@@ -111,26 +124,119 @@ export class ElasticsearchSink implements Sink {
       event.ack.release();
       return;
     }
-    this.batcher.add({ ack: event.ack, item });
+    this.append(action, source, event.ack);
   }
 
-  private async send(batch: EsEvent[]): Promise<void> {
-    await this.templateReady;
-    await this.deliver(batch, Date.now());
+  /** Writes one item into the open batch; closes the batch when it reached batch.max_bytes. */
+  private append(action: string, source: string, ack: Ack): void {
+    let b = this.open;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact size is computed only near the end.
+    let bytes = (action.length + source.length) * 3 + 1;
+    if (b === null ? bytes > this.maxBytes : !b.fits(bytes)) bytes = Buffer.byteLength(action) + Buffer.byteLength(source) + 1;
+    if (b !== null && !b.fits(bytes)) {
+      this.cut();
+      b = null;
+    }
+    if (b === null) {
+      b = this.open = new BulkBatchBuilder(this.takeBuffer(bytes));
+      this.openTimer = setTimeout(() => {
+        this.openTimer = null;
+        this.cut();
+      }, this.cfg.batch.max_wait);
+    }
+    b.append(action, source, ack);
+    this.queued++;
+    if (b.length >= this.maxBytes) this.cut();
   }
 
-  /** Resolves when every event of `events` is final (delivered, duplicate or dead-lettered). */
-  private async deliver(events: EsEvent[], firstTry: number): Promise<void> {
-    let pending = events;
+  /**
+   * Batch buffers are reused: a fresh 5 MiB buffer per batch left large-object garbage for the
+   * GC, and filled-then-dropped buffers kept RSS high between collections.
+   */
+  private takeBuffer(bytes: number): Buffer {
+    if (bytes > this.maxBytes) return Buffer.allocUnsafeSlow(bytes); // one document bigger than a batch
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxBytes);
+  }
+
+  private giveBuffer(buf: Buffer): void {
+    if (buf.length === this.maxBytes && this.spare.length < SPARE_BUFFERS) this.spare.push(buf);
+  }
+
+  /** Closes the open batch: compression starts now, the request when a slot is free. */
+  private cut(): void {
+    if (this.openTimer !== null) {
+      clearTimeout(this.openTimer);
+      this.openTimer = null;
+    }
+    const b = this.open;
+    if (b === null) return;
+    this.open = null;
+    const body = BulkBody.of(b.items(), this.gzipLevel);
+    const give = () => this.giveBuffer(b.buf);
+    body.then(give, give);
+    this.ready.push({ acks: b.acks, body });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inflight < this.cfg.max_inflight && this.ready.length > 0) {
+      const batch = this.ready.shift()!;
+      this.inflight++;
+      void this.run(batch);
+    }
+  }
+
+  /** Sends one batch until every item is final, then releases its acks. */
+  private async run(batch: SealedBatch): Promise<void> {
+    for (;;) {
+      try {
+        await this.templateReady;
+        await this.deliver(await batch.body, Date.now());
+        break;
+      } catch (err) {
+        if (this.abort.signal.aborted) return NEVER;
+        this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch');
+        await sleep(1000, this.abort.signal);
+      }
+    }
+    const acks = batch.acks;
+    for (let i = 0; i < acks.length; i++) acks[i].release();
+    this.queued -= acks.length;
+    this.inflight--;
+    this.pump();
+    if (this.inflight === 0 && this.ready.length === 0 && this.open === null) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Closes the open batch and resolves when everything is final (true) or at the deadline (false). */
+  private async drain(deadline: number): Promise<boolean> {
+    this.cut();
+    if (this.inflight === 0 && this.ready.length === 0) return true;
+    const idle = new Promise<boolean>((r) => this.idleWaiters.push(() => r(true)));
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => {
+      t = setTimeout(() => r(false), Math.max(0, deadline - Date.now()));
+    });
+    const ok = await Promise.race([idle, timeout]);
+    clearTimeout(t);
+    return ok;
+  }
+
+  /** Resolves when every item of `first` is final (delivered, duplicate or dead-lettered). */
+  private async deliver(first: BulkBody, firstTry: number): Promise<void> {
+    let body = first;
     const backoff = new Backoff(this.cfg.retry);
-    while (pending.length > 0) {
+    for (;;) {
       if (this.abort.signal.aborted) return NEVER;
       const maxRetry = this.cfg.retry.max_retry_duration;
       if (maxRetry > 0 && Date.now() - firstTry > maxRetry && backoff.attempts > 0) {
-        await this.reject(pending, 0, { type: 'retry_timeout', reason: `not accepted within retry.max_retry_duration (${this.stats.lastError ?? ''})` });
+        await this.rejectAll(body, 0, { type: 'retry_timeout', reason: `not accepted within retry.max_retry_duration (${this.stats.lastError ?? ''})` });
         return;
       }
-      const attempt = await this.post(pending);
+      const attempt = await this.request(body);
       if (this.abort.signal.aborted) return NEVER;
       if (attempt.kind === 'network') {
         this.failing('retrying', `connection error: ${attempt.error}`, 'network');
@@ -141,7 +247,7 @@ export class ElasticsearchSink implements Sink {
       if (status === 200) {
         let parsed;
         try {
-          parsed = parseBulkResponse(text, pending.length);
+          parsed = parseBulkResponse(text, body.count);
         } catch (err) {
           if (!(err instanceof BulkResponseError)) throw err;
           this.failing('retrying', err.message, 'bad_response');
@@ -149,35 +255,42 @@ export class ElasticsearchSink implements Sink {
           continue;
         }
         if (!parsed.errors) {
-          this.delivered(pending.length);
+          this.delivered(body.count);
           this.healthy();
           return;
         }
-        const retry: EsEvent[] = [];
-        const rejected: Array<{ e: EsEvent; status: number; error: ItemError }> = [];
+        const retry: number[] = [];
+        const refused: Refused[] = [];
         let ok = 0;
         let retryStatus = 0;
         let retryError: ItemError | undefined;
-        for (let i = 0; i < pending.length; i++) {
+        for (let i = 0; i < body.count; i++) {
           const r = parsed.items![i];
           if (r.verdict === 'ok' || r.verdict === 'duplicate') ok++;
           else if (r.verdict === 'retry') {
-            retry.push(pending[i]);
+            retry.push(i);
             if (retryStatus === 0) {
               retryStatus = r.status;
               retryError = r.error;
             }
-          } else rejected.push({ e: pending[i], status: r.status, error: r.error ?? { type: `http_${r.status}`, reason: '' } });
+          } else refused.push({ i, status: r.status, error: r.error ?? { type: `http_${r.status}`, reason: '' } });
         }
         if (ok > 0) this.delivered(ok);
-        if (rejected.length > 0) await this.deadLetter(rejected);
+        if (retry.length === 0 && refused.length === 0) {
+          // errors: true from 409s alone (a resend after a restart): all final.
+          this.healthy();
+          return;
+        }
+        const items = await body.items();
+        if (refused.length > 0) await this.deadLetter(items, refused);
         if (retry.length === 0) {
           this.healthy();
           return;
         }
         const auth = retryStatus === 401 || (retryStatus === 403 && retryError?.type === 'security_exception');
-        this.failing(auth ? 'auth_error' : 'retrying', `${retry.length} of ${pending.length} items refused with ${retryStatus} ${retryError?.type ?? ''}: ${retryError?.reason ?? ''}`.trim(), String(retryStatus));
-        pending = retry;
+        this.failing(auth ? 'auth_error' : 'retrying', `${retry.length} of ${body.count} items refused with ${retryStatus} ${retryError?.type ?? ''}: ${retryError?.reason ?? ''}`.trim(), String(retryStatus));
+        // Exactly the refused items' bytes, unchanged: same ids, so a resend is never a copy.
+        body = await BulkBody.of(items.pick(retry), this.gzipLevel);
         await sleep(backoff.next(attempt.retryAfter), this.abort.signal);
         continue;
       }
@@ -185,14 +298,17 @@ export class ElasticsearchSink implements Sink {
       if (status === 413 || status === 400) {
         // 413: over http.max_content_length. 400: the request as a whole was refused (malformed
         // for ES); halving finds the offending documents instead of holding everything.
-        if (pending.length === 1) {
-          await this.reject(pending, status, err ?? { type: status === 413 ? 'request_too_large' : `http_${status}`, reason: text.slice(0, 500) });
+        if (body.count === 1) {
+          await this.rejectAll(body, status, err ?? { type: status === 413 ? 'request_too_large' : `http_${status}`, reason: text.slice(0, 500) });
           return;
         }
-        this.log.warn({ status, items: pending.length, error: err }, status === 413 ? 'request too large; splitting the batch' : 'request refused as a whole; splitting the batch to isolate the refused documents');
-        const half = Math.ceil(pending.length / 2);
-        await this.deliver(pending.slice(0, half), firstTry);
-        await this.deliver(pending.slice(half), firstTry);
+        this.log.warn({ status, items: body.count, error: err }, status === 413 ? 'request too large; splitting the batch' : 'request refused as a whole; splitting the batch to isolate the refused documents');
+        const items = await body.items();
+        const half = Math.ceil(body.count / 2);
+        const lo = await BulkBody.of(items.slice(0, half), this.gzipLevel);
+        const hi = await BulkBody.of(items.slice(half, items.count), this.gzipLevel);
+        await this.deliver(lo, firstTry);
+        await this.deliver(hi, firstTry);
         return;
       }
       const reason = `HTTP ${status}${err ? ` ${err.type}: ${err.reason}` : text ? `: ${text.slice(0, 200)}` : ''}`;
@@ -202,37 +318,7 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  /**
-   * Request bodies are written into reused buffers: concatenating a 5 MiB string per request and
-   * copying it into a fresh Buffer left hundreds of MiB of large-object garbage between major GCs.
-   */
-  private acquireBody(bytes: number): Buffer {
-    const i = this.bodyPool.findIndex((b) => b.length >= bytes);
-    if (i >= 0) return this.bodyPool.splice(i, 1)[0];
-    return Buffer.allocUnsafe(Math.max(bytes, Math.min(this.cfg.batch.max_bytes, 64 * 1024 * 1024)));
-  }
-
-  private releaseBody(buf: Buffer): void {
-    // Keep one per request slot; a body bigger than a batch (one huge document) is not kept.
-    if (this.bodyPool.length < this.cfg.max_inflight && buf.length <= Math.max(this.cfg.batch.max_bytes, 1 << 20) * 2) this.bodyPool.push(buf);
-  }
-
-  private async post(events: EsEvent[]): Promise<Attempt> {
-    let rawBytes = 0;
-    for (let i = 0; i < events.length; i++) rawBytes += events[i].item.bytes;
-    const buf = this.acquireBody(rawBytes);
-    try {
-      let off = 0;
-      for (let i = 0; i < events.length; i++) off += buf.write(events[i].item.lines, off, 'utf8');
-      const plain = buf.subarray(0, off);
-      const body = this.cfg.gzip ? await gzip(plain, { level: this.cfg.gzip_level }) : plain;
-      return await this.request(body, rawBytes, events.length);
-    } finally {
-      this.releaseBody(buf);
-    }
-  }
-
-  private async request(body: Buffer, rawBytes: number, count: number): Promise<Attempt> {
+  private async request(body: BulkBody): Promise<Attempt> {
     const started = process.hrtime.bigint();
     this.m.inflight.inc({ sink: this.name });
     try {
@@ -241,15 +327,15 @@ export class ElasticsearchSink implements Sink {
         path: `${this.basePath}/_bulk?filter_path=${BULK_FILTER_PATH}`,
         method: 'POST',
         headers: this.headers,
-        body,
+        body: body.wire,
         signal: this.abort.signal,
       });
       const text = await res.body.text();
       this.m.duration.observe({ sink: this.name, status_code: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
       if (res.statusCode === 200) {
-        this.m.sentBytes.inc({ sink: this.name }, rawBytes);
-        this.m.sentBytesCompressed.inc({ sink: this.name }, body.length);
-        this.m.batchEntries.observe({ sink: this.name }, count);
+        this.m.sentBytes.inc({ sink: this.name }, body.rawBytes);
+        this.m.sentBytesCompressed.inc({ sink: this.name }, body.wire.length);
+        this.m.batchEntries.observe({ sink: this.name }, body.count);
       }
       return { kind: 'response', status: res.statusCode, text, retryAfter: parseRetryAfter(res.headers['retry-after']) };
     } catch (err) {
@@ -260,16 +346,17 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  private async reject(events: EsEvent[], status: number, error: ItemError): Promise<void> {
-    await this.deadLetter(events.map((e) => ({ e, status, error })));
+  private async rejectAll(body: BulkBody, status: number, error: ItemError): Promise<void> {
+    const refused: Refused[] = [];
+    for (let i = 0; i < body.count; i++) refused.push({ i, status, error });
+    await this.deadLetter(await body.items(), refused);
   }
 
   /** Appends to the dead-letter file (retrying while the disk refuses), then counts the drops. */
-  private async deadLetter(rejected: Array<{ e: EsEvent; status: number; error: ItemError }>): Promise<void> {
+  private async deadLetter(items: BulkItems, refused: Refused[]): Promise<void> {
     const time = new Date().toISOString();
-    const letters: DeadLetter[] = rejected.map(({ e, status, error }) => {
-      const nl = e.item.lines.indexOf('\n');
-      const source = e.item.lines.slice(nl + 1, -1);
+    const letters: DeadLetter[] = refused.map(({ i, status, error }) => {
+      const { index, id, source } = decodeBulkItem(items.item(i));
       let document: unknown = source;
       try {
         document = JSON.parse(source);
@@ -277,7 +364,7 @@ export class ElasticsearchSink implements Sink {
         // keep the text
       }
       const caused = error.caused_by?.reason ? ` (caused by ${error.caused_by.type ?? 'error'}: ${error.caused_by.reason})` : '';
-      return { time, sink: this.name, index: e.item.index, ...(e.item.id ? { _id: e.item.id } : {}), status, reason: error.type, error: `${error.reason}${caused}`, document };
+      return { time, sink: this.name, index, ...(id ? { _id: id } : {}), status, reason: error.type, error: `${error.reason}${caused}`, document };
     });
     let fresh: DeadLetter[] = [];
     for (let attempt = 0; ; attempt++) {
@@ -371,8 +458,8 @@ export class ElasticsearchSink implements Sink {
   }
 
   async stop(deadline: number): Promise<void> {
-    const drained = await this.batcher.drain(deadline);
-    if (!drained) this.log.warn({ queued: this.batcher.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');
+    const drained = await this.drain(deadline);
+    if (!drained) this.log.warn({ queued: this.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');
     this.abort.abort();
     await this.deadLetters.close().catch(() => {});
     await this.dispatcher?.destroy().catch(() => {});
@@ -383,7 +470,7 @@ export class ElasticsearchSink implements Sink {
     return {
       name: this.name, type: this.type, state: this.state,
       lastSuccess: this.stats.lastSuccess, lastError: this.stats.lastError, failingSince: this.stats.failingSince,
-      retries: this.stats.retries, queued: this.batcher.queued, inflight: this.batcher.inflightRequests,
+      retries: this.stats.retries, queued: this.queued, inflight: this.inflight,
       sent: this.stats.sent, dropped: this.stats.dropped,
     };
   }

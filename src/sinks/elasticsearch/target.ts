@@ -78,6 +78,49 @@ function finishName(name: string): string {
   return n;
 }
 
+/** The inputs a template reads from an event, as one string: equal keys give equal names. */
+type KeyOf = (event: LogEvent) => string;
+
+/** The hour prefix ("2024-05-01T10") of a timestamp in UTC: all the date tokens read. */
+function dateKey(ts: string): string {
+  if (ts.length >= 20 && ts.charCodeAt(ts.length - 1) === 90 && ts.charCodeAt(10) === 84) return '13:' + ts.slice(0, 13);
+  const [y, m, d, h] = dateParts(ts);
+  const k = `${y}-${m}-${d}T${h}`;
+  return `${k.length}:${k}`;
+}
+
+function compileKey(parts: Part[]): KeyOf {
+  const fields = parts.filter((p) => p.kind === 'field').map((p) => p.path);
+  const dated = parts.some((p) => p.kind === 'date');
+  // Length-prefixed, so no value (a field may hold any character) can pass for two.
+  return (event) => {
+    let key = dated ? dateKey(event.record.timestamp) : '';
+    for (let i = 0; i < fields.length; i++) {
+      const v = fieldValue(event, fields[i]);
+      key += v.length + ':' + v;
+    }
+    return key;
+  };
+}
+
+/**
+ * Names are memoized by their inputs: lower-casing, sanitizing and byte-length checks per event
+ * cost more than the lookup, and a host writes to a handful of indices at a time.
+ */
+function memoize(keyOf: KeyOf, build: TargetNamer): TargetNamer {
+  const cache = new Map<string, string>();
+  return (event) => {
+    const key = keyOf(event);
+    let name = cache.get(key);
+    if (name === undefined) {
+      if (cache.size >= 4096) cache.clear();
+      name = build(event);
+      cache.set(key, name);
+    }
+    return name;
+  };
+}
+
 function compile(parts: Part[], forbidInFields?: RegExp): TargetNamer {
   const dynamic = parts.some((p) => p.kind !== 'text');
   if (!dynamic) {
@@ -114,7 +157,8 @@ export function compileIndexName(template: string): TargetNamer {
   const parts = parseTemplate(template);
   if (parts.length === 0) throw new IndexNameError('INDEX_TEMPLATE', 'the index name is empty', { template, part: 'index' });
   checkLiteral(parts, template, 'index');
-  return compile(parts);
+  const build = compile(parts);
+  return parts.some((p) => p.kind !== 'text') ? memoize(compileKey(parts), build) : build;
 }
 
 /**
@@ -124,6 +168,7 @@ export function compileIndexName(template: string): TargetNamer {
 export function compileDataStreamName(ds: { type: string; dataset: string; namespace: string }): TargetNamer {
   const pieces: Array<[string, string]> = [['type', ds.type], ['dataset', ds.dataset], ['namespace', ds.namespace]];
   const namers: TargetNamer[] = [];
+  const keys: KeyOf[] = [];
   for (const [part, template] of pieces) {
     const parts = parseTemplate(template);
     if (parts.length === 0) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} is empty`, { template, part });
@@ -131,9 +176,11 @@ export function compileDataStreamName(ds: { type: string; dataset: string; names
     if (parts.some((p) => p.kind === 'text' && p.text.includes('-'))) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} cannot contain "-": ${JSON.stringify(template)}`, { template, part });
     if (parts.some((p) => p.kind === 'date')) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} cannot contain date tokens (data streams roll over by themselves)`, { template, part });
     namers.push(compile(parts, /-/g));
+    keys.push(compileKey(parts));
   }
   const [t, d, n] = namers;
-  return (event) => finishName(`${t(event)}-${d(event)}-${n(event)}`);
+  const [kt, kd, kn] = keys;
+  return memoize((event) => `${kt(event)}\u0001${kd(event)}\u0001${kn(event)}`, (event) => finishName(`${t(event)}-${d(event)}-${n(event)}`));
 }
 
 /** The index pattern a template covers: every placeholder becomes "*" (e.g. "logstash-*"). */
