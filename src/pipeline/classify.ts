@@ -154,14 +154,27 @@ function compileCondition(c: z.infer<typeof conditionSchema>): Test {
     const needles = (Array.isArray(c.contains) ? c.contains : [c.contains]);
     const lower = needles.map((n) => n.toLowerCase());
     const exact = needles;
-    tests.push((v) => {
-      const s = text(v);
-      if (s === undefined) return false;
+    const containsAny = (s: string): boolean => {
       for (const n of exact) if (s.includes(n)) return true;
       const ls = s.toLowerCase();
       for (const n of lower) if (ls.includes(n)) return true;
       return false;
-    });
+    };
+    if (needles.every(isAscii)) {
+      // One case-insensitive regex instead of lower-casing every value: for ASCII needles it
+      // finds the same values, unless the value holds one of the two characters whose lower
+      // case is ASCII (then the lower-casing test decides).
+      const any = new RegExp(needles.map(escapeRegex).join('|'), 'i');
+      tests.push((v) => {
+        const s = text(v);
+        return s !== undefined && (any.test(s) || (LOWERS_TO_ASCII.test(s) && containsAny(s)));
+      });
+    } else {
+      tests.push((v) => {
+        const s = text(v);
+        return s !== undefined && containsAny(s);
+      });
+    }
   }
   if (c.matches !== undefined) {
     const re = c.matches;
@@ -187,6 +200,18 @@ function compileCondition(c: z.infer<typeof conditionSchema>): Test {
     for (const t of tests) if (!t(v)) return false;
     return true;
   };
+}
+
+/** The non-ASCII characters whose toLowerCase() holds an ASCII letter: İ (→ i̇) and the Kelvin sign (→ k). */
+const LOWERS_TO_ASCII = /[\u0130\u212a]/;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
 }
 
 function compileRule(r: ClassifyRule): CompiledRule {

@@ -1,0 +1,72 @@
+/**
+ * Property tests holding the classification stage to its former implementation
+ * (classify-reference.ts): the same record out (event_type, action, threat, extracted fields,
+ * slow-operation metadata) for records built from the words the rules look for, in random case
+ * and with the characters whose lower case is ASCII (İ, the Kelvin sign) mixed in.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { createParser } from '../../src/parse/registry.ts';
+import type { ParseContext } from '../../src/parse/types.ts';
+import { ClassifyStage, classificationConfigSchema } from '../../src/pipeline/classify.ts';
+import { NO_ACK, type LogRecord } from '../../src/record.ts';
+import { ClassifyStage as ReferenceClassifyStage } from './classify-reference.ts';
+
+const WORDS = [
+  'Failed password for', 'Failed publickey for', 'Invalid user ', 'authentication failure', 'FAILED LOGIN', 'Accepted password for', 'Accepted publickey for',
+  'Accepted keyboard-interactive', 'login failed', 'failed login', 'invalid credentials', 'logged in', 'not logged in', 'rate limit exceeded', 'too many requests',
+  'throttled', 'upload rejected', 'access denied', 'permission denied', 'sqlmap', 'nikto', ' from ', '10.0.0.1', 'root', 'user=', 'rhost=', ' ', '/', 'a',
+  '\u0130', '\u212a', '\u0131', '\u017f', 'ß', 'İnvalid user ', 'Failed public\u212aey for', 'FAİLED LOGIN',
+];
+const randomCase = (s: string, flips: number[]) => Array.from(s, (c, i) => (flips[i % flips.length] % 2 === 0 ? c : c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+const word = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...WORDS), fc.array(fc.nat(5), { minLength: 1, maxLength: 5 })).map(([w, flips]) => randomCase(w, flips)) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 5 }) },
+);
+const text = fc.array(word, { maxLength: 12 }).map((w) => w.join(''));
+const path = fc.array(fc.constantFrom('/login', '/api', '/users/1', '?q=', "' or 1=1", '../', '%2e%2e', '<script>', ';cat /etc/passwd', '+', '%', 'x'), { maxLength: 6 }).map((p) => p.join(''));
+const record = fc.record({
+  message: text,
+  level: fc.constantFrom('INFO', 'WARN', 'ERROR'),
+  user_agent: fc.option(text, { nil: undefined }),
+  http: fc.option(fc.record({ path: fc.option(path, { nil: undefined }), status_code: fc.option(fc.constantFrom(200, 401, 403, 404, 429, 500), { nil: undefined }), response_time: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }) }, { requiredKeys: [] }), { nil: undefined }),
+  event_type: fc.option(fc.constantFrom('security', 'performance', 'audit'), { nil: undefined }),
+  action: fc.option(fc.constantFrom('login_failed', 'LOGIN', 'forbidden', 'other'), { nil: undefined }),
+  duration: fc.option(fc.double({ min: 0, max: 20, noNaN: true }), { nil: undefined }),
+}, { requiredKeys: ['message', 'level'] });
+
+const ctx: ParseContext = { source: { type: 'file', name: 't' }, service: 'app', readTime: Date.parse('2024-01-15T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} };
+const auto = createParser('auto', { timezone: 'UTC', client_error_level: 'WARN' });
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parsers');
+const CORPUS = readdirSync(FIXTURES).filter((f) => f.endsWith('.log')).flatMap((f) => readFileSync(join(FIXTURES, f), 'utf8').split('\n').filter(Boolean));
+
+for (const [name, cfg] of [
+  ['built-in rules', {}],
+  ['user rules with contains (ASCII and not), matches, decode', { rules: [
+    { name: 'u1', when: { message: { contains: ['Kb', 'İx', 'ß'] } }, set: { event_type: 'security', action: 'custom_a' } },
+    { name: 'u2', when: { user_agent: { contains: 'ROOT' }, message: { contains: ['from'] } }, set: { event_type: 'security', action: 'custom_b' } },
+    { name: 'u3', when: { 'http.path': { decode: 'url', contains: ['../', "'"] } }, set: { event_type: 'security', action: 'custom_c', threat: 'other' } },
+  ] }],
+] as const) {
+  t.test(`classification equals the former implementation: ${name}`, async (t) => {
+    const parsed = classificationConfigSchema.parse(cfg);
+    const stage = new ClassifyStage(parsed);
+    const reference = new ReferenceClassifyStage(parsed);
+    const run = (st: { process(e: never): unknown }, r: LogRecord) => {
+      const copy = structuredClone(r);
+      st.process({ record: copy, labels: {}, ack: NO_ACK, size: 0 } as never);
+      return copy;
+    };
+    fc.assert(fc.property(record, (fields) => {
+      const r = { timestamp: '2024-01-15T12:00:00.000Z', service: 'app', source: { type: 'file', name: 't' }, ...fields } as LogRecord;
+      const got = run(stage, r);
+      const want = run(reference, r);
+      if (!isDeepStrictEqual(got, want)) throw new Error(`got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    }), { numRuns: 5_000 });
+    t.pass('5,000 records');
+    for (const line of CORPUS) t.same(run(stage, auto(line, ctx)), run(reference, auto(line, ctx)), line);
+  });
+}
