@@ -85,6 +85,8 @@ export class Tailer {
   private stopped = false;
   private atEof = false;
   private lastHeadCheck = Date.now();
+  /** The modification time at the last fstat (a same-size rewrite changes it). */
+  private seenMtimeMs = 0;
   private pollDelay: number;
   private fpValue: string;
   private fpLen: number;
@@ -199,7 +201,12 @@ export class Tailer {
         this.lastHeadCheck = Date.now();
         const st = await fstatAsync(this.fd);
         this.size = st.size;
-        if (st.size < this.readOffset || (st.size > this.readOffset && !(await this.headUnchanged()))) {
+        // Written since the last look but not longer than what we read: either we already read the
+        // appends, or it was truncated and regrown to exactly our offset (same line count and
+        // lengths — seen under load). Only the head tells them apart.
+        const modified = st.mtimeMs !== this.seenMtimeMs;
+        this.seenMtimeMs = st.mtimeMs;
+        if (st.size < this.readOffset || ((st.size > this.readOffset || modified) && !(await this.headUnchanged()))) {
           this.truncated(st.size);
           continue;
         }

@@ -7,14 +7,14 @@ import { Tailer } from '../../../src/sources/file/tailer.ts';
 import { tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog, tailMetrics } from '../support.ts';
 
-function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number } = {}) {
+function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number; pollInterval?: number } = {}) {
   const receiver = new CollectingReceiver();
   const { metrics, tm } = tailMetrics();
   const commits: number[] = [];
   const tl = new Tailer({
     path, key: identityKey(statSync(path)), startOffset: opts.start ?? 0, fingerprint: { value: '', len: 0 },
     maxLineBytes: opts.maxLineBytes ?? 256 * 1024, partialLineTimeout: opts.partialLineTimeout ?? 200, rotateWait: 200,
-    readChunkBytes: 64 * 1024, pollInterval: 20, maxPollInterval: 100,
+    readChunkBytes: 64 * 1024, pollInterval: opts.pollInterval ?? 20, maxPollInterval: Math.max(100, opts.pollInterval ?? 20),
     source: { type: 'file', name: 'test', file: path }, receiver, budget: opts.budget ?? new ByteBudget(1 << 30), metrics: tm, log: silentLog,
     onCommit: (o) => commits.push(o), onFingerprint: () => {}, onClose: () => {},
   });
@@ -112,6 +112,30 @@ t.test('copytruncate: size below the offset or a changed head restarts from 0 an
   t.same(receiver.texts.slice(4), ['c1 is much longer than before', 'c2']);
   t.match(await metrics.metrics(), /logship_truncations_total\{source="test"\} 2/);
   await waitFor('committed', () => commits.at(-1) === statSync(p).size);
+});
+
+t.test('copytruncate regrown to exactly the old offset between two looks: the changed head is noticed', async (t) => {
+  // Seen under CPU load: the tailer slept through a copytruncate and found the file back at the
+  // very size it had read to (same line count, same line lengths) — "at EOF", so nothing was read
+  // and the new generation was lost. The modification time says the file changed: check the head.
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  const gen = (tag: string) => Array.from({ length: 200 }, (_, i) => `${tag}-${String(i).padStart(4, '0')}`).join('\n') + '\n';
+  writeFileSync(p, gen('a'));
+  const { tl, receiver, metrics, commits } = tailer(p, { pollInterval: 400 });
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('first generation', () => receiver.lines.length === 200);
+  await waitFor('committed and idle', () => commits.at(-1) === statSync(p).size && tl.state === 'idle');
+  await new Promise((r) => setTimeout(r, 50));
+  // One synchronous step (the tailer cannot look in between): truncate, regrow to the same size.
+  truncateSync(p, 0);
+  appendFileSync(p, gen('b'));
+  t.equal(statSync(p).size, tl.offset, 'regrown to exactly the offset read');
+  await waitFor('second generation', () => receiver.lines.length === 400, 5000);
+  t.equal(receiver.texts[200], 'b-0000');
+  t.equal(receiver.texts[399], 'b-0199');
+  t.match(await metrics.metrics(), /logship_truncations_total\{source="test"\} 1/);
 });
 
 t.test('a spent budget pauses reading; released acks resume it', async (t) => {
