@@ -1,9 +1,10 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { PERFORMANCE_ACTIONS } from '../../events.ts';
 import { LEVELS, type LogRecord } from '../../record.ts';
-import type { MetricsRegistry } from '../registry.ts';
+import type { LocalCounter, MetricsRegistry } from '../registry.ts';
 import { BoundedValues, OVERFLOW_VALUE } from './bounded-values.ts';
 import type { PerformanceMetricsConfig } from './config.ts';
+import { LocalHistogram, type HistogramSeries } from './local-histogram.ts';
 import { templateRoute } from './route-template.ts';
 
 /** Names of the performance metric families (the platform's names where it has one). */
@@ -22,6 +23,14 @@ const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 type Inc = { inc(n?: number): void };
 
+/** What one request updates, for one (service, method, route, status). */
+interface RequestSeries {
+  requests: LocalCounter;
+  /** http_errors_total{service,method,route}: made on the first 5xx. */
+  errors: LocalCounter | undefined;
+  duration: HistogramSeries;
+}
+
 /**
  * HTTP request counts, errors and durations (from any record with `http.status_code`, e.g.
  * access-log lines or app request logs), slow operations and log lines per service and level.
@@ -30,9 +39,9 @@ type Inc = { inc(n?: number): void };
  * so scanners cannot fill the set), operation to `max_operations`.
  */
 export class PerformanceMetrics {
-  private readonly requests: Counter<'service' | 'method' | 'route' | 'status'>;
-  private readonly errors: Counter<'service' | 'method' | 'route'>;
-  private readonly duration: Histogram<'service' | 'method' | 'route'>;
+  private readonly duration: LocalHistogram;
+  /** service → method → route → status → the series a request updates: no label objects or hashing per line. */
+  private readonly requestSeries = new Map<string, Map<string, Map<string, Map<string, RequestSeries>>>>();
   private readonly slow: Counter<'service' | 'operation'>;
   /** service → level → locally counted series: no allocation or hashing per line for the one family every record hits. */
   private readonly lineChildren = new Map<string, Map<string, Inc>>();
@@ -45,9 +54,10 @@ export class PerformanceMetrics {
     const m = deps.metrics;
     this.metrics = m;
     const N = PERFORMANCE_METRIC_NAMES;
-    this.requests = m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
-    this.errors = m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
-    this.duration = m.histogram(N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
+    // counted through MetricsRegistry.count (see seriesOf)
+    m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
+    m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
+    this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
     this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
     m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
     this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
@@ -73,10 +83,30 @@ export class PerformanceMetrics {
     const status = !valid ? OVERFLOW_VALUE : this.statusClass ? STATUS_CLASSES[Math.floor(code / 100)] : STATUS_CODES[code];
     const method = methodLabel(http.method);
     const route = this.routeLabel(r, code);
-    this.requests.inc({ service, method, route, status });
-    if (valid && code >= 500) this.errors.inc({ service, method, route });
+    const series = this.seriesOf(service, method, route, status);
+    series.requests.inc();
+    if (valid && code >= 500) (series.errors ??= this.metrics.count(PERFORMANCE_METRIC_NAMES.httpErrors, [service, method, route])).inc();
     const ms = http.response_time;
-    if (typeof ms === 'number' && ms >= 0 && Number.isFinite(ms)) this.duration.observe({ service, method, route }, ms / 1000);
+    if (typeof ms === 'number' && ms >= 0 && Number.isFinite(ms)) series.duration.observe(ms / 1000);
+  }
+
+  private seriesOf(service: string, method: string, route: string, status: string): RequestSeries {
+    let byMethod = this.requestSeries.get(service);
+    if (byMethod === undefined) this.requestSeries.set(service, (byMethod = new Map()));
+    let byRoute = byMethod.get(method);
+    if (byRoute === undefined) byMethod.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = {
+        requests: this.metrics.count(PERFORMANCE_METRIC_NAMES.httpRequests, [service, method, route, status]),
+        errors: undefined,
+        duration: this.duration.series([service, method, route]),
+      };
+      byStatus.set(status, series);
+    }
+    return series;
   }
 
   private routeLabel(r: LogRecord, code: number): string {
