@@ -174,7 +174,9 @@ export class RedactStage implements Stage {
 
   /** Redacts secrets in free text. */
   text(s: string): string {
-    if (s.length >= 8 && PREFILTER.test(s)) s = this.builtinText(s);
+    // `://` is one of the pre-check's words and in most access-log lines (the referrer): an
+    // indexOf finds it for a tenth of the regex's cost
+    if (s.length >= 8 && (s.includes('://') || PREFILTER.test(s))) s = this.builtinText(s);
     for (const x of this.extra) {
       x.regex.lastIndex = 0;
       if (!x.regex.test(s)) continue;
