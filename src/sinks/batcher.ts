@@ -5,59 +5,85 @@ export interface Batchable {
   ack: Ack;
 }
 
-export interface BatcherOptions<E extends Batchable = LogEvent> {
+/** Size and time bounds of a batch, and how many batches may be sending at once. */
+export interface BatchLimits {
   maxBytes: number;
   maxWait: number;
   maxInflight: number;
-  /** Bytes an event adds to a batch (the encoded size estimate). */
-  sizeOf(event: E): number;
-  /**
-   * Sends one batch and resolves once every event in it is final (the sink retries inside).
-   * The batcher then releases the acks. Must not reject; a rejection is logged by the caller's
-   * onBug and the batch is retried after a pause so nothing is lost.
-   */
-  send(batch: E[], bytes: number): Promise<void>;
-  onBug(err: unknown): void;
+}
+
+export interface BatchQueueOptions<B> extends BatchLimits {
+  /** A new, empty batch. */
+  open(): B;
   /**
    * Optional: called once when a batch is closed, before it waits for a send slot. A sink can
    * encode (and compress) it here and drop its per-event payloads, so batches queued behind a
    * slow destination cost their wire size rather than their object size.
    */
-  seal?(batch: E[], bytes: number): void;
+  seal?(batch: B, bytes: number): void;
+  /**
+   * Sends one batch and resolves once every event in it is final (the sink retries inside).
+   * Must not reject; a rejection is logged by onBug and the batch is retried after a pause so
+   * nothing is lost.
+   */
+  send(batch: B, bytes: number): Promise<void>;
+  /** Releases the acks of a batch whose send resolved. */
+  settle(batch: B): void;
+  onBug(err: unknown): void;
+}
+
+interface ReadyBatch<B> {
+  batch: B;
+  bytes: number;
+  items: number;
 }
 
 /**
- * Collects events into batches bounded by bytes and age, and keeps at most maxInflight sends
- * running. Batches wait in order; nothing here drops events, the global budget bounds them.
+ * Collects items into batches bounded by bytes and age, and keeps at most maxInflight sends
+ * running. Batches wait in order; nothing here drops items, the global budget bounds them.
+ *
+ * The batch itself is the sink's own type (an array of events, or bytes already encoded for the
+ * destination): the caller asks for the open batch with `reserve(size)`, appends to it, and
+ * reports what it appended with `added(size)`.
  */
-export class Batcher<E extends Batchable = LogEvent> {
-  private current: E[] = [];
+export class BatchQueue<B> {
+  private current: B | null = null;
   private currentBytes = 0;
+  private currentItems = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly ready: Array<{ events: E[]; bytes: number }> = [];
+  private readonly ready: Array<ReadyBatch<B>> = [];
   private inflight = 0;
-  private queuedEvents = 0;
+  private queuedItems = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly opts: BatcherOptions<E>;
+  private readonly opts: BatchQueueOptions<B>;
 
-  constructor(opts: BatcherOptions<E>) {
+  constructor(opts: BatchQueueOptions<B>) {
     this.opts = opts;
   }
 
+  /** Items added and not yet settled (open, waiting and sending batches). */
   get queued(): number {
-    return this.queuedEvents;
+    return this.queuedItems;
   }
 
   get inflightRequests(): number {
     return this.inflight;
   }
 
-  add(event: E): void {
-    const size = this.opts.sizeOf(event);
-    if (this.current.length > 0 && this.currentBytes + size > this.opts.maxBytes) this.cut();
-    this.current.push(event);
+  /**
+   * The open batch to append an item of about `size` bytes to: the current batch is closed
+   * first when the item would take it over maxBytes (a batch always takes at least one item).
+   */
+  reserve(size: number): B {
+    if (this.currentItems > 0 && this.currentBytes + size > this.opts.maxBytes) this.cut();
+    return (this.current ??= this.opts.open());
+  }
+
+  /** Records that one item of `size` bytes was appended to the batch `reserve` returned. */
+  added(size: number): void {
     this.currentBytes += size;
-    this.queuedEvents++;
+    this.currentItems++;
+    this.queuedItems++;
     if (this.currentBytes >= this.opts.maxBytes) this.cut();
     else if (this.timer === null) {
       this.timer = setTimeout(() => {
@@ -73,43 +99,45 @@ export class Batcher<E extends Batchable = LogEvent> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.current.length === 0) return;
+    const batch = this.current;
+    if (batch === null || this.currentItems === 0) return;
     if (this.opts.seal) {
       try {
-        this.opts.seal(this.current, this.currentBytes);
+        this.opts.seal(batch, this.currentBytes);
       } catch (err) {
         this.opts.onBug(err);
       }
     }
-    this.ready.push({ events: this.current, bytes: this.currentBytes });
-    this.current = [];
+    this.ready.push({ batch, bytes: this.currentBytes, items: this.currentItems });
+    this.current = null;
     this.currentBytes = 0;
+    this.currentItems = 0;
     this.pump();
   }
 
   private pump(): void {
     while (this.inflight < this.opts.maxInflight && this.ready.length > 0) {
-      const batch = this.ready.shift()!;
+      const next = this.ready.shift()!;
       this.inflight++;
-      void this.run(batch.events, batch.bytes);
+      void this.run(next);
     }
   }
 
-  private async run(events: E[], bytes: number): Promise<void> {
+  private async run(r: ReadyBatch<B>): Promise<void> {
     for (;;) {
       try {
-        await this.opts.send(events, bytes);
+        await this.opts.send(r.batch, r.bytes);
         break;
       } catch (err) {
         this.opts.onBug(err);
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((res) => setTimeout(res, 1000));
       }
     }
-    for (let i = 0; i < events.length; i++) events[i].ack.release();
-    this.queuedEvents -= events.length;
+    this.opts.settle(r.batch);
+    this.queuedItems -= r.items;
     this.inflight--;
     this.pump();
-    if (this.inflight === 0 && this.ready.length === 0 && this.current.length === 0) {
+    if (this.inflight === 0 && this.ready.length === 0 && this.currentItems === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -127,5 +155,62 @@ export class Batcher<E extends Batchable = LogEvent> {
     const ok = await Promise.race([idle, timeout]);
     clearTimeout(t);
     return ok;
+  }
+}
+
+export interface BatcherOptions<E extends Batchable = LogEvent> extends BatchLimits {
+  /** Bytes an event adds to a batch (the encoded size estimate). */
+  sizeOf(event: E): number;
+  /**
+   * Sends one batch and resolves once every event in it is final (the sink retries inside).
+   * The batcher then releases the acks. Must not reject (see BatchQueueOptions.send).
+   */
+  send(batch: E[], bytes: number): Promise<void>;
+  onBug(err: unknown): void;
+  /** Optional: called once when a batch is closed (see BatchQueueOptions.seal). */
+  seal?(batch: E[], bytes: number): void;
+}
+
+/** A BatchQueue whose batches are arrays of events, each released after its batch was sent. */
+export class Batcher<E extends Batchable = LogEvent> {
+  private readonly q: BatchQueue<E[]>;
+  private readonly sizeOf: (event: E) => number;
+
+  constructor(opts: BatcherOptions<E>) {
+    this.sizeOf = opts.sizeOf;
+    this.q = new BatchQueue<E[]>({
+      maxBytes: opts.maxBytes,
+      maxWait: opts.maxWait,
+      maxInflight: opts.maxInflight,
+      open: () => [],
+      seal: opts.seal,
+      send: opts.send,
+      settle: (events) => {
+        for (let i = 0; i < events.length; i++) events[i].ack.release();
+      },
+      onBug: opts.onBug,
+    });
+  }
+
+  get queued(): number {
+    return this.q.queued;
+  }
+
+  get inflightRequests(): number {
+    return this.q.inflightRequests;
+  }
+
+  add(event: E): void {
+    const size = this.sizeOf(event);
+    this.q.reserve(size).push(event);
+    this.q.added(size);
+  }
+
+  cut(): void {
+    this.q.cut();
+  }
+
+  drain(deadline: number): Promise<boolean> {
+    return this.q.drain(deadline);
   }
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { LogEvent } from '../../record.ts';
+import type { EntryMetadata } from './batch.ts';
 
 /**
  * Stream labels and structured metadata for Loki.
@@ -79,6 +80,9 @@ export function formatLabels(pairs: ReadonlyArray<readonly [string, string]>): s
 
 type FieldReader = (e: LogEvent) => unknown;
 
+/** One level of StreamLabeler's memo: the next level, or the stream at the last label. */
+type MemoNode = Map<string | undefined, MemoNode | ResolvedStream>;
+
 const SOURCE_FIELDS = new Set(['host', 'namespace', 'pod', 'container', 'stream', 'container_name', 'container_id', 'image', 'pod_uid', 'file']);
 
 /**
@@ -88,6 +92,8 @@ const SOURCE_FIELDS = new Set(['host', 'namespace', 'pod', 'container', 'stream'
  */
 export function compileFieldReader(field: string): FieldReader {
   if (field === 'job') return (e) => e.labels.job ?? e.record.source.name;
+  const known = KNOWN_FIELD_READERS[field];
+  if (known !== undefined) return known;
   if (SOURCE_FIELDS.has(field)) return (e) => e.labels[field] ?? (e.record.source as unknown as Record<string, unknown>)[field];
   const parts = field.split('.');
   if (parts.length === 1) {
@@ -104,6 +110,34 @@ export function compileFieldReader(field: string): FieldReader {
     if (l !== undefined) return l;
     return walk(e.record as unknown as Record<string, unknown>, parts) ?? walk(e.record.metadata, parts);
   };
+}
+
+/**
+ * The schema's own fields, read by name rather than by a computed key: these run for every line
+ * and label, and a named property load stays monomorphic where a keyed one does not. Same lookup
+ * order as the generic readers below (labels, record or source, then metadata for record fields).
+ */
+const KNOWN_FIELD_READERS: Record<string, FieldReader> = {
+  host: (e) => e.labels.host ?? e.record.source.host,
+  namespace: (e) => e.labels.namespace ?? e.record.source.namespace,
+  pod: (e) => e.labels.pod ?? e.record.source.pod,
+  container: (e) => e.labels.container ?? e.record.source.container,
+  stream: (e) => e.labels.stream ?? e.record.source.stream,
+  service: (e) => fromRecord(e.labels.service, e.record.service, e, 'service'),
+  level: (e) => fromRecord(e.labels.level, e.record.level, e, 'level'),
+  trace_id: (e) => fromRecord(e.labels.trace_id, e.record.trace_id, e, 'trace_id'),
+  span_id: (e) => fromRecord(e.labels.span_id, e.record.span_id, e, 'span_id'),
+  user_id: (e) => fromRecord(e.labels.user_id, e.record.user_id, e, 'user_id'),
+  request_id: (e) => fromRecord(e.labels.request_id, e.record.request_id, e, 'request_id'),
+  ip_address: (e) => fromRecord(e.labels.ip_address, e.record.ip_address, e, 'ip_address'),
+};
+Object.setPrototypeOf(KNOWN_FIELD_READERS, null);
+
+/** The generic single-field lookup order, for a label value and record value already read. */
+function fromRecord(label: string | undefined, value: unknown, e: LogEvent, field: string): unknown {
+  if (label !== undefined) return label;
+  if (value !== undefined) return value;
+  return e.record.metadata?.[field];
 }
 
 function walk(obj: unknown, parts: string[]): unknown {
@@ -158,7 +192,9 @@ const CORE_LABELS = new Set(['job', 'level']);
  * `maxValuesPerLabel` distinct values alive and the sink at most `maxStreams` streams; a value
  * beyond the cap is replaced by OVERFLOW_VALUE, a stream beyond the cap folds into the overflow
  * stream of its job and level. Caps count values seen within `idleTtlMs`, so churn (pods come and
- * go) frees room. Resolution is memoized by the raw value tuple, so the hot path is one map hit.
+ * go) frees room. Resolution is memoized by the raw value tuple in a tree of maps (one level per
+ * label, keyed by the value itself), so the hot path reads the fields and follows one map hit per
+ * label: no key string is built and no LRU bookkeeping runs per line.
  */
 export class StreamLabeler {
   private readonly names: string[];
@@ -166,7 +202,10 @@ export class StreamLabeler {
   private readonly order: number[];
   private readonly valueCaches: Array<LRUCache<string, true>>;
   private readonly streams: LRUCache<string, true>;
-  private readonly memo: LRUCache<string, ResolvedStream>;
+  /** Raw value tuple → stream: nested maps, one level per label (undefined = missing). */
+  private memo: MemoNode = new Map();
+  private memoEntries = 0;
+  private readonly memoMax: number;
   private readonly opts: StreamLabelerOptions;
   private readonly now: () => number;
   private lastPurge = 0;
@@ -187,7 +226,7 @@ export class StreamLabeler {
     this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } }));
     // The cap is enforced by hand (admit while below max); max only bounds memory.
     this.streams = new LRUCache<string, true>({ max: opts.maxStreams + 10_000, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } });
-    this.memo = new LRUCache<string, ResolvedStream>({ max: Math.max(1000, opts.maxStreams * 4), ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } });
+    this.memoMax = Math.max(1000, opts.maxStreams * 4);
     this.values = new Array(this.names.length);
   }
 
@@ -202,22 +241,56 @@ export class StreamLabeler {
 
   resolve(event: LogEvent): ResolvedStream {
     const vals = this.values;
-    let key = '';
-    for (let i = 0; i < this.readers.length; i++) {
+    const last = this.readers.length - 1;
+    let node: MemoNode | undefined = this.memo;
+    let hit: ResolvedStream | undefined;
+    for (let i = 0; i <= last; i++) {
       const v = valueText(this.readers[i](event));
       vals[i] = v;
-      key += (v ?? '\u0001') + '\u0000';
+      if (node !== undefined) {
+        const next: MemoNode | ResolvedStream | undefined = node.get(v);
+        if (i === last) hit = next as ResolvedStream | undefined;
+        else node = next as MemoNode | undefined;
+      }
     }
     const now = this.now();
-    const hit = this.memo.get(key);
     if (hit !== undefined) {
+      const idle = now - hit.touched;
       // Keep the stream and its values alive in the guard's caches (cheaply, not every line).
-      if (now - hit.touched > this.opts.idleTtlMs / 8) this.refresh(hit, now);
-      return hit;
+      if (idle <= this.refreshMs) return hit;
+      if (idle <= this.opts.idleTtlMs) {
+        this.refresh(hit, now);
+        return hit;
+      }
+      // Unused past the TTL: the guard forgot its values, so it is admitted (and counted) again.
     }
     const resolved = this.admit(vals, now);
-    this.memo.set(key, resolved);
+    this.remember(vals, resolved);
     return resolved;
+  }
+
+  private get refreshMs(): number {
+    return this.opts.idleTtlMs / 8;
+  }
+
+  private remember(vals: Array<string | undefined>, resolved: ResolvedStream): void {
+    // Bounded: past the cap the memo starts over (resolving again is a few map hits per tuple).
+    if (this.memoEntries >= this.memoMax) {
+      this.memo = new Map();
+      this.memoEntries = 0;
+    }
+    let node = this.memo;
+    const last = vals.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(vals[i]) as MemoNode | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(vals[i], next);
+      }
+      node = next;
+    }
+    if (!node.has(vals[last])) this.memoEntries++;
+    node.set(vals[last], resolved);
   }
 
   private refresh(s: ResolvedStream, now: number): void {
@@ -281,35 +354,52 @@ export const LOKI_MAX_STRUCTURED_METADATA_ENTRIES = 128;
  * Picks the configured structured metadata fields from an event. Names are label-sanitized;
  * pairs that would push an entry over Loki's 64 KB budget are left out (reported to `onOversize`).
  */
-export class StructuredMetadataPicker {
-  private readonly names: string[];
+export class StructuredMetadataPicker implements EntryMetadata {
+  private readonly fieldNames: string[];
   private readonly readers: FieldReader[];
   private readonly onOversize: () => void;
+  /** The pairs collect() found, valid until its next call (reused: no allocation per line). */
+  count = 0;
+  readonly names: string[] = [];
+  readonly values: string[] = [];
 
   constructor(fields: string[], onOversize: () => void) {
-    this.names = fields.map(sanitizeLabelName);
+    this.fieldNames = fields.map(sanitizeLabelName);
     this.readers = fields.map(compileFieldReader);
     this.onOversize = onOversize;
   }
 
-  pick(event: LogEvent): Array<[string, string]> | null {
-    let out: Array<[string, string]> | null = null;
+  /** Reads the event's pairs into names/values/count; the picker itself is the EntryMetadata. */
+  collect(event: LogEvent): EntryMetadata {
+    let n = 0;
     let bytes = 0;
     for (let i = 0; i < this.readers.length; i++) {
       const v = valueText(this.readers[i](event));
       if (v === undefined) continue;
       // A cheap upper bound first; the exact UTF-8 size only when the bound says it might not fit.
-      let size = this.names[i].length + v.length * 3;
+      let size = this.fieldNames[i].length + v.length * 3;
       if (bytes + size > LOKI_MAX_STRUCTURED_METADATA_BYTES) {
-        size = this.names[i].length + Buffer.byteLength(v);
+        size = this.fieldNames[i].length + Buffer.byteLength(v);
         if (bytes + size > LOKI_MAX_STRUCTURED_METADATA_BYTES) {
           this.onOversize();
           continue;
         }
       }
       bytes += size;
-      (out ??= []).push([this.names[i], v]);
+      this.names[n] = this.fieldNames[i];
+      this.values[n] = v;
+      n++;
     }
+    this.count = n;
+    return this;
+  }
+
+  /** The event's pairs as an array (null when none); for callers that keep them. */
+  pick(event: LogEvent): Array<[string, string]> | null {
+    const md = this.collect(event);
+    if (md.count === 0) return null;
+    const out: Array<[string, string]> = [];
+    for (let i = 0; i < md.count; i++) out.push([md.names[i], md.values[i]]);
     return out;
   }
 }

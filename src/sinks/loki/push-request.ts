@@ -33,13 +33,13 @@ export interface LokiStream {
   entries: LokiEntry[];
 }
 
-const TAG_1_LEN = 0x0a; // field 1, wire type 2
-const TAG_2_LEN = 0x12;
-const TAG_3_LEN = 0x1a;
-const TAG_1_VARINT = 0x08; // field 1, wire type 0
-const TAG_2_VARINT = 0x10;
+export const TAG_1_LEN = 0x0a; // field 1, wire type 2
+export const TAG_2_LEN = 0x12;
+export const TAG_3_LEN = 0x1a;
+export const TAG_1_VARINT = 0x08; // field 1, wire type 0
+export const TAG_2_VARINT = 0x10;
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   if (n < 0) return 10; // int64 two's complement always takes ten bytes
   if (n < 0x80) return 1;
   if (n < 0x4000) return 2;
@@ -54,7 +54,15 @@ function varintSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
+export function writeVarint(buf: Buffer, pos: number, n: number): number {
+  if (n >= 0 && n <= 0xffffffff) {
+    while (n > 0x7f) {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[pos++] = n;
+    return pos;
+  }
   if (n < 0) {
     // int64 negative: 64-bit two's complement, ten bytes.
     let v = BigInt.asUintN(64, BigInt(n));
@@ -244,6 +252,28 @@ export function sortEntries(entries: LokiEntry[]): void {
 }
 
 /**
+ * An int64 varint at pos (two's complement: negatives take ten bytes). Beyond 2^53 a Number
+ * cannot hold every value; those (and all negatives) go through BigInt.
+ */
+export function readInt64(buf: Uint8Array, pos: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 7; i++) {
+    const b = buf[pos + i];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) return v;
+    mul *= 128;
+  }
+  let big = 0n;
+  for (let i = 0; i < 10; i++) {
+    const b = buf[pos + i];
+    big |= BigInt(b & 0x7f) << BigInt(7 * i);
+    if (b < 0x80) break;
+  }
+  return Number(BigInt.asIntN(64, big));
+}
+
+/**
  * Reads back a PushRequest this module encoded (to split a batch Loki refused with 413, or to
  * dead-letter it after its payloads were dropped at seal time). Not a general protobuf decoder:
  * it knows our four messages and skips unknown fields.
@@ -292,8 +322,8 @@ export function decodePushRequest(buf: Buffer): LokiStream[] {
             while (pos < tsEnd) {
               const tt = varint();
               if (tt === TAG_1_VARINT) {
-                const v = varint();
-                e.sec = v >= 2 ** 63 ? v - 2 ** 64 : v;
+                e.sec = readInt64(buf, pos);
+                while (buf[pos++] >= 0x80);
               } else if (tt === TAG_2_VARINT) e.nanos = varint();
               else skip(tt & 7);
             }
