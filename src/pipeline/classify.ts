@@ -109,6 +109,23 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
   { name: 'http_429', when: { 'http.status_code': { equals: 429 } }, set: { event_type: 'security', action: S.rateLimited } },
 ];
 
+/**
+ * One case-insensitive regex of every `contains` needle and `matches` pattern the built-in rules
+ * test `message` with. Most messages hold none of them: one pass of this regex then rules out
+ * all those rules, instead of one pass per rule (their regexes, case-folded into `[aA]` classes
+ * for the linear-time check, are slower than V8's native `i`). For these ASCII-only patterns,
+ * `i` matches exactly what the folded classes match, so the gate finds every message a rule
+ * could match; the rules themselves still decide. The patterns are ours and bounded, so the `i`
+ * regex (which V8 cannot hand to the linear engine) cannot backtrack excessively.
+ */
+const MESSAGE_GATE = new RegExp(BUILTIN_RULES.flatMap((r) => {
+  const c = r.when.message;
+  if (c === undefined) return [];
+  const needles = c.contains === undefined ? [] : Array.isArray(c.contains) ? c.contains : [c.contains];
+  return [...needles.map(escapeRegex), ...(typeof c.matches === 'string' ? [`(?:${c.matches})`] : [])];
+}).join('|'), 'i');
+const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
+
 /** App spellings of the contract's action names, normalized on security records. */
 const ACTION_ALIASES: Record<string, string> = {
   login_failed: S.failedLogin, login_failure: S.failedLogin, failed_login: S.failedLogin, auth_failed: S.failedLogin, auth_failure: S.failedLogin,
@@ -126,6 +143,8 @@ type Test = (v: unknown) => boolean;
 
 interface CompiledRule {
   name: string;
+  /** A built-in rule with a condition on `message`: it cannot hold when MESSAGE_GATE finds nothing. */
+  messageGated: boolean;
   conditions: Array<{ path: string[]; test: Test }>;
   set: ClassifyRule['set'];
   extract?: { path: string[]; regex: RegExp };
@@ -214,9 +233,10 @@ function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
 }
 
-function compileRule(r: ClassifyRule): CompiledRule {
+function compileRule(r: ClassifyRule, messageGated = false): CompiledRule {
   return {
     name: r.name,
+    messageGated,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
     extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern } : undefined,
@@ -257,7 +277,7 @@ export class ClassifyStage implements Stage {
       }));
       builtin.splice(at, 0, ...authRoutes);
     }
-    this.rules = [...cfg.rules, ...builtin].map(compileRule);
+    this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, MESSAGE_GATED.has(r.name)))];
   }
 
   process(event: LogEvent): LogEvent {
@@ -278,10 +298,16 @@ export class ClassifyStage implements Stage {
         return event;
       }
     }
+    /** MESSAGE_GATE on this record: 0 not tested yet, 1 found something, 2 found nothing. */
+    let gate = 0;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
+      if (rule.messageGated) {
+        if (gate === 0) gate = messageMayMatch(r.message) ? 1 : 2;
+        if (gate === 2) continue;
+      }
       if (!holds(rule, r)) continue;
       apply(rule, r);
       return event;
@@ -304,6 +330,12 @@ export class ClassifyStage implements Stage {
     if (m.threshold === undefined) m.threshold = this.slowSeconds;
     if (m.operation === undefined) m.operation = operationOf(r);
   }
+}
+
+/** False when no built-in message rule can hold (a `contains` also holds when lower-casing makes the needle: see LOWERS_TO_ASCII). */
+function messageMayMatch(v: unknown): boolean {
+  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+  return s !== undefined && (MESSAGE_GATE.test(s) || LOWERS_TO_ASCII.test(s));
 }
 
 function holds(rule: CompiledRule, r: LogRecord): boolean {

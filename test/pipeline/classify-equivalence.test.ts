@@ -1,5 +1,6 @@
 /**
- * Property tests holding the classification stage to its former implementation
+ * Property tests holding the classification stage (contains as one regex, the built-in message
+ * rules behind one case-insensitive gate) to its former implementation
  * (classify-reference.ts): the same record out (event_type, action, threat, extracted fields,
  * slow-operation metadata) for records built from the words the rules look for, in random case
  * and with the characters whose lower case is ASCII (İ, the Kelvin sign) mixed in.
@@ -18,7 +19,8 @@ import { ClassifyStage as ReferenceClassifyStage } from './classify-reference.ts
 const WORDS = [
   'Failed password for', 'Failed publickey for', 'Invalid user ', 'authentication failure', 'FAILED LOGIN', 'Accepted password for', 'Accepted publickey for',
   'Accepted keyboard-interactive', 'login failed', 'failed login', 'invalid credentials', 'logged in', 'not logged in', 'rate limit exceeded', 'too many requests',
-  'throttled', 'upload rejected', 'access denied', 'permission denied', 'sqlmap', 'nikto', ' from ', '10.0.0.1', 'root', 'user=', 'rhost=', ' ', '/', 'a',
+  'throttled', 'upload rejected', 'access denied', 'permission denied', 'bad credentials', 'wrong password', 'rate-limited', 'ratelimiting hit', 'file blocked',
+  'rejected upload', 'not authorized', 'insufficient privileges', 'signed in', "isn't logged in", 'authenticated successfully', 'sign-in unsuccessful', 'sqlmap', 'nikto', ' from ', '10.0.0.1', 'root', 'user=', 'rhost=', ' ', '/', 'a',
   '\u0130', '\u212a', '\u0131', '\u017f', 'ß', 'İnvalid user ', 'Failed public\u212aey for', 'FAİLED LOGIN',
 ];
 const randomCase = (s: string, flips: number[]) => Array.from(s, (c, i) => (flips[i % flips.length] % 2 === 0 ? c : c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
