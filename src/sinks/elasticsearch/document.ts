@@ -89,7 +89,7 @@ function logshipDocument(event: LogEvent, opts: DocumentOptions): Record<string,
   return doc;
 }
 
-function set(obj: Record<string, unknown>, path: string[], value: unknown): void {
+function set(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
   if (value === undefined) return;
   let o = obj;
   for (let i = 0; i < path.length - 1; i++) o = (o[path[i]] ??= {}) as Record<string, unknown>;
@@ -100,53 +100,89 @@ function set(obj: Record<string, unknown>, path: string[], value: unknown): void
  * Elastic Common Schema names (ecs 8.x). Fields ECS has no name for go under `logship.*`
  * (ECS reserves custom namespaces for exactly that).
  */
+/** ECS field paths, allocated once (not per document). */
+const ECS_LOG_LEVEL = ['log', 'level'];
+const ECS_SERVICE_NAME = ['service', 'name'];
+const ECS_ECS_VERSION = ['ecs', 'version'];
+const ECS_TRACE_ID = ['trace', 'id'];
+const ECS_SPAN_ID = ['span', 'id'];
+const ECS_USER_ID = ['user', 'id'];
+const ECS_HTTP_REQUEST_ID = ['http', 'request', 'id'];
+const ECS_EVENT_DURATION = ['event', 'duration'];
+const ECS_EVENT_ACTION = ['event', 'action'];
+const ECS_LOGSHIP_EVENT_TYPE = ['logship', 'event_type'];
+const ECS_CLIENT_IP = ['client', 'ip'];
+const ECS_USER_AGENT_ORIGINAL = ['user_agent', 'original'];
+const ECS_HTTP_REQUEST_METHOD = ['http', 'request', 'method'];
+const ECS_HTTP_REQUEST_REFERRER = ['http', 'request', 'referrer'];
+const ECS_HTTP_RESPONSE_STATUS_CODE = ['http', 'response', 'status_code'];
+const ECS_HTTP_RESPONSE_BODY_BYTES = ['http', 'response', 'body', 'bytes'];
+const ECS_HTTP_VERSION = ['http', 'version'];
+const ECS_URL_PATH = ['url', 'path'];
+const ECS_LOGSHIP_HTTP_ROUTE = ['logship', 'http_route'];
+const ECS_LOGSHIP_RESPONSE_TIME = ['logship', 'response_time'];
+const ECS_HOST_NAME = ['host', 'name'];
+const ECS_LOG_FILE_PATH = ['log', 'file', 'path'];
+const ECS_INPUT_TYPE = ['input', 'type'];
+const ECS_LOGSHIP_SOURCE = ['logship', 'source'];
+const ECS_LOGSHIP_STREAM = ['logship', 'stream'];
+const ECS_CONTAINER_ID = ['container', 'id'];
+const ECS_CONTAINER_NAME = ['container', 'name'];
+const ECS_CONTAINER_IMAGE_NAME = ['container', 'image', 'name'];
+const ECS_KUBERNETES_NAMESPACE = ['kubernetes', 'namespace'];
+const ECS_KUBERNETES_POD_NAME = ['kubernetes', 'pod', 'name'];
+const ECS_KUBERNETES_POD_UID = ['kubernetes', 'pod', 'uid'];
+const ECS_KUBERNETES_CONTAINER_NAME = ['kubernetes', 'container', 'name'];
+const ECS_LOGSHIP_METADATA = ['logship', 'metadata'];
+const ECS_LOG_TRUNCATED = ['log', 'truncated'];
+
 function ecsDocument(event: LogEvent, opts: DocumentOptions): Record<string, unknown> {
   const r: LogRecord = event.record;
   const s = r.source;
   const d: Record<string, unknown> = { '@timestamp': r.timestamp, message: r.message };
-  set(d, ['log', 'level'], r.level);
-  set(d, ['service', 'name'], r.service);
-  set(d, ['ecs', 'version'], ECS_VERSION);
-  set(d, ['trace', 'id'], r.trace_id);
-  set(d, ['span', 'id'], r.span_id);
-  set(d, ['user', 'id'], r.user_id);
-  set(d, ['http', 'request', 'id'], r.request_id);
+  set(d, ECS_LOG_LEVEL, r.level);
+  set(d, ECS_SERVICE_NAME, r.service);
+  set(d, ECS_ECS_VERSION, ECS_VERSION);
+  set(d, ECS_TRACE_ID, r.trace_id);
+  set(d, ECS_SPAN_ID, r.span_id);
+  set(d, ECS_USER_ID, r.user_id);
+  set(d, ECS_HTTP_REQUEST_ID, r.request_id);
   // event.duration is nanoseconds in ECS; ours are seconds.
-  if (typeof r.duration === 'number') set(d, ['event', 'duration'], Math.round(r.duration * 1e9));
-  set(d, ['event', 'action'], r.action);
-  set(d, ['logship', 'event_type'], r.event_type);
-  set(d, ['client', 'ip'], r.ip_address);
-  set(d, ['user_agent', 'original'], r.user_agent);
+  if (typeof r.duration === 'number') set(d, ECS_EVENT_DURATION, Math.round(r.duration * 1e9));
+  set(d, ECS_EVENT_ACTION, r.action);
+  set(d, ECS_LOGSHIP_EVENT_TYPE, r.event_type);
+  set(d, ECS_CLIENT_IP, r.ip_address);
+  set(d, ECS_USER_AGENT_ORIGINAL, r.user_agent);
   const h = r.http;
   if (h) {
-    set(d, ['http', 'request', 'method'], h.method);
-    set(d, ['http', 'request', 'referrer'], h.referrer);
-    set(d, ['http', 'response', 'status_code'], h.status_code);
-    set(d, ['http', 'response', 'body', 'bytes'], h.bytes);
-    set(d, ['http', 'version'], h.protocol?.replace(/^HTTP\//i, ''));
-    set(d, ['url', 'path'], h.path);
-    set(d, ['logship', 'http_route'], h.route);
+    set(d, ECS_HTTP_REQUEST_METHOD, h.method);
+    set(d, ECS_HTTP_REQUEST_REFERRER, h.referrer);
+    set(d, ECS_HTTP_RESPONSE_STATUS_CODE, h.status_code);
+    set(d, ECS_HTTP_RESPONSE_BODY_BYTES, h.bytes);
+    set(d, ECS_HTTP_VERSION, h.protocol?.replace(/^HTTP\//i, ''));
+    set(d, ECS_URL_PATH, h.path);
+    set(d, ECS_LOGSHIP_HTTP_ROUTE, h.route);
     if (typeof h.response_time === 'number' && Number.isFinite(h.response_time)) {
-      set(d, ['logship', 'response_time'], h.response_time);
-      if (r.duration === undefined) set(d, ['event', 'duration'], Math.round(h.response_time * 1e6));
+      set(d, ECS_LOGSHIP_RESPONSE_TIME, h.response_time);
+      if (r.duration === undefined) set(d, ECS_EVENT_DURATION, Math.round(h.response_time * 1e6));
     }
   }
-  set(d, ['host', 'name'], s.host);
-  set(d, ['log', 'file', 'path'], s.file);
-  set(d, ['input', 'type'], s.type);
-  set(d, ['logship', 'source'], s.name);
-  set(d, ['logship', 'stream'], s.stream);
-  set(d, ['container', 'id'], s.container_id);
-  set(d, ['container', 'name'], s.container_name ?? s.container);
-  set(d, ['container', 'image', 'name'], s.image);
-  set(d, ['kubernetes', 'namespace'], s.namespace);
-  set(d, ['kubernetes', 'pod', 'name'], s.pod);
-  set(d, ['kubernetes', 'pod', 'uid'], s.pod_uid);
-  set(d, ['kubernetes', 'container', 'name'], s.container);
-  if (r.metadata !== undefined) set(d, ['logship', 'metadata'], cleanMetadata(r.metadata, opts.metadataMaxDepth));
+  set(d, ECS_HOST_NAME, s.host);
+  set(d, ECS_LOG_FILE_PATH, s.file);
+  set(d, ECS_INPUT_TYPE, s.type);
+  set(d, ECS_LOGSHIP_SOURCE, s.name);
+  set(d, ECS_LOGSHIP_STREAM, s.stream);
+  set(d, ECS_CONTAINER_ID, s.container_id);
+  set(d, ECS_CONTAINER_NAME, s.container_name ?? s.container);
+  set(d, ECS_CONTAINER_IMAGE_NAME, s.image);
+  set(d, ECS_KUBERNETES_NAMESPACE, s.namespace);
+  set(d, ECS_KUBERNETES_POD_NAME, s.pod);
+  set(d, ECS_KUBERNETES_POD_UID, s.pod_uid);
+  set(d, ECS_KUBERNETES_CONTAINER_NAME, s.container);
+  if (r.metadata !== undefined) set(d, ECS_LOGSHIP_METADATA, cleanMetadata(r.metadata, opts.metadataMaxDepth));
   const labels = cleanLabels(event.labels);
   if (labels) d.labels = labels;
-  if (event.truncated) set(d, ['log', 'truncated'], true);
+  if (event.truncated) set(d, ECS_LOG_TRUNCATED, true);
   return d;
 }
 
