@@ -94,7 +94,7 @@ t.test('a per-item 429 resends exactly the refused items, byte for byte, and not
 t.test('batch.max_bytes bounds every request; a bigger document goes alone', async (t) => {
   const es = await server(t);
   const proxy = await recordingProxy(t, es);
-  const { sink } = makeSink(proxy.url, { batch: { max_bytes: 2000, max_wait: '20ms' } });
+  const { sink } = makeSink(proxy.url, { batch: { max_bytes: 2000, max_wait: '20ms' }, max_inflight: 1 }); // one at a time: the proxy records in send order
   await sink.start();
   const evs = Array.from({ length: 60 }, (_, i) => event({ message: `line ${i} ${'é'.repeat(i % 40)}` }, `9:2@${i * 100}`));
   const huge = event({ message: 'h'.repeat(5000) }, '9:2@99999');
