@@ -117,10 +117,24 @@ function digitsEnd(s: string, i: number, max: number): number {
  */
 export function isoFromMs(ms: number, frac = ''): string | undefined {
   if (!(ms >= -30610224000000 && ms <= 253402300799999)) return undefined;
-  const iso = new Date(ms).toISOString();
-  if (frac.length <= 3) return iso;
-  return `${iso.slice(0, 20)}${frac.slice(0, 9)}Z`;
+  if (!Number.isInteger(ms)) {
+    const iso = new Date(ms).toISOString();
+    return frac.length <= 3 ? iso : `${iso.slice(0, 20)}${frac.slice(0, 9)}Z`;
+  }
+  // Consecutive lines mostly share their second: format `YYYY-MM-DDTHH:MM:SS.` once per second.
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoSecondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  if (frac.length > 3) return `${isoSecondPrefix}${frac.slice(0, 9)}Z`;
+  return `${isoSecondPrefix}${MILLIS[ms - second * 1000]}Z`;
 }
+
+let isoSecond = NaN;
+let isoSecondPrefix = '';
+/** '000' … '999'. */
+const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** Epoch ms from civil fields, validating ranges (day checked against the month). */
 function civilMs(y: number, mo: number, d: number, h: number, mi: number, s: number, msPart: number): number {

@@ -193,8 +193,9 @@ export class RedactStage implements Stage {
 
   /**
    * The built-in text rules in order. A rule runs only when a cheap check of something its
-   * match needs passes (`PRIVATE KEY-----`, an `@` after `://`, `Basic`, `eyJ`, a `=` or `:`):
-   * on access-log lines the url_credentials regex alone cost more than the pre-check.
+   * match needs passes (`PRIVATE KEY-----`, an `@` after `://`, `Basic`, `eyJ`, a `=` or `:`, the
+   * shortest length it can match): on access-log lines the url_credentials regex alone cost
+   * more than the pre-check.
    */
   private builtinText(s: string): string {
     const R = this.replacement;
@@ -212,7 +213,7 @@ export class RedactStage implements Stage {
         return `${scheme}${user}:${R}@`;
       });
     }
-    if (!off.has('bearer_token')) {
+    if (!off.has('bearer_token') && s.length >= 15 /* bearer, a space, 8 characters */) {
       s = s.replace(/\b(bearer)(\s+|%20)([A-Za-z0-9\-._~+/]{8,}=*)/gi, (_m, word: string, sp: string) => {
         this.count('bearer_token');
         return `${word}${sp}${R}`;
@@ -232,14 +233,14 @@ export class RedactStage implements Stage {
         return R;
       });
     }
-    if (!off.has('aws_access_key')) {
+    if (!off.has('aws_access_key') && s.length >= 20) {
       s = s.replace(/\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}\b/g, () => {
         this.count('aws_access_key');
         return R;
       });
     }
     if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
-    if (!off.has('credit_card')) {
+    if (!off.has('credit_card') && s.length >= 13) {
       s = s.replace(/\b(?:\d[ -]?){12,18}\d\b/g, (m) => {
         if (!isCardNumber(m)) return m;
         this.count('credit_card');

@@ -1,4 +1,4 @@
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { LocalCounter, MetricsRegistry } from '../metrics/registry.ts';
 import type { LineReceiver, SourceLine } from '../pipeline/line.ts';
 import type { MultilineConfig } from './config.ts';
 
@@ -32,8 +32,9 @@ export class MultilineJoiner implements LineReceiver {
   private readonly timeout: number;
   /** Slots: 0 = no stream (plain files), 1 = stdout, 2 = stderr. */
   private readonly open: Array<OpenRecord | null> = [null, null, null];
-  private readonly joinedLines;
-  private readonly truncatedRecords;
+  /** Counted locally (MetricsRegistry.count): this runs once per continuation line. */
+  private readonly joinedLines: LocalCounter;
+  private readonly truncatedRecords: LocalCounter;
 
   constructor(cfg: MultilineConfig, next: LineReceiver, metrics: MetricsRegistry, sourceName: string) {
     this.next = next;
@@ -41,8 +42,10 @@ export class MultilineJoiner implements LineReceiver {
     this.maxLines = cfg.max_lines;
     this.maxBytes = cfg.max_bytes;
     this.timeout = cfg.timeout;
-    this.joinedLines = metrics.counter('logship_multiline_lines_joined_total', 'Lines appended to a multiline record.', ['source']).labels(sourceName);
-    this.truncatedRecords = metrics.counter('logship_multiline_truncated_total', 'Multiline records cut at max_lines or max_bytes.', ['source']).labels(sourceName);
+    metrics.counter('logship_multiline_lines_joined_total', 'Lines appended to a multiline record.', ['source']);
+    metrics.counter('logship_multiline_truncated_total', 'Multiline records cut at max_lines or max_bytes.', ['source']);
+    this.joinedLines = metrics.count('logship_multiline_lines_joined_total', [sourceName]);
+    this.truncatedRecords = metrics.count('logship_multiline_truncated_total', [sourceName]);
   }
 
   receive(line: SourceLine): void {

@@ -1,6 +1,7 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { createParser } from '../../src/parse/registry.ts';
-import { TimeZone, parseTimestampValue } from '../../src/parse/time.ts';
+import { TimeZone, isoFromMs, parseTimestampValue } from '../../src/parse/time.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 
 function ctxAt(iso: string, errors: string[] = []): ParseContext {
@@ -107,4 +108,17 @@ t.test('no time: read time marked; container runtime time preferred when present
   const r = auto('hello', ctx);
   t.equal(r.timestamp, '2024-01-15T11:59:59.123456789Z');
   t.equal(r.metadata, undefined);
+});
+
+t.test('isoFromMs formats exactly like toISOString (its per-second cache included)', async (t) => {
+  const ms = fc.oneof(fc.integer({ min: -30610224000000, max: 253402300799999 }), fc.integer({ min: 1_700_000_000_000, max: 1_700_000_005_000 }), fc.double({ min: -30610224000000, max: 253402300799999, noNaN: true }));
+  fc.assert(fc.property(fc.array(ms, { minLength: 1, maxLength: 8 }), fc.stringMatching(/^\d{0,9}$/), (list, frac) => {
+    for (const m of list) {
+      const iso = new Date(m).toISOString();
+      const want = frac.length <= 3 ? iso : `${iso.slice(0, 20)}${frac}Z`;
+      const got = isoFromMs(m, frac);
+      if (got !== want) throw new Error(`${m} ${frac}: got ${got}, want ${want}`);
+    }
+  }), { numRuns: 20_000 });
+  t.equal(isoFromMs(253402300800000), undefined, 'past year 9999');
 });

@@ -39,8 +39,8 @@ export class SecurityMetrics {
   private readonly windowMs: number;
   private readonly now: () => number;
   private readonly metrics: MetricsRegistry;
-  /** Locally counted series (see MetricsRegistry.count), by family then label values: no per-record label hashing. */
-  private readonly series = new Map<string, Map<string, LocalCounter>>();
+  /** Locally counted series (see MetricsRegistry.count), by family, service, then the second label's value ('' when none): no per-record label hashing or key building. */
+  private readonly series = new Map<string, Map<string, Map<string, LocalCounter>>>();
 
   constructor(cfg: SecurityMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
     const m = deps.metrics;
@@ -121,16 +121,15 @@ export class SecurityMetrics {
 
   /** Counts one in the family's series (service, and the second label's value if it has one). */
   private inc(family: string, service: string, second?: string): void {
-    let byKey = this.series.get(family);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.series.set(family, byKey);
-    }
-    const key = second === undefined ? service : `${service}\u0000${second}`;
-    let c = byKey.get(key);
+    let byService = this.series.get(family);
+    if (byService === undefined) this.series.set(family, (byService = new Map()));
+    let bySecond = byService.get(service);
+    if (bySecond === undefined) byService.set(service, (bySecond = new Map()));
+    const key = second ?? '';
+    let c = bySecond.get(key);
     if (c === undefined) {
       c = this.metrics.count(family, second === undefined ? [service] : [service, second]);
-      byKey.set(key, c);
+      bySecond.set(key, c);
     }
     c.inc();
   }

@@ -53,7 +53,8 @@ export class PartialJoiner {
       line.source = this.sourceFor(line.source, stream);
       line.runtimeTimestamp = timestamp;
       if (final) {
-        if (Buffer.byteLength(text) > this.maxBytes) this.cut(line);
+        // UTF-8 needs at most 3 bytes per UTF-16 unit: short lines skip counting their bytes
+        if (text.length * 3 > this.maxBytes && Buffer.byteLength(text) > this.maxBytes) this.cut(line);
         this.next.receive(line);
         return;
       }
