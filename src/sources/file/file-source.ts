@@ -170,7 +170,12 @@ export class FileSource {
     }
     if (!st.isFile()) return false;
     const known = this.tailers.get(identityKey(st));
-    if (known !== undefined && known.path === path) return false;
+    if (known !== undefined && known.path === path) {
+      // The rescan is the safety net for lost change events: it wakes a tailer whose file moved
+      // on since its last look, so idle tailers need not poll on their own.
+      if (st.size !== known.size || st.mtimeMs !== known.seenMtimeMs) known.wake();
+      return false;
+    }
     if (this.followRename(path, identityKey(st))) return true;
     // Open first and take the identity from the descriptor: the path can be replaced between a
     // stat and an open (rename + create), and a generation must never be confused with the next.
@@ -372,7 +377,9 @@ export class FileSource {
       rotateWait: this.cfg.rotate_wait,
       readChunkBytes: 256 * 1024,
       pollInterval: 250,
-      maxPollInterval: 10_000,
+      // Change events wake a tailer at once and every rescan wakes one whose size or mtime moved:
+      // its own poll is a last resort, so it can back off far.
+      maxPollInterval: 60_000,
       rotated,
       source: info,
       receiver,
@@ -402,7 +409,11 @@ export class FileSource {
       },
     });
     this.tailers.set(key, tailer);
-    if (!rotated) this.byPath.set(path, tailer);
+    if (!rotated) {
+      // The path's previous file (found replaced by a rescan, not an event): let it notice now.
+      this.byPath.get(path)?.wake();
+      this.byPath.set(path, tailer);
+    }
     try {
       await tailer.start(ownFd); // takes the descriptor over (closes it on failure)
     } catch (err) {

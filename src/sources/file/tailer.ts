@@ -86,7 +86,7 @@ export class Tailer {
   private atEof = false;
   private lastHeadCheck = Date.now();
   /** The modification time at the last fstat (a same-size rewrite changes it). */
-  private seenMtimeMs = 0;
+  seenMtimeMs = 0;
   private pollDelay: number;
   private fpValue: string;
   private fpLen: number;
@@ -251,8 +251,11 @@ export class Tailer {
       await this.checkRotated();
     }
     this.state = this.rotatedAt !== 0 ? 'rotated' : 'idle';
-    const delay = this.pollDelay;
-    this.pollDelay = Math.min(this.pollDelay * 2, this.o.maxPollInterval);
+    // A file untouched for a long time (most of 1,000 watched files) starts its backoff far out:
+    // change events and rescans wake it when it is written.
+    const quietFor = this.seenMtimeMs > 0 ? now - this.seenMtimeMs : 0;
+    const delay = Math.min(Math.max(this.pollDelay, quietFor / 4), this.o.maxPollInterval);
+    this.pollDelay = Math.min(delay * 2, this.o.maxPollInterval);
     // A pending partial line or a rotated generation needs its timer on time, not after backoff.
     const cap = this.carry !== null ? this.o.partialLineTimeout : this.rotatedAt !== 0 ? Math.min(this.o.rotateWait, 1000) : delay;
     await this.sleep(Math.max(this.o.pollInterval, Math.min(delay, cap)));
