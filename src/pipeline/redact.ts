@@ -59,6 +59,18 @@ const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp'
 /** Cheap pre-check: a string without any of these cannot hold anything the text rules replace. */
 const PREFILTER = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}|\bpin\b|otp/i;
 
+/**
+ * The built-in text rules' regexes, made once: a regex literal inside a function is a new
+ * RegExp object on every call (per line here). `replace` resets a global regex's lastIndex.
+ */
+const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)/g;
+const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/g;
+const BEARER_TOKEN = /\b(bearer)(\s+|%20)([A-Za-z0-9\-._~+/]{8,}=*)/gi;
+const BASIC_AUTH = /\bBasic(\s+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g;
+const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+const AWS_ACCESS_KEY = /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}\b/g;
+const CARD_NUMBER = /\b(?:\d[ -]?){12,18}\d\b/g;
+
 export function normalizeKey(key: string): string {
   let out = '';
   for (let i = 0; i < key.length; i++) {
@@ -201,26 +213,26 @@ export class RedactStage implements Stage {
     const R = this.replacement;
     const off = this.off;
     if (!off.has('private_key') && s.includes('PRIVATE KEY-----')) {
-      s = s.replace(/-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)/g, () => {
+      s = s.replace(PRIVATE_KEY_BLOCK, () => {
         this.count('private_key');
         return `-----BEGIN PRIVATE KEY-----${R}-----END PRIVATE KEY-----`;
       });
     }
     if (!off.has('url_credentials') && hasAtAfterScheme(s)) {
-      s = s.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/g, (_m, scheme: string, user: string, pw: string) => {
+      s = s.replace(URL_CREDENTIALS, (_m, scheme: string, user: string, pw: string) => {
         if (pw === R) return _m;
         this.count('url_credentials');
         return `${scheme}${user}:${R}@`;
       });
     }
     if (!off.has('bearer_token') && s.length >= 15 /* bearer, a space, 8 characters */) {
-      s = s.replace(/\b(bearer)(\s+|%20)([A-Za-z0-9\-._~+/]{8,}=*)/gi, (_m, word: string, sp: string) => {
+      s = s.replace(BEARER_TOKEN, (_m, word: string, sp: string) => {
         this.count('bearer_token');
         return `${word}${sp}${R}`;
       });
     }
     if (!off.has('basic_auth') && s.includes('Basic')) {
-      s = s.replace(/\bBasic(\s+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g, (m, sp: string, cred: string) => {
+      s = s.replace(BASIC_AUTH, (m, sp: string, cred: string) => {
         // base64 of user:password has digits, padding or mixed case; plain words ("Basic authentication") do not
         if (!/[0-9+/=]/.test(cred) && !(/[a-z]/.test(cred) && /[A-Z]/.test(cred.slice(1)))) return m;
         this.count('basic_auth');
@@ -228,20 +240,20 @@ export class RedactStage implements Stage {
       });
     }
     if (!off.has('jwt') && s.includes('eyJ')) {
-      s = s.replace(/\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, () => {
+      s = s.replace(JWT, () => {
         this.count('jwt');
         return R;
       });
     }
     if (!off.has('aws_access_key') && s.length >= 20) {
-      s = s.replace(/\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}\b/g, () => {
+      s = s.replace(AWS_ACCESS_KEY, () => {
         this.count('aws_access_key');
         return R;
       });
     }
     if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
     if (!off.has('credit_card') && s.length >= 13) {
-      s = s.replace(/\b(?:\d[ -]?){12,18}\d\b/g, (m) => {
+      s = s.replace(CARD_NUMBER, (m) => {
         if (!isCardNumber(m)) return m;
         this.count('credit_card');
         return R;
