@@ -74,35 +74,55 @@ export class StreamChunk {
   }
 }
 
-const CHUNK_INITIAL_BYTES = 16 * 1024;
+const CHUNK_INITIAL_BYTES = 4 * 1024;
 const CHUNK_INITIAL_ENTRIES = 64;
 
 /**
  * Chunks of sealed batches, reused by the next batches: a batch's buffers are copied into its
- * request body at seal time and are free right after, so steady state allocates nothing here.
+ * request body at seal time and are free right after. A stream gets its own chunk back (sized
+ * by its own rate, so a busy stream's large buffer is not handed to a quiet one); streams not
+ * seen for a while are evicted first once the idle buffers exceed `maxBytes`.
  */
 export class ChunkPool {
-  private readonly free: StreamChunk[] = [];
-  private freeBytes = 0;
+  private readonly idle = new Map<string, StreamChunk>();
+  private idleBytes = 0;
   private readonly maxBytes: number;
 
-  /** `maxBytes`: how much buffer memory may sit idle in the pool. */
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
   }
 
   take(stream: ResolvedStream): StreamChunk {
-    const c = this.free.pop();
+    const c = this.idle.get(stream.labels);
     if (c === undefined) return new StreamChunk(stream, Buffer.allocUnsafe(CHUNK_INITIAL_BYTES), new Uint32Array(CHUNK_INITIAL_ENTRIES));
-    this.freeBytes -= c.buf.length;
+    this.idle.delete(stream.labels);
+    this.idleBytes -= c.buf.length;
     c.reset(stream);
     return c;
   }
 
   give(c: StreamChunk): void {
-    if (this.freeBytes + c.buf.length > this.maxBytes) return;
-    this.freeBytes += c.buf.length;
-    this.free.push(c);
+    const size = c.buf.length;
+    if (size > this.maxBytes) return;
+    const key = c.stream.labels;
+    const prev = this.idle.get(key);
+    if (prev !== undefined) {
+      this.idle.delete(key);
+      this.idleBytes -= prev.buf.length;
+    }
+    // Map order is insertion order: the first entries are the streams idle the longest.
+    for (const [k, old] of this.idle) {
+      if (this.idleBytes + size <= this.maxBytes) break;
+      this.idle.delete(k);
+      this.idleBytes -= old.buf.length;
+    }
+    this.idle.set(key, c);
+    this.idleBytes += size;
+  }
+
+  /** Bytes of idle buffers held. */
+  get bytes(): number {
+    return this.idleBytes;
   }
 }
 

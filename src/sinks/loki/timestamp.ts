@@ -21,19 +21,33 @@ function digits(s: string, from: number, n: number): number {
 }
 
 /**
+ * Consecutive lines share their date, hour and minute: the seconds of `YYYY-MM-DDTHH:MM` of the
+ * last line are kept, so most lines skip that part of the parse and Date.UTC.
+ */
+let minutePrefix = '';
+let minuteSeconds = 0;
+
+/**
  * The shape normalize emits for almost every record, `YYYY-MM-DDTHH:MM:SS[.f…]Z`, parsed without
  * a regex or Date.parse (this runs once per line).
  */
 function parseUtcFast(ts: string): Timestamp | undefined {
   const n = ts.length;
   if (n < 20 || ts.charCodeAt(n - 1) !== 90 /* Z */ || ts.charCodeAt(10) !== 84 /* T */ || ts.charCodeAt(4) !== 45 || ts.charCodeAt(7) !== 45 || ts.charCodeAt(13) !== 58 || ts.charCodeAt(16) !== 58) return undefined;
-  const y = digits(ts, 0, 4);
-  const mo = digits(ts, 5, 2);
-  const d = digits(ts, 8, 2);
-  const h = digits(ts, 11, 2);
-  const mi = digits(ts, 14, 2);
+  let base = minuteSeconds;
+  if (!ts.startsWith(minutePrefix) || minutePrefix.length === 0) {
+    const y = digits(ts, 0, 4);
+    const mo = digits(ts, 5, 2);
+    const d = digits(ts, 8, 2);
+    const h = digits(ts, 11, 2);
+    const mi = digits(ts, 14, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) return undefined;
+    base = Date.UTC(y, mo - 1, d, h, mi, 0) / 1000;
+    minutePrefix = ts.slice(0, 16);
+    minuteSeconds = base;
+  }
   const se = digits(ts, 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return undefined;
+  if (se < 0 || se > 60) return undefined;
   let nanos = 0;
   if (n > 20) {
     if (ts.charCodeAt(19) !== 46 /* . */) return undefined;
@@ -43,7 +57,8 @@ function parseUtcFast(ts: string): Timestamp | undefined {
     if (f < 0 || (fracLen > 9 && digits(ts, 29, fracLen - 9) < 0)) return undefined;
     nanos = fracLen >= 9 ? f : f * 10 ** (9 - fracLen);
   }
-  return { sec: Date.UTC(y, mo - 1, d, h, mi, se) / 1000, nanos };
+  // Date.UTC rolls a leap second (:60) into the next minute; so does this.
+  return { sec: base + se, nanos };
 }
 
 /** Parses an RFC 3339 timestamp; undefined when it is not one. */

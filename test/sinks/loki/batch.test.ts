@@ -214,16 +214,35 @@ t.test('a body built incrementally splits (413) into halves that together carry 
   }), { numRuns: 100 });
 });
 
-t.test('chunk pool: buffers come back after a batch is released and are reused without leaking old bytes', async (t) => {
+t.test('chunk pool: a stream gets its own buffer back, without old bytes; idle buffers are capped, longest idle evicted first', async (t) => {
   const encoder = new ProtobufEntryEncoder();
   const pool = new ChunkPool(1 << 20);
-  const first = encode(encoder, [{ stream: STREAMS[0], entry: { sec: 1, nanos: 1, line: 'x'.repeat(40_000), md: [] } }], pool);
-  const buf = first.batch.chunks[0].buf;
+  const first = encode(encoder, [
+    { stream: STREAMS[0], entry: { sec: 1, nanos: 1, line: 'x'.repeat(40_000), md: [] } },
+    { stream: STREAMS[1], entry: { sec: 1, nanos: 1, line: 'small', md: [] } },
+  ], pool);
+  const [big, small] = first.batch.chunks.map((c) => c.buf);
   first.batch.release(pool);
-  const second = encode(encoder, [{ stream: STREAMS[1], entry: { sec: 2, nanos: 2, line: 'short', md: [] } }], pool);
-  t.equal(second.batch.chunks[0].buf, buf, 'the grown buffer was reused');
-  t.same(decodeProtobuf(second.body), [{ labels: STREAMS[1].labels, entries: [{ sec: 2, nanos: 2, line: 'short', md: [] }] }]);
-  const small = new ChunkPool(1000);
-  second.batch.release(small);
-  t.not(encode(encoder, [{ stream: STREAMS[0], entry: { sec: 1, nanos: 0, line: 'y', md: [] } }], small).batch.chunks[0].buf, buf, 'a pool over its byte cap drops buffers');
+  const second = encode(encoder, [
+    { stream: STREAMS[1], entry: { sec: 2, nanos: 2, line: 'short', md: [] } },
+    { stream: STREAMS[0], entry: { sec: 3, nanos: 3, line: 'y', md: [] } },
+  ], pool);
+  t.equal(second.batch.chunks[0].buf, small, 'the quiet stream got its small buffer back');
+  t.equal(second.batch.chunks[1].buf, big, 'the busy stream got its grown buffer back');
+  t.same(decodeProtobuf(second.body), [
+    { labels: STREAMS[1].labels, entries: [{ sec: 2, nanos: 2, line: 'short', md: [] }] },
+    { labels: STREAMS[0].labels, entries: [{ sec: 3, nanos: 3, line: 'y', md: [] }] },
+  ]);
+  second.batch.release(pool);
+  t.equal(pool.bytes, big.length + small.length);
+  const tight = new ChunkPool(big.length + 10);
+  second.batch.chunks.length = 0;
+  const third = encode(encoder, [
+    { stream: STREAMS[0], entry: { sec: 1, nanos: 0, line: 'z'.repeat(40_000), md: [] } },
+    { stream: STREAMS[1], entry: { sec: 1, nanos: 0, line: 'z', md: [] } },
+    { stream: STREAMS[2], entry: { sec: 1, nanos: 0, line: 'z', md: [] } },
+  ], tight);
+  third.batch.release(tight);
+  t.ok(tight.bytes <= big.length + 10, 'over the cap, the longest idle buffers were dropped');
+  t.equal(tight.take(STREAMS[0]).buf.length < 40_000, true, 'the big buffer was evicted for the later ones');
 });
