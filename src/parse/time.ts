@@ -376,8 +376,16 @@ function isUtcIsoMillis(v: string): boolean {
   if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
   const ms = digit(v, 20) * 100 + digit(v, 21) * 10 + digit(v, 22);
   if (ms < 0) return false;
-  return !Number.isNaN(civilMs(num4(v, 0), num2(v, 5), num2(v, 8), num2(v, 11), num2(v, 14), num2(v, 17), ms));
+  const h = num2(v, 11), mi = num2(v, 14), s = num2(v, 17);
+  // Consecutive records share their day: once a day passed civilMs, only the time fields need checking.
+  if (v.startsWith(lastValidDay)) return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+  if (Number.isNaN(civilMs(num4(v, 0), num2(v, 5), num2(v, 8), h, mi, s, ms))) return false;
+  lastValidDay = v.slice(0, 10);
+  return true;
 }
+
+/** `YYYY-MM-DD` of the last timestamp isUtcIsoMillis accepted (a valid calendar day). */
+let lastValidDay = 'none';
 
 /**
  * Any timestamp value found in a structured record (JSON value, logfmt value, regex group):

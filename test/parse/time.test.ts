@@ -122,3 +122,21 @@ t.test('isoFromMs formats exactly like toISOString (its per-second cache include
   }), { numRuns: 20_000 });
   t.equal(isoFromMs(253402300800000), undefined, 'past year 9999');
 });
+
+t.test('toISOString-shaped times: the same verdict whichever times came before (per-day cache)', async (t) => {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = fc.record({ y: fc.constantFrom(999, 1000, 2023, 2024, 9999), mo: fc.integer({ min: 0, max: 13 }), d: fc.integer({ min: 0, max: 32 }), h: fc.integer({ min: 0, max: 25 }), mi: fc.integer({ min: 0, max: 61 }), s: fc.integer({ min: 0, max: 61 }), ms: fc.integer({ min: 0, max: 999 }) });
+  const format = (p: { y: number; mo: number; d: number; h: number; mi: number; s: number; ms: number }) =>
+    `${String(p.y).padStart(4, '0')}-${two(p.mo)}-${two(p.d)}T${two(p.h)}:${two(p.mi)}:${two(p.s)}.${String(p.ms).padStart(3, '0')}Z`;
+  const valid = (p: { y: number; mo: number; d: number; h: number; mi: number; s: number }) =>
+    p.y >= 1000 && p.mo >= 1 && p.mo <= 12 && p.d >= 1 && p.d <= new Date(Date.UTC(p.y, p.mo, 0)).getUTCDate() && p.h <= 23 && p.mi <= 59 && p.s <= 60;
+  fc.assert(fc.property(fc.array(stamp, { minLength: 1, maxLength: 10 }), fc.array(fc.record({ h: fc.integer({ min: 0, max: 25 }), mi: fc.integer({ min: 0, max: 61 }) }), { maxLength: 5 }), (stamps, sameDay) => {
+    // the same days again with other times, so the cache is hit with valid and invalid times
+    for (const p of [...stamps, ...sameDay.map((x, i) => ({ ...stamps[i % stamps.length], ...x }))]) {
+      const v = format(p);
+      const got = parseTimestampValue(v, TimeZone.UTC, 0);
+      if (got !== (valid(p) ? v : undefined)) throw new Error(`${v}: got ${got}`);
+    }
+  }), { numRuns: 5_000 });
+  t.pass('5,000 sequences');
+});
