@@ -78,44 +78,60 @@ function finishName(name: string): string {
   return n;
 }
 
-/** The inputs a template reads from an event, as one string: equal keys give equal names. */
-type KeyOf = (event: LogEvent) => string;
+/** One input a template reads from an event (a field's value, the hour of the timestamp). */
+type Input = (event: LogEvent) => string;
 
-/** The hour prefix ("2024-05-01T10") of a timestamp in UTC: all the date tokens read. */
-function dateKey(ts: string): string {
-  if (ts.length >= 20 && ts.charCodeAt(ts.length - 1) === 90 && ts.charCodeAt(10) === 84) return '13:' + ts.slice(0, 13);
+/** The UTC hour ("2024-05-01T10") of a timestamp: all the date tokens read. */
+function hourOf(ts: string): string {
+  if (ts.length >= 20 && ts.charCodeAt(ts.length - 1) === 90 && ts.charCodeAt(10) === 84) return ts.slice(0, 13);
   const [y, m, d, h] = dateParts(ts);
-  const k = `${y}-${m}-${d}T${h}`;
-  return `${k.length}:${k}`;
+  return `${y}-${m}-${d}T${h}`;
 }
 
-function compileKey(parts: Part[]): KeyOf {
-  const fields = parts.filter((p) => p.kind === 'field').map((p) => p.path);
-  const dated = parts.some((p) => p.kind === 'date');
-  // Length-prefixed, so no value (a field may hold any character) can pass for two.
-  return (event) => {
-    let key = dated ? dateKey(event.record.timestamp) : '';
-    for (let i = 0; i < fields.length; i++) {
-      const v = fieldValue(event, fields[i]);
-      key += v.length + ':' + v;
+function inputsOf(parts: Part[]): Input[] {
+  const inputs: Input[] = [];
+  if (parts.some((p) => p.kind === 'date')) inputs.push((event) => hourOf(event.record.timestamp));
+  for (const p of parts) {
+    if (p.kind === 'field') {
+      const path = p.path;
+      inputs.push((event) => fieldValue(event, path));
     }
-    return key;
-  };
+  }
+  return inputs;
 }
+
+const MEMO_MAX = 4096;
 
 /**
- * Names are memoized by their inputs: lower-casing, sanitizing and byte-length checks per event
- * cost more than the lookup, and a host writes to a handful of indices at a time.
+ * Names are memoized by their inputs, one Map level per input (no key strings to build):
+ * lower-casing, sanitizing and byte-length checks per event cost more than the lookups, and a
+ * host writes to a handful of indices at a time.
  */
-function memoize(keyOf: KeyOf, build: TargetNamer): TargetNamer {
-  const cache = new Map<string, string>();
+function memoize(inputs: Input[], build: TargetNamer): TargetNamer {
+  type Level = Map<string, Level | string>;
+  let root: Level = new Map();
+  let size = 0;
+  const last = inputs.length - 1;
   return (event) => {
-    const key = keyOf(event);
-    let name = cache.get(key);
+    let level = root;
+    for (let i = 0; i < last; i++) {
+      const k = inputs[i](event);
+      let next = level.get(k) as Level | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(k, next);
+      }
+      level = next;
+    }
+    const k = inputs[last](event);
+    let name = level.get(k) as string | undefined;
     if (name === undefined) {
-      if (cache.size >= 4096) cache.clear();
       name = build(event);
-      cache.set(key, name);
+      if (++size > MEMO_MAX) {
+        // High-cardinality templates: start over rather than grow without bound.
+        root = new Map();
+        size = 0;
+      } else level.set(k, name);
     }
     return name;
   };
@@ -158,7 +174,7 @@ export function compileIndexName(template: string): TargetNamer {
   if (parts.length === 0) throw new IndexNameError('INDEX_TEMPLATE', 'the index name is empty', { template, part: 'index' });
   checkLiteral(parts, template, 'index');
   const build = compile(parts);
-  return parts.some((p) => p.kind !== 'text') ? memoize(compileKey(parts), build) : build;
+  return parts.some((p) => p.kind !== 'text') ? memoize(inputsOf(parts), build) : build;
 }
 
 /**
@@ -168,7 +184,7 @@ export function compileIndexName(template: string): TargetNamer {
 export function compileDataStreamName(ds: { type: string; dataset: string; namespace: string }): TargetNamer {
   const pieces: Array<[string, string]> = [['type', ds.type], ['dataset', ds.dataset], ['namespace', ds.namespace]];
   const namers: TargetNamer[] = [];
-  const keys: KeyOf[] = [];
+  const inputs: Input[] = [];
   for (const [part, template] of pieces) {
     const parts = parseTemplate(template);
     if (parts.length === 0) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} is empty`, { template, part });
@@ -176,11 +192,13 @@ export function compileDataStreamName(ds: { type: string; dataset: string; names
     if (parts.some((p) => p.kind === 'text' && p.text.includes('-'))) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} cannot contain "-": ${JSON.stringify(template)}`, { template, part });
     if (parts.some((p) => p.kind === 'date')) throw new IndexNameError('DATA_STREAM_NAME', `data_stream.${part} cannot contain date tokens (data streams roll over by themselves)`, { template, part });
     namers.push(compile(parts, /-/g));
-    keys.push(compileKey(parts));
+    inputs.push(...inputsOf(parts));
   }
   const [t, d, n] = namers;
-  const [kt, kd, kn] = keys;
-  return memoize((event) => `${kt(event)}\u0001${kd(event)}\u0001${kn(event)}`, (event) => finishName(`${t(event)}-${d(event)}-${n(event)}`));
+  const name: TargetNamer = (event) => finishName(`${t(event)}-${d(event)}-${n(event)}`);
+  if (inputs.length > 0) return memoize(inputs, name);
+  let fixed: string | undefined;
+  return (event) => (fixed ??= name(event));
 }
 
 /** The index pattern a template covers: every placeholder becomes "*" (e.g. "logstash-*"). */
