@@ -90,6 +90,7 @@ export class FieldMapper {
     return code === undefined ? undefined : FIELD_SLOTS[(code / 1000) | 0];
   }
 
+  /** The record for `o`, which it takes over: nested objects of `o` may become the record's own. */
   map(o: Record<string, unknown>, ctx: ParseContext): LogRecord {
     const { vals, prios, from, keys } = this;
     for (let i = 0; i < N; i++) {
@@ -196,7 +197,9 @@ export class FieldMapper {
         (meta ??= {})[from[PATH]!] = http.path;
       } else rec.http = http;
     }
-    if (metaObj !== undefined) meta = meta === undefined ? { ...metaObj } : Object.assign(meta, metaObj);
+    // The input object is the parser's own (fresh from JSON.parse / logfmt / regex groups): its
+    // `metadata` object becomes the record's as is rather than a copy.
+    if (metaObj !== undefined) meta = meta === undefined ? metaObj : Object.assign(meta, metaObj);
     if (meta !== undefined) rec.metadata = meta;
     applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser);
     return rec;
