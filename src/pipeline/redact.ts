@@ -56,8 +56,14 @@ export type RedactStageConfig = z.infer<typeof redactStageSchema>;
 /** Key names (normalized) that are secrets wherever they appear as a suffix. */
 const SECRET_SUFFIXES = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'signingkey', 'encryptionkey', 'masterkey', 'sshkey', 'authorization', 'credential', 'credentials', 'cookie', 'sessionid', 'sessionkey'];
 const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp', 'mfacode', 'totp']);
-/** Cheap pre-check: a string without any of these cannot hold anything the text rules replace. */
-const PREFILTER = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}|\bpin\b|otp/i;
+/**
+ * Cheap pre-check: a string without any of these cannot hold anything the text rules replace.
+ * It is `/pass|…|otp|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}/i` taken apart (an unanchored alternation
+ * matches when one of its parts does): `://` by indexOf, the words, the digits — V8 scans each
+ * part faster than the whole alternation.
+ */
+const PREFILTER_WORDS = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|\bpin\b|otp/i;
+const PREFILTER_DIGITS = /\d{4}[ -]?\d{4}[ -]?\d{3}/;
 
 /**
  * The built-in text rules' regexes, made once: a regex literal inside a function is a new
@@ -186,9 +192,8 @@ export class RedactStage implements Stage {
 
   /** Redacts secrets in free text. */
   text(s: string): string {
-    // `://` is one of the pre-check's words and in most access-log lines (the referrer): an
-    // indexOf finds it for a tenth of the regex's cost
-    if (s.length >= 8 && (s.includes('://') || PREFILTER.test(s))) s = this.builtinText(s);
+    // `://` first: it is in most access-log lines (the referrer)
+    if (s.length >= 8 && (s.includes('://') || PREFILTER_WORDS.test(s) || PREFILTER_DIGITS.test(s))) s = this.builtinText(s);
     for (const x of this.extra) {
       x.regex.lastIndex = 0;
       if (!x.regex.test(s)) continue;

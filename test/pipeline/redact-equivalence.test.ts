@@ -1,6 +1,6 @@
 /**
- * The redaction stage skips a rule's regex when a cheap check says it cannot match, and finds
- * key/value separators with indexOf. These property tests hold it to the former implementation
+ * The redaction stage's pre-check is taken apart into three tests, it skips a rule's regex when
+ * a cheap check says it cannot match, and finds key/value separators with indexOf. These property tests hold it to the former implementation
  * (redact-reference.ts): the same text out and the same per-rule counts, for text built from
  * the fragments the rules look for (in random case), random strings and fixture lines.
  */
