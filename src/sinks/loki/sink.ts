@@ -50,7 +50,9 @@ type Outcome = { kind: 'final' } | { kind: 'split' } | { kind: 'aborted' } | { k
 /**
  * Ships events to Loki's push API (`POST {url}/loki/api/v1/push`): protobuf + raw snappy block
  * by default, JSON (optionally gzip) as an option; one batcher per tenant so a throttled tenant
- * does not hold the others.
+ * does not hold the others. Entries are encoded into their batch's per-stream byte chunks as they
+ * arrive (batch.ts) and a closed batch is compressed at once, so a waiting batch costs its
+ * compressed size plus one ack reference per line.
  *
  * Delivery: an event's ack is released only once its entry is final — Loki answered 2xx, or a
  * terminal 400 (Loki stored the valid streams; the rejected entries are counted per reason), or
