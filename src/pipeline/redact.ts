@@ -76,6 +76,8 @@ const BASIC_AUTH = /\bBasic(\s+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 const AWS_ACCESS_KEY = /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}\b/g;
 const CARD_NUMBER = /\b(?:\d[ -]?){12,18}\d\b/g;
+/** A word one of the private_key, bearer_token, basic_auth, jwt and aws_access_key rules needs (`(?i:)`: bearer in any case, like its rule). */
+const WORD_RULE_TRIGGERS = /PRIVATE KEY-----|(?i:bearer)|Basic|eyJ|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA/;
 
 export function normalizeKey(key: string): string {
   let out = '';
@@ -217,19 +219,40 @@ export class RedactStage implements Stage {
   private builtinText(s: string): string {
     const R = this.replacement;
     const off = this.off;
-    if (!off.has('private_key') && s.includes('PRIVATE KEY-----')) {
+    // No private key, bearer, basic, jwt or AWS match is possible without one of their words:
+    // one regex finds that for all five (redone when url_credentials changed the text).
+    let quiet = !WORD_RULE_TRIGGERS.test(s);
+    if (!quiet && !off.has('private_key') && s.includes('PRIVATE KEY-----')) {
       s = s.replace(PRIVATE_KEY_BLOCK, () => {
         this.count('private_key');
         return `-----BEGIN PRIVATE KEY-----${R}-----END PRIVATE KEY-----`;
       });
     }
     if (!off.has('url_credentials') && hasAtAfterScheme(s)) {
+      const before = s;
       s = s.replace(URL_CREDENTIALS, (_m, scheme: string, user: string, pw: string) => {
         if (pw === R) return _m;
         this.count('url_credentials');
         return `${scheme}${user}:${R}@`;
       });
+      if (s !== before) quiet = !WORD_RULE_TRIGGERS.test(s);
     }
+    if (!quiet) s = this.wordRules(s);
+    if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
+    if (!off.has('credit_card') && s.length >= 13) {
+      s = s.replace(CARD_NUMBER, (m) => {
+        if (!isCardNumber(m)) return m;
+        this.count('credit_card');
+        return R;
+      });
+    }
+    return s;
+  }
+
+  /** The bearer_token, basic_auth, jwt and aws_access_key rules, in that order. */
+  private wordRules(s: string): string {
+    const R = this.replacement;
+    const off = this.off;
     if (!off.has('bearer_token') && s.length >= 15 /* bearer, a space, 8 characters */) {
       s = s.replace(BEARER_TOKEN, (_m, word: string, sp: string) => {
         this.count('bearer_token');
@@ -253,14 +276,6 @@ export class RedactStage implements Stage {
     if (!off.has('aws_access_key') && s.length >= 20) {
       s = s.replace(AWS_ACCESS_KEY, () => {
         this.count('aws_access_key');
-        return R;
-      });
-    }
-    if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
-    if (!off.has('credit_card') && s.length >= 13) {
-      s = s.replace(CARD_NUMBER, (m) => {
-        if (!isCardNumber(m)) return m;
-        this.count('credit_card');
         return R;
       });
     }

@@ -47,7 +47,7 @@ function pair(cfg: unknown) {
 
 for (const [name, cfg] of [
   ['defaults', {}],
-  ['a replacement that itself looks like a secret', { replacement: 'x://a:b@c 4111 1111 1111 1111 password=1' }],
+  ['a replacement that itself looks like a secret', { replacement: 'x://a:b@c Bearer abcdefghij eyJabcd.eyJabcd.x 4111 1111 1111 1111 password=1' }],
   ['extra keys and patterns, a rule switched off', { keys: ['x-internal-id', '__', 'zip9'], extra_patterns: [{ name: 'ssn', pattern: '\\b\\d{3}-\\d{2}-\\d{4}\\b' }], disable: ['bearer_token'] }],
 ] as const) {
   t.test(`text redaction equals the former implementation: ${name}`, async (t) => {
