@@ -145,6 +145,12 @@ interface CompiledRule {
   name: string;
   /** A built-in rule with a condition on `message`: it cannot hold when MESSAGE_GATE finds nothing. */
   messageGated: boolean;
+  /**
+   * Bits (ClassifyStage.presenceFields) of the top-level fields this rule needs: a condition
+   * that fails on an absent value (`test(undefined)` is false) cannot hold when its field's
+   * first segment is absent, so the rule is skipped without evaluating anything.
+   */
+  needs: number;
   conditions: Array<{ path: string[]; test: Test }>;
   set: ClassifyRule['set'];
   extract?: { path: string[]; regex: RegExp };
@@ -237,6 +243,7 @@ function compileRule(r: ClassifyRule, messageGated = false): CompiledRule {
   return {
     name: r.name,
     messageGated,
+    needs: 0,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
     extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern } : undefined,
@@ -262,6 +269,8 @@ export class ClassifyStage implements Stage {
   readonly name: string;
   private readonly rules: CompiledRule[];
   private readonly slowSeconds: number;
+  /** Top-level record fields some rule needs present (at most 30: the bits of CompiledRule.needs). */
+  private readonly presenceFields: string[] = [];
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -278,6 +287,14 @@ export class ClassifyStage implements Stage {
       builtin.splice(at, 0, ...authRoutes);
     }
     this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, MESSAGE_GATED.has(r.name)))];
+    for (const rule of this.rules) {
+      for (const c of rule.conditions) {
+        if (c.test(undefined)) continue;
+        let bit = this.presenceFields.indexOf(c.path[0]);
+        if (bit < 0 && this.presenceFields.length < 30) bit = this.presenceFields.push(c.path[0]) - 1;
+        if (bit >= 0) rule.needs |= 1 << bit;
+      }
+    }
   }
 
   process(event: LogEvent): LogEvent {
@@ -300,8 +317,12 @@ export class ClassifyStage implements Stage {
     }
     /** MESSAGE_GATE on this record: 0 not tested yet, 1 found something, 2 found nothing. */
     let gate = 0;
+    let present = 0;
+    const fields = this.presenceFields;
+    for (let b = 0; b < fields.length; b++) if ((r as unknown as Record<string, unknown>)[fields[b]] !== undefined) present |= 1 << b;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
+      if ((rule.needs & ~present) !== 0) continue;
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
       if (rule.messageGated) {

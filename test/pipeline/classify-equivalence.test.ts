@@ -51,6 +51,9 @@ for (const [name, cfg] of [
     { name: 'u1', when: { message: { contains: ['Kb', 'İx', 'ß'] } }, set: { event_type: 'security', action: 'custom_a' } },
     { name: 'u2', when: { user_agent: { contains: 'ROOT' }, message: { contains: ['from'] } }, set: { event_type: 'security', action: 'custom_b' } },
     { name: 'u3', when: { 'http.path': { decode: 'url', contains: ['../', "'"] } }, set: { event_type: 'security', action: 'custom_c', threat: 'other' } },
+    // conditions that hold on an absent field: the rule must not be skipped for lack of it
+    { name: 'u4', when: { user_agent: { exists: false }, 'http.status_code': { equals: 500 } }, set: { event_type: 'security', action: 'custom_d' } },
+    { name: 'u5', when: { 'metadata.x': { not_matches: 'y' }, message: { contains: 'root' } }, set: { event_type: 'audit', action: 'custom_e' } },
   ] }],
 ] as const) {
   t.test(`classification equals the former implementation: ${name}`, async (t) => {
