@@ -53,7 +53,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # Node as PID 1 is fine: logship handles SIGTERM (drain, save positions) and spawns no children.
 STOPSIGNAL SIGTERM
 # The same V8 flags as the CLI's shebang (see src/cli.ts): bounded young generation, lower RSS.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "/opt/logship/dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "/opt/logship/dist/src/cli.js"]
 # The embedded default config (LOKI_URL / ELASTICSEARCH_URL choose the sink); mount your own and
 # run `run --config /etc/logship/logship.yaml` instead.
 CMD ["run"]

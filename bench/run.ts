@@ -110,7 +110,7 @@ if (!only || only.has('idle')) {
   const work = join(CORPUS_DIR, `idle-work-${process.pid}`);
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
-  const child = spawn(NODE24, [join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
+  const child = spawn(NODE24, ['--max-semi-space-size=8', '--heap-growing-percent=25', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
   const settle = quick ? 5_000 : 15_000;
   const window = quick ? 10_000 : 30_000;
   await sleep(settle);

@@ -50,7 +50,7 @@ sinks:
 ${o.extraYaml ?? ''}`;
       writeFileSync(join(workDir, 'logship.yaml'), cfg);
       // The same V8 flags as the bin's shebang (src/cli.ts), which `node file.js` would bypass.
-      return spawn(NODE24, ['--max-semi-space-size=8', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      return spawn(NODE24, ['--max-semi-space-size=8', '--heap-growing-percent=25', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
     },
   };
 }

@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// The V8 flag: V8 sizes the young generation from physical memory, so on a big host a shipper
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=25
+// The V8 flags: V8 sizes the young generation from physical memory, so on a big host a shipper
 // that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
-// measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host). Every
+// measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host). And after each full GC
+// V8 lets the old generation grow up to ~4x what survived; 1.25x (heap-growing-percent) cut the
+// 1M-line JSON -> Loki peak from 224 to 161 MiB at no measurable CPU cost. Every
 // way logship is launched passes the same flags: this shebang (npm bin, systemd), the `start`
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { createInterface } from 'node:readline';

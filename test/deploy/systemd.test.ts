@@ -148,6 +148,7 @@ t.test('the npm package (README install: npm pack, npm install -g) ships the uni
   const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)+)\n/.exec(readFileSync(CLI, 'utf8'));
   t.ok(shebang, 'the bin runs on the node of the PATH systemd gives, with its V8 flags (env -S splits them)');
   t.match(shebang?.[1] ?? '', /--max-semi-space-size=\d+/, 'a bounded young generation (lower RSS)');
+  t.match(shebang?.[1] ?? '', /--heap-growing-percent=\d+/, 'a bounded old-generation growth (lower RSS)');
   // What the kernel runs for the shebang (a global install makes the bin executable).
   const run = spawnSync('/usr/bin/env', ['-S', `node${shebang?.[1] ?? ''}`, CLI, '--version'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });
   t.equal(run.status, 0, `node accepts the shebang's flags: ${run.stderr}`);
