@@ -21,7 +21,8 @@ export class LineProcessor implements LineReceiver {
   /** emitters[i] continues an event emitted by stage i at stage i + 1 (bound once, not per line). */
   private readonly emitters: Array<(event: LogEvent) => void>;
   private readonly router: EventRouter;
-  private readonly staticLabels: Record<string, string>;
+  /** Shared by every event of the source and frozen: stages copy before writing (writableLabels). */
+  private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
   private readonly linesProcessed;
   private readonly dropped;
@@ -44,7 +45,7 @@ export class LineProcessor implements LineReceiver {
     this.stages = opts.stages;
     this.emitters = opts.stages.map((_, i) => (event: LogEvent) => this.runStages(i + 1, event));
     this.router = opts.router;
-    this.staticLabels = opts.labels;
+    this.staticLabels = Object.freeze({ ...opts.labels });
     this.log = opts.log;
     opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']);
     this.linesProcessed = opts.metrics.count('logship_records_total', [opts.sourceName]);
@@ -70,14 +71,14 @@ export class LineProcessor implements LineReceiver {
     try {
       const record = this.parser(line.text, ctx);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
-      event = { record, labels: { ...this.staticLabels }, ack: line.ack, truncated: line.truncated, size: line.text.length };
+      event = { record, labels: this.staticLabels, ack: line.ack, truncated: line.truncated, size: line.text.length };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.parseErrors.inc({ parser: this.parserName, reason: 'exception' });
       this.log.error({ err, parser: this.parserName }, 'parser threw; shipping the line as plain text');
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
-        labels: { ...this.staticLabels }, ack: line.ack, truncated: line.truncated, size: line.text.length,
+        labels: this.staticLabels, ack: line.ack, truncated: line.truncated, size: line.text.length,
       };
     }
     this.linesProcessed.inc();
