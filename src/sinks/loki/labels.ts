@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { LogEvent } from '../../record.ts';
+import type { LogEvent, SourceInfo } from '../../record.ts';
 import type { EntryMetadata } from './batch.ts';
 
 /**
@@ -113,6 +113,26 @@ export function compileFieldReader(field: string): FieldReader {
 }
 
 /**
+ * The record part of compileFieldReader's lookup (everything after the event's labels), for a
+ * caller that already knows the labels do not have the field.
+ */
+export function compileRecordReader(field: string): FieldReader {
+  if (field === 'job') return (e) => e.record.source.name;
+  const known = KNOWN_RECORD_READERS[field];
+  if (known !== undefined) return known;
+  if (SOURCE_FIELDS.has(field)) return (e) => (e.record.source as unknown as Record<string, unknown>)[field];
+  const parts = field.split('.');
+  if (parts.length === 1) {
+    return (e) => {
+      const r = (e.record as unknown as Record<string, unknown>)[field];
+      if (r !== undefined && field !== 'source' && field !== 'metadata') return r;
+      return e.record.metadata?.[field];
+    };
+  }
+  return (e) => walk(e.record as unknown as Record<string, unknown>, parts) ?? walk(e.record.metadata, parts);
+}
+
+/**
  * The schema's own fields, read by name rather than by a computed key: these run for every line
  * and label, and a named property load stays monomorphic where a keyed one does not. Same lookup
  * order as the generic readers below (labels, record or source, then metadata for record fields).
@@ -132,6 +152,22 @@ const KNOWN_FIELD_READERS: Record<string, FieldReader> = {
   ip_address: (e) => fromRecord(e.labels.ip_address, e.record.ip_address, e, 'ip_address'),
 };
 Object.setPrototypeOf(KNOWN_FIELD_READERS, null);
+
+const KNOWN_RECORD_READERS: Record<string, FieldReader> = {
+  host: (e) => e.record.source.host,
+  namespace: (e) => e.record.source.namespace,
+  pod: (e) => e.record.source.pod,
+  container: (e) => e.record.source.container,
+  stream: (e) => e.record.source.stream,
+  service: (e) => fromRecord(undefined, e.record.service, e, 'service'),
+  level: (e) => fromRecord(undefined, e.record.level, e, 'level'),
+  trace_id: (e) => fromRecord(undefined, e.record.trace_id, e, 'trace_id'),
+  span_id: (e) => fromRecord(undefined, e.record.span_id, e, 'span_id'),
+  user_id: (e) => fromRecord(undefined, e.record.user_id, e, 'user_id'),
+  request_id: (e) => fromRecord(undefined, e.record.request_id, e, 'request_id'),
+  ip_address: (e) => fromRecord(undefined, e.record.ip_address, e, 'ip_address'),
+};
+Object.setPrototypeOf(KNOWN_RECORD_READERS, null);
 
 /** The generic single-field lookup order, for a label value and record value already read. */
 function fromRecord(label: string | undefined, value: unknown, e: LogEvent, field: string): unknown {
@@ -184,6 +220,28 @@ export interface StreamLabelerOptions {
   now?: () => number;
 }
 
+/**
+ * What one shared, frozen labels object (a source's static labels: see LineProcessor) fixes of a
+ * stream, together with one frozen SourceInfo (a file's or container stream's: job, host, pod,
+ * container, stream...) when the record's source is frozen: the configured labels they give a
+ * value, and which ones still come from the record. Its memo is keyed by the record's values
+ * only, so events that share both objects read and look up just those (typically service, level).
+ * Frozen objects cannot change, so their identity stands for their content.
+ */
+interface SharedLabelsPlan {
+  /** Per configured label: whether the labels object gives its value, and that value as text. */
+  fixed: boolean[];
+  fixedValues: Array<string | undefined>;
+  /** Indexes of the labels read from the record. */
+  fromRecord: number[];
+  /** Record value tuple → stream (nested maps, one level per record-read label). */
+  memo: MemoNode;
+  /** The stream when every label is fixed. */
+  only: ResolvedStream | undefined;
+  /** The labeler's memo generation this plan's memo belongs to (a reset empties all memos). */
+  generation: number;
+}
+
 /** Labels that survive in an overflow stream (everything else becomes OVERFLOW_VALUE). */
 const CORE_LABELS = new Set(['job', 'level']);
 
@@ -199,12 +257,26 @@ const CORE_LABELS = new Set(['job', 'level']);
 export class StreamLabeler {
   private readonly names: string[];
   private readonly readers: FieldReader[];
+  /** The record part of each reader, for labels a shared labels object leaves unset. */
+  private readonly recordReaders: FieldReader[];
+  private readonly fields: string[];
   private readonly order: number[];
   private readonly valueCaches: Array<LRUCache<string, true>>;
   private readonly streams: LRUCache<string, true>;
   /** Raw value tuple → stream: nested maps, one level per label (undefined = missing). */
   private memo: MemoNode = new Map();
   private memoEntries = 0;
+  /** Entries in the plans' memos of the current generation (bounded by memoMax like the memo). */
+  private planEntries = 0;
+  private memoGeneration = 0;
+  /** Plans per frozen labels object; the last one looked up is kept at hand. */
+  private readonly plans = new WeakMap<object, SharedLabelsPlan>();
+  private readonly sourcePlans = new WeakMap<object, WeakMap<object, SharedLabelsPlan>>();
+  /** Which configured labels the record's SourceInfo alone decides when the labels do not. */
+  private readonly fromSource: boolean[];
+  private lastLabels: object | null = null;
+  private lastSource: object | null = null;
+  private lastPlan: SharedLabelsPlan | null = null;
   private readonly memoMax: number;
   private readonly opts: StreamLabelerOptions;
   private readonly now: () => number;
@@ -221,6 +293,9 @@ export class StreamLabeler {
       // A stage may have set the label under its sanitized name.
       return name === f ? read : (e: LogEvent) => e.labels[name] ?? read(e);
     });
+    this.fields = opts.labels.slice();
+    this.recordReaders = opts.labels.map(compileRecordReader);
+    this.fromSource = opts.labels.map((f) => f === 'job' || (SOURCE_FIELDS.has(f) && sanitizeLabelName(f) === f));
     this.order = this.names.map((_, i) => i).sort((a, b) => (this.names[a] < this.names[b] ? -1 : this.names[a] > this.names[b] ? 1 : 0));
     const ttl = Math.max(1, opts.idleTtlMs);
     this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } }));
@@ -240,6 +315,10 @@ export class StreamLabeler {
   }
 
   resolve(event: LogEvent): ResolvedStream {
+    const labels = event.labels;
+    const source = event.record.source;
+    const plan = labels === this.lastLabels && source === this.lastSource ? this.lastPlan : this.planFor(labels, source);
+    if (plan !== null) return this.resolveShared(event, plan);
     const vals = this.values;
     const last = this.readers.length - 1;
     let node: MemoNode | undefined = this.memo;
@@ -254,19 +333,149 @@ export class StreamLabeler {
       }
     }
     const now = this.now();
-    if (hit !== undefined) {
-      const idle = now - hit.touched;
-      // Keep the stream and its values alive in the guard's caches (cheaply, not every line).
-      if (idle <= this.refreshMs) return hit;
-      if (idle <= this.opts.idleTtlMs) {
-        this.refresh(hit, now);
-        return hit;
-      }
-      // Unused past the TTL: the guard forgot its values, so it is admitted (and counted) again.
-    }
+    if (hit !== undefined && this.stillAdmitted(hit, now)) return hit;
     const resolved = this.admit(vals, now);
     this.remember(vals, resolved);
     return resolved;
+  }
+
+  /** Whether a memoized stream still stands (refreshing it in the guard's caches now and then). */
+  private stillAdmitted(hit: ResolvedStream, now: number): boolean {
+    const idle = now - hit.touched;
+    // Keep the stream and its values alive in the guard's caches (cheaply, not every line).
+    if (idle <= this.refreshMs) return true;
+    if (idle <= this.opts.idleTtlMs) {
+      this.refresh(hit, now);
+      return true;
+    }
+    // Unused past the TTL: the guard forgot its values, so it is admitted (and counted) again.
+    return false;
+  }
+
+  /** The plan for a frozen labels object (and frozen source, when it is), or null. */
+  private planFor(labels: Record<string, string>, source: SourceInfo): SharedLabelsPlan | null {
+    let plan: SharedLabelsPlan | null = null;
+    if (Object.isFrozen(labels)) {
+      if (Object.isFrozen(source)) {
+        let bySource = this.sourcePlans.get(labels);
+        if (bySource === undefined) {
+          bySource = new WeakMap();
+          this.sourcePlans.set(labels, bySource);
+        }
+        plan = bySource.get(source) ?? null;
+        if (plan === null) {
+          plan = this.newPlan(labels, source);
+          bySource.set(source, plan);
+        }
+      } else {
+        plan = this.plans.get(labels) ?? null;
+        if (plan === null) {
+          plan = this.newPlan(labels, null);
+          this.plans.set(labels, plan);
+        }
+      }
+    }
+    this.lastLabels = labels;
+    this.lastSource = source;
+    this.lastPlan = plan;
+    return plan;
+  }
+
+  private newPlan(labels: Record<string, string>, source: SourceInfo | null): SharedLabelsPlan {
+    const plan: SharedLabelsPlan = { fixed: [], fixedValues: [], fromRecord: [], memo: new Map(), only: undefined, generation: this.memoGeneration };
+    for (let i = 0; i < this.names.length; i++) {
+      // The same lookup as the readers: the sanitized name, then the configured field.
+      const l = labels[this.names[i]] ?? labels[this.fields[i]];
+      if (l !== undefined) {
+        plan.fixed.push(true);
+        plan.fixedValues.push(valueText(l));
+      } else if (source !== null && this.fromSource[i]) {
+        plan.fixed.push(true);
+        plan.fixedValues.push(valueText(this.recordReaders[i]({ record: { source } } as LogEvent)));
+      } else {
+        plan.fixed.push(false);
+        plan.fixedValues.push(undefined);
+        plan.fromRecord.push(i);
+      }
+    }
+    return plan;
+  }
+
+  private resolveShared(event: LogEvent, plan: SharedLabelsPlan): ResolvedStream {
+    if (plan.generation !== this.memoGeneration) {
+      plan.memo = new Map();
+      plan.only = undefined;
+      plan.generation = this.memoGeneration;
+    }
+    const vals = this.values;
+    const dyn = plan.fromRecord;
+    const last = dyn.length - 1;
+    let hit: ResolvedStream | undefined = plan.only;
+    let node: MemoNode | undefined = plan.memo;
+    for (let j = 0; j <= last; j++) {
+      const i = dyn[j];
+      const v = valueText(this.recordReaders[i](event));
+      vals[i] = v;
+      if (node !== undefined) {
+        const next: MemoNode | ResolvedStream | undefined = node.get(v);
+        if (j === last) hit = next as ResolvedStream | undefined;
+        else node = next as MemoNode | undefined;
+      }
+    }
+    const now = this.now();
+    if (hit !== undefined && this.stillAdmitted(hit, now)) return hit;
+    for (let i = 0; i < vals.length; i++) if (plan.fixed[i]) vals[i] = plan.fixedValues[i];
+    // The tuple may be known from other labels objects: the shared memo keeps the guard's
+    // accounting (admissions, overflow counts) exactly what it is without the plan.
+    let resolved = this.recall(vals);
+    if (resolved === undefined || resolved === hit || !this.stillAdmitted(resolved, now)) {
+      resolved = this.admit(vals, now);
+      this.remember(vals, resolved);
+    }
+    if (this.planEntries >= this.memoMax) {
+      this.planEntries = 0;
+      this.memoGeneration++;
+    }
+    if (plan.generation !== this.memoGeneration) {
+      plan.memo = new Map();
+      plan.generation = this.memoGeneration;
+    }
+    if (last < 0) {
+      if (plan.only === undefined) this.planEntries++;
+      plan.only = resolved;
+    } else {
+      let n = plan.memo;
+      for (let j = 0; j < last; j++) {
+        const v = vals[dyn[j]];
+        let next = n.get(v) as MemoNode | undefined;
+        if (next === undefined) {
+          next = new Map();
+          n.set(v, next);
+        }
+        n = next;
+      }
+      if (!n.has(vals[dyn[last]])) this.planEntries++;
+      n.set(vals[dyn[last]], resolved);
+    }
+    return resolved;
+  }
+
+  /** The memoized stream of a full value tuple, if any. */
+  private recall(vals: Array<string | undefined>): ResolvedStream | undefined {
+    let node: MemoNode | undefined = this.memo;
+    const last = vals.length - 1;
+    for (let i = 0; i < last && node !== undefined; i++) node = node.get(vals[i]) as MemoNode | undefined;
+    return node?.get(vals[last]) as ResolvedStream | undefined;
+  }
+
+  /** Bounded: past the cap the memo starts over (resolving again is a few map hits per tuple); plan memos too. */
+  private resetMemosIfFull(): void {
+    if (this.memoEntries >= this.memoMax) {
+      this.memo = new Map();
+      this.memoEntries = 0;
+      this.planEntries = 0;
+      this.memoGeneration++;
+    }
   }
 
   private get refreshMs(): number {
@@ -274,11 +483,7 @@ export class StreamLabeler {
   }
 
   private remember(vals: Array<string | undefined>, resolved: ResolvedStream): void {
-    // Bounded: past the cap the memo starts over (resolving again is a few map hits per tuple).
-    if (this.memoEntries >= this.memoMax) {
-      this.memo = new Map();
-      this.memoEntries = 0;
-    }
+    this.resetMemosIfFull();
     let node = this.memo;
     const last = vals.length - 1;
     for (let i = 0; i < last; i++) {

@@ -116,8 +116,9 @@ export class PartialJoiner {
   private sourceFor(info: SourceInfo, stream: Stream): SourceInfo {
     if (this.infoFor !== info) {
       this.infoFor = info;
-      this.stdoutInfo = { ...info, stream: 'stdout' };
-      this.stderrInfo = { ...info, stream: 'stderr' };
+      // Frozen: shared by every record of the stream, and sinks cache per frozen source (Loki streams).
+      this.stdoutInfo = Object.freeze({ ...info, stream: 'stdout' });
+      this.stderrInfo = Object.freeze({ ...info, stream: 'stderr' });
     }
     return stream === 'stderr' ? this.stderrInfo! : this.stdoutInfo!;
   }
