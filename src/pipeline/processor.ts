@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { LocalCounter, MetricsRegistry } from '../metrics/registry.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, SourceInfo } from '../record.ts';
 import type { LineReceiver, SourceLine } from './line.ts';
@@ -25,8 +25,11 @@ export class LineProcessor implements LineReceiver {
   private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
   private readonly linesProcessed;
-  private readonly dropped;
-  private readonly parseErrors;
+  private readonly metrics: MetricsRegistry;
+  /** logship_records_dropped_total series, per stage index then source name (counted locally). */
+  private readonly dropped: Array<Map<string, LocalCounter>>;
+  /** logship_parse_errors_total series, per parser then reason (counted locally: no label object per line). */
+  private readonly parseErrors = new Map<string, Map<string, LocalCounter>>();
   private readonly log: Logger;
 
   constructor(opts: {
@@ -49,16 +52,17 @@ export class LineProcessor implements LineReceiver {
     this.log = opts.log;
     opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']);
     this.linesProcessed = opts.metrics.count('logship_records_total', [opts.sourceName]);
-    this.dropped = opts.metrics.counter('logship_records_dropped_total', 'Records dropped by a pipeline stage, by source and stage.', ['source', 'stage']);
-    const parseErrors = opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
-    this.parseErrors = parseErrors;
+    this.metrics = opts.metrics;
+    opts.metrics.counter('logship_records_dropped_total', 'Records dropped by a pipeline stage, by source and stage.', ['source', 'stage']);
+    this.dropped = opts.stages.map(() => new Map());
+    opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
     const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
     this.ctx = {
       source: placeholder,
       service: opts.service,
       readTime: 0,
       runtimeTimestamp: undefined,
-      parseError: (parser, reason) => parseErrors.inc({ parser, reason }),
+      parseError: (parser, reason) => this.countParseError(parser, reason),
     };
   }
 
@@ -74,7 +78,7 @@ export class LineProcessor implements LineReceiver {
       event = { record, labels: this.staticLabels, ack: line.ack, truncated: line.truncated, size: line.text.length };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
-      this.parseErrors.inc({ parser: this.parserName, reason: 'exception' });
+      this.countParseError(this.parserName, 'exception');
       this.log.error({ err, parser: this.parserName }, 'parser threw; shipping the line as plain text');
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
@@ -91,12 +95,36 @@ export class LineProcessor implements LineReceiver {
       const stage = this.stages[i];
       const out: LogEvent | null = stage.process(event, this.emitters[i]);
       if (out === null) {
-        this.dropped.inc({ source: event.record.source.name, stage: stage.name });
+        this.countDrop(i, event.record.source.name);
         event.ack.release();
       }
       event = out;
     }
     if (event !== null) this.router.route(event);
+  }
+
+  private countParseError(parser: string, reason: string): void {
+    let byReason = this.parseErrors.get(parser);
+    if (byReason === undefined) {
+      byReason = new Map();
+      this.parseErrors.set(parser, byReason);
+    }
+    let c = byReason.get(reason);
+    if (c === undefined) {
+      c = this.metrics.count('logship_parse_errors_total', [parser, reason]);
+      byReason.set(reason, c);
+    }
+    c.inc();
+  }
+
+  private countDrop(stageIndex: number, source: string): void {
+    const bySource = this.dropped[stageIndex];
+    let c = bySource.get(source);
+    if (c === undefined) {
+      c = this.metrics.count('logship_records_dropped_total', [source, this.stages[stageIndex].name]);
+      bySource.set(source, c);
+    }
+    c.inc();
   }
 
   flush(): void {}

@@ -110,3 +110,26 @@ t.test('a values-only labels stage keeps the source labels and adds its own to e
   send('{"message":"b"}');
   t.same(events.map((e) => e.labels), [{ job: 'app', env: 'prod', team: 'core', user: 'u1' }, { job: 'app', env: 'prod', team: 'core' }]);
 });
+
+t.test('parse errors and drops are counted per parser and reason, and per source and stage', async (t) => {
+  const events: LogEvent[] = [];
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const drop: Stage = { name: 'drop-debug', process: (e) => (e.record.level === 'DEBUG' ? null : e) };
+  const processor = new LineProcessor({
+    sourceName: 'app', service: 'app', parserName: 'fussy',
+    parser: (text, ctx) => {
+      if (text.startsWith('bad')) ctx.parseError('fussy', text.slice(4));
+      return { timestamp: '2024-01-15T12:00:00.000Z', level: text.endsWith('debug') ? 'DEBUG' : 'INFO', service: ctx.service, message: text, source: ctx.source };
+    },
+    stages: [drop], router: { route: (e) => events.push(e) }, labels: { job: 'app' }, metrics, log,
+  });
+  for (const text of ['bad ts', 'bad ts', 'bad truncated', 'ok', 'ok debug', 'ok debug']) processor.receive({ text, ack: NO_ACK, truncated: false, source, readTime: 0 });
+  const out = await metrics.metrics();
+  t.match(out, /logship_parse_errors_total\{parser="fussy",reason="ts"\} 2\n/);
+  t.match(out, /logship_parse_errors_total\{parser="fussy",reason="truncated"\} 1\n/);
+  t.match(out, /logship_records_dropped_total\{source="app",stage="drop-debug"\} 2\n/);
+  t.match(out, /logship_records_total\{source="app"\} 6\n/);
+  t.equal(events.length, 4);
+  processor.receive({ text: 'bad ts', ack: NO_ACK, truncated: false, source, readTime: 0 });
+  t.match(await metrics.metrics(), /logship_parse_errors_total\{parser="fussy",reason="ts"\} 3\n/, 'counts keep adding after a scrape');
+});
