@@ -80,7 +80,11 @@ export const NO_ACK: Ack = { retain() {}, release() {}, absorb(other) { other.re
 /** A record in flight: the record, the labels computed for it so far, its acknowledgement. */
 export interface LogEvent {
   record: LogRecord;
-  /** Static labels from the source config plus labels set by stages; sinks pick from these. */
+  /**
+   * Static labels from the source config plus labels set by stages; sinks pick from these.
+   * Often one frozen object shared by every event of a source: a stage writes through
+   * `writableLabels(event)` (src/pipeline/labels.ts), which copies on the first write.
+   */
   labels: Record<string, string>;
   ack: Ack;
   /** Set when the line was cut at max_line_bytes. */

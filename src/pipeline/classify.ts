@@ -127,7 +127,7 @@ const MESSAGE_GATE = new RegExp(BUILTIN_RULES.flatMap((r) => {
 const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
 
 /** App spellings of the contract's action names, normalized on security records. */
-const ACTION_ALIASES: Record<string, string> = {
+export const ACTION_ALIASES: Record<string, string> = {
   login_failed: S.failedLogin, login_failure: S.failedLogin, failed_login: S.failedLogin, auth_failed: S.failedLogin, auth_failure: S.failedLogin,
   authentication_failed: S.failedLogin, authentication_failure: S.failedLogin, invalid_credentials: S.failedLogin, failed_authentication: S.failedLogin,
   login: S.successfulLogin, login_success: S.successfulLogin, login_succeeded: S.successfulLogin, logged_in: S.successfulLogin, successful_login: S.successfulLogin, authentication_succeeded: S.successfulLogin,
@@ -330,7 +330,7 @@ export class ClassifyStage implements Stage {
         if (gate === 2) continue;
       }
       if (!holds(rule, r)) continue;
-      apply(rule, r);
+      applyRule(rule, r);
       return event;
     }
     this.performance(r);
@@ -367,7 +367,7 @@ function holds(rule: CompiledRule, r: LogRecord): boolean {
   return true;
 }
 
-function apply(rule: CompiledRule, r: LogRecord): void {
+export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRecord): void {
   r.event_type = rule.set.event_type;
   if (rule.set.action !== undefined) r.action = rule.set.action;
   if (rule.set.threat !== undefined) (r.metadata ??= {}).threat = rule.set.threat;
@@ -386,7 +386,7 @@ function apply(rule: CompiledRule, r: LogRecord): void {
 }
 
 /** A name for the slow operation: the app's own, else the HTTP route (or path without query), else the message start. */
-function operationOf(r: LogRecord): string {
+export function operationOf(r: LogRecord): string {
   const h = r.http;
   if (h?.route !== undefined) return h.method !== undefined ? `${h.method} ${h.route}` : h.route;
   if (h?.path !== undefined) {

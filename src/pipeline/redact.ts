@@ -54,8 +54,8 @@ export const redactStageSchema = z.strictObject({ type: z.literal('redact'), nam
 export type RedactStageConfig = z.infer<typeof redactStageSchema>;
 
 /** Key names (normalized) that are secrets wherever they appear as a suffix. */
-const SECRET_SUFFIXES = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'signingkey', 'encryptionkey', 'masterkey', 'sshkey', 'authorization', 'credential', 'credentials', 'cookie', 'sessionid', 'sessionkey'];
-const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp', 'mfacode', 'totp']);
+export const SECRET_SUFFIXES = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'signingkey', 'encryptionkey', 'masterkey', 'sshkey', 'authorization', 'credential', 'credentials', 'cookie', 'sessionid', 'sessionkey'];
+export const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp', 'mfacode', 'totp']);
 /**
  * Cheap pre-check: a string without any of these cannot hold anything the text rules replace.
  * It is `/pass|…|otp|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}/i` taken apart (an unanchored alternation
@@ -352,11 +352,11 @@ function hasAtAfterScheme(s: string): boolean {
   return scheme >= 0 && s.indexOf('@', scheme + 3) >= 0;
 }
 
-function isKeyChar(c: number): boolean {
+export function isKeyChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
 }
 
-function isValueEnd(c: number): boolean {
+export function isValueEnd(c: number): boolean {
   return c <= 32 || c === 34 || c === 39 || c === 38 || c === 44 || c === 59 || c === 125 || c === 41 || c === 93;
 }
 

@@ -4,13 +4,12 @@
  * classify-equivalence.test.ts checks that the optimized stage classifies exactly like this
  * one. Not used by the daemon.
  */
-import { z } from 'zod';
-import { duration } from '../../src/config/types.ts';
+import type { z } from 'zod';
 import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../../src/events.ts';
 import type { MetricsRegistry } from '../../src/metrics/registry.ts';
-import { compileUserRegex } from '../../src/parse/safe-regex.ts';
 import type { LogEvent, LogRecord } from '../../src/record.ts';
 import { getField, splitPath } from '../../src/pipeline/field.ts';
+import { ACTION_ALIASES, applyRule, BUILTIN_RULES, conditionSchema, operationOf, ruleSchema, type ClassifyRule, type ClassifyStageConfig } from '../../src/pipeline/classify.ts';
 import type { Stage } from '../../src/pipeline/stage.ts';
 
 /**
@@ -24,109 +23,8 @@ import type { Stage } from '../../src/pipeline/stage.ts';
  * `event_type`.
  */
 
-const safeRegex = z.string().transform((v, ctx) => {
-  const r = compileUserRegex(v, 'i');
-  if (!r.ok) {
-    ctx.addIssue({ code: 'custom', message: r.error });
-    return z.NEVER;
-  }
-  return r.regex;
-});
-
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-export const conditionSchema = z.strictObject({
-  equals: scalar.optional(),
-  in: z.array(scalar).min(1).optional(),
-  /** Case-insensitive substring; with a list, any of them. */
-  contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  /** Case-insensitive regex (checked for linear-time safety). */
-  matches: safeRegex.optional(),
-  not_matches: safeRegex.optional(),
-  gt: z.number().optional(),
-  gte: z.number().optional(),
-  lt: z.number().optional(),
-  lte: z.number().optional(),
-  /** true: the field is present; false: absent. */
-  exists: z.boolean().optional(),
-  /** `url`: percent-decode the value (and `+` → space) before contains/matches. */
-  decode: z.literal('url').optional(),
-}).refine((c) => Object.keys(c).some((k) => k !== 'decode'), { message: 'a condition needs at least one test (equals, in, contains, matches, not_matches, gt, gte, lt, lte, exists)' });
-
-export const ruleSchema = z.strictObject({
-  name: z.string().min(1),
-  /** field path (`message`, `http.status_code`, `metadata.appname`) → condition; all must hold. */
-  when: z.record(z.string().min(1), conditionSchema).refine((w) => Object.keys(w).length > 0, { message: 'a rule needs at least one condition' }),
-  set: z.strictObject({
-    event_type: z.string().min(1),
-    action: z.string().min(1).optional(),
-    /** `metadata.threat` (suspicious requests). */
-    threat: z.string().min(1).optional(),
-  }),
-  /** Fill `user_id` / `ip_address` (and metadata for other names) from named groups, when the record lacks them. */
-  extract: z.strictObject({ field: z.string().default('message'), pattern: safeRegex }).optional(),
-});
-export type ClassifyRule = z.infer<typeof ruleSchema>;
-
-const classificationOptions = {
-  /** Operations slower than this become `event_type: performance`, `action: slow_operation`. */
-  slow_threshold: duration().default(5000),
-  /** Paths of authentication endpoints: 401/403 there are failed logins. Case-insensitive, linear-time checked. */
-  auth_routes: safeRegex.prefault('(^|/)(login|logon|signin|sign-in|sign_in|auth|authenticate|oauth2?|token|sessions?|sso|saml|mfa|2fa|otp)(/|\\?|\\.|$)'),
-  /** Your rules, tried before the built-in ones. */
-  rules: z.array(ruleSchema).default([]),
-  /** false: only your rules (and the slow-operation threshold). */
-  builtin_rules: z.boolean().default(true),
-};
-
-/** Top-level `classification:` (the built-in stage, on by default). */
-export const classificationConfigSchema = z.strictObject({ enabled: z.boolean().default(true), ...classificationOptions }).prefault({});
-export type ClassificationConfig = z.infer<typeof classificationConfigSchema>;
-
-/** `{ type: classify, ... }` in `pipeline:` — another classification pass with its own rules. */
-export const classifyStageSchema = z.strictObject({ type: z.literal('classify'), name: z.string().optional(), ...classificationOptions });
-export type ClassifyStageConfig = z.infer<typeof classifyStageSchema>;
-
-const S = SECURITY_ACTIONS;
-const URL_PATH = 'http.path';
-
-/** The built-in rules, in the user-rule format, in order. */
-export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
-  // sshd / PAM
-  { name: 'sshd_failed_login', when: { message: { contains: ['Failed password for', 'Failed publickey for', 'Invalid user ', 'authentication failure', 'FAILED LOGIN'] } }, set: { event_type: 'security', action: S.failedLogin },
-    extract: { field: 'message', pattern: '(?:for (?:invalid user )?|Invalid user |user=)(?<user_id>[^\\s;]+)(?: from (?<ip_address>[0-9A-Fa-f:.]+))?|rhost=(?<rhost>[^\\s;]+)' } },
-  { name: 'sshd_successful_login', when: { message: { contains: ['Accepted password for', 'Accepted publickey for', 'Accepted keyboard-interactive'] } }, set: { event_type: 'security', action: S.successfulLogin },
-    extract: { field: 'message', pattern: 'for (?<user_id>\\S+) from (?<ip_address>[0-9A-Fa-f:.]+)' } },
-  // suspicious requests (before the status rules: a blocked injection attempt is an attack first)
-  { name: 'scanner_user_agent', when: { user_agent: { matches: 'sqlmap|nikto|nmap|masscan|zgrab|nuclei|dirbuster|gobuster|wpscan|acunetix|nessus|openvas|w3af|zmeu|whatweb|wfuzz|fuzz faster u fool|hydra' } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'scanner' } },
-  { name: 'sql_injection', when: { [URL_PATH]: { decode: 'url', matches: "union(?:\\s|\\+|/\\*\\*/)+(?:all(?:\\s|\\+)+)?select|'\\s*(?:or|and)\\s+'?\\w+'?\\s*=\\s*'?\\w|\\bor\\s+1\\s*=\\s*1\\b|;\\s*(?:drop|delete|insert|update|shutdown)\\s|\\bsleep\\s*\\(\\s*\\d|\\bbenchmark\\s*\\(|information_schema|waitfor\\s+delay|'\\s*(?:--|#)|xp_cmdshell|\\bselect\\s.{0,64}\\sfrom\\s" } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'sqli' } },
-  { name: 'path_traversal', when: { [URL_PATH]: { decode: 'url', matches: '\\.\\.[\\\\/]|[\\\\/]\\.\\.(?:$|[?#])|/etc/(?:passwd|shadow|hosts)\\b|win\\.ini|boot\\.ini|/proc/self/|%2e%2e|\\.\\.%2f|%252e' } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'traversal' } },
-  { name: 'xss', when: { [URL_PATH]: { decode: 'url', matches: '<script|javascript:|\\bon(?:error|load|mouseover)\\s*=|document\\.cookie|<svg[^>]{0,64}onload|<iframe' } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'xss' } },
-  { name: 'command_injection', when: { [URL_PATH]: { decode: 'url', matches: '(?:;|\\||&&|`|\\$\\()\\s*(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|bash|sh|powershell|ping)\\b|/bin/(?:ba)?sh\\b|cmd\\.exe' } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'command_injection' } },
-  // app messages
-  { name: 'app_failed_login', when: { message: { matches: '\\b(?:login|log-in|logon|sign-in|signin|authentication|auth) (?:failed|failure|unsuccessful|denied|rejected)\\b|\\bfailed (?:login|log-in|logon|sign-in|authentication)\\b|\\binvalid (?:credentials|password|username or password|login)\\b|\\bbad credentials\\b|\\bincorrect (?:password|credentials)\\b|\\bwrong password\\b' } }, set: { event_type: 'security', action: S.failedLogin } },
-  { name: 'app_successful_login', when: { message: { matches: '\\b(?:logged in|login successful|login succeeded|successful login|successfully logged in|signed in|authentication succeeded|authenticated successfully)\\b', not_matches: "\\bnot (?:logged|signed) in\\b|\\b(?:isn't|wasn't) logged in\\b" } }, set: { event_type: 'security', action: S.successfulLogin } },
-  { name: 'app_rate_limited', when: { message: { matches: '\\brate[ _-]?limit(?:ed|ing)?\\b.{0,32}\\b(?:exceeded|hit|reached|triggered|applied)\\b|\\btoo many requests\\b|\\brate[ _-]?limited\\b|\\bthrottled\\b' } }, set: { event_type: 'security', action: S.rateLimited } },
-  { name: 'app_upload_rejected', when: { message: { matches: '\\b(?:upload|file) (?:rejected|blocked|refused|denied)\\b|\\brejected (?:file )?upload\\b' } }, set: { event_type: 'security', action: S.uploadRejected } },
-  { name: 'app_access_denied', when: { message: { matches: '\\baccess denied\\b|\\bpermission denied\\b|\\bunauthorized access\\b|\\bnot authorized\\b|\\binsufficient (?:permissions|privileges)\\b' } }, set: { event_type: 'security', action: S.accessDenied } },
-  // HTTP status (auth_routes rules are inserted here from the config)
-  { name: 'http_401', when: { 'http.status_code': { equals: 401 } }, set: { event_type: 'security', action: S.unauthorized } },
-  { name: 'http_403', when: { 'http.status_code': { equals: 403 } }, set: { event_type: 'security', action: S.accessDenied } },
-  { name: 'http_429', when: { 'http.status_code': { equals: 429 } }, set: { event_type: 'security', action: S.rateLimited } },
-];
-
-/** App spellings of the contract's action names, normalized on security records. */
-const ACTION_ALIASES: Record<string, string> = {
-  login_failed: S.failedLogin, login_failure: S.failedLogin, failed_login: S.failedLogin, auth_failed: S.failedLogin, auth_failure: S.failedLogin,
-  authentication_failed: S.failedLogin, authentication_failure: S.failedLogin, invalid_credentials: S.failedLogin, failed_authentication: S.failedLogin,
-  login: S.successfulLogin, login_success: S.successfulLogin, login_succeeded: S.successfulLogin, logged_in: S.successfulLogin, successful_login: S.successfulLogin, authentication_succeeded: S.successfulLogin,
-  rate_limit: S.rateLimited, rate_limited: S.rateLimited, rate_limit_exceeded: S.rateLimited, throttled: S.rateLimited,
-  access_denied: S.accessDenied, forbidden: S.accessDenied, permission_denied: S.accessDenied,
-  unauthorized: S.unauthorized,
-  upload_rejected: S.uploadRejected, file_upload_rejected: S.uploadRejected,
-  suspicious_request: S.suspiciousRequest, suspicious_activity: S.suspiciousRequest,
-};
-const SECURITY_ACTION_NAMES = new Set<string>(Object.values(S));
+// The rule data and schemas are the stage's own (imported); only the matching algorithm is the old one.
+const SECURITY_ACTION_NAMES = new Set<string>(Object.values(SECURITY_ACTIONS));
 
 type Test = (v: unknown) => boolean;
 
@@ -234,7 +132,7 @@ export class ClassifyStage implements Stage {
       const authRoutes: ClassifyRule[] = ['http.path', 'http.route'].map((field) => ({
         name: `http_auth_failure_${field.slice(5)}`,
         when: { 'http.status_code': { in: [401, 403] }, [field]: { matches: cfg.auth_routes } } as ClassifyRule['when'],
-        set: { event_type: 'security', action: S.failedLogin },
+        set: { event_type: 'security', action: SECURITY_ACTIONS.failedLogin },
       }));
       builtin.splice(at, 0, ...authRoutes);
     }
@@ -264,7 +162,7 @@ export class ClassifyStage implements Stage {
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
       if (!holds(rule, r)) continue;
-      apply(rule, r);
+      applyRule(rule, r);
       return event;
     }
     this.performance(r);
@@ -295,32 +193,3 @@ function holds(rule: CompiledRule, r: LogRecord): boolean {
   return true;
 }
 
-function apply(rule: CompiledRule, r: LogRecord): void {
-  r.event_type = rule.set.event_type;
-  if (rule.set.action !== undefined) r.action = rule.set.action;
-  if (rule.set.threat !== undefined) (r.metadata ??= {}).threat = rule.set.threat;
-  if (rule.extract !== undefined) {
-    const v = getField(r, rule.extract.path);
-    if (typeof v !== 'string') return;
-    const m = rule.extract.regex.exec(v);
-    if (m?.groups === undefined) return;
-    for (const [k, val] of Object.entries(m.groups)) {
-      if (val === undefined) continue;
-      if (k === 'user_id') r.user_id ??= val;
-      else if (k === 'ip_address' || k === 'rhost') r.ip_address ??= val;
-      else if ((r.metadata ??= {})[k] === undefined) r.metadata[k] = val;
-    }
-  }
-}
-
-/** A name for the slow operation: the app's own, else the HTTP route (or path without query), else the message start. */
-function operationOf(r: LogRecord): string {
-  const h = r.http;
-  if (h?.route !== undefined) return h.method !== undefined ? `${h.method} ${h.route}` : h.route;
-  if (h?.path !== undefined) {
-    const q = h.path.indexOf('?');
-    const path = q < 0 ? h.path : h.path.slice(0, q);
-    return h.method !== undefined ? `${h.method} ${path}` : path;
-  }
-  return r.message.length > 100 ? r.message.slice(0, 100) : r.message;
-}

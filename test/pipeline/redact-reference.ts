@@ -3,12 +3,11 @@
  * kept verbatim as an oracle: redact-equivalence.test.ts checks that the optimized stage
  * replaces and counts exactly what this one does. Not used by the daemon.
  */
-import { z } from 'zod';
 import type { Counter } from 'prom-client';
 import type { MetricsRegistry } from '../../src/metrics/registry.ts';
-import { compileUserRegex } from '../../src/parse/safe-regex.ts';
 import type { LogEvent, LogRecord } from '../../src/record.ts';
 import type { Stage } from '../../src/pipeline/stage.ts';
+import { isCardNumber, isKeyChar, isValueEnd, SECRET_EXACT, SECRET_SUFFIXES, type RedactStageConfig } from '../../src/pipeline/redact.ts';
 
 /**
  * Redaction: secrets are replaced before a record leaves the host (it runs ahead of the user's
@@ -25,42 +24,7 @@ import type { Stage } from '../../src/pipeline/stage.ts';
  * Each replacement counts `logship_redactions_total{rule}`.
  */
 
-const extraPatternSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9_]*$/, { message: 'use a lower_snake_case name (it becomes the metric label)' }),
-  pattern: z.string().transform((v, ctx) => {
-    const r = compileUserRegex(v, 'g');
-    if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: r.error });
-      return z.NEVER;
-    }
-    return r.regex;
-  }),
-  replacement: z.string().default('[REDACTED]'),
-});
-
-export const BUILTIN_REDACTION_RULES = ['secret_field', 'private_key', 'url_credentials', 'bearer_token', 'basic_auth', 'jwt', 'aws_access_key', 'secret_key_value', 'credit_card'] as const;
-
-const redactionOptions = {
-  /** More patterns (regex, replacement); matched in text after the built-in rules. */
-  extra_patterns: z.array(extraPatternSchema).default([]),
-  /** More key names whose values are always replaced (compared lower-case without `-`, `_`, `.`). */
-  keys: z.array(z.string().min(1)).default([]),
-  /** Built-in rules to switch off, by name. */
-  disable: z.array(z.enum(BUILTIN_REDACTION_RULES)).default([]),
-  replacement: z.string().default('[REDACTED]'),
-};
-
-/** Top-level `redaction:` (the built-in stage, on by default). */
-export const redactionConfigSchema = z.strictObject({ enabled: z.boolean().default(true), ...redactionOptions }).prefault({});
-export type RedactionConfig = z.infer<typeof redactionConfigSchema>;
-
-/** `{ type: redact, ... }` in `pipeline:`. */
-export const redactStageSchema = z.strictObject({ type: z.literal('redact'), name: z.string().optional(), ...redactionOptions });
-export type RedactStageConfig = z.infer<typeof redactStageSchema>;
-
-/** Key names (normalized) that are secrets wherever they appear as a suffix. */
-const SECRET_SUFFIXES = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'signingkey', 'encryptionkey', 'masterkey', 'sshkey', 'authorization', 'credential', 'credentials', 'cookie', 'sessionid', 'sessionkey'];
-const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp', 'mfacode', 'totp']);
+// Schemas and key lists are the stage's own (imported); only the matching algorithm is the old one.
 /** Cheap pre-check: a string without any of these cannot hold anything the text rules replace. */
 const PREFILTER = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}|\bpin\b|otp/i;
 
@@ -276,44 +240,3 @@ export class RedactStage implements Stage {
   }
 }
 
-function isKeyChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
-}
-
-function isValueEnd(c: number): boolean {
-  return c <= 32 || c === 34 || c === 39 || c === 38 || c === 44 || c === 59 || c === 125 || c === 41 || c === 93;
-}
-
-/** 13–19 digits (spaces/dashes allowed) with a known card prefix and a valid Luhn checksum. */
-export function isCardNumber(text: string): boolean {
-  let digits = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits += text[i];
-  }
-  const len = digits.length;
-  if (len < 13 || len > 19) return false;
-  const p2 = Number(digits.slice(0, 2));
-  const p4 = Number(digits.slice(0, 4));
-  const p3 = Number(digits.slice(0, 3));
-  const known =
-    (digits[0] === '4' && (len === 13 || len === 16 || len === 19)) || // Visa
-    (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && len === 16) || // Mastercard
-    ((p2 === 34 || p2 === 37) && len === 15) || // Amex
-    ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) && len >= 16) || // Discover
-    ((p2 === 36 || p2 === 38 || p2 === 39 || (p3 >= 300 && p3 <= 305) || p4 === 3095) && len >= 14 && len <= 19) || // Diners
-    (p4 >= 3528 && p4 <= 3589 && len >= 16) || // JCB
-    (p2 === 62 && len >= 16) || // UnionPay
-    ((p4 === 5018 || p4 === 5020 || p4 === 5038 || p4 === 5893 || p4 === 6304 || p4 === 6759 || p4 === 6761 || p4 === 6762 || p4 === 6763) && len >= 12); // Maestro
-  if (!known) return false;
-  let sum = 0;
-  for (let i = 0; i < len; i++) {
-    let d = digits.charCodeAt(len - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}

@@ -429,7 +429,8 @@ export class FileSource {
   private sourceInfo(path: string): SourceInfo {
     const info: SourceInfo = { type: this.cfg.type, name: this.name, file: path, host: this.deps.host };
     if (this.cfg.type !== 'file') Object.assign(info, containerFields(this.cfg.type, path));
-    return info;
+    // Shared by every record of the file; frozen so sinks may cache per object (Loki stream plans).
+    return Object.freeze(info);
   }
 
   files(): FileStatus[] {
