@@ -231,27 +231,42 @@ export function parseClfTime(s: string): string | undefined {
  * when that would land more than the skew tolerance in the future (a December line read in January).
  */
 export function parseSyslogTime(s: string, start: number, tz: TimeZone, refMs: number): string | undefined {
-  if (s.length < start + 15) return undefined;
+  if (s.length < start + 15 || !scanMonthDayTime(s, start)) return undefined;
+  const t = monthDayTime;
+  const ms = inferYear(t.mo, t.d, t.h, t.mi, t.sec, fracMs(t.frac), tz, refMs);
+  if (Number.isNaN(ms)) return undefined;
+  lastEnd = t.end;
+  return isoFromMs(ms, t.frac);
+}
+
+/** What the last successful scanMonthDayTime read (module scratch: no object per line). */
+const monthDayTime = { mo: 0, d: 0, h: 0, mi: 0, sec: 0, frac: '', end: 0 };
+
+/** Scans `Mmm dd HH:MM:SS[.frac]` (day space-padded or not) at `start` into monthDayTime; false when it is not one. */
+function scanMonthDayTime(s: string, start: number): boolean {
   const mo = MONTHS[s.slice(start, start + 3)];
-  if (mo === undefined || s.charCodeAt(start + 3) !== 32) return undefined;
+  if (mo === undefined || s.charCodeAt(start + 3) !== 32) return false;
   let p = start + 4;
   let d: number;
   if (s.charCodeAt(p) === 32) { d = digit(s, p + 1); p += 2; }
   else if (digit(s, p + 1) >= 0) { d = num2(s, p); p += 2; }
   else { d = digit(s, p); p += 1; }
-  if (s.charCodeAt(p) !== 32 || s.charCodeAt(p + 3) !== 58 || s.charCodeAt(p + 6) !== 58) return undefined;
-  const h = num2(s, p + 1), mi = num2(s, p + 4), sec = num2(s, p + 7);
+  if (s.charCodeAt(p) !== 32 || s.charCodeAt(p + 3) !== 58 || s.charCodeAt(p + 6) !== 58) return false;
+  const t = monthDayTime;
+  t.mo = mo;
+  t.d = d;
+  t.h = num2(s, p + 1);
+  t.mi = num2(s, p + 4);
+  t.sec = num2(s, p + 7);
   p += 9;
-  let frac = '';
+  t.frac = '';
   if (s.charCodeAt(p) === 46 && digit(s, p + 1) >= 0) {
     const fe = digitsEnd(s, p + 1, 9);
-    frac = s.slice(p + 1, fe);
+    t.frac = s.slice(p + 1, fe);
     p = fe;
   }
-  const ms = inferYear(mo, d, h, mi, sec, fracMs(frac), tz, refMs);
-  if (Number.isNaN(ms)) return undefined;
-  lastEnd = p;
-  return isoFromMs(ms, frac);
+  t.end = p;
+  return true;
 }
 
 /** Epoch ms of a month-day wall time in the year that keeps it from the future (see parseSyslogTime). */
@@ -280,29 +295,15 @@ export function parseSlashTime(s: string, start: number, tz: TimeZone): string |
 /** Apache error log / ctime: `Mon Jan 15 10:00:00[.123456] 2024`, read in `tz`. */
 export function parseCtimeTime(s: string, start: number, tz: TimeZone): string | undefined {
   // "Mon Jan 15 10:00:00 2024": day name, month, day (maybe space-padded), time, year
-  if (s.charCodeAt(start + 3) !== 32) return undefined;
-  const mo = MONTHS[s.slice(start + 4, start + 7)];
-  if (mo === undefined || s.charCodeAt(start + 7) !== 32) return undefined;
-  let p = start + 8;
-  let d: number;
-  if (s.charCodeAt(p) === 32) { d = digit(s, p + 1); p += 2; }
-  else if (digit(s, p + 1) >= 0) { d = num2(s, p); p += 2; }
-  else { d = digit(s, p); p += 1; }
-  if (s.charCodeAt(p) !== 32 || s.charCodeAt(p + 3) !== 58 || s.charCodeAt(p + 6) !== 58) return undefined;
-  const h = num2(s, p + 1), mi = num2(s, p + 4), sec = num2(s, p + 7);
-  p += 9;
-  let frac = '';
-  if (s.charCodeAt(p) === 46 && digit(s, p + 1) >= 0) {
-    const fe = digitsEnd(s, p + 1, 9);
-    frac = s.slice(p + 1, fe);
-    p = fe;
-  }
+  if (s.charCodeAt(start + 3) !== 32 || !scanMonthDayTime(s, start + 4)) return undefined;
+  const t = monthDayTime;
+  const p = t.end;
   if (s.charCodeAt(p) !== 32) return undefined;
   const y = num4(s, p + 1);
-  const wall = civilMs(y, mo, d, h, mi, sec, fracMs(frac));
+  const wall = civilMs(y, t.mo, t.d, t.h, t.mi, t.sec, fracMs(t.frac));
   if (Number.isNaN(wall)) return undefined;
   lastEnd = p + 5;
-  return isoFromMs(tz.wallToUtc(wall), frac);
+  return isoFromMs(tz.wallToUtc(wall), t.frac);
 }
 
 /**
