@@ -1,26 +1,13 @@
-import type { Logger } from 'pino';
-import type { LineReceiver, SourceLine } from '../../pipeline/line.ts';
-import type { ContainerMetrics } from './container-metrics.ts';
-import { PartialJoiner } from './partial-joiner.ts';
+import type { SourceLine } from '../../pipeline/line.ts';
+import { ContainerDecoder } from './container-decoder.ts';
 
 /**
  * Decodes CRI (containerd, CRI-O) log lines: `<RFC3339Nano time> <stdout|stderr> <tag> <message>`
  * where the tag's first `:`-separated field is `P` (partial piece) or `F` (full/final). `P`
  * pieces are joined per stream until the `F` piece. Parsed by index, no regex, no split().
  */
-export class CriDecoder implements LineReceiver {
-  private readonly joiner: PartialJoiner;
-  private readonly next: LineReceiver;
-  private readonly metrics: ContainerMetrics;
-  private readonly log: Logger;
-  private warned = false;
-
-  constructor(next: LineReceiver, opts: { maxPartialBytes: number; partialTimeout: number; metrics: ContainerMetrics; log: Logger }) {
-    this.next = next;
-    this.metrics = opts.metrics;
-    this.log = opts.log;
-    this.joiner = new PartialJoiner(next, opts.maxPartialBytes, opts.partialTimeout, opts.metrics);
-  }
+export class CriDecoder extends ContainerDecoder {
+  protected readonly format = 'CRI log';
 
   receive(line: SourceLine): void {
     const text = line.text;
@@ -48,19 +35,5 @@ export class CriDecoder implements LineReceiver {
     }
     const message = s3 < text.length ? text.slice(s3 + 1) : '';
     this.joiner.piece(line, stream, message, tag === 70, text.slice(0, s1));
-  }
-
-  flush(force: boolean): void {
-    this.joiner.flush(force);
-    this.next.flush(force);
-  }
-
-  private invalid(line: SourceLine): void {
-    this.metrics.decodeErrors.inc();
-    if (!this.warned) {
-      this.warned = true;
-      this.log.warn({ file: line.source.file }, 'line is not CRI log format; shipping it as plain text (further ones only counted)');
-    }
-    this.next.receive(line);
   }
 }

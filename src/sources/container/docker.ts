@@ -1,7 +1,5 @@
-import type { Logger } from 'pino';
-import type { LineReceiver, SourceLine } from '../../pipeline/line.ts';
-import type { ContainerMetrics } from './container-metrics.ts';
-import { PartialJoiner } from './partial-joiner.ts';
+import type { SourceLine } from '../../pipeline/line.ts';
+import { ContainerDecoder } from './container-decoder.ts';
 
 interface DockerJsonLine {
   log?: unknown;
@@ -16,19 +14,8 @@ interface DockerJsonLine {
  * the record's runtime timestamp. A line that is not Docker JSON is passed on as plain text and
  * counted, never dropped.
  */
-export class DockerDecoder implements LineReceiver {
-  private readonly joiner: PartialJoiner;
-  private readonly next: LineReceiver;
-  private readonly metrics: ContainerMetrics;
-  private readonly log: Logger;
-  private warned = false;
-
-  constructor(next: LineReceiver, opts: { maxPartialBytes: number; partialTimeout: number; metrics: ContainerMetrics; log: Logger }) {
-    this.next = next;
-    this.metrics = opts.metrics;
-    this.log = opts.log;
-    this.joiner = new PartialJoiner(next, opts.maxPartialBytes, opts.partialTimeout, opts.metrics);
-  }
+export class DockerDecoder extends ContainerDecoder {
+  protected readonly format = 'Docker json-file';
 
   receive(line: SourceLine): void {
     let obj: DockerJsonLine;
@@ -52,19 +39,5 @@ export class DockerDecoder implements LineReceiver {
     const stream = obj.stream === 'stderr' ? 'stderr' : 'stdout';
     // A truncated raw line (max_line_bytes) cannot be valid JSON, so pieces here are whole.
     this.joiner.piece(line, stream, text, final, typeof obj.time === 'string' ? obj.time : undefined);
-  }
-
-  flush(force: boolean): void {
-    this.joiner.flush(force);
-    this.next.flush(force);
-  }
-
-  private invalid(line: SourceLine, why: string): void {
-    this.metrics.decodeErrors.inc();
-    if (!this.warned) {
-      this.warned = true;
-      this.log.warn({ file: line.source.file, why }, 'line is not Docker json-file format; shipping it as plain text (further ones only counted)');
-    }
-    this.next.receive(line);
   }
 }
