@@ -88,13 +88,17 @@ export function lineGenerator(kind: CorpusKind, seed = 42): (i: number) => strin
 }
 
 /** Writes `records` logical records of `kind` to `path`; returns bytes written. */
-export async function writeCorpus(path: string, kind: CorpusKind, records: number, seed = 42): Promise<number> {
-  const gen = lineGenerator(kind, seed);
-  const out = createWriteStream(path);
+export function writeCorpus(path: string, kind: CorpusKind, records: number, seed = 42): Promise<number> {
+  return writeLines(path, 0, records, lineGenerator(kind, seed));
+}
+
+/** Writes line(i) for i in [from, from + count) in 1 MiB chunks; returns bytes written. */
+export async function writeLines(path: string, from: number, count: number, line: (i: number) => string, flags = 'w'): Promise<number> {
+  const out = createWriteStream(path, { flags });
   let bytes = 0;
   let chunk = '';
-  for (let i = 0; i < records; i++) {
-    chunk += gen(i) + '\n';
+  for (let i = from; i < from + count; i++) {
+    chunk += line(i) + '\n';
     if (chunk.length > 1 << 20) {
       bytes += Buffer.byteLength(chunk);
       if (!out.write(chunk)) await once(out, 'drain');

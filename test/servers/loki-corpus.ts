@@ -1,6 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { prng } from '../../bench/corpus.ts';
+import { prng, writeLines } from '../../bench/corpus.ts';
 
 /**
  * The platform's JSON log lines (seed-log-formats §1a/§1b, ~250 bytes) with a sequence number in
@@ -37,19 +35,5 @@ export async function writePlatformCorpus(path: string, count: number, opts: { f
   const from = opts.from ?? 0;
   const r = prng(opts.seed ?? 42);
   const startMs = opts.startMs ?? Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
-  const out = createWriteStream(path, { flags: opts.flags ?? 'a' });
-  let bytes = 0;
-  let chunk = '';
-  for (let i = from; i < from + count; i++) {
-    chunk += platformLine(r, i, startMs) + '\n';
-    if (chunk.length > 1 << 20) {
-      bytes += Buffer.byteLength(chunk);
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  bytes += Buffer.byteLength(chunk);
-  out.end(chunk);
-  await once(out, 'finish');
-  return bytes;
+  return writeLines(path, from, count, (i) => platformLine(r, i, startMs), opts.flags ?? 'a');
 }
