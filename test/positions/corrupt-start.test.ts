@@ -1,15 +1,11 @@
 import t from 'tap';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
-import { appendSeq, config, shippedSeqs, summarize } from '../sources/cli-support.ts';
+import { DaemonProcess, sleep, waitFor, writeConfig } from '../support/daemon.ts';
+import { appendSeq, config, emptyAppLog, shippedSeqs, summarize } from '../sources/cli-support.ts';
 
 t.test('positions file filled with NUL bytes: the daemon starts, reports it, resumes from the backup', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const cfg = await writeConfig(dir, config(dir, port));
   let d = new DaemonProcess(['run', '--config', cfg]);
   t.teardown(() => d.kill('SIGKILL'));

@@ -1,4 +1,6 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, tempDir } from '../support/daemon.ts';
 
 /** One JSON line with a sequence number, padded to about `bytes`. */
 export function seqLine(seq: number, pad = 40): string {
@@ -67,4 +69,13 @@ sources:
 sinks:
   - ${o.sink ?? `{ type: file, path: "${dir}/data/shipped.ndjson", fsync: false }`}
 ${o.extra ?? ''}`;
+}
+
+/** A temp dir with an empty logs/app.log (the path `config()` tails by default) and a free port. */
+export async function emptyAppLog(): Promise<{ dir: string; log: string; port: number }> {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'app.log');
+  writeFileSync(log, '');
+  return { dir, log, port: await freePort() };
 }

@@ -1,15 +1,11 @@
 import t from 'tap';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
-import { appendSeq, config, seqLine, shippedSeqs, summarize } from './cli-support.ts';
+import { DaemonProcess, sleep, waitFor, writeConfig } from '../support/daemon.ts';
+import { appendSeq, config, emptyAppLog, seqLine, shippedSeqs, summarize } from './cli-support.ts';
 
 t.test('SIGKILL 5 times during a 200,000-line ingest: 0 missing, duplicates bounded by the unacknowledged window', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const budget = 1024 * 1024;
   const cfg = await writeConfig(dir, config(dir, port, { budget: '1MiB' }));
   const out = join(dir, 'data', 'shipped.ndjson');

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { copyFileSync, mkdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
-import { appendSeq, config, shippedSeqs, summarize } from '../cli-support.ts';
+import { DaemonProcess, sleep, waitFor, writeConfig } from '../../support/daemon.ts';
+import { appendSeq, config, emptyAppLog, shippedSeqs, summarize } from '../cli-support.ts';
 
 interface Status { sources: Array<{ files: Array<{ path: string; key: string; offset: number; size: number }> }> }
 
@@ -14,11 +14,7 @@ async function readOffset(port: number, path: string): Promise<number> {
 }
 
 t.test('200,000 lines through 5 renames and 2 copytruncates: each line exactly once', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const cfg = await writeConfig(dir, config(dir, port));
   const d = new DaemonProcess(['run', '--config', cfg]);
   t.teardown(() => d.kill('SIGKILL'));
@@ -59,11 +55,7 @@ t.test('200,000 lines through 5 renames and 2 copytruncates: each line exactly o
 });
 
 t.test('copytruncate while logship is far behind: the copy is recognised by its head and read from where the original was', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   // A tiny budget and a slow-acking sink keep logship behind the writer.
   const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { budget: '64KiB' }))]);
   t.teardown(() => d.kill('SIGKILL'));
@@ -86,11 +78,7 @@ t.test('copytruncate while logship is far behind: the copy is recognised by its 
 });
 
 t.test('deleted while unread: the open file is read to EOF, then closed', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { budget: '256KiB' }))]);
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port);
@@ -110,11 +98,7 @@ t.test('deleted while unread: the open file is read to EOF, then closed', async 
 });
 
 t.test('rotated while logship was stopped: the old generation is finished, the new one read whole', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const cfg = await writeConfig(dir, config(dir, port));
   let d = new DaemonProcess(['run', '--config', cfg]);
   t.teardown(() => d.kill('SIGKILL'));
@@ -144,11 +128,7 @@ t.test('rotated while logship was stopped: the old generation is finished, the n
 });
 
 t.test('renamed to a name the globs still match: not read twice', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const log = join(dir, 'logs', 'app.log');
-  writeFileSync(log, '');
-  const port = await freePort();
+  const { dir, log, port } = await emptyAppLog();
   const d = new DaemonProcess(['run', '--config', await writeConfig(dir, config(dir, port, { paths: [`${dir}/logs/app.log*`], budget: '512KiB' }))]);
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port);
