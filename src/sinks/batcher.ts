@@ -70,6 +70,11 @@ export class BatchQueue<B> {
     return this.inflight;
   }
 
+  /** Bytes reported for the open batch so far (what `reserve` compares with maxBytes). */
+  get openBytes(): number {
+    return this.currentBytes;
+  }
+
   /**
    * The open batch to append an item of about `size` bytes to: the current batch is closed
    * first when the item would take it over maxBytes (a batch always takes at least one item).

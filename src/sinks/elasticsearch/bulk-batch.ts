@@ -105,7 +105,7 @@ export class BulkBody {
  * they arrive, so a queued batch costs its bytes (then its compressed bytes), not objects.
  */
 export class BulkBatchBuilder {
-  readonly buf: Buffer;
+  buf: Buffer;
   length = 0;
   count = 0;
   ends: Uint32Array = new Uint32Array(1024);
@@ -120,7 +120,15 @@ export class BulkBatchBuilder {
     return this.length + bytes <= this.buf.length;
   }
 
-  /** Appends `action` + `source` + "\n"; the caller checked that they fit (see fits). */
+  /** Makes room for `bytes` more (a single document larger than a batch). */
+  reserve(bytes: number): void {
+    if (this.fits(bytes)) return;
+    const grown = Buffer.allocUnsafeSlow(this.length + bytes);
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+
+  /** Appends `action` + `source` + "\n"; the caller made room for them (see fits, reserve). */
   append(action: string, source: string, ack: Ack): void {
     let off = this.length;
     off += this.buf.write(action, off);

@@ -6,6 +6,7 @@ import { VERSION } from '../../version.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
 import type { Sink, SinkState, SinkStatus } from '../sink.ts';
+import { BatchQueue } from '../batcher.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import { BULK_FILTER_PATH, BulkResponseError, bulkAction, decodeBulkItem, parseBulkResponse, parseRequestError, type ItemError } from './bulk.ts';
 import { BulkBatchBuilder, BulkBody, type BulkItems } from './bulk-batch.ts';
@@ -15,10 +16,10 @@ import { documentId, encodeDocument, type DocumentOptions } from './document.ts'
 import { compileDataStreamName, compileIndexName, type TargetNamer } from './target.ts';
 import { buildTemplates } from './template.ts';
 
-/** A closed batch waiting for a request slot: its acks, and its body (compressing meanwhile). */
-interface SealedBatch {
-  acks: Ack[];
-  body: Promise<BulkBody>;
+/** One batch: the documents' bytes while it is open, then its body (compressing from the cut on). */
+interface EsBatch {
+  builder: BulkBatchBuilder;
+  body: Promise<BulkBody> | null;
 }
 
 /** What one HTTP attempt returned. */
@@ -70,14 +71,8 @@ export class ElasticsearchSink implements Sink {
   private lastWarnAt = 0;
   private lastWarnState: SinkState = 'ok';
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
-  private open: BulkBatchBuilder | null = null;
-  private openTimer: NodeJS.Timeout | null = null;
-  private readonly ready: SealedBatch[] = [];
+  private readonly queue: BatchQueue<EsBatch>;
   private readonly spare: Buffer[] = [];
-  private inflight = 0;
-  /** Events accepted by write() and not final yet. */
-  private queued = 0;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(name: string, cfg: ElasticsearchSinkConfig, log: Logger, metrics: MetricsRegistry) {
     this.name = name;
@@ -89,6 +84,25 @@ export class ElasticsearchSink implements Sink {
     this.deadLetters = new DeadLetterFile(cfg.dead_letter_path);
     this.maxBytes = Math.max(1, cfg.batch.max_bytes);
     this.gzipLevel = cfg.gzip ? cfg.gzip_level : null;
+    this.queue = new BatchQueue<EsBatch>({
+      maxBytes: this.maxBytes,
+      maxWait: cfg.batch.max_wait,
+      maxInflight: cfg.max_inflight,
+      open: () => ({ builder: new BulkBatchBuilder(this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxBytes)), body: null }),
+      // Compression starts at the cut (on the threadpool); the request when a slot is free.
+      seal: (batch) => {
+        const buf = batch.builder.buf;
+        const give = () => this.giveBuffer(buf);
+        batch.body = BulkBody.of(batch.builder.items(), this.gzipLevel);
+        batch.body.then(give, give);
+      },
+      send: (batch) => this.sendBatch(batch),
+      settle: (batch) => {
+        const acks = batch.builder.acks;
+        for (let i = 0; i < acks.length; i++) acks[i].release();
+      },
+      onBug: (err) => this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch'),
+    });
     const u = new URL(cfg.url);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
@@ -127,102 +141,35 @@ export class ElasticsearchSink implements Sink {
     this.append(action, source, event.ack);
   }
 
-  /** Writes one item into the open batch; closes the batch when it reached batch.max_bytes. */
+  /** Writes one item into the open batch (the queue closes it at batch.max_bytes or max_wait). */
   private append(action: string, source: string, ack: Ack): void {
-    let b = this.open;
     // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact size is computed only near the end.
     let bytes = (action.length + source.length) * 3 + 1;
-    if (b === null ? bytes > this.maxBytes : !b.fits(bytes)) bytes = Buffer.byteLength(action) + Buffer.byteLength(source) + 1;
-    if (b !== null && !b.fits(bytes)) {
-      this.cut();
-      b = null;
-    }
-    if (b === null) {
-      b = this.open = new BulkBatchBuilder(this.takeBuffer(bytes));
-      this.openTimer = setTimeout(() => {
-        this.openTimer = null;
-        this.cut();
-      }, this.cfg.batch.max_wait);
-    }
+    if (this.queue.openBytes + bytes > this.maxBytes) bytes = Buffer.byteLength(action) + Buffer.byteLength(source) + 1;
+    const b = this.queue.reserve(bytes).builder;
+    b.reserve(bytes);
+    const before = b.length;
     b.append(action, source, ack);
-    this.queued++;
-    if (b.length >= this.maxBytes) this.cut();
+    this.queue.added(b.length - before);
   }
 
   /**
    * Batch buffers are reused: a fresh 5 MiB buffer per batch left large-object garbage for the
    * GC, and filled-then-dropped buffers kept RSS high between collections.
    */
-  private takeBuffer(bytes: number): Buffer {
-    if (bytes > this.maxBytes) return Buffer.allocUnsafeSlow(bytes); // one document bigger than a batch
-    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxBytes);
-  }
-
   private giveBuffer(buf: Buffer): void {
     if (buf.length === this.maxBytes && this.spare.length < SPARE_BUFFERS) this.spare.push(buf);
   }
 
-  /** Closes the open batch: compression starts now, the request when a slot is free. */
-  private cut(): void {
-    if (this.openTimer !== null) {
-      clearTimeout(this.openTimer);
-      this.openTimer = null;
+  /** Sends one batch until every item is final; after the shutdown deadline it never settles. */
+  private async sendBatch(batch: EsBatch): Promise<void> {
+    try {
+      await this.templateReady;
+      await this.deliver(await (batch.body ??= BulkBody.of(batch.builder.items(), this.gzipLevel)), Date.now());
+    } catch (err) {
+      if (this.abort.signal.aborted) return NEVER;
+      throw err;
     }
-    const b = this.open;
-    if (b === null) return;
-    this.open = null;
-    const body = BulkBody.of(b.items(), this.gzipLevel);
-    const give = () => this.giveBuffer(b.buf);
-    body.then(give, give);
-    this.ready.push({ acks: b.acks, body });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.inflight < this.cfg.max_inflight && this.ready.length > 0) {
-      const batch = this.ready.shift()!;
-      this.inflight++;
-      void this.run(batch);
-    }
-  }
-
-  /** Sends one batch until every item is final, then releases its acks. */
-  private async run(batch: SealedBatch): Promise<void> {
-    for (;;) {
-      try {
-        await this.templateReady;
-        await this.deliver(await batch.body, Date.now());
-        break;
-      } catch (err) {
-        if (this.abort.signal.aborted) return NEVER;
-        this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch');
-        await sleep(1000, this.abort.signal);
-      }
-    }
-    const acks = batch.acks;
-    for (let i = 0; i < acks.length; i++) acks[i].release();
-    this.queued -= acks.length;
-    this.inflight--;
-    this.pump();
-    if (this.inflight === 0 && this.ready.length === 0 && this.open === null) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Closes the open batch and resolves when everything is final (true) or at the deadline (false). */
-  private async drain(deadline: number): Promise<boolean> {
-    this.cut();
-    if (this.inflight === 0 && this.ready.length === 0) return true;
-    const idle = new Promise<boolean>((r) => this.idleWaiters.push(() => r(true)));
-    let t: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => {
-      t = setTimeout(() => r(false), Math.max(0, deadline - Date.now()));
-    });
-    const ok = await Promise.race([idle, timeout]);
-    clearTimeout(t);
-    return ok;
   }
 
   /** Resolves when every item of `first` is final (delivered, duplicate or dead-lettered). */
@@ -458,8 +405,8 @@ export class ElasticsearchSink implements Sink {
   }
 
   async stop(deadline: number): Promise<void> {
-    const drained = await this.drain(deadline);
-    if (!drained) this.log.warn({ queued: this.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');
+    const drained = await this.queue.drain(deadline);
+    if (!drained) this.log.warn({ queued: this.queue.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');
     this.abort.abort();
     await this.deadLetters.close().catch(() => {});
     await this.dispatcher?.destroy().catch(() => {});
@@ -470,7 +417,7 @@ export class ElasticsearchSink implements Sink {
     return {
       name: this.name, type: this.type, state: this.state,
       lastSuccess: this.stats.lastSuccess, lastError: this.stats.lastError, failingSince: this.stats.failingSince,
-      retries: this.stats.retries, queued: this.queued, inflight: this.inflight,
+      retries: this.stats.retries, queued: this.queue.queued, inflight: this.queue.inflightRequests,
       sent: this.stats.sent, dropped: this.stats.dropped,
     };
   }
