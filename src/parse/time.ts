@@ -4,10 +4,41 @@
  * input had them). Times without a zone are read in a configurable zone (`TimeZone`).
  */
 
+import { readlinkSync } from 'node:fs';
+
 const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
 
 /** 10 minutes: the clock-skew window. Later timestamps are clamped; year inference allows it. */
 export const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+const UTC_NAMES = new Set(['', 'UTC', 'UTC0', 'Etc/UTC', 'UCT', 'Etc/UCT', 'GMT', 'GMT0', 'Etc/GMT', 'Zulu', 'Etc/Zulu', 'Universal', 'Etc/Universal']);
+
+/**
+ * The process's zone (`local`), looked up the way glibc does (TZ, else /etc/localtime, else UTC)
+ * before asking Intl: loading ICU's zone data costs ~7 MiB of resident memory, and hosts and
+ * container images mostly run in UTC. Intl decides whenever the name is not plainly UTC.
+ */
+export function localZoneName(env: NodeJS.ProcessEnv = process.env, localtime = '/etc/localtime'): string {
+  const tz = env.TZ;
+  if (tz !== undefined) {
+    const name = tz.startsWith(':') ? tz.slice(1) : tz;
+    if (UTC_NAMES.has(name)) return 'UTC';
+  } else {
+    let target: string | undefined;
+    try {
+      target = readlinkSync(localtime);
+    } catch (err) {
+      // No /etc/localtime: glibc and ICU both use UTC. EINVAL: a copied zone file, which only Intl can name.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
+    }
+    if (target !== undefined) {
+      const at = target.indexOf('zoneinfo/');
+      const name = at >= 0 ? target.slice(at + 'zoneinfo/'.length) : '';
+      if (UTC_NAMES.has(name.startsWith('posix/') ? name.slice(6) : name) && name !== '') return 'UTC';
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+}
 
 /** A zone for wall-clock times that carry none: UTC, a fixed offset, or an IANA zone. */
 export class TimeZone {
@@ -30,8 +61,8 @@ export class TimeZone {
    * (`Europe/Berlin`). Returns undefined for anything else.
    */
   static parse(spec: string): TimeZone | undefined {
+    if (spec === 'local') spec = localZoneName();
     if (spec === 'UTC' || spec === 'utc' || spec === 'Z' || spec === 'GMT') return TimeZone.UTC;
-    if (spec === 'local') spec = Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
     const off = parseOffset(spec, 0, spec.length);
     if (off !== undefined) return off === 0 ? TimeZone.UTC : new TimeZone(spec, off, null);
     try {

@@ -1,7 +1,11 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { createParser } from '../../src/parse/registry.ts';
-import { TimeZone, isoFromMs, parseTimestampValue } from '../../src/parse/time.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TimeZone, isoFromMs, localZoneName, parseTimestampValue } from '../../src/parse/time.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 
 function ctxAt(iso: string, errors: string[] = []): ParseContext {
@@ -139,4 +143,38 @@ t.test('toISOString-shaped times: the same verdict whichever times came before (
     }
   }), { numRuns: 5_000 });
   t.pass('5,000 sequences');
+});
+
+t.test('the local zone: TZ, else /etc/localtime, else UTC, asking Intl only when it is not plainly UTC', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logship-tz-'));
+  const link = (name: string, target: string) => {
+    symlinkSync(target, join(dir, name));
+    return join(dir, name);
+  };
+  t.equal(localZoneName({ TZ: 'UTC' }), 'UTC');
+  t.equal(localZoneName({ TZ: ':Etc/UTC' }), 'UTC');
+  t.equal(localZoneName({ TZ: '' }), 'UTC', 'an empty TZ is UTC (glibc)');
+  t.equal(localZoneName({}, join(dir, 'missing')), 'UTC', 'no /etc/localtime: UTC, as glibc and ICU have it');
+  t.equal(localZoneName({}, link('utc', '/usr/share/zoneinfo/Etc/UTC')), 'UTC');
+  t.equal(localZoneName({}, link('posix-utc', '../usr/share/zoneinfo/posix/UTC')), 'UTC');
+  // Anything else is Intl's answer for this process (which runs in UTC here, so compare with Intl).
+  const intl = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  t.equal(localZoneName({}, link('berlin', '/usr/share/zoneinfo/Europe/Berlin')), intl);
+  writeFileSync(join(dir, 'copied'), 'TZif');
+  t.equal(localZoneName({}, join(dir, 'copied')), intl, 'a copied zone file: only Intl can name it');
+  t.equal(localZoneName({ TZ: 'Europe/Berlin' }), intl);
+  // And in a process that really runs in another zone, `local` reads wall-clock times there.
+  const script = `import { TimeZone } from ${JSON.stringify(new URL('../../src/parse/time.ts', import.meta.url).href)};
+const tz = TimeZone.parse('local');
+console.log(tz.name, new Date(tz.wallToUtc(Date.UTC(2024, 0, 15, 12))).toISOString());`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TZ: 'America/New_York' } });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'America/New_York 2024-01-15T17:00:00.000Z');
+  // In UTC, `local` never touches Intl (whose zone data would cost ~7 MiB of RSS).
+  const noIntl = `Intl.DateTimeFormat = function () { throw new Error('Intl used'); };
+const { TimeZone } = await import(${JSON.stringify(new URL('../../src/parse/time.ts', import.meta.url).href)});
+console.log(TimeZone.parse('local') === TimeZone.UTC);`;
+  const u = spawnSync(process.execPath, ['--input-type=module', '-e', noIntl], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  t.equal(u.status, 0, u.stderr);
+  t.equal(u.stdout.trim(), 'true', 'local in UTC is TimeZone.UTC without Intl');
 });
