@@ -52,7 +52,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "const l=process.env.LOGSHIP_LISTEN||'';fetch('http://127.0.0.1:'+(l.slice(l.lastIndexOf(':')+1)||9711)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node as PID 1 is fine: logship handles SIGTERM (drain, save positions) and spawns no children.
 STOPSIGNAL SIGTERM
-# The same V8 flags as the CLI's shebang (see src/cli.ts): bounded young generation, lower RSS.
+# The same V8 flags and malloc arenas as the CLI's shebang (see src/cli.ts): lower RSS.
+ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "/opt/logship/dist/src/cli.js"]
 # The embedded default config (LOKI_URL / ELASTICSEARCH_URL choose the sink); mount your own and
 # run `run --config /etc/logship/logship.yaml` instead.

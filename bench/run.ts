@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
 import { readProcStats } from './proc.ts';
 import { NODE24, ROOT, freePort, sleep, startCountsink, startEsTestServer, startLokiTestServer, type Receiver } from './receivers.ts';
-import { fluentBitShipper, logshipShipper, measure, peerAvailable, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
+import { fluentBitShipper, logshipLaunch, logshipShipper, measure, peerAvailable, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -110,7 +110,8 @@ if (!only || only.has('idle')) {
   const work = join(CORPUS_DIR, `idle-work-${process.pid}`);
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
-  const child = spawn(NODE24, ['--max-semi-space-size=8', '--heap-growing-percent=25', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
+  const launch = logshipLaunch();
+  const child = spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore', env: launch.env });
   const settle = quick ? 5_000 : 15_000;
   const window = quick ? 10_000 : 30_000;
   await sleep(settle);
@@ -145,7 +146,9 @@ if (!only || only.has('side-by-side')) {
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3)} GiB; Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}${quick ? '; --quick (20% sizes)' : ''}`;
-let md = `Machine: ${machine}. Command: \`npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}\`.\n\n`;
+const shipped = logshipLaunch();
+const shippedEnv = Object.entries(shipped.env).filter(([k, v]) => process.env[k] !== v).map(([k, v]) => `${k}=${v} `).join('');
+let md = `Machine: ${machine}. Command: \`npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}\`.\nlogship launched as its bin's shebang does: \`${shippedEnv}node ${shipped.nodeArgs.join(' ')}\`.\n\n`;
 if (rows.length) {
   md += '| scenario | lines | lines/s | MiB/s | CPU s | lines per CPU-s | peak RSS | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n';
   for (const r of rows) {

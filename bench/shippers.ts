@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProcSampler, type ProcStats } from './proc.ts';
@@ -12,6 +12,21 @@ export interface ShipperRun {
   seconds: number;
   stats: ProcStats;
   peakRssBytes: number;
+}
+
+/**
+ * logship's node arguments and environment as the bin's shebang (src/cli.ts) gives them, which
+ * `node dist/src/cli.js` would bypass: the V8 flags and the malloc arena limit.
+ */
+export function logshipLaunch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+=\S+)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
+  if (m === null) throw new Error('src/cli.ts does not start with an `env -S ... node` shebang');
+  const env = { ...process.env };
+  for (const assignment of m[1].split(' ').filter(Boolean)) {
+    const eq = assignment.indexOf('=');
+    env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return { nodeArgs: m[2].split(' ').filter(Boolean), env };
 }
 
 /** How to start one shipper on a corpus file, pointed at a receiver. */
@@ -49,8 +64,8 @@ sinks:
     url: ${receiver.url}${o.extraSinkYaml ?? ''}
 ${o.extraYaml ?? ''}`;
       writeFileSync(join(workDir, 'logship.yaml'), cfg);
-      // The same V8 flags as the bin's shebang (src/cli.ts), which `node file.js` would bypass.
-      return spawn(NODE24, ['--max-semi-space-size=8', '--heap-growing-percent=25', join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const launch = logshipLaunch();
+      return spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
     },
   };
 }

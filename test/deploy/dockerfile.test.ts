@@ -146,12 +146,16 @@ t.test('ENTRYPOINT runs the CLI with the same V8 flags as its shebang (bounded y
   const argv = JSON.parse(ep[0].args) as string[];
   t.equal(argv[0], 'node');
   t.equal(argv[argv.length - 1], '/opt/logship/dist/src/cli.js');
-  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
+  const shebang = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+=\S+)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
   t.ok(shebang, 'the CLI has an env -S node shebang');
-  t.same(argv.slice(1, -1), shebang![1].trim().split(/\s+/).filter(Boolean), 'flags match the shebang');
+  t.same(argv.slice(1, -1), shebang![2].trim().split(/\s+/).filter(Boolean), 'flags match the shebang');
   t.match(argv.join(' '), /--max-semi-space-size=\d+/);
+  const shebangEnv = shebang![1].trim().split(/\s+/).filter(Boolean);
+  t.ok(shebangEnv.length > 0, 'the shebang sets the malloc arena limit');
+  const dockerEnv = final.instructions.filter((i) => i.op === 'ENV').flatMap((i) => i.args.split(/\s+/));
+  for (const assignment of shebangEnv) t.ok(dockerEnv.includes(assignment), `the image sets ${assignment} like the shebang`);
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
-  t.equal(start, `node ${argv.slice(1, -1).join(' ')} dist/src/cli.js run`, 'npm start passes them too');
+  t.equal(start, `${shebang![1]}node ${argv.slice(1, -1).join(' ')} dist/src/cli.js run`, 'npm start passes them too');
 });
 
 t.test('HEALTHCHECK probes /healthz with Node (slim has no curl) and works against the daemon', async (t) => {
