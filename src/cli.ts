@@ -22,6 +22,7 @@ import { MetricsRegistry } from './metrics/registry.ts';
 import { createBuiltinStages } from './pipeline/registry.ts';
 import { NO_ACK, type LogEvent } from './record.ts';
 import { PACKAGE_ROOT, VERSION } from './version.ts';
+import { recordJson } from './record-json.ts';
 
 const EXIT_CONFIG = 2;
 export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'logship.yaml');
@@ -265,7 +266,7 @@ async function parse(flags: Args['flags']): Promise<number> {
     let event: LogEvent | null = { record: parser(line, ctx), labels: {}, ack: NO_ACK, size: line.length };
     for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
     if (event === null) continue;
-    if (!process.stdout.write(JSON.stringify(event.record) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+    if (!process.stdout.write(recordJson(event) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
   }
   for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
   return 0;

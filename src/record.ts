@@ -87,6 +87,12 @@ export interface LogEvent {
    */
   labels: Record<string, string>;
   ack: Ack;
+  /**
+   * The record's JSON text minus `source`, when the line as read already was exactly the record
+   * (a JSON line in the shared schema: nothing renamed, converted, moved or added), so sinks
+   * need not serialize it again (see recordJson). A stage that changes the record clears it.
+   */
+  json?: string;
   /** Set when the line was cut at max_line_bytes. */
   truncated?: boolean;
   /** Approximate size in bytes (the raw line), for batching decisions. */

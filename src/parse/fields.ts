@@ -42,6 +42,8 @@ const TS = 0, LEVEL = 1, MESSAGE = 2, SERVICE = 3, TRACE = 4, SPAN = 5, USER = 6
 const DUR = 8, DUR_MS = 9, DUR_NS = 10, EVENT_TYPE = 11, ACTION = 12, IP = 13, UA = 14;
 const METHOD = 15, ROUTE = 16, PATH = 17, STATUS = 18, RESPONSE_TIME = 19, BYTES = 20, REFERRER = 21, PROTOCOL = 22;
 const HTTP_KEYS: Record<string, number> = { method: METHOD, route: ROUTE, path: PATH, status_code: STATUS, response_time: RESPONSE_TIME, bytes: BYTES, referrer: REFERRER, protocol: PROTOCOL };
+/** Per slot: the record's own key for it at the top level (the schema's name), if it has one there. */
+const RECORD_KEY: Array<string | undefined> = FIELD_SLOTS.map((name) => (name.includes('.') || name === 'duration_ms' || name === 'duration_ns' ? undefined : name));
 
 /**
  * Maps a flat or nested key/value object (a JSON line, logfmt pairs, regex groups) onto the
@@ -61,6 +63,15 @@ export class FieldMapper {
   private readonly from: Array<string | undefined> = new Array(N).fill(undefined);
   private readonly tz: TimeZone;
   private readonly parser: string;
+  /**
+   * After map(): true when the record has exactly the input's keys with the input's values
+   * (every key the schema's own name, every value already in the schema's form, nothing added
+   * but `source`), so the input's JSON text is the record's. The json parser ships the line
+   * itself then instead of re-serializing it.
+   */
+  verbatim = false;
+  /** After map(): how many keys the input object had. */
+  inputKeys = 0;
 
   constructor(parser: string, tz: TimeZone, extra: Partial<Record<FieldSlot, string | string[]>> = {}) {
     this.parser = parser;
@@ -103,8 +114,11 @@ export class FieldMapper {
     let httpObj: Record<string, unknown> | undefined;
     let nameVal: string | undefined;
     let searchNested = false;
+    let verbatim = true;
+    let inputKeys = 0;
     for (const k in o) {
       const v = o[k];
+      inputKeys++;
       const code = keys.get(k);
       if (code !== undefined) {
         const slot = (code / 1000) | 0;
@@ -114,6 +128,7 @@ export class FieldMapper {
           if (c !== undefined) {
             const prev = from[slot];
             if (prev !== undefined) (meta ??= {})[prev] = o[prev];
+            if (c !== v || k !== RECORD_KEY[slot]) verbatim = false;
             vals[slot] = c;
             prios[slot] = prio;
             from[slot] = k;
@@ -146,6 +161,7 @@ export class FieldMapper {
         if (slot !== undefined && vals[slot] === undefined) {
           const c = this.convert(slot, v, ctx);
           if (c !== undefined) {
+            if (c !== v) verbatim = false;
             vals[slot] = c;
             continue;
           }
@@ -197,11 +213,16 @@ export class FieldMapper {
         (meta ??= {})[from[PATH]!] = http.path;
       } else rec.http = http;
     }
+    // Anything in `meta` was moved or renamed; a missing level, service, message or time is added.
+    if (meta !== undefined || nameVal !== undefined || (httpObj !== undefined && rec.http === undefined) || vals[LEVEL] === undefined || vals[SERVICE] === undefined || vals[MESSAGE] === undefined || vals[TS] === undefined) verbatim = false;
     // The input object is the parser's own (fresh from JSON.parse / logfmt / regex groups): its
     // `metadata` object becomes the record's as is rather than a copy.
     if (metaObj !== undefined) meta = meta === undefined ? metaObj : Object.assign(meta, metaObj);
     if (meta !== undefined) rec.metadata = meta;
     applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser);
+    // a clamped (future) time is replaced and noted in metadata
+    this.verbatim = verbatim && rec.timestamp === vals[TS];
+    this.inputKeys = inputKeys;
     return rec;
   }
 

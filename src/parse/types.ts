@@ -11,6 +11,11 @@ export interface ParseContext {
   runtimeTimestamp: string | undefined;
   /** Counts a parse failure (`logship_parse_errors_total{parser,reason}`); the parser still returns a record. */
   parseError(parser: string, reason: string): void;
+  /**
+   * Set by a parser when the record is exactly the line, a JSON object: same keys, same values,
+   * only `source` to add (LogEvent.json). The caller resets it before each line.
+   */
+  verbatim?: boolean;
 }
 
 /**

@@ -302,7 +302,10 @@ export class ClassifyStage implements Stage {
     if (r.event_type !== undefined && r.action !== undefined) {
       if (r.event_type === 'security' && !SECURITY_ACTION_NAMES.has(r.action)) {
         const a = ACTION_ALIASES[r.action.toLowerCase()];
-        if (a !== undefined) r.action = a;
+        if (a !== undefined && a !== r.action) {
+          r.action = a;
+          event.json = undefined;
+        }
       }
       return event;
     }
@@ -312,6 +315,7 @@ export class ClassifyStage implements Stage {
       if (a !== undefined) {
         r.event_type = 'security';
         r.action = a;
+        event.json = undefined;
         return event;
       }
     }
@@ -331,25 +335,27 @@ export class ClassifyStage implements Stage {
       }
       if (!holds(rule, r)) continue;
       applyRule(rule, r);
+      event.json = undefined;
       return event;
     }
-    this.performance(r);
+    if (this.performance(r)) event.json = undefined;
     return event;
   }
 
-  /** Slow operations: `duration` (s) or `http.response_time` (ms) over the threshold; app performance events without an action. */
-  private performance(r: LogRecord): void {
-    if (r.event_type !== undefined && r.event_type !== 'performance') return;
-    if (r.action !== undefined) return;
+  /** Slow operations: `duration` (s) or `http.response_time` (ms) over the threshold; app performance events without an action. True when it classified `r`. */
+  private performance(r: LogRecord): boolean {
+    if (r.event_type !== undefined && r.event_type !== 'performance') return false;
+    if (r.action !== undefined) return false;
     const seconds = r.duration ?? (r.http?.response_time !== undefined ? r.http.response_time / 1000 : undefined);
     const appEvent = r.event_type === 'performance';
-    if (!appEvent && (seconds === undefined || !(seconds > this.slowSeconds))) return;
+    if (!appEvent && (seconds === undefined || !(seconds > this.slowSeconds))) return false;
     r.event_type = 'performance';
     r.action = PERFORMANCE_ACTIONS.slowOperation;
     if (r.duration === undefined && seconds !== undefined) r.duration = seconds;
     const m = (r.metadata ??= {});
     if (m.threshold === undefined) m.threshold = this.slowSeconds;
     if (m.operation === undefined) m.operation = operationOf(r);
+    return true;
   }
 }
 

@@ -101,6 +101,8 @@ export class RedactStage implements Stage {
   private readonly extra: Array<{ name: string; regex: RegExp; replacement: string }>;
   private readonly replacement: string;
   private readonly keyCache = new Map<string, boolean>();
+  /** Replacements made so far (all rules). */
+  private replaced = 0;
   /** By ASCII code: 1 when some secret key name (normalized) ends in that character. */
   private readonly secretLastChars = new Uint8Array(128);
   private readonly family: Counter<'rule'> | undefined;
@@ -119,6 +121,7 @@ export class RedactStage implements Stage {
   }
 
   private count(rule: string, n = 1): void {
+    this.replaced += n;
     let c = this.counters.get(rule);
     if (c === undefined) {
       c = this.family ? this.family.labels(rule) : { inc() {} };
@@ -128,7 +131,10 @@ export class RedactStage implements Stage {
   }
 
   process(event: LogEvent): LogEvent {
+    const before = this.replaced;
     this.record(event.record);
+    // every replacement is counted: a count that moved means the record is no longer its line
+    if (this.replaced !== before) event.json = undefined;
     return event;
   }
 

@@ -8,6 +8,7 @@ import { Batcher } from './batcher.ts';
 import type { FileSinkConfig } from './file-config.ts';
 import type { Sink, SinkStatus } from './sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
+import { recordJson } from '../record-json.ts';
 
 /**
  * Appends normalized records as NDJSON to a local file. Records are acknowledged after the
@@ -62,7 +63,7 @@ export class FileSink implements Sink {
 
   private async send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (let i = 0; i < batch.length; i++) text += JSON.stringify(batch[i].record) + '\n';
+    for (let i = 0; i < batch.length; i++) text += recordJson(batch[i]) + '\n';
     for (let attempt = 0; ; attempt++) {
       try {
         await this.fh!.write(text);

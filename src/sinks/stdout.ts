@@ -5,6 +5,7 @@ import { Batcher } from './batcher.ts';
 import type { StdoutSinkConfig } from './file-config.ts';
 import type { Sink, SinkStatus } from './sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
+import { recordJson } from '../record-json.ts';
 
 /** Prints records as NDJSON on stdout (`run --dry-run`, debugging). */
 export class StdoutSink implements Sink {
@@ -38,7 +39,7 @@ export class StdoutSink implements Sink {
 
   private send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (const e of batch) text += (this.cfg.pretty ? JSON.stringify(e.record, null, 2) : JSON.stringify(e.record)) + '\n';
+    for (const e of batch) text += (this.cfg.pretty ? JSON.stringify(e.record, null, 2) : recordJson(e)) + '\n';
     return new Promise((resolve) => {
       process.stdout.write(text, () => {
         this.sent += batch.length;

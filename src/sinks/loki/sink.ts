@@ -17,6 +17,7 @@ import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.
 import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
 import { entryTimestamp } from './timestamp.ts';
+import { recordJson } from '../../record-json.ts';
 
 /** A tenant from a stage (`labels: { values: { __tenant_id__: team-a } }`) overrides tenant_id. */
 export const TENANT_LABEL = '__tenant_id__';
@@ -138,7 +139,7 @@ export class LokiSink implements Sink {
       event.ack.release();
       return;
     }
-    const line = this.cfg.line_format === 'json' ? JSON.stringify(record) : record.message;
+    const line = this.cfg.line_format === 'json' ? recordJson(event) : record.message;
     const stream = this.labeler.resolve(event);
     const metadata = this.metadata.collect(event);
     const queue = this.queueFor(event.labels[TENANT_LABEL] ?? this.cfg.tenant_id ?? '');
