@@ -138,6 +138,35 @@ t.test('copytruncate regrown to exactly the old offset between two looks: the ch
   t.match(await metrics.metrics(), /logship_truncations_total\{source="test"\} 1/);
 });
 
+t.test('reading ahead while behind: a file of many chunks arrives whole, in order, and stopping mid-file is clean', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  // ~1.2 MiB: 19 full 64 KiB chunks, each read while the one before is split
+  const lines = Array.from({ length: 40_000 }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(i % 37)}`);
+  writeFileSync(p, lines.join('\n') + '\n');
+  const { tl, receiver, commits } = tailer(p);
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('all lines', () => receiver.lines.length >= lines.length, 10_000);
+  t.equal(receiver.lines.length, lines.length, 'each line once');
+  t.same(receiver.texts, lines, 'in order, none mangled at a chunk boundary');
+  await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
+  appendFileSync(p, 'tail 1\ntail 2\n');
+  await waitFor('appended lines', () => receiver.lines.length === lines.length + 2);
+  t.same(receiver.texts.slice(-2), ['tail 1', 'tail 2']);
+
+  // Stopped while a read ahead is in flight: it settles before the fd is closed.
+  const q = join(dir, 'b.log');
+  writeFileSync(q, lines.join('\n') + '\n');
+  const second = tailer(q);
+  await second.tl.start();
+  await waitFor('reading', () => second.receiver.lines.length > 0);
+  await second.tl.stop();
+  await second.tl.done;
+  t.equal(second.tl.state, 'closed', 'stopped and closed without error');
+  t.same(second.receiver.texts, lines.slice(0, second.receiver.lines.length), 'what was read before the stop is in order');
+});
+
 t.test('a spent budget pauses reading; released acks resume it', async (t) => {
   const dir = tempDir();
   const p = join(dir, 'a.log');
