@@ -126,6 +126,8 @@ export class Daemon implements StatusProvider {
         // Per file: container decode/rejoin → multiline → the source's shared processor.
         receiverFor: (_info: SourceInfo) => createLineChain(src, processor, { metrics, log }),
         budget: this.budget,
+        // A drained backlog ships now instead of after the sinks' max_wait.
+        onCaughtUp: () => router.caughtUp(),
         positions: this.positions,
         positionsExpireAfter: cfg.positions.expire_after,
         metrics,

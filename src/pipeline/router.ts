@@ -8,6 +8,11 @@ export class FanOutRouter implements EventRouter {
   constructor(sinks: Sink[]) {
     this.sinks = sinks;
   }
+  /** A source read to the end of a backlog: sinks send their open batches now. */
+  caughtUp(): void {
+    for (let i = 0; i < this.sinks.length; i++) this.sinks[i].flush();
+  }
+
   route(event: LogEvent): void {
     const sinks = this.sinks;
     event.ack.retain(sinks.length);

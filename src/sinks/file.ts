@@ -88,6 +88,10 @@ export class FileSink implements Sink {
     this.m.lastSuccess.set({ sink: this.name }, Date.now() / 1000);
   }
 
+  flush(): void {
+    this.batcher.cut();
+  }
+
   async stop(deadline: number): Promise<void> {
     const drained = await this.batcher.drain(deadline);
     if (!drained) this.log.warn({ queued: this.batcher.queued }, 'file sink did not drain before the grace period ended');

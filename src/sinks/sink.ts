@@ -37,6 +37,11 @@ export interface Sink {
   readonly type: string;
   start(): Promise<void>;
   write(event: LogEvent): void;
+  /**
+   * Closes the open batch now rather than at its max_wait: a source just caught up with a
+   * backlog, so no more lines are coming right away and waiting would only delay them.
+   */
+  flush(): void;
   /** Flush what is queued and wait until it is final or `deadline` (epoch ms) passes; then close. */
   stop(deadline: number): Promise<void>;
   status(): SinkStatus;

@@ -50,6 +50,10 @@ export class StdoutSink implements Sink {
     });
   }
 
+  flush(): void {
+    this.batcher.cut();
+  }
+
   async stop(deadline: number): Promise<void> {
     await this.batcher.drain(deadline);
   }

@@ -404,6 +404,10 @@ export class ElasticsearchSink implements Sink {
     return 'installed';
   }
 
+  flush(): void {
+    this.queue.cut();
+  }
+
   async stop(deadline: number): Promise<void> {
     const drained = await this.queue.drain(deadline);
     if (!drained) this.log.warn({ queued: this.queue.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');

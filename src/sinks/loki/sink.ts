@@ -398,6 +398,10 @@ export class LokiSink implements Sink {
     return true;
   }
 
+  flush(): void {
+    for (const q of this.batchers.values()) q.cut();
+  }
+
   async stop(deadline: number): Promise<void> {
     const results = await Promise.all([...this.batchers.values()].map((b) => b.drain(deadline)));
     if (results.some((ok) => !ok)) {

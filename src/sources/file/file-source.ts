@@ -22,6 +22,8 @@ export interface FileSourceDeps {
   /** The line chain for a newly opened file (per-file state such as container joins lives there). */
   receiverFor: (source: SourceInfo) => LineReceiver;
   budget: ByteBudget;
+  /** A tailer read to the end of a backlog (see TailerOptions.onCaughtUp). */
+  onCaughtUp?: () => void;
   positions: PositionStore;
   metrics: MetricsRegistry;
   log: Logger;
@@ -398,6 +400,7 @@ export class FileSource {
         this.requestScan();
       },
       onCommit: (off) => positions.advance(key, off),
+      onCaughtUp: this.deps.onCaughtUp,
       onFingerprint: (value, len) => positions.setFingerprint(key, value, len),
       onClose: (reason) => {
         if (this.tailers.get(key) === tailer) this.tailers.delete(key);

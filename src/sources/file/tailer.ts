@@ -57,6 +57,8 @@ export interface TailerOptions {
   onRotated?(): void;
   /** Called with each new acknowledged offset of this identity. */
   onCommit(offset: number): void;
+  /** Called when a read comes up short after full chunks: the backlog is read, lines are in the pipeline. */
+  onCaughtUp?(): void;
   /** Called when the stored fingerprint grew or changed (truncation). */
   onFingerprint(value: string, len: number): void;
   /** Called once when the tailer closed for good (rotated away, read, acknowledged; or stopped). */
@@ -111,6 +113,8 @@ export class Tailer {
   /** The read into `spare` (bytes read, -1 on error) and the file offset it reads at. */
   private ahead: Promise<number> | null = null;
   private aheadOffset = -1;
+  /** The last read filled the buffer: more was waiting. */
+  private behind = false;
   private readonly o: TailerOptions;
   size = 0;
   done: Promise<void> = Promise.resolve();
@@ -239,10 +243,20 @@ export class Tailer {
         this.pollDelay = this.o.pollInterval;
         this.split(bytesRead);
         this.o.metrics.readBytes.inc(bytesRead);
+        if (bytesRead === this.buf.length) this.behind = true;
+        else if (this.behind) {
+          this.behind = false;
+          this.o.onCaughtUp?.();
+        }
         if (this.fpLen < FINGERPRINT_MAX) await this.growFingerprint();
         // Let timers, HTTP and acks run between chunks.
         await new Promise<void>((r) => setImmediate(r));
         continue;
+      }
+      if (this.behind) {
+        // the backlog ended exactly at a chunk boundary
+        this.behind = false;
+        this.o.onCaughtUp?.();
       }
       this.atEof = true;
       if (await this.idle()) break;

@@ -97,3 +97,25 @@ t.test('CLI: Loki rejecting credentials makes /ready fail with auth_error; accep
   await waitFor('/ready ok', async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200);
   t.equal(loki.headersSeen.at(-1)?.authorization, 'Bearer wrong', 'the token was read from bearer_token_file');
 });
+
+t.test('a drained backlog ships at once, not after max_wait; a trickle keeps batching', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const loki = new LokiTestServer();
+  await loki.start();
+  t.teardown(() => loki.stop());
+  const port = await freePort();
+  // max_wait far beyond the test: only the caught-up flush (or a full 4 MiB batch) can send
+  const cfg = await writeConfig(dir, config(dir, port, loki.url).replace('max_wait: 100ms', 'max_wait: 10m, max_bytes: 4MiB'));
+  const log = join(dir, 'logs', 'app.log');
+  const ts = new Date(Date.now() - 60_000).toISOString();
+  const backlog = Array.from({ length: 5000 }, (_, i) => `{"timestamp":"${ts}","level":"INFO","service":"api","message":"backlog line ${i} ${'x'.repeat(100)}"}`);
+  writeFileSync(log, backlog.join('\n') + '\n'); // ~650 KiB: three read chunks, one batch
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  await waitFor(`the backlog in Loki well before max_wait (stderr: ${d.stderr.slice(-800)})`, () => loki.entries === backlog.length, 30_000);
+  appendFileSync(log, `{"timestamp":"${new Date().toISOString()}","level":"INFO","service":"api","message":"trickle"}\n`);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(loki.entries, backlog.length, 'one new line is not a backlog: it waits for its batch');
+});

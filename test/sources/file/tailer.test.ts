@@ -11,14 +11,16 @@ function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?
   const receiver = new CollectingReceiver();
   const { metrics, tm } = tailMetrics();
   const commits: number[] = [];
+  const caughtUp: number[] = [];
   const tl = new Tailer({
     path, key: identityKey(statSync(path)), startOffset: opts.start ?? 0, fingerprint: { value: '', len: 0 },
     maxLineBytes: opts.maxLineBytes ?? 256 * 1024, partialLineTimeout: opts.partialLineTimeout ?? 200, rotateWait: 200,
     readChunkBytes: 64 * 1024, pollInterval: opts.pollInterval ?? 20, maxPollInterval: Math.max(100, opts.pollInterval ?? 20),
     source: { type: 'file', name: 'test', file: path }, receiver, budget: opts.budget ?? new ByteBudget(1 << 30), metrics: tm, log: silentLog,
     onCommit: (o) => commits.push(o), onFingerprint: () => {}, onClose: () => {},
+    onCaughtUp: () => caughtUp.push(receiver.lines.length),
   });
-  return { tl, receiver, metrics, commits };
+  return { tl, receiver, metrics, commits, caughtUp };
 }
 
 t.test('splits lines, strips \\r, holds a final partial line until the file is idle', async (t) => {
@@ -144,16 +146,19 @@ t.test('reading ahead while behind: a file of many chunks arrives whole, in orde
   // ~1.2 MiB: 19 full 64 KiB chunks, each read while the one before is split
   const lines = Array.from({ length: 40_000 }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(i % 37)}`);
   writeFileSync(p, lines.join('\n') + '\n');
-  const { tl, receiver, commits } = tailer(p);
+  const { tl, receiver, commits, caughtUp } = tailer(p);
   await tl.start();
   t.teardown(() => tl.stop());
   await waitFor('all lines', () => receiver.lines.length >= lines.length, 10_000);
   t.equal(receiver.lines.length, lines.length, 'each line once');
   t.same(receiver.texts, lines, 'in order, none mangled at a chunk boundary');
   await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
+  t.same(caughtUp, [lines.length], 'caught up once, after the last line of the backlog was handed on');
   appendFileSync(p, 'tail 1\ntail 2\n');
   await waitFor('appended lines', () => receiver.lines.length === lines.length + 2);
   t.same(receiver.texts.slice(-2), ['tail 1', 'tail 2']);
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(caughtUp, [lines.length], 'a small append is no backlog: batches keep their max_wait');
 
   // Stopped while a read ahead is in flight: it settles before the fd is closed.
   const q = join(dir, 'b.log');
