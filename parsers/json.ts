@@ -37,6 +37,9 @@ export function createJsonParser(options?: Pick<ParserOptions, 'timezone' | 'fie
   };
 }
 
+/** The json parser with the built-in aliases (zone-less times read as UTC). */
+export const parseJson: Parser = createJsonParser();
+
 /**
  * The keys of a parsed JSON value, nested ones included; -1 when too deep to bother. Each key
  * written `"key":` shows once in the line as `":`, so a line with another count has a duplicate

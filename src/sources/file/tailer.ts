@@ -106,8 +106,9 @@ export class Tailer {
   private buf: Buffer;
   /**
    * Double buffering while behind: a full chunk starts the read of the next one into `spare`
-   * before it is split, so the copy out of the page cache (on libuv's pool, ~10% of the time
-   * per chunk) overlaps parsing instead of stalling the event loop. Dropped at EOF.
+   * before it is split, so the copy out of the page cache (on libuv's pool) overlaps parsing
+   * instead of the event loop waiting for it each chunk (1M JSON lines: ~9% less wall time,
+   * median of 5 A/B runs). Dropped at EOF.
    */
   private spare: Buffer | null = null;
   /** The read into `spare` (bytes read, -1 on error) and the file offset it reads at. */
