@@ -16,8 +16,8 @@ const closeAsync = promisify(close);
 
 /**
  * Charged to the budget per record beyond its bytes: the record, its ack and its share of a
- * batch cost ~100 B of heap however short the line, so 64 MiB of 50-byte lines must not mean
- * 1.3 million records in memory.
+ * batch cost ~100 B of heap however short the line, so 32 MiB of 50-byte lines must not mean
+ * 670,000 records in memory.
  */
 const RECORD_OVERHEAD_BYTES = 128;
 
