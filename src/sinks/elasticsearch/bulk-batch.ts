@@ -82,7 +82,7 @@ export class BulkBody {
     if (gzipLevel !== null) {
       try {
         // Output chunks sized to the expected result: the default 16 KiB means ~50 callbacks
-        // and a concat per 5 MiB batch on the main thread.
+        // and a concat per batch on the main thread.
         const chunkSize = Math.min(1 << 20, Math.max(16 * 1024, 2 ** Math.ceil(Math.log2(Math.max(1, plain.length >>> 2)))));
         const wire = await gzip(plain, { level: gzipLevel, chunkSize });
         return new BulkBody(wire, true, plain.length, ends, items.count);

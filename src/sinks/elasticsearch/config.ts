@@ -29,9 +29,11 @@ export const elasticsearchSinkSchema = z.strictObject({
   /** 1 is Filebeat's default: most of the ratio for a fraction of the CPU. */
   gzip_level: z.number().int().min(1).max(9).default(1),
   batch: z.strictObject({
-    max_bytes: size().default(5 * 1024 * 1024),
+    // Elastic suggests bulk requests of a few MiB; 2 MiB (Filebeat sends ~1,600 events) keeps the
+    // open, sealed and in-flight batches ~10 MiB smaller than 5 MiB did at the same throughput.
+    max_bytes: size().default(2 * 1024 * 1024),
     max_wait: duration().default(1000),
-  }).default({ max_bytes: 5 * 1024 * 1024, max_wait: 1000 }),
+  }).default({ max_bytes: 2 * 1024 * 1024, max_wait: 1000 }),
   max_inflight: z.number().int().min(1).max(64).default(2),
   timeout: duration().default(30_000),
   retry: retrySchema,

@@ -154,7 +154,7 @@ export class ElasticsearchSink implements Sink {
   }
 
   /**
-   * Batch buffers are reused: a fresh 5 MiB buffer per batch left large-object garbage for the
+   * Batch buffers are reused: a fresh multi-MiB buffer per batch left large-object garbage for the
    * GC, and filled-then-dropped buffers kept RSS high between collections.
    */
   private giveBuffer(buf: Buffer): void {
