@@ -50,25 +50,23 @@ function keyCount(v: Record<string, unknown> | unknown[], depth: number): number
   let n = 0;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (x !== null && typeof x === 'object') {
-        const c = keyCount(x as Record<string, unknown>, depth + 1);
-        if (c < 0) return -1;
-        n += c;
-      }
+      const c = keysIn(v[i], depth);
+      if (c < 0) return -1;
+      n += c;
     }
     return n;
   }
   for (const k in v) {
-    n++;
-    const x = v[k];
-    if (x !== null && typeof x === 'object') {
-      const c = keyCount(x as Record<string, unknown>, depth + 1);
-      if (c < 0) return -1;
-      n += c;
-    }
+    const c = keysIn(v[k], depth);
+    if (c < 0) return -1;
+    n += 1 + c;
   }
   return n;
+}
+
+/** The keys inside one value of an object or array at `depth`. */
+function keysIn(x: unknown, depth: number): number {
+  return x !== null && typeof x === 'object' ? keyCount(x as Record<string, unknown>, depth + 1) : 0;
 }
 
 /** How often `":` occurs in the line (found by its `:`, which indexOf finds fastest). */

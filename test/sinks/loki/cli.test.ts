@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LOKI_LABELS } from '../../../src/sinks/loki/config.ts';
@@ -24,13 +24,18 @@ const LINES = [
   'a plain text line',
 ];
 
-t.test('CLI → Loki: labels within the allowlist, trace_id in structured metadata, normalized JSON lines, positions advance', async (t) => {
+/** A directory with logs/, a Loki test server (stopped at teardown) and a free port for logship's server. */
+async function setup(t: Test): Promise<{ dir: string; loki: LokiTestServer; port: number }> {
   const dir = tempDir();
   mkdirSync(join(dir, 'logs'));
   const loki = new LokiTestServer();
   await loki.start();
   t.teardown(() => loki.stop());
-  const port = await freePort();
+  return { dir, loki, port: await freePort() };
+}
+
+t.test('CLI → Loki: labels within the allowlist, trace_id in structured metadata, normalized JSON lines, positions advance', async (t) => {
+  const { dir, loki, port } = await setup(t);
   const cfg = await writeConfig(dir, config(dir, port, loki.url));
   const now = Date.now();
   const log = join(dir, 'logs', 'app.log');
@@ -99,12 +104,7 @@ t.test('CLI: Loki rejecting credentials makes /ready fail with auth_error; accep
 });
 
 t.test('a drained backlog ships at once, not after max_wait; a trickle keeps batching', async (t) => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'logs'));
-  const loki = new LokiTestServer();
-  await loki.start();
-  t.teardown(() => loki.stop());
-  const port = await freePort();
+  const { dir, loki, port } = await setup(t);
   // max_wait far beyond the test: only the caught-up flush (or a full 4 MiB batch) can send
   const cfg = await writeConfig(dir, config(dir, port, loki.url).replace('max_wait: 100ms', 'max_wait: 10m, max_bytes: 4MiB'));
   const log = join(dir, 'logs', 'app.log');
