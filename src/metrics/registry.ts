@@ -86,6 +86,35 @@ export class MetricsRegistry {
   }
 }
 
+/**
+ * The series of a two-label counter family (created by `counter()` first), found by their two
+ * label values with two Map lookups: per-line callers build no key string.
+ */
+export class CounterTable {
+  private readonly rows = new Map<string, Map<string, LocalCounter>>();
+  private readonly metrics: MetricsRegistry;
+  private readonly name: string;
+
+  constructor(metrics: MetricsRegistry, name: string) {
+    this.metrics = metrics;
+    this.name = name;
+  }
+
+  get(a: string, b: string): LocalCounter {
+    let row = this.rows.get(a);
+    if (row === undefined) {
+      row = new Map();
+      this.rows.set(a, row);
+    }
+    let c = row.get(b);
+    if (c === undefined) {
+      c = this.metrics.count(this.name, [a, b]);
+      row.set(b, c);
+    }
+    return c;
+  }
+}
+
 /** A counter series incremented on a hot path; see MetricsRegistry.count. */
 export interface LocalCounter {
   inc(n?: number): void;

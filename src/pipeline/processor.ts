@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LocalCounter, MetricsRegistry } from '../metrics/registry.ts';
+import { CounterTable, type MetricsRegistry } from '../metrics/registry.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, SourceInfo } from '../record.ts';
 import type { LineReceiver, SourceLine } from './line.ts';
@@ -25,11 +25,10 @@ export class LineProcessor implements LineReceiver {
   private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
   private readonly linesProcessed;
-  private readonly metrics: MetricsRegistry;
-  /** logship_records_dropped_total series, per stage index then source name (counted locally). */
-  private readonly dropped: Array<Map<string, LocalCounter>>;
-  /** logship_parse_errors_total series, per parser then reason (counted locally: no label object per line). */
-  private readonly parseErrors = new Map<string, Map<string, LocalCounter>>();
+  /** logship_records_dropped_total{source,stage} (counted locally). */
+  private readonly dropped: CounterTable;
+  /** logship_parse_errors_total{parser,reason} (counted locally: no label object per line). */
+  private readonly parseErrors: CounterTable;
   private readonly log: Logger;
 
   constructor(opts: {
@@ -52,10 +51,10 @@ export class LineProcessor implements LineReceiver {
     this.log = opts.log;
     opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']);
     this.linesProcessed = opts.metrics.count('logship_records_total', [opts.sourceName]);
-    this.metrics = opts.metrics;
     opts.metrics.counter('logship_records_dropped_total', 'Records dropped by a pipeline stage, by source and stage.', ['source', 'stage']);
-    this.dropped = opts.stages.map(() => new Map());
+    this.dropped = new CounterTable(opts.metrics, 'logship_records_dropped_total');
     opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
+    this.parseErrors = new CounterTable(opts.metrics, 'logship_parse_errors_total');
     const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
     this.ctx = {
       source: placeholder,
@@ -107,27 +106,11 @@ export class LineProcessor implements LineReceiver {
   }
 
   private countParseError(parser: string, reason: string): void {
-    let byReason = this.parseErrors.get(parser);
-    if (byReason === undefined) {
-      byReason = new Map();
-      this.parseErrors.set(parser, byReason);
-    }
-    let c = byReason.get(reason);
-    if (c === undefined) {
-      c = this.metrics.count('logship_parse_errors_total', [parser, reason]);
-      byReason.set(reason, c);
-    }
-    c.inc();
+    this.parseErrors.get(parser, reason).inc();
   }
 
   private countDrop(stageIndex: number, source: string): void {
-    const bySource = this.dropped[stageIndex];
-    let c = bySource.get(source);
-    if (c === undefined) {
-      c = this.metrics.count('logship_records_dropped_total', [source, this.stages[stageIndex].name]);
-      bySource.set(source, c);
-    }
-    c.inc();
+    this.dropped.get(source, this.stages[stageIndex].name).inc();
   }
 
   flush(): void {}

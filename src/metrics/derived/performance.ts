@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
 import { PERFORMANCE_ACTIONS } from '../../events.ts';
 import { LEVELS, type LogRecord } from '../../record.ts';
-import type { LocalCounter, MetricsRegistry } from '../registry.ts';
+import { CounterTable, type LocalCounter, type MetricsRegistry } from '../registry.ts';
 import { BoundedValues, OVERFLOW_VALUE } from './bounded-values.ts';
 import type { PerformanceMetricsConfig } from './config.ts';
 import { LocalHistogram, type HistogramSeries } from './local-histogram.ts';
@@ -21,7 +21,6 @@ const LEVEL_SET: ReadonlySet<string> = new Set(LEVELS);
 const STATUS_CODES: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
-type Inc = { inc(n?: number): void };
 
 /** What one request updates, for one (service, method, route, status). */
 interface RequestSeries {
@@ -43,8 +42,8 @@ export class PerformanceMetrics {
   /** service → method → route → status → the series a request updates: no label objects or hashing per line. */
   private readonly requestSeries = new Map<string, Map<string, Map<string, Map<string, RequestSeries>>>>();
   private readonly slow: Counter<'service' | 'operation'>;
-  /** service → level → locally counted series: no allocation or hashing per line for the one family every record hits. */
-  private readonly lineChildren = new Map<string, Map<string, Inc>>();
+  /** log_lines_total{service,level}, counted locally: no allocation or hashing per line for the one family every record hits. */
+  private readonly lines: CounterTable;
   private readonly metrics: MetricsRegistry;
   private readonly routes: BoundedValues | null;
   private readonly operations: BoundedValues;
@@ -60,6 +59,7 @@ export class PerformanceMetrics {
     this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
     this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
     m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
+    this.lines = new CounterTable(m, N.logLines);
     this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
     this.operations = new BoundedValues('operation', cfg.max_operations, deps.overflow);
     this.statusClass = cfg.status_label === 'class';
@@ -67,7 +67,7 @@ export class PerformanceMetrics {
 
   /** Counts one record; `service` is its already-bounded service label value. */
   observe(r: LogRecord, service: string): void {
-    this.lineCounter(service, LEVEL_SET.has(r.level) ? r.level : OVERFLOW_VALUE).inc();
+    this.lines.get(service, LEVEL_SET.has(r.level) ? r.level : OVERFLOW_VALUE).inc();
     const http = r.http;
     if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, http.status_code);
     if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
@@ -119,20 +119,6 @@ export class PerformanceMetrics {
     // known, never claim a new one.
     if (code === 404 || r.action === 'suspicious_request') return routes.known(raw);
     return routes.value(raw);
-  }
-
-  private lineCounter(service: string, level: string): Inc {
-    let byLevel = this.lineChildren.get(service);
-    if (byLevel === undefined) {
-      byLevel = new Map();
-      this.lineChildren.set(service, byLevel);
-    }
-    let c = byLevel.get(level);
-    if (c === undefined) {
-      c = this.metrics.count(PERFORMANCE_METRIC_NAMES.logLines, [service, level]);
-      byLevel.set(level, c);
-    }
-    return c;
   }
 }
 
