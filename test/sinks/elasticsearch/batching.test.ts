@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { EsServer } from '../../servers/es-server.ts';
-import { event, makeSink, until } from './support.ts';
+import { event, makeSink, server, until } from './support.ts';
 
 /** One `_bulk` exchange as it crossed the wire. */
 interface Exchange {
@@ -53,13 +53,6 @@ function items(ndjson: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < lines.length; i += 2) out.push(`${lines[i]}\n${lines[i + 1]}\n`);
   return out;
-}
-
-async function server(t: { teardown(fn: () => unknown): void }, opts: ConstructorParameters<typeof EsServer>[0] = {}): Promise<EsServer> {
-  const es = new EsServer(opts);
-  await es.start();
-  t.teardown(() => es.stop());
-  return es;
 }
 
 t.test('a per-item 429 resends exactly the refused items, byte for byte, and nothing else', async (t) => {

@@ -2,14 +2,7 @@ import t from 'tap';
 import { dirname } from 'node:path';
 import { readNdjson } from '../../support/daemon.ts';
 import { EsServer } from '../../servers/es-server.ts';
-import { event, makeSink, metricValue, until } from './support.ts';
-
-async function server(t: { teardown(fn: () => unknown): void }, opts: ConstructorParameters<typeof EsServer>[0] = {}): Promise<EsServer> {
-  const es = new EsServer(opts);
-  await es.start();
-  t.teardown(() => es.stop());
-  return es;
-}
+import { event, makeSink, metricValue, server, until } from './support.ts';
 
 t.test('delivers NDJSON+gzip creates; documents answer the Kibana runbook queries', async (t) => {
   const es = await server(t);

@@ -5,6 +5,7 @@ import type { Ack, LogEvent, LogRecord } from '../../../src/record.ts';
 import { elasticsearchSinkSchema } from '../../../src/sinks/elasticsearch/config.ts';
 import { ElasticsearchSink } from '../../../src/sinks/elasticsearch/sink.ts';
 import { tempDir } from '../../support/daemon.ts';
+import { EsServer } from '../../servers/es-server.ts';
 
 /** An ack that records releases (and refuses to be released twice). */
 export class CountingAck implements Ack {
@@ -58,4 +59,12 @@ export async function metricValue(metrics: MetricsRegistry, name: string, labels
     if (ok) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/** An Elasticsearch test server on 127.0.0.1, stopped at teardown. */
+export async function server(t: { teardown(fn: () => unknown): void }, opts: ConstructorParameters<typeof EsServer>[0] = {}): Promise<EsServer> {
+  const es = new EsServer(opts);
+  await es.start();
+  t.teardown(() => es.stop());
+  return es;
 }
