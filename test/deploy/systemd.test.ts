@@ -173,6 +173,24 @@ const sandboxMissing = [
   spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status !== 0 && 'setpriv',
 ].filter(Boolean);
 
+/**
+ * The node binary and CLI as the service user (uid 65534) can reach them: the checkout itself,
+ * or, when a parent directory shuts others out (a clone inside `mktemp -d`, mode 0700), a copy of
+ * what `logship run` loads, hard-linked (same files, new world-readable directories) into `dir`.
+ */
+function appRootForServiceUser(dir: string): { node: string; cli: string } {
+  const asServiceUser = (path: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path]).status === 0;
+  if (asServiceUser(CLI) && asServiceUser(process.execPath)) return { node: process.execPath, cli: CLI };
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  for (const part of ['package.json', 'dist', 'node_modules', 'config']) {
+    const r = spawnSync('cp', ['-al', join(ROOT, part), join(app, part)], { encoding: 'utf8' });
+    if (r.status !== 0) spawnSync('cp', ['-a', join(ROOT, part), join(app, part)]);
+  }
+  const node = process.execPath.startsWith(ROOT + '/') ? join(app, process.execPath.slice(ROOT.length + 1)) : process.execPath;
+  return { node, cli: join(app, CLI.slice(ROOT.length + 1)) };
+}
+
 t.test('the daemon runs and ships under the unit sandbox', { skip: sandboxMissing.length > 0 ? `rebuilding the sandbox needs: ${sandboxMissing.join(', ')}` : false }, async (t) => {
   const svc = parseUnit(readFileSync(UNIT, 'utf8')).get('Service')!;
   const filter = syscallAllowList(svc.get('SystemCallFilter') ?? []);
@@ -200,10 +218,11 @@ sinks: [ { type: file, path: "${dir}/state/shipped.ndjson" } ]
 `);
   writeFileSync(join(dir, 'filter.json'), JSON.stringify({ allow: filter, families, errno }));
   writeFileSync(join(dir, 'seccomp-exec.py'), SECCOMP_EXEC);
+  const app = appRootForServiceUser(dir);
   const inner = [
     `mount -t proc -o ${proc} proc /proc`,
     // A clean environment, as systemd gives (tap's NODE_OPTIONS hooks would write to .tap/ as nobody).
-    `exec env -i PATH=/usr/bin:/bin NODE_ENV=production setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs /usr/bin/python3 ${dir}/seccomp-exec.py ${dir}/filter.json ${process.execPath} ${CLI} run --config ${dir}/logship.yaml`,
+    `exec env -i PATH=/usr/bin:/bin NODE_ENV=production setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs /usr/bin/python3 ${dir}/seccomp-exec.py ${dir}/filter.json ${app.node} ${app.cli} run --config ${dir}/logship.yaml`,
   ].join(' && ');
   const child = spawn('unshare', ['-m', '-p', '-f', '--kill-child', 'sh', '-c', inner], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -213,10 +232,12 @@ sinks: [ { type: file, path: "${dir}/state/shipped.ndjson" } ]
     child.kill('SIGKILL');
   });
 
-  const shipped = await waitFor(`${lines} lines shipped under the sandbox (stderr: ${stderr.slice(-800)})`, () => {
+  const shipped = await waitFor(`${lines} lines shipped under the sandbox`, () => {
     const recs = readNdjson(join(dir, 'state', 'shipped.ndjson'));
     return recs.length >= lines ? recs : null;
-  }, 30_000);
+  }, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message} (stderr: ${stderr.slice(-800)})`);
+  });
   t.equal(shipped.length, lines);
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   t.match(metrics, /^process_open_fds \d+/m, '/proc/self/fd readable under ProcSubset=pid');
