@@ -3,6 +3,7 @@ import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseKlogTime, parseTimeOnly, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/record.ts';
+import { lookupTable } from '../src/lookup-table.ts';
 
 /**
  * Plain-text application lines with a leading timestamp and/or level:
@@ -22,7 +23,7 @@ export function createPlainParser(options?: Pick<ParserOptions, 'timezone'>): Pa
 /** The whole line is the message (`raw`). */
 export const parseRaw: Parser = (line, ctx) => plainRecord(line, ctx);
 
-const KLOG_LEVELS: Record<string, Level> = { I: 'INFO', W: 'WARN', E: 'ERROR', F: 'FATAL', D: 'DEBUG' };
+const KLOG_LEVELS: Record<string, Level> = lookupTable({ I: 'INFO', W: 'WARN', E: 'ERROR', F: 'FATAL', D: 'DEBUG' });
 
 /** The record for an app line, or undefined when the line has neither a leading time nor a level. */
 export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {

@@ -1,10 +1,11 @@
 /** Human sizes ("1MiB", "64KB", 1024) and durations ("500ms", "1m30s", "168h") used across the config. */
+import { lookupTable } from '../lookup-table.ts';
 
-const SIZE_UNITS: Record<string, number> = {
+const SIZE_UNITS: Record<string, number> = lookupTable({
   '': 1, b: 1,
   k: 1000, kb: 1000, m: 1000 ** 2, mb: 1000 ** 2, g: 1000 ** 3, gb: 1000 ** 3,
   ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3,
-};
+});
 
 /** Returns the number of bytes, or undefined when the text is not a size. */
 export function parseSize(input: string | number): number | undefined {
@@ -16,7 +17,7 @@ export function parseSize(input: string | number): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS: Record<string, number> = lookupTable({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 });
 
 /** Returns milliseconds, or undefined when the text is not a duration. A bare number is milliseconds. */
 export function parseDuration(input: string | number): number | undefined {

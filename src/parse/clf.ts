@@ -2,6 +2,7 @@ import type { HttpInfo, Level, LogRecord } from '../record.ts';
 import { applyTimestamp, httpStatusLevel, plainRecord } from './normalize.ts';
 import { parseClfTime } from './time.ts';
 import type { ParseContext } from './types.ts';
+import { lookupTable } from '../lookup-table.ts';
 
 /**
  * The Common/Combined Log Format family shared by nginx and apache access logs:
@@ -165,7 +166,7 @@ function unescape(v: string): string {
   return v.replace(/\\x([0-9A-Fa-f]{2})|\\(["\\])/g, (_m, hex: string | undefined, ch: string | undefined) => (hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : ch!));
 }
 
-const NGINX_TIME_KEYS: Record<string, string> = { rt: 'request_time', request_time: 'request_time', urt: 'upstream_response_time', upstream_response_time: 'upstream_response_time', uct: 'upstream_connect_time', upstream_connect_time: 'upstream_connect_time', uht: 'upstream_header_time', upstream_header_time: 'upstream_header_time' };
+const NGINX_TIME_KEYS: Record<string, string> = lookupTable({ rt: 'request_time', request_time: 'request_time', urt: 'upstream_response_time', upstream_response_time: 'upstream_response_time', uct: 'upstream_connect_time', upstream_connect_time: 'upstream_connect_time', uht: 'upstream_header_time', upstream_header_time: 'upstream_header_time' });
 
 function extras(line: string, p: number, flavor: ClfFlavor, rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   const n = line.length;

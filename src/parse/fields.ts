@@ -3,6 +3,7 @@ import { applyTimestamp, levelOf } from './normalize.ts';
 import { FIELD_SLOTS, type FieldSlot } from './options.ts';
 import { parseTimestampValue, type TimeZone } from './time.ts';
 import type { ParseContext } from './types.ts';
+import { lookupTable } from '../lookup-table.ts';
 
 /**
  * The keys each logger family uses for each schema field, best first. Dotted names match a flat
@@ -41,7 +42,7 @@ const N = FIELD_SLOTS.length;
 const TS = 0, LEVEL = 1, MESSAGE = 2, SERVICE = 3, TRACE = 4, SPAN = 5, USER = 6, REQUEST = 7;
 const DUR = 8, DUR_MS = 9, DUR_NS = 10, EVENT_TYPE = 11, ACTION = 12, IP = 13, UA = 14;
 const METHOD = 15, ROUTE = 16, PATH = 17, STATUS = 18, RESPONSE_TIME = 19, BYTES = 20, REFERRER = 21, PROTOCOL = 22;
-const HTTP_KEYS: Record<string, number> = { method: METHOD, route: ROUTE, path: PATH, status_code: STATUS, response_time: RESPONSE_TIME, bytes: BYTES, referrer: REFERRER, protocol: PROTOCOL };
+const HTTP_KEYS: Record<string, number> = lookupTable({ method: METHOD, route: ROUTE, path: PATH, status_code: STATUS, response_time: RESPONSE_TIME, bytes: BYTES, referrer: REFERRER, protocol: PROTOCOL });
 /** Per slot: the record's own key for it at the top level (the schema's name), if it has one there. */
 const RECORD_KEY: Array<string | undefined> = FIELD_SLOTS.map((name) => (name.includes('.') || name === 'duration_ms' || name === 'duration_ns' ? undefined : name));
 
@@ -293,7 +294,7 @@ export function toNumber(v: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const GO_UNITS: Record<string, number> = lookupTable({ ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 });
 
 /**
  * Seconds from a duration value: a number in units of 1/`perSecond` seconds, a numeric

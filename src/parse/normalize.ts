@@ -1,15 +1,16 @@
 import type { Level, LogRecord } from '../record.ts';
 import { FUTURE_TOLERANCE_MS, isoFromMs, parseTimestampValue, TimeZone } from './time.ts';
 import type { ParseContext } from './types.ts';
+import { lookupTable } from '../lookup-table.ts';
 
-const LEVEL_ALIASES: Record<string, Level> = {
+const LEVEL_ALIASES: Record<string, Level> = lookupTable({
   trace: 'TRACE', trc: 'TRACE', finest: 'TRACE', finer: 'TRACE', all: 'TRACE',
   debug: 'DEBUG', dbg: 'DEBUG', fine: 'DEBUG', verbose: 'DEBUG', config: 'DEBUG', d: 'DEBUG', debug1: 'DEBUG', debug2: 'DEBUG', debug3: 'DEBUG',
   info: 'INFO', inf: 'INFO', information: 'INFO', informational: 'INFO', notice: 'INFO', i: 'INFO', log: 'INFO', ok: 'INFO', default: 'INFO',
   warn: 'WARN', warning: 'WARN', wrn: 'WARN', w: 'WARN',
   error: 'ERROR', err: 'ERROR', eror: 'ERROR', e: 'ERROR', severe: 'ERROR', fail: 'ERROR', failure: 'ERROR',
   fatal: 'FATAL', crit: 'FATAL', critical: 'FATAL', alert: 'FATAL', emerg: 'FATAL', emergency: 'FATAL', panic: 'FATAL', dpanic: 'FATAL', f: 'FATAL',
-};
+});
 for (const l of ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const) LEVEL_ALIASES[l] = l;
 for (const [k, v] of Object.entries(LEVEL_ALIASES)) LEVEL_ALIASES[k.toUpperCase()] ??= v;
 

@@ -5,8 +5,9 @@
  */
 
 import { readlinkSync } from 'node:fs';
+import { lookupTable } from '../lookup-table.ts';
 
-const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
+const MONTHS: Record<string, number> = lookupTable({ Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 });
 
 /** 10 minutes: the clock-skew window. Later timestamps are clamped; year inference allows it. */
 export const FUTURE_TOLERANCE_MS = 10 * 60_000;

@@ -6,6 +6,7 @@ import { compileUserRegex } from '../parse/safe-regex.ts';
 import type { LogEvent, LogRecord } from '../record.ts';
 import { getField, splitPath } from './field.ts';
 import type { Stage } from './stage.ts';
+import { lookupTable } from '../lookup-table.ts';
 
 /**
  * Event classification: marks records `event_type` + `action` (and `metadata.threat`) with the
@@ -127,7 +128,7 @@ const MESSAGE_GATE = new RegExp(BUILTIN_RULES.flatMap((r) => {
 const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
 
 /** App spellings of the contract's action names, normalized on security records. */
-export const ACTION_ALIASES: Record<string, string> = {
+export const ACTION_ALIASES: Record<string, string> = lookupTable({
   login_failed: S.failedLogin, login_failure: S.failedLogin, failed_login: S.failedLogin, auth_failed: S.failedLogin, auth_failure: S.failedLogin,
   authentication_failed: S.failedLogin, authentication_failure: S.failedLogin, invalid_credentials: S.failedLogin, failed_authentication: S.failedLogin,
   login: S.successfulLogin, login_success: S.successfulLogin, login_succeeded: S.successfulLogin, logged_in: S.successfulLogin, successful_login: S.successfulLogin, authentication_succeeded: S.successfulLogin,
@@ -136,7 +137,7 @@ export const ACTION_ALIASES: Record<string, string> = {
   unauthorized: S.unauthorized,
   upload_rejected: S.uploadRejected, file_upload_rejected: S.uploadRejected,
   suspicious_request: S.suspiciousRequest, suspicious_activity: S.suspiciousRequest,
-};
+});
 const SECURITY_ACTION_NAMES = new Set<string>(Object.values(S));
 
 type Test = (v: unknown) => boolean;

@@ -76,3 +76,18 @@ t.test('a parser that is told about a format but gets another counts the failure
     t.same(recordProblems(rec), []);
   }
 });
+
+t.test("names of Object.prototype's members are plain words, not lookups that find a function", async (t) => {
+  // A fuzz run found a regex group `level` of "toString" turned into a function-valued level.
+  const { parse } = harness('json');
+  for (const word of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    const rec = parse(JSON.stringify({ timestamp: '2024-01-15T10:00:00Z', level: word, message: 'm', duration: `1${word}`, action: word, http: { [word]: 'x' } }));
+    t.same(recordProblems(rec), [], `${word}: a valid record`);
+    t.equal(rec.level, 'INFO', `${word}: not a level`);
+    t.equal(rec.duration, undefined, `${word}: not a duration unit`);
+  }
+  const regex = createParser('regex', { pattern: '^(?<timestamp>\\S+) (?<level>\\w+) (?<message>.*)$', timezone: 'UTC', client_error_level: 'WARN' });
+  const rec = regex('Dec toString 𐀀[99]: (root) CMD (run-parts /etc/cron.daily)', { source: { type: 'file', name: 'bad' }, service: 'bad', readTime: Date.parse('2024-01-15T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} });
+  t.same(recordProblems(rec), [], 'the fuzz counterexample is a valid record');
+  t.equal(rec.level, 'INFO');
+});

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { LogEvent, SourceInfo } from '../../record.ts';
 import type { EntryMetadata } from './batch.ts';
+import { lookupTable } from '../../lookup-table.ts';
 
 /**
  * Stream labels and structured metadata for Loki.
@@ -137,7 +138,7 @@ export function compileRecordReader(field: string): FieldReader {
  * and label, and a named property load stays monomorphic where a keyed one does not. Same lookup
  * order as the generic readers below (labels, record or source, then metadata for record fields).
  */
-const KNOWN_FIELD_READERS: Record<string, FieldReader> = {
+const KNOWN_FIELD_READERS: Record<string, FieldReader> = lookupTable({
   host: (e) => e.labels.host ?? e.record.source.host,
   namespace: (e) => e.labels.namespace ?? e.record.source.namespace,
   pod: (e) => e.labels.pod ?? e.record.source.pod,
@@ -150,10 +151,10 @@ const KNOWN_FIELD_READERS: Record<string, FieldReader> = {
   user_id: (e) => fromRecord(e.labels.user_id, e.record.user_id, e, 'user_id'),
   request_id: (e) => fromRecord(e.labels.request_id, e.record.request_id, e, 'request_id'),
   ip_address: (e) => fromRecord(e.labels.ip_address, e.record.ip_address, e, 'ip_address'),
-};
+});
 Object.setPrototypeOf(KNOWN_FIELD_READERS, null);
 
-const KNOWN_RECORD_READERS: Record<string, FieldReader> = {
+const KNOWN_RECORD_READERS: Record<string, FieldReader> = lookupTable({
   host: (e) => e.record.source.host,
   namespace: (e) => e.record.source.namespace,
   pod: (e) => e.record.source.pod,
@@ -166,7 +167,7 @@ const KNOWN_RECORD_READERS: Record<string, FieldReader> = {
   user_id: (e) => fromRecord(undefined, e.record.user_id, e, 'user_id'),
   request_id: (e) => fromRecord(undefined, e.record.request_id, e, 'request_id'),
   ip_address: (e) => fromRecord(undefined, e.record.ip_address, e, 'ip_address'),
-};
+});
 Object.setPrototypeOf(KNOWN_RECORD_READERS, null);
 
 /** The generic single-field lookup order, for a label value and record value already read. */
