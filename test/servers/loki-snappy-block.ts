@@ -8,6 +8,9 @@ export class SnappyFormatError extends Error {}
 /** The block declares a decoded length over the caller's limit (Loki answers 413). */
 export class SnappyTooLargeError extends SnappyFormatError {}
 
+/** Copies up to this long are done in JS: a native call costs more than copying a few bytes. */
+const SHORT_COPY = 32;
+
 export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 1024): Buffer {
   let pos = 0;
   let length = 0;
@@ -37,7 +40,8 @@ export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 102
       }
       len += 1;
       if (pos + len > src.length || o + len > length) throw new SnappyFormatError('snappy: corrupt input (literal overruns)');
-      out.set(src.subarray(pos, pos + len), o);
+      if (len <= SHORT_COPY) for (let i = 0; i < len; i++) out[o + i] = src[pos + i];
+      else out.set(src.subarray(pos, pos + len), o);
       pos += len;
       o += len;
       continue;
@@ -60,11 +64,11 @@ export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 102
       pos += 4;
     }
     if (offset === 0 || offset > o || o + len > length) throw new SnappyFormatError('snappy: corrupt input (bad copy)');
-    if (offset >= len) {
+    if (offset >= len && len > SHORT_COPY) {
       out.copyWithin(o, o - offset, o - offset + len);
       o += len;
     } else {
-      // Overlapping copy repeats the pattern byte by byte.
+      // Byte by byte: an overlapping copy repeats the pattern, and a short one is cheaper than a native call.
       for (let i = 0; i < len; i++, o++) out[o] = out[o - offset];
     }
   }
