@@ -47,6 +47,20 @@ t.test('json parser on non-JSON lines counts malformed', async (t) => {
   t.same(h.errors, ['json:malformed']);
 });
 
+t.test('json parser takes exactly one JSON value per line, whatever the line holds after it', async (t) => {
+  // The parser reads the line as an element of a two-byte array (parsers/json.ts): a line that is
+  // several comma-separated values would fill that array with more than one.
+  const h = harness('json');
+  for (const line of ['{"level":"INFO","message":"a"},{"level":"ERROR","message":"b"}', '{"message":"a"},', '1,2', '{"message":"a"}]', '{"message":"a"}],["x"', '', ' ']) {
+    const rec = h.parse(line);
+    t.equal(rec.message, line, `${JSON.stringify(line)} is shipped as written`);
+    t.equal(rec.level, 'INFO');
+  }
+  t.same(h.errors, Array(7).fill('json:malformed'));
+  const ok = h.parse(' {"level":"ERROR","message":"padded\u0100é"}\t\r');
+  t.same([ok.level, ok.message, h.errors.length], ['ERROR', 'padded\u0100é', 7], 'whitespace around the value and non-Latin-1 text are fine');
+});
+
 t.test('1 MiB lines parse without trouble in every shape', async (t) => {
   const big = 'x'.repeat(1024 * 1024);
   const h = harness();
