@@ -1,22 +1,44 @@
 import type { LogEvent, SourceInfo } from './record.ts';
 
 let lastSource: SourceInfo | undefined;
-let lastSourceJson = '';
+let lastSourceTail = '';
 
 /**
- * The record as JSON text: the line as read plus `source` when the line already was the record
- * (LogEvent.json: a JSON line in the shared schema that no stage changed), else the record
- * serialized. Same object either way; only the key order differs (`source` last).
+ * The record as JSON text in two pieces, `head + tail`: for a line that already was the record
+ * (LogEvent.json: a JSON line in the shared schema that no stage changed) the line as read without
+ * its closing `}` and `,"source":{…}}`; else the record serialized and ''. Same object either way;
+ * only the key order differs (`source` last). A sink that copies bytes writes the pieces one after
+ * the other: joining them would build a string only to copy it once more.
  */
-export function recordJson(event: LogEvent): string {
-  const json = event.json;
-  if (json === undefined) return JSON.stringify(event.record);
-  const source = event.record.source;
-  // Sources hand out one frozen SourceInfo per file or container: its JSON is made once.
-  if (source !== lastSource || !Object.isFrozen(source)) {
-    lastSource = source;
-    lastSourceJson = JSON.stringify(source);
+export class RecordJson {
+  head = '';
+  tail = '';
+
+  /** Sets head and tail to `event`'s record. */
+  of(event: LogEvent): this {
+    const json = event.json;
+    if (json === undefined) {
+      this.head = JSON.stringify(event.record);
+      this.tail = '';
+      return this;
+    }
+    const source = event.record.source;
+    // Sources hand out one frozen SourceInfo per file or container: its JSON is made once.
+    if (source !== lastSource || !Object.isFrozen(source)) {
+      lastSource = source;
+      lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
+    }
+    // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
+    this.head = json.slice(0, json.length - 1);
+    this.tail = lastSourceTail;
+    return this;
   }
-  // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
-  return json.slice(0, json.length - 1) + ',"source":' + lastSourceJson + '}';
+}
+
+const scratch = new RecordJson();
+
+/** The record as one JSON string (see RecordJson). */
+export function recordJson(event: LogEvent): string {
+  scratch.of(event);
+  return scratch.tail === '' ? scratch.head : scratch.head + scratch.tail;
 }

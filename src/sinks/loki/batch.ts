@@ -162,10 +162,11 @@ export class LokiBatch<S> {
 /** How entries are written into chunks and chunks into a request body. */
 export interface EntryEncoder {
   /**
-   * Appends one entry to the chunk; returns the bytes it took. `maxLine` > 0 cuts the line to
-   * that many UTF-8 bytes on a character boundary (then `truncated` is true until the next call).
+   * Appends one entry, whose line is `line + lineTail`, to the chunk; returns the bytes it took.
+   * `maxLine` > 0 cuts the line to that many UTF-8 bytes on a character boundary (then
+   * `truncated` is true until the next call).
    */
-  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number): number;
+  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number, lineTail?: string): number;
   truncated: boolean;
   /** The uncompressed request body of these chunks, written into `alloc(size)` (which may be larger). */
   body(chunks: readonly StreamChunk[], alloc: (size: number) => Buffer): Buffer;
@@ -232,10 +233,10 @@ export class ProtobufEntryEncoder implements EntryEncoder {
     return f;
   }
 
-  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number): number {
+  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number, lineTail = ''): number {
     this.truncated = false;
     const tsSize = (sec !== 0 ? 1 + varintSize(sec) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
-    const lineLen = line.length;
+    const lineLen = line.length + lineTail.length;
     // A lower bound of the entry's size (exact for ASCII), to reserve its length varint.
     let estimate = 2 + tsSize + (lineLen > 0 ? 1 + varintSize(lineLen) + (maxLine > 0 && maxLine < lineLen ? Math.max(0, maxLine - 3) : lineLen) : 0);
     let room = 32 + tsSize + 3 * lineLen;
@@ -268,6 +269,7 @@ export class ProtobufEntryEncoder implements EntryEncoder {
       const reserved = varintSize(lineLen);
       const textStart = pos + 1 + reserved;
       let n = buf.write(line, textStart);
+      if (lineTail.length > 0) n += buf.write(lineTail, textStart + n);
       if (maxLine > 0 && n > maxLine) {
         n = cutUtf8(buf, textStart, maxLine);
         this.truncated = true;
@@ -362,8 +364,9 @@ function protobufTimestamp(c: StreamChunk, i: number, out: Float64Array): void {
 export class JsonEntryEncoder implements EntryEncoder {
   truncated = false;
 
-  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number): number {
+  append(c: StreamChunk, sec: number, nanos: number, line: string, md: EntryMetadata, maxLine: number, lineTail = ''): number {
     this.truncated = false;
+    if (lineTail.length > 0) line += lineTail;
     if (maxLine > 0 && line.length * 3 > maxLine && Buffer.byteLength(line) > maxLine) {
       const b = Buffer.from(line);
       line = b.toString('utf8', 0, cutUtf8(b, 0, maxLine));

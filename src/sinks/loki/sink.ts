@@ -17,7 +17,7 @@ import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.
 import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
 import { entryTimestamp } from './timestamp.ts';
-import { recordJson } from '../../record-json.ts';
+import { RecordJson } from '../../record-json.ts';
 
 /** A tenant from a stage (`labels: { values: { __tenant_id__: team-a } }`) overrides tenant_id. */
 export const TENANT_LABEL = '__tenant_id__';
@@ -73,6 +73,8 @@ export class LokiSink implements Sink {
   private readonly metadata: StructuredMetadataPicker;
   private readonly batchers = new Map<string, BatchQueue<Batch>>();
   private readonly encoder: EntryEncoder;
+  /** The JSON line of the entry being written, in its two pieces (line_format: json). */
+  private readonly json = new RecordJson();
   private readonly pool: ChunkPool;
   private scratchBuf = Buffer.alloc(0);
   /**
@@ -139,13 +141,19 @@ export class LokiSink implements Sink {
       event.ack.release();
       return;
     }
-    const line = this.cfg.line_format === 'json' ? recordJson(event) : record.message;
+    let line = record.message;
+    let lineTail = '';
+    if (this.cfg.line_format === 'json') {
+      const json = this.json.of(event);
+      line = json.head;
+      lineTail = json.tail;
+    }
     const stream = this.labeler.resolve(event);
     const metadata = this.metadata.collect(event);
     const queue = this.queueFor(event.labels[TENANT_LABEL] ?? this.cfg.tenant_id ?? '');
-    const batch = queue.reserve(line.length + ENTRY_OVERHEAD);
+    const batch = queue.reserve(line.length + lineTail.length + ENTRY_OVERHEAD);
     const encoder = this.encoder;
-    const size = encoder.append(batch.chunkFor(stream, this.pool), ts.sec, ts.nanos, line, metadata, this.cfg.max_line_size);
+    const size = encoder.append(batch.chunkFor(stream, this.pool), ts.sec, ts.nanos, line, metadata, this.cfg.max_line_size, lineTail);
     if (encoder.truncated) this.truncatedLines.inc({ sink: this.name, reason: 'line_too_long' });
     batch.acks.push(event.ack);
     queue.added(size);
