@@ -30,12 +30,14 @@ export const configSchema = z.strictObject({
   }).default({ path: './data/positions.json', sync_interval: 1000, expire_after: 3_600_000 }),
   memory: z.strictObject({
     /**
-     * Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. 32 MiB
-     * is ~100k lines in flight, seconds of full-speed reading: a 200 MiB backlog with the sink
-     * down for its first 20 s peaked at 185 MiB RSS with 64 MiB and at 164 with 32, same drain time.
+     * Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. 16 MiB
+     * is ~50k lines in flight, several times what the sinks' open and in-flight batches hold at
+     * full speed (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch): a 200 MiB backlog with the sink down
+     * for its first 20 s peaked at 185 MiB RSS with 64 MiB, 160–196 with 32 and 148–154 with 16,
+     * same drain time; 1M lines at full speed, same rate and CPU with 16 as with 32.
      */
-    max_buffer_bytes: size().default(32 * 1024 * 1024),
-  }).default({ max_buffer_bytes: 32 * 1024 * 1024 }),
+    max_buffer_bytes: size().default(16 * 1024 * 1024),
+  }).default({ max_buffer_bytes: 16 * 1024 * 1024 }),
   shutdown: z.strictObject({
     grace_period: duration().default(10_000),
   }).default({ grace_period: 10_000 }),

@@ -16,7 +16,7 @@ t.test('a minimal config gets the documented defaults', async (t) => {
   const cfg = parseConfig(minimal);
   t.equal(cfg.server.listen, '127.0.0.1:9711');
   t.equal(cfg.positions.sync_interval, 1000);
-  t.equal(cfg.memory.max_buffer_bytes, 32 * 1024 * 1024);
+  t.equal(cfg.memory.max_buffer_bytes, 16 * 1024 * 1024);
   t.equal(cfg.sources[0].parser, 'auto');
   t.equal(cfg.sources[0].type, 'file');
   t.equal(cfg.sources[0].start_at, 'end');
