@@ -137,6 +137,21 @@ export function filterPath(value: unknown, spec: string): unknown {
 }
 
 
+/**
+ * JSON.parse of one bulk line, read as the second element of a two-byte array: V8 interns short
+ * string values of a one-byte source (one string-table miss per distinct id), which made this
+ * server cost as much CPU as the shipper it measures. Same result and errors as JSON.parse.
+ */
+function parseOneValue(text: string): unknown {
+  let wrapped: unknown[] | undefined;
+  try {
+    wrapped = JSON.parse('["\u0100",' + text + ']') as unknown[];
+  } catch {
+    // not one JSON value: JSON.parse below throws the error ES reports
+  }
+  return wrapped !== undefined && wrapped.length === 2 ? wrapped[1] : JSON.parse(text);
+}
+
 export class EsServer {
   readonly opts: Required<Omit<EsServerOptions, 'authorization'>> & { authorization?: string };
   readonly indices = new Map<string, StoredIndex>();
@@ -531,7 +546,7 @@ export class EsServer {
     if (dsTemplate && !isCreate) return fail(400, 'illegal_argument_exception', `only write ops with an op_type of create are allowed in data streams`, givenId);
     let doc: unknown;
     try {
-      doc = JSON.parse(op.source!);
+      doc = parseOneValue(op.source!);
     } catch (e) {
       this.stats.mappingRejections++;
       return fail(400, 'mapper_parsing_exception', 'failed to parse', givenId, { type: 'json_parse_exception', reason: (e as Error).message });
