@@ -69,3 +69,26 @@ t.test('every prefix of every fixture line (truncation)', async (t) => {
   for (const line of CORPUS) for (let i = 0; i <= line.length; i += 3) { valid(line.slice(0, i)); n++; }
   t.ok(n > 1000, `${n} prefixes`);
 });
+
+t.test('the json parser reads a line exactly as JSON.parse does (it parses it inside a two-byte array)', async (t) => {
+  const errors: string[] = [];
+  const jsonCtx: ParseContext = { ...ctx, parseError: (p, r) => errors.push(`${p}:${r}`) };
+  const json = createParser('json', { timezone: 'UTC', client_error_level: 'WARN' });
+  const plain = createParser('json', { timezone: 'UTC', client_error_level: 'WARN' });
+  const lines = fc.oneof(mutated, fc.json(), fc.string({ unit: 'binary', maxLength: 60 }), fc.tuple(fc.json(), fc.constantFrom(',', '],[', ']', ' ', ',{}', '\t\r', '}'), fc.json()).map(([a, sep, b]) => a + sep + b));
+  fc.assert(fc.property(lines, (line) => {
+    errors.length = 0;
+    let expected: string[];
+    try {
+      const v: unknown = JSON.parse(line);
+      expected = v !== null && typeof v === 'object' && !Array.isArray(v) ? [] : ['json:not_an_object'];
+    } catch {
+      expected = ['json:malformed'];
+    }
+    const rec = json(line, jsonCtx);
+    const got = errors.filter((e) => e === 'json:malformed' || e === 'json:not_an_object');
+    if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`${JSON.stringify(line)}: ${got} where JSON.parse says ${expected}`);
+    if (expected.length === 0 && JSON.stringify(rec) !== JSON.stringify(plain(JSON.stringify(JSON.parse(line)), jsonCtx))) throw new Error(`${JSON.stringify(line)}: a different record than its re-serialized value gives`);
+  }), { numRuns: 4000 });
+  t.pass('4000 lines');
+});
