@@ -61,17 +61,18 @@ export interface LogRecord {
 }
 
 /**
- * Settles a record's share of a source position. A token starts with one reference (held by
- * the pipeline); fan-out to N sinks retains N more; each holder releases exactly once when the
- * record reached a final state there (delivered, duplicate, rejected-and-dead-lettered, dropped).
+ * Settles a record's share of a source position. A record holds one reference (the pipeline's);
+ * fan-out to N sinks retains N more; each holder releases exactly once when the record reached a
+ * final state there (delivered, duplicate, rejected-and-dead-lettered, dropped). The records of
+ * one read of a file share one ack (a reference each): it settles when all of them have.
  */
 export interface Ack {
   retain(n: number): void;
   release(): void;
-  /** The record now also covers `other`'s bytes (a joined line); `other` is released. */
+  /** The record now also covers `other`'s bytes (a joined line); the record's reference to `other` is released. */
   absorb(other: Ack): void;
-  /** A stable name of the record's source bytes (file identity + offset) when it has one. */
-  readonly id?: string;
+  /** The identity of the file the record's bytes are in (with LogEvent.offset, their stable name). */
+  readonly identity?: string;
 }
 
 /** For records with no position to commit (stdin, internal events). */
@@ -97,4 +98,6 @@ export interface LogEvent {
   truncated?: boolean;
   /** Approximate size in bytes (the raw line), for batching decisions. */
   size: number;
+  /** Where the record's bytes start in its file (see Ack.identity). */
+  offset?: number;
 }

@@ -17,6 +17,8 @@ export interface SourceLine {
   stream?: 'stdout' | 'stderr';
   /** RFC 3339 time from the container runtime, set by container decoders. */
   runtimeTimestamp?: string;
+  /** Where the line's bytes start in its file (file sources). */
+  offset?: number;
 }
 
 export interface LineReceiver {

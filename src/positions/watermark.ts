@@ -2,7 +2,8 @@ import type { Ack } from '../record.ts';
 import type { ByteBudget } from '../budget.ts';
 
 /**
- * One line's (or joined record's) claim on a file's byte range [start, end).
+ * The claim of one read's records (or of one line, or a joined record) on a file's byte range
+ * [start, end). Each record holds a reference; the token settles when the last one is released.
  * Tokens of a file form a FIFO in read order; see FileWatermark.
  */
 export class AckToken implements Ack {
@@ -30,19 +31,20 @@ export class AckToken implements Ack {
     if (--this.refs === 0) this.owner.settle(this);
   }
 
-  /**
-   * A name for this record's bytes that survives restarts: "<file identity>@<start offset>".
-   * Sinks derive idempotent ids from it (Elasticsearch `_id` + create), so a resend is a duplicate.
-   */
-  get id(): string | undefined {
-    return this.owner.identity === undefined ? undefined : `${this.owner.identity}@${this.start}`;
+  /** The file's identity key (dev:ino); with a record's start offset it names the record's bytes. */
+  get identity(): string | undefined {
+    return this.owner.identity;
   }
 
   absorb(other: Ack): void {
-    if (other instanceof AckToken && other.owner === this.owner) {
+    if (other !== this && other instanceof AckToken && other.owner === this.owner) {
       if (other.end > this.end) this.end = other.end;
-      this.bytes += other.bytes;
-      other.bytes = 0;
+      // A token of one line moves its budget share here; a read's token shared with other
+      // records keeps its own until they settle too.
+      if (other.refs === 1) {
+        this.bytes += other.bytes;
+        other.bytes = 0;
+      }
     }
     other.release();
   }
@@ -93,6 +95,21 @@ export class FileWatermark {
     if (end > this.issuedEnd) this.issuedEnd = end;
     if (bytes > 0) this.budget?.acquire(bytes);
     return t;
+  }
+
+  /**
+   * One more record on `token`, the token of the read it came from: its bytes, ending at `end`,
+   * join the token's range and budget share. False when the token already settled (every record
+   * before was dropped): the caller issues a new one.
+   */
+  extend(token: AckToken, end: number, bytes: number): boolean {
+    if (token.done || token.owner !== this) return false;
+    token.refs++;
+    if (end > token.end) token.end = end;
+    token.bytes += bytes;
+    if (end > this.issuedEnd) this.issuedEnd = end;
+    if (bytes > 0) this.budget?.acquire(bytes);
+    return true;
   }
 
   /** Called by AckToken when its last reference is released. */

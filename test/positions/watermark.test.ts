@@ -60,3 +60,31 @@ t.test('budget bytes are held until settled', async (t) => {
   b.release();
   t.equal(budget.inUse, 0);
 });
+
+t.test('a read token shared by its lines: extend, a joined record across reads, budget back to zero', async (t) => {
+  const budget = new ByteBudget(1 << 20);
+  const commits: number[] = [];
+  const w = new FileWatermark(0, budget, (o) => commits.push(o));
+  // read 1: a multiline record's head line, then one more line
+  const r1 = w.issue(0, 10, 10);
+  t.ok(w.extend(r1, 20, 10));
+  const head = r1; // the record holds read 1's first reference
+  // read 2: three lines; the first is a continuation of the open record
+  const r2 = w.issue(20, 30, 10);
+  t.ok(w.extend(r2, 40, 10));
+  t.ok(w.extend(r2, 50, 10));
+  t.equal(budget.inUse, 50);
+  head.absorb(r2); // the continuation joins the record; r2 still carries two lines
+  t.equal(r2.refs, 2);
+  t.equal(r2.bytes, 30, 'a shared token keeps its budget share');
+  r1.release(); // read 1's second line
+  r2.release();
+  r2.release(); // read 2's other lines are final before the joined record
+  t.equal(w.committed, 0, 'the open record pins the position at its head');
+  t.equal(budget.inUse, 20);
+  head.release();
+  t.equal(w.committed, 50);
+  t.equal(budget.inUse, 0, 'every byte back');
+  t.notOk(w.extend(r2, 60, 10), 'a settled token takes no more lines');
+  t.notOk(new FileWatermark(0, null, () => {}).extend(w.issue(50, 60, 10), 70, 10), "another watermark's token is refused");
+});

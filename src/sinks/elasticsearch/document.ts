@@ -204,7 +204,9 @@ const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
  * ids are the same as before, so a backlog resent across an upgrade still meets its 409s.
  */
 export function documentId(event: LogEvent, source: string): string {
-  const key = event.ack.id;
+  const identity = event.ack.identity;
+  const offset = event.offset;
+  const key = identity !== undefined && offset !== undefined ? `${identity}@${offset}` : undefined;
   const b64 = hash('sha1', key !== undefined ? key + '\n' + event.record.message : source, 'base64url');
   // 16 bytes are 21 full digits plus 2 bits: keep the top two bits of the 22nd digit.
   return b64.slice(0, 21) + B64URL[B64URL.indexOf(b64[21]) & 0x30];

@@ -10,9 +10,9 @@ import { EsServer } from '../../servers/es-server.ts';
 /** An ack that records releases (and refuses to be released twice). */
 export class CountingAck implements Ack {
   released = 0;
-  readonly id: string | undefined;
-  constructor(id?: string) {
-    this.id = id;
+  readonly identity: string | undefined;
+  constructor(identity?: string) {
+    this.identity = identity;
   }
   retain(): void {}
   release(): void {
@@ -27,9 +27,12 @@ export function record(over: Partial<LogRecord> = {}): LogRecord {
   return { timestamp: '2024-05-01T10:00:00.123Z', level: 'INFO', service: 'payment', message: 'hello', source: { type: 'file', name: 'app', file: '/var/log/app.log' }, ...over };
 }
 
-export function event(over: Partial<LogRecord> = {}, ackId?: string, labels: Record<string, string> = { job: 'app' }): LogEvent & { ack: CountingAck } {
+/** An event; `at` names where a file record's bytes are, `<file identity>@<offset>`. */
+export function event(over: Partial<LogRecord> = {}, at?: string, labels: Record<string, string> = { job: 'app' }): LogEvent & { ack: CountingAck } {
   const r = record(over);
-  return { record: r, labels, ack: new CountingAck(ackId), size: JSON.stringify(r).length };
+  const sep = at?.lastIndexOf('@') ?? -1;
+  const ack = new CountingAck(at === undefined ? undefined : at.slice(0, sep));
+  return { record: r, labels, ack, size: JSON.stringify(r).length, ...(at === undefined ? {} : { offset: Number(at.slice(sep + 1)) }) };
 }
 
 export function makeSink(url: string, over: Record<string, unknown> = {}, dir = tempDir('logship-es-')) {

@@ -172,6 +172,48 @@ t.test('reading ahead while behind: a file of many chunks arrives whole, in orde
   t.same(second.receiver.texts, lines.slice(0, second.receiver.lines.length), 'what was read before the stop is in order');
 });
 
+t.test('the lines of one read share one ack: the position moves once all of them settled, each line keeps its own offset', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  const lines = ['alpha', 'beta', 'gamma', 'alpha', 'delta'];
+  writeFileSync(p, lines.map((l) => l + '\n').join(''));
+  const { tl, receiver, commits } = tailer(p);
+  receiver.hold = true;
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('5 lines', () => receiver.lines.length === 5);
+  const acks = receiver.held;
+  t.ok(acks.every((a) => a === acks[0]), 'one token for the read');
+  t.same(receiver.lines.map((l) => l.offset), [0, 6, 11, 17, 23], 'each line starts where its bytes do');
+  t.equal(acks[0].identity, identityKey(statSync(p)), 'the token names the file; with the offset, each line (ES _id)');
+  for (let i = 0; i < 4; i++) acks[i].release();
+  await new Promise((r) => setTimeout(r, 100));
+  t.ok(commits.every((c) => c <= 23), 'never past the unsettled line');
+  t.same(commits.filter((c) => c > 0), [], 'four of five settled: the read commits when its last line does');
+  acks[4].release();
+  await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
+
+  // A read whose first lines are dropped (released at once) gives the rest a new token.
+  receiver.hold = false;
+  const dropThenHold = receiver.receive.bind(receiver);
+  let seen = 0;
+  const kept: Array<{ ack: import('../../../src/record.ts').Ack; text: string }> = [];
+  receiver.receive = (line) => {
+    seen++;
+    if (seen <= 2) return dropThenHold(line);
+    kept.push({ ack: line.ack, text: line.text });
+  };
+  appendFileSync(p, 'x1\nx2\nx3\nx4\n');
+  await waitFor('4 more lines', () => seen === 4);
+  t.equal(kept.length, 2);
+  t.equal(kept[0].ack, kept[1].ack, 'the lines after the dropped ones share their own token');
+  const before = statSync(p).size - 'x3\nx4\n'.length;
+  await waitFor('the dropped lines committed', () => commits.at(-1) === before);
+  kept[0].ack.release();
+  kept[1].ack.release();
+  await waitFor('committed to EOF again', () => commits.at(-1) === statSync(p).size);
+});
+
 t.test('a spent budget pauses reading; released acks resume it', async (t) => {
   const dir = tempDir();
   const p = join(dir, 'a.log');
