@@ -188,7 +188,43 @@ function ecsDocument(event: LogEvent, opts: DocumentOptions): Record<string, unk
 
 /** The JSON source line of one event (without newline). */
 export function encodeDocument(event: LogEvent, opts: DocumentOptions): string {
+  if (opts.schema === 'logship' && event.json !== undefined) {
+    const doc = verbatimDocument(event, event.json, opts);
+    if (doc !== undefined) return doc;
+  }
   return JSON.stringify(opts.schema === 'ecs' ? ecsDocument(event, opts) : logshipDocument(event, opts));
+}
+
+const TIMESTAMP_FIRST = '{"timestamp":';
+let lastLabels: Record<string, string> | undefined;
+let lastLabelsTail = '';
+let lastSource: LogRecord['source'] | undefined;
+let lastSourceTail = '';
+
+/**
+ * The logship document of a line that already was the record (LogEvent.json) without building
+ * it again: the line with its first key renamed `@timestamp`, then labels and source. Undefined
+ * when the document is more than that: an http group (its response_time is copied to the top),
+ * metadata to clean, or a line whose first key is not `timestamp`. Same object as
+ * logshipDocument's; the key order differs.
+ */
+function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions): string | undefined {
+  const r = event.record;
+  if (r.http !== undefined || event.truncated || !json.startsWith(TIMESTAMP_FIRST)) return undefined;
+  if (r.metadata !== undefined && needsCleaning(r.metadata, 0, opts.metadataMaxDepth)) return undefined;
+  // Sources share one frozen labels object and one frozen SourceInfo per file: their JSON is made once.
+  const labels = event.labels;
+  if (labels !== lastLabels || !Object.isFrozen(labels)) {
+    const clean = cleanLabels(labels);
+    lastLabelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
+    lastLabels = labels;
+  }
+  const source = r.source;
+  if (source !== lastSource || !Object.isFrozen(source)) {
+    lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
+    lastSource = source;
+  }
+  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + lastLabelsTail + lastSourceTail;
 }
 
 /** base64url digits, for trimming a digest's text to its first 128 bits. */
