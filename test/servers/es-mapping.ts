@@ -31,6 +31,9 @@ export interface RootMapping {
 }
 
 /** An item-level failure as ES reports it. */
+/** A name of only whitespace (what `trim()` would empty). */
+const BLANK = /^\s+$/;
+
 export class MappingError extends Error {
   readonly type: string;
   readonly causedBy: { type: string; reason: string } | undefined;
@@ -113,7 +116,13 @@ export class DocumentMapper {
   private walk(obj: Record<string, unknown>, props: Record<string, FieldMapping>, prefix: string, dynamic: RootMapping['dynamic'], id: string, added: Array<{ parent: Record<string, FieldMapping>; name: string; mapping: FieldMapping }>): void {
     for (const rawKey in obj) {
       const value = obj[rawKey];
-      if (rawKey.length === 0 || rawKey.trim().length === 0) throw new MappingError('mapper_parsing_exception', 'field name cannot be an empty string');
+      if (rawKey.length === 0 || BLANK.test(rawKey)) throw new MappingError('mapper_parsing_exception', 'field name cannot be an empty string');
+      if (rawKey.indexOf('.') < 0 && (prefix !== '' || rawKey.charCodeAt(0) !== 95 /* _ */)) {
+        // The common key: no path to expand, not a metadata field (no array per key: this server
+        // must stay cheaper than the shipper it measures).
+        this.field(value, props, prefix ? `${prefix}.${rawKey}` : rawKey, rawKey, dynamic, id, added);
+        continue;
+      }
       // ES expands dotted names into object paths ("a.b": 1 is {"a": {"b": 1}}).
       const segs = rawKey.split('.');
       if (segs.some((s) => s.length === 0)) throw new MappingError('mapper_parsing_exception', `field name cannot contain only whitespace or empty path segments: ['${rawKey}']`);

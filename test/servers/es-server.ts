@@ -110,22 +110,43 @@ export function invalidIndexName(name: string): string | null {
   return null;
 }
 
-/** ES's filter_path: dotted paths with `*` segments, transparent through arrays; empty objects dropped. */
+const globs = new Map<string, RegExp>();
+const filterSpecs = new Map<string, string[][]>();
+
+/** Whether a filter_path segment (`name`, `*`, `na*e`) selects key `k`. */
+function segmentMatches(seg: string, k: string): boolean {
+  if (seg === '*' || seg === k) return true;
+  if (!seg.includes('*')) return false;
+  let re = globs.get(seg);
+  if (re === undefined) globs.set(seg, (re = globToRegExp(seg)));
+  return re.test(k);
+}
+
+/**
+ * ES's filter_path: dotted paths with `*` segments, transparent through arrays; empty objects
+ * dropped. A pattern is matched from segment `depth` on (no copies per key: this runs on every
+ * item of every bulk response).
+ */
 export function filterPath(value: unknown, spec: string): unknown {
-  const patterns = spec.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('.'));
-  const walk = (v: unknown, pats: string[][]): unknown => {
-    if (pats.some((p) => p.length === 0)) return v;
+  let patterns = filterSpecs.get(spec);
+  if (patterns === undefined) {
+    patterns = spec.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('.'));
+    filterSpecs.set(spec, patterns);
+  }
+  const walk = (v: unknown, pats: string[][], depth: number): unknown => {
+    for (const p of pats) if (p.length === depth) return v;
     if (Array.isArray(v)) {
-      const out = v.map((x) => walk(x, pats)).filter((x) => x !== undefined);
+      const out = v.map((x) => walk(x, pats, depth)).filter((x) => x !== undefined);
       return out.length > 0 ? out : undefined;
     }
     if (v === null || typeof v !== 'object') return undefined;
     const out: Record<string, unknown> = {};
     let any = false;
     for (const k in v as Record<string, unknown>) {
-      const next = pats.filter((p) => p[0] === '*' || p[0] === k || (p[0].includes('*') && globToRegExp(p[0]).test(k))).map((p) => p.slice(1));
-      if (next.length === 0) continue;
-      const r = walk((v as Record<string, unknown>)[k], next);
+      let next: string[][] | undefined;
+      for (const p of pats) if (segmentMatches(p[depth], k)) (next ??= []).push(p);
+      if (next === undefined) continue;
+      const r = walk((v as Record<string, unknown>)[k], next, depth + 1);
       if (r !== undefined) {
         out[k] = r;
         any = true;
@@ -133,7 +154,7 @@ export function filterPath(value: unknown, spec: string): unknown {
     }
     return any ? out : undefined;
   };
-  return walk(value, patterns) ?? {};
+  return walk(value, patterns, 0) ?? {};
 }
 
 
