@@ -4,6 +4,18 @@ let lastSource: SourceInfo | undefined;
 let lastSourceTail = '';
 
 /**
+ * `,"source":{…}}`: what closes a record's JSON after its other keys. Sources hand out one frozen
+ * SourceInfo per file or container, so its JSON is made once.
+ */
+export function sourceTail(source: SourceInfo): string {
+  if (source !== lastSource || !Object.isFrozen(source)) {
+    lastSource = source;
+    lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
+  }
+  return lastSourceTail;
+}
+
+/**
  * The record as JSON text in two pieces, `head + tail`: for a line that already was the record
  * (LogEvent.json: a JSON line in the shared schema that no stage changed) the line as read without
  * its closing `}` and `,"source":{…}}`; else the record serialized and ''. Same object either way;
@@ -22,15 +34,9 @@ export class RecordJson {
       this.tail = '';
       return this;
     }
-    const source = event.record.source;
-    // Sources hand out one frozen SourceInfo per file or container: its JSON is made once.
-    if (source !== lastSource || !Object.isFrozen(source)) {
-      lastSource = source;
-      lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
-    }
     // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
     this.head = json.slice(0, json.length - 1);
-    this.tail = lastSourceTail;
+    this.tail = sourceTail(event.record.source);
     return this;
   }
 }

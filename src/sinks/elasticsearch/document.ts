@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { LogEvent, LogRecord } from '../../record.ts';
+import { sourceTail } from '../../record-json.ts';
 
 /** Field names in the document: logship's own schema or Elastic Common Schema (ECS). */
 export type DocumentSchema = 'logship' | 'ecs';
@@ -198,8 +199,6 @@ export function encodeDocument(event: LogEvent, opts: DocumentOptions): string {
 const TIMESTAMP_FIRST = '{"timestamp":';
 let lastLabels: Record<string, string> | undefined;
 let lastLabelsTail = '';
-let lastSource: LogRecord['source'] | undefined;
-let lastSourceTail = '';
 
 /**
  * The logship document of a line that already was the record (LogEvent.json) without building
@@ -212,19 +211,14 @@ function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions):
   const r = event.record;
   if (r.http !== undefined || event.truncated || !json.startsWith(TIMESTAMP_FIRST)) return undefined;
   if (r.metadata !== undefined && needsCleaning(r.metadata, 0, opts.metadataMaxDepth)) return undefined;
-  // Sources share one frozen labels object and one frozen SourceInfo per file: their JSON is made once.
+  // A source's events share one frozen labels object: its JSON is made once.
   const labels = event.labels;
   if (labels !== lastLabels || !Object.isFrozen(labels)) {
     const clean = cleanLabels(labels);
     lastLabelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
     lastLabels = labels;
   }
-  const source = r.source;
-  if (source !== lastSource || !Object.isFrozen(source)) {
-    lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
-    lastSource = source;
-  }
-  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + lastLabelsTail + lastSourceTail;
+  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + lastLabelsTail + sourceTail(r.source);
 }
 
 /** base64url digits, for trimming a digest's text to its first 128 bits. */
