@@ -58,12 +58,11 @@ export const SECRET_SUFFIXES = ['password', 'passwd', 'passphrase', 'pwd', 'secr
 export const SECRET_EXACT = new Set(['pass', 'auth', 'cvv', 'cvc', 'cvv2', 'pin', 'otp', 'mfacode', 'totp']);
 /**
  * Cheap pre-check: a string without any of these cannot hold anything the text rules replace.
- * It is `/pass|…|otp|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}/i` taken apart (an unanchored alternation
- * matches when one of its parts does): `://` by indexOf, the words, the digits — V8 scans each
- * part faster than the whole alternation.
+ * It is `/pass|…|otp|:\/\/|(?:\d[ -]?){12}\d/i` taken apart (an unanchored alternation matches
+ * when one of its parts does): `://` by indexOf, the words, the digits (hasCardDigits) — V8 scans
+ * each part faster than the whole alternation.
  */
 const PREFILTER_WORDS = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|\bpin\b|otp/i;
-const PREFILTER_DIGITS = /\d{4}[ -]?\d{4}[ -]?\d{3}/;
 
 /**
  * The built-in text rules' regexes, made once: a regex literal inside a function is a new
@@ -205,7 +204,7 @@ export class RedactStage implements Stage {
   /** Redacts secrets in free text. */
   text(s: string): string {
     // `://` first: it is in most access-log lines (the referrer)
-    if (s.length >= 8 && (s.includes('://') || PREFILTER_WORDS.test(s) || PREFILTER_DIGITS.test(s))) s = this.builtinText(s);
+    if (s.length >= 8 && (s.includes('://') || PREFILTER_WORDS.test(s) || hasCardDigits(s))) s = this.builtinText(s);
     for (const x of this.extra) {
       x.regex.lastIndex = 0;
       if (!x.regex.test(s)) continue;
@@ -249,7 +248,7 @@ export class RedactStage implements Stage {
     }
     if (!quiet) s = this.wordRules(s);
     if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
-    if (!off.has('credit_card') && s.length >= 13) {
+    if (!off.has('credit_card') && s.length >= 13 && hasCardDigits(s)) {
       s = s.replace(CARD_NUMBER, (m) => {
         if (!isCardNumber(m)) return m;
         this.count('credit_card');
@@ -350,6 +349,30 @@ export class RedactStage implements Stage {
     }
     return out === undefined ? s : out + s.slice(copied);
   }
+}
+
+/**
+ * True when `s` has 13 digits in a row with at most one space or dash between neighbours: what
+ * every credit_card match (`(?:\d[ -]?){12,18}\d`) contains, in any grouping (4-4-4-4, Amex's
+ * 4-6-5, Diners' 4-6-4, none). One pass over the characters, cheaper than the card regex, which
+ * tries a word boundary and a digit at every position.
+ */
+export function hasCardDigits(s: string): boolean {
+  let digits = 0;
+  let separated = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits === 13) return true;
+      separated = false;
+    } else if ((c === 32 || c === 45) && digits > 0 && !separated) {
+      separated = true;
+    } else {
+      digits = 0;
+      separated = false;
+    }
+  }
+  return false;
 }
 
 /** url_credentials needs `scheme://user:pw@`: an `@` somewhere after the first `://`. */

@@ -26,7 +26,7 @@ import { isCardNumber, isKeyChar, isValueEnd, SECRET_EXACT, SECRET_SUFFIXES, typ
 
 // Schemas and key lists are the stage's own (imported); only the matching algorithm is the old one.
 /** Cheap pre-check: a string without any of these cannot hold anything the text rules replace. */
-const PREFILTER = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|:\/\/|\d{4}[ -]?\d{4}[ -]?\d{3}|\bpin\b|otp/i;
+const PREFILTER = /pass|pwd|secret|token|key|auth|credential|cookie|session|cvv|cvc|bearer|basic|eyj|akia|asia|agpa|aida|aroa|aipa|anpa|anva|apka|abia|acca|begin|:\/\/|(?:\d[ -]?){12}\d|\bpin\b|otp/i;
 
 export function normalizeKey(key: string): string {
   let out = '';

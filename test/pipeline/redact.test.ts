@@ -1,8 +1,9 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { MetricsRegistry } from '../../src/metrics/registry.ts';
 import { createParser } from '../../src/parse/registry.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
-import { isCardNumber, RedactStage, redactionConfigSchema, redactStageSchema } from '../../src/pipeline/redact.ts';
+import { hasCardDigits, isCardNumber, RedactStage, redactionConfigSchema, redactStageSchema } from '../../src/pipeline/redact.ts';
 import { NO_ACK, type LogRecord } from '../../src/record.ts';
 
 const ctx: ParseContext = { source: { type: 'file', name: 't' }, service: 'app', readTime: Date.parse('2024-01-15T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} };
@@ -34,6 +35,9 @@ t.test('text secrets are replaced and counted per rule', async (t) => {
     ['aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key=[REDACTED]', 'secret_key_value'],
     ['paid with 4111 1111 1111 1111 today', 'paid with [REDACTED] today', 'credit_card'],
     ['amex 378282246310005.', 'amex [REDACTED].', 'credit_card'],
+    // printed groupings other than 4-4-4-4: Amex 4-6-5, Diners 4-6-4 (both passed unredacted once)
+    ['paid with 3782 822463 10005 ok', 'paid with [REDACTED] ok', 'credit_card'],
+    ['card 3056-930902-5904', 'card [REDACTED]', 'credit_card'],
     ['connect postgres://app:hunter2@db:5432/x', 'connect postgres://app:[REDACTED]@db:5432/x', 'url_credentials'],
     ['key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- end', 'key -----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY----- end', 'private_key'],
   ];
@@ -73,6 +77,17 @@ t.test('configuration: extra patterns and keys, disabling rules; a redact pipeli
 t.test('Luhn and card prefixes', async (t) => {
   for (const n of ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '3530111333300000', '4012888888881881']) t.ok(isCardNumber(n), n);
   for (const n of ['4111111111111112', '1234567812345670', '411111111111', '99999999999999999999']) t.notOk(isCardNumber(n), n);
+});
+
+t.test('hasCardDigits holds wherever the card-number regex matches', async (t) => {
+  const CARD_NUMBER = /\b(?:\d[ -]?){12,18}\d\b/;
+  const NEEDED = /(?:\d[ -]?){12}\d/;
+  fc.assert(fc.property(fc.stringMatching(/^[0-9 \-a.:]{0,40}$/), (s) => {
+    if (hasCardDigits(s) !== NEEDED.test(s)) throw new Error(`${JSON.stringify(s)}: hasCardDigits ${hasCardDigits(s)}`);
+    if (CARD_NUMBER.test(s) && !hasCardDigits(s)) throw new Error(`${JSON.stringify(s)}: a card match without card digits`);
+  }), { numRuns: 50_000 });
+  for (const s of ['3782 822463 10005', '4-1-1-1-1-1-1-1-1-1-1-1-1', '4111111111111']) t.ok(hasCardDigits(s), s);
+  for (const s of ['4111 1111  1111 1111', '10.114.217.170 - - [24/Nov/2026:01:57:30 +0000]', '411111111111', '-- 1 2 3']) t.notOk(hasCardDigits(s), s);
 });
 
 t.test('hostile inputs stay fast', async (t) => {
