@@ -19,7 +19,7 @@ export interface ShipperRun {
  * `node dist/src/cli.js` would bypass: the V8 flags and the malloc arena limit.
  */
 export function logshipLaunch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
-  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+=\S+)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
   if (m === null) throw new Error('src/cli.ts does not start with an `env -S ... node` shebang');
   const env = { ...process.env };
   for (const assignment of m[1].split(' ').filter(Boolean)) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 --heap-growing-percent=25
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 --heap-growing-percent=25 --no-maglev
 // The V8 flags: V8 sizes the young generation from physical memory, so on a big host a shipper
 // that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
 // measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host). And after each full GC
@@ -6,7 +6,11 @@
 // 1M-line JSON -> Loki peak from 224 to 161 MiB at no measurable CPU cost. MALLOC_ARENA_MAX=2:
 // glibc gives each thread that mallocs (V8's platform workers, libuv's pool running snappy, zlib,
 // fs) its own arena, and their free pages stay resident; two arenas cut the same peak by ~10 MiB
-// at no measurable CPU cost (2 x 2 runs each way, 1M lines). Every
+// at no measurable CPU cost (2 x 2 runs each way, 1M lines). --no-maglev: V8's mid-tier compiler
+// keeps each finished job's zone (100-900 KiB) until the busy main thread installs it, ~12 MiB
+// in the first second of a backlog, when the heap also grows; without it, functions go from
+// baseline code to TurboFan, and peak RSS is ~10 MiB lower at the same CPU (nginx -> countsink,
+// 4 interleaved runs each way: 142-149 vs 151-156 MiB, CPU 7.17 vs 7.16 s). Every
 // way logship is launched passes the same flags and environment: this shebang (npm bin, systemd), the `start`
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { createInterface } from 'node:readline';
