@@ -116,3 +116,15 @@ t.test('rate limit (429 with Loki\'s message, nothing stored), stream limit, fai
   t.equal(replayed.entries, s.entries);
   t.same(replayed.allEntries().map((e) => e.line), s.allEntries().map((e) => e.line));
 });
+
+t.test('summary store (the benchmark\'s): duplicates within a push and across pushes are counted once, bytes from the validated lines', async (t) => {
+  const s = new LokiTestServer({ store: 'summary' });
+  await s.start();
+  t.teardown(() => s.stop());
+  const ts = now() - 5;
+  t.equal((await push(s, [{ labels: '{job="a"}', entries: [{ sec: ts, line: 'é one' }, { sec: ts, line: 'é one' }, { sec: ts, line: 'two' }] }])).status, 204);
+  t.equal((await push(s, [{ labels: '{job="a"}', entries: [{ sec: ts, line: 'two' }, { sec: ts, line: 'three' }] }, { labels: '{job="b"}', entries: [{ sec: ts, line: 'two' }] }])).status, 204);
+  t.equal(s.entries, 4, "one, two, three in job a; two in job b (another stream)");
+  t.equal(s.duplicates, 2);
+  t.equal(s.bytes, Buffer.byteLength('é one') + 3 + 5 + 3, 'UTF-8 bytes');
+});
