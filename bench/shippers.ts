@@ -36,6 +36,8 @@ export interface Shipper {
 }
 
 export interface LogshipOptions {
+  /** Row name (default `logship`). */
+  name?: string;
   sink: 'loki' | 'elasticsearch';
   sourceType?: 'file' | 'docker' | 'cri';
   parser?: string;
@@ -47,7 +49,7 @@ export interface LogshipOptions {
 
 export function logshipShipper(o: LogshipOptions): Shipper {
   return {
-    name: 'logship',
+    name: o.name ?? 'logship',
     async start(corpus, receiver, workDir) {
       const port = await freePort();
       const cfg = `
