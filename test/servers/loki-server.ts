@@ -582,9 +582,11 @@ export class LokiTestServer {
       this.fullSeen.set(id, fullSeen);
     }
     const streamHash = full ? null : fnv2(id);
-    // Counted in a Map: `d.md[k]` with a different metadata name per entry deoptimized this loop
-    // ("unexpected name in keyed access") hundreds of times per run, so it never left baseline code.
-    const mdCounts = new Map<string, number>();
+    // Counted in two arrays (a stream has a handful of metadata names): `d.md[k]` with a different
+    // name per entry deoptimized this loop ("unexpected name in keyed access") hundreds of times per
+    // run, so it never left baseline code, and a Map cost two hash lookups per pair.
+    const mdNames: string[] = [];
+    const mdCounts: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       if (full) {
@@ -608,13 +610,21 @@ export class LokiTestServer {
       d.n++;
       d.b += e.lineBytes;
       const md = e.metadata;
-      for (let j = 0; j < md.length; j++) mdCounts.set(md[j][0], (mdCounts.get(md[j][0]) ?? 0) + 1);
+      for (let j = 0; j < md.length; j++) {
+        const name = md[j][0];
+        let k = 0;
+        while (k < mdNames.length && mdNames[k] !== name) k++;
+        if (k === mdNames.length) {
+          mdNames.push(name);
+          mdCounts.push(1);
+        } else mdCounts[k]++;
+      }
       if (this.opts.trackSeq) {
         const m = this.opts.trackSeq.exec(e.line);
         if (m) (delta.q ??= []).push(Number(m[1]));
       }
     }
-    for (const [k, n] of mdCounts) d.md[k] = n;
+    for (let k = 0; k < mdNames.length; k++) d.md[mdNames[k]] = mdCounts[k];
     return d;
   }
 

@@ -25,6 +25,9 @@ export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 102
   }
   if (length > maxLength) throw new SnappyTooLargeError(`snappy: decoded length ${length} exceeds the limit ${maxLength}`);
   const out = Buffer.allocUnsafe(length);
+  // Short literals and copies move four bytes per step through DataViews (unaligned reads are fine).
+  const outView = new DataView(out.buffer, out.byteOffset, out.length);
+  const srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
   let o = 0;
   while (pos < src.length) {
     const tag = src[pos++];
@@ -40,8 +43,11 @@ export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 102
       }
       len += 1;
       if (pos + len > src.length || o + len > length) throw new SnappyFormatError('snappy: corrupt input (literal overruns)');
-      if (len <= SHORT_COPY) for (let i = 0; i < len; i++) out[o + i] = src[pos + i];
-      else out.set(src.subarray(pos, pos + len), o);
+      if (len <= SHORT_COPY) {
+        let i = 0;
+        for (; i + 4 <= len; i += 4) outView.setUint32(o + i, srcView.getUint32(pos + i, true), true);
+        for (; i < len; i++) out[o + i] = src[pos + i];
+      } else out.set(src.subarray(pos, pos + len), o);
       pos += len;
       o += len;
       continue;
@@ -67,8 +73,16 @@ export function decodeSnappyBlock(src: Uint8Array, maxLength = 5000 * 1024 * 102
     if (offset >= len && len > SHORT_COPY) {
       out.copyWithin(o, o - offset, o - offset + len);
       o += len;
+    } else if (offset >= 4) {
+      // Four bytes per step: each read lies wholly before the write it feeds (offset >= 4), so an
+      // overlapping copy still repeats its pattern; a short copy is cheaper here than a native call.
+      const from = o - offset;
+      let i = 0;
+      for (; i + 4 <= len; i += 4) outView.setUint32(o + i, outView.getUint32(from + i, true), true);
+      for (; i < len; i++) out[o + i] = out[from + i];
+      o += len;
     } else {
-      // Byte by byte: an overlapping copy repeats the pattern, and a short one is cheaper than a native call.
+      // A 1–3 byte pattern repeated: byte by byte.
       for (let i = 0; i < len; i++, o++) out[o] = out[o - offset];
     }
   }

@@ -82,6 +82,16 @@ t.test('independent snappy decoder handles every element type the compressor emi
   ];
   for (const s of samples) t.same(decodeSnappyBlock(compressSync(s)), s);
   t.throws(() => decodeSnappyBlock(Buffer.from([10, 0x00])), /corrupt/);
+  // Repeated fragments of every length make copies of every length and offset, overlapping ones
+  // (offset < length, patterns of 1-3 bytes) included; a pooled input exercises a non-zero byteOffset.
+  const fragment = fc.uint8Array({ minLength: 1, maxLength: 70 });
+  fc.assert(fc.property(fc.array(fc.tuple(fragment, fc.integer({ min: 1, max: 40 })), { maxLength: 30 }), (parts) => {
+    const plain = Buffer.concat(parts.map(([f, n]) => Buffer.concat(Array.from({ length: n }, () => f))));
+    const packed = compressSync(plain);
+    const pooled = Buffer.from(packed);
+    const got = decodeSnappyBlock(pooled.length < 4096 ? pooled : packed);
+    if (!got.equals(plain)) throw new Error(`decoded ${got.length} bytes differ from ${plain.length}`);
+  }), { numRuns: 2000 });
 });
 
 t.test('JSON push body: nanosecond strings, labels object, structured metadata as the 3rd element', async (t) => {
