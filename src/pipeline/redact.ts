@@ -96,6 +96,8 @@ export class RedactStage implements Stage {
   readonly name: string;
   private readonly counters = new Map<string, { inc(n?: number): void }>();
   private readonly off: Set<string>;
+  /** The secret_field rule is on (looked up once: it is asked for every metadata key). */
+  private readonly secretFields: boolean;
   private readonly extraKeys: Set<string>;
   private readonly extra: Array<{ name: string; regex: RegExp; replacement: string }>;
   private readonly replacement: string;
@@ -109,6 +111,7 @@ export class RedactStage implements Stage {
   constructor(cfg: Omit<RedactStageConfig, 'type' | 'name'> & { name?: string }, ctx: { metrics?: MetricsRegistry } = {}) {
     this.name = cfg.name ?? 'redact';
     this.off = new Set(cfg.disable);
+    this.secretFields = !this.off.has('secret_field');
     this.extraKeys = new Set(cfg.keys.map(normalizeKey));
     for (const name of [...SECRET_SUFFIXES, ...SECRET_EXACT, ...this.extraKeys]) {
       const last = name.charCodeAt(name.length - 1);
@@ -191,7 +194,7 @@ export class RedactStage implements Stage {
     for (const k in o) {
       const v = o[k];
       if (v === null || v === undefined || typeof v === 'boolean') continue;
-      if (!this.off.has('secret_field') && this.isSecretKey(k) && v !== this.replacement && v !== '') {
+      if (this.secretFields && this.isSecretKey(k) && v !== this.replacement && v !== '') {
         o[k] = this.replacement;
         this.count('secret_field');
         continue;
