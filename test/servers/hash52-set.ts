@@ -1,9 +1,9 @@
 /**
  * A set of integers in [0, 2^52) (the Loki test server's entry hashes) in one Float64Array:
  * open addressing with linear probing, at most half full. A `Set<number>` of such values holds a
- * heap number and a table entry per member; with millions of entries every lookup missed the
- * cache and the set cost as much CPU as the rest of the server (which must stay cheaper than the
- * shipper it measures on the same cores).
+ * heap number (values over 2^31) and a hash-table entry per member, several times the 16–32 bytes
+ * per member here, and the garbage collector walks them all; the server keeps one per entry of a
+ * benchmark (millions) and must stay cheaper than the shipper it measures on the same cores.
  */
 export class Hash52Set {
   /** member + 1 per used slot, 0 for an empty one. */
