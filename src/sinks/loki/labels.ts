@@ -152,7 +152,6 @@ const KNOWN_FIELD_READERS: Record<string, FieldReader> = lookupTable({
   request_id: (e) => fromRecord(e.labels.request_id, e.record.request_id, e, 'request_id'),
   ip_address: (e) => fromRecord(e.labels.ip_address, e.record.ip_address, e, 'ip_address'),
 });
-Object.setPrototypeOf(KNOWN_FIELD_READERS, null);
 
 const KNOWN_RECORD_READERS: Record<string, FieldReader> = lookupTable({
   host: (e) => e.record.source.host,
@@ -168,7 +167,6 @@ const KNOWN_RECORD_READERS: Record<string, FieldReader> = lookupTable({
   request_id: (e) => fromRecord(undefined, e.record.request_id, e, 'request_id'),
   ip_address: (e) => fromRecord(undefined, e.record.ip_address, e, 'ip_address'),
 });
-Object.setPrototypeOf(KNOWN_RECORD_READERS, null);
 
 /** The generic single-field lookup order, for a label value and record value already read. */
 function fromRecord(label: string | undefined, value: unknown, e: LogEvent, field: string): unknown {
