@@ -17,8 +17,9 @@ export function sourceTail(source: SourceInfo): string {
 
 /**
  * The record as JSON text in two pieces, `head + tail`: for a line that already was the record
- * (LogEvent.json: a JSON line in the shared schema that no stage changed) the line as read without
- * its closing `}` and `,"source":{…}}`; else the record serialized and ''. Same object either way;
+ * (LogEvent.json: a JSON line in the shared schema that stages at most added top-level keys to)
+ * the line as read without its closing `}`, and the added keys (LogEvent.jsonAdded) with
+ * `,"source":{…}}`; else the record serialized and ''. Same object either way;
  * only the key order differs (`source` last). A sink that copies bytes writes the pieces one after
  * the other: joining them would build a string only to copy it once more.
  */
@@ -36,7 +37,8 @@ export class RecordJson {
     }
     // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
     this.head = json.slice(0, json.length - 1);
-    this.tail = sourceTail(event.record.source);
+    const added = event.jsonAdded;
+    this.tail = added === undefined ? sourceTail(event.record.source) : added + sourceTail(event.record.source);
     return this;
   }
 }

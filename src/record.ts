@@ -91,9 +91,16 @@ export interface LogEvent {
   /**
    * The record's JSON text minus `source`, when the line as read already was exactly the record
    * (a JSON line in the shared schema: nothing renamed, converted, moved or added), so sinks
-   * need not serialize it again (see recordJson). A stage that changes the record clears it.
+   * need not serialize it again (see recordJson). A stage that changes the record clears it
+   * (one that only adds top-level keys may append them to `jsonAdded` instead).
    */
   json?: string;
+  /**
+   * Top-level keys a stage added to a record that still is its line (`json`), as JSON members
+   * (`,"event_type":"security","action":"failed_login"`): the record is then `json`'s keys plus
+   * these. Meaningless once `json` is cleared.
+   */
+  jsonAdded?: string;
   /** Set when the line was cut at max_line_bytes. */
   truncated?: boolean;
   /** Approximate size in bytes (the raw line), for batching decisions. */

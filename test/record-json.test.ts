@@ -70,7 +70,7 @@ t.test('anything the record changed, renamed, added or could have folded is seri
     ['an http object with a value to convert', variant({ http: { method: 'GET', status_code: '200' } })],
     ['a secret field (redacted)', variant({ metadata: { password: 'hunter2' } })],
     ['a bearer token in the message (redacted)', variant({ message: 'auth header Bearer abcdefghijklmnop' })],
-    ['a failed login (classified: event_type and action added)', variant({ message: 'Failed password for root from 10.0.0.1' })],
+    ['a failed login with a threat (classified into metadata)', variant({ message: 'q', user_agent: 'sqlmap/1.7' })],
     ['a slow operation (classified)', variant({ duration: 12 })],
     ['a duplicate key JSON.parse folded', CANONICAL.replace('"message":"Request completed"', '"message":"Bearer abcdefghijklmnopqrst","message":"Request completed"')],
     ['a duplicate nested key', CANONICAL.replace('"file_size":1386176', '"file_size":1,"file_size":1386176')],
@@ -90,11 +90,42 @@ t.test('anything the record changed, renamed, added or could have folded is seri
   t.equal(ship(CANONICAL.replace('"level":', '"level": ')).json, CANONICAL.replace('"level":', '"level": '), 'spacing after a colon changes nothing');
 });
 
+t.test('a record classification only added top-level keys to is its line plus those keys', async (t) => {
+  const { ship } = pipeline();
+  const c = JSON.parse(CANONICAL) as Record<string, unknown>;
+  const login = JSON.stringify({ ...c, message: 'User logged in' });
+  const e = ship(login);
+  t.equal(e.json, login, 'the line is still the record\'s JSON');
+  t.equal(e.jsonAdded, ',"event_type":"security","action":"successful_login"');
+  t.equal(recordJson(e), login.slice(0, -1) + ',"event_type":"security","action":"successful_login","source":{"type":"file","name":"app","file":"/var/log/app.log","host":"h1"}}');
+  t.same(JSON.parse(recordJson(e)), JSON.parse(JSON.stringify(e.record)), 'the same object as the serialized record');
+
+  // sshd's message names the user and address: the record lacks ip_address, so it is added too
+  const sshd = ship(JSON.stringify({ ...c, message: 'Failed password for root from 10.0.0.1 port 22 ssh2' }));
+  t.equal(sshd.jsonAdded, ',"event_type":"security","action":"failed_login","ip_address":"10.0.0.1"', 'user_id was there: only the address is added');
+  t.same(JSON.parse(recordJson(sshd)), JSON.parse(JSON.stringify(sshd.record)));
+  t.equal(sshd.record.user_id, 'u-42', 'the line\'s own user id is kept');
+
+  const typed = ship(JSON.stringify({ ...c, event_type: 'security', message: 'User logged in' }));
+  t.equal(typed.jsonAdded, ',"action":"successful_login"', 'an event_type the line had is not added again');
+  t.same(JSON.parse(recordJson(typed)), JSON.parse(JSON.stringify(typed.record)));
+
+  const scanner = ship(JSON.stringify({ ...c, user_agent: 'sqlmap/1.7' }));
+  t.equal(scanner.json, undefined, 'a mark inside metadata (threat) serializes the record');
+  t.equal(scanner.record.metadata?.threat, 'scanner');
+
+  const secret = ship(JSON.stringify({ ...c, message: 'User logged in with token=abcdefghijklmnopqrstuvwx' }));
+  t.equal(secret.json, undefined, 'redaction after classification still serializes the record');
+  t.notMatch(recordJson(secret), /abcdefghijklmnop/);
+  t.match(recordJson(secret), /"action":"successful_login"/);
+});
+
 t.test('whatever the line, the shipped JSON is the record and a line is reused only when it has no duplicate key', async (t) => {
   const { ship } = pipeline();
-  const key = fc.constantFrom('timestamp', 'level', 'service', 'message', 'trace_id', 'user_id', 'request_id', 'duration', 'event_type', 'action', 'metadata', 'msg', 'color', 'password', 'http');
+  const key = fc.constantFrom('timestamp', 'level', 'service', 'message', 'trace_id', 'user_id', 'request_id', 'duration', 'event_type', 'action', 'metadata', 'msg', 'color', 'password', 'http', 'ip_address', 'user_agent');
   const value = fc.oneof(
-    fc.constantFrom('2026-11-23T11:59:58.123Z', 'INFO', 'ERROR', 'warn', 'api', 'Bearer abcdefghijklmnop', 'Failed password for root', 'ok', '', '-', 'a":b'),
+    fc.constantFrom('2026-11-23T11:59:58.123Z', 'INFO', 'ERROR', 'warn', 'api', 'Bearer abcdefghijklmnop', 'Failed password for root', 'ok', '', '-', 'a":b',
+      'User logged in', 'Failed password for invalid user a"b from 10.0.0.9', 'Accepted publickey for deploy from ::1', 'security', 'login_failed', 'sqlmap'),
     fc.string({ maxLength: 12 }),
     fc.integer({ min: -5, max: 700 }),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -102,8 +133,11 @@ t.test('whatever the line, the shipped JSON is the record and a line is reused o
     fc.dictionary(fc.constantFrom('a', 'b', 'token', 'file_size'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer()), { maxKeys: 3 }),
     fc.record({ method: fc.constantFrom('GET', 'get'), status_code: fc.constantFrom(200, 404, 999, '200') }),
   );
-  const base = { timestamp: '2026-11-23T11:59:58.123Z', level: 'INFO', service: 'api', message: 'hello' };
-  await fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 6 }), fc.boolean(), (pairs, spaced) => {
+  // messages the built-in classification marks by adding top-level keys to the record
+  const message = fc.constantFrom('hello', 'User logged in', 'Failed password for bob from 10.0.0.9', 'Invalid user a"b from ::1');
+  let marked = 0;
+  await fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 6 }), fc.boolean(), message, (pairs, spaced, msg) => {
+    const base = { timestamp: '2026-11-23T11:59:58.123Z', level: 'INFO', service: 'api', message: msg };
     // written by hand so keys may repeat, as some loggers write them
     const members = [...Object.entries(base), ...pairs].map(([k, v]) => `${JSON.stringify(k)}:${spaced ? ' ' : ''}${JSON.stringify(v)}`);
     const line = `{${members.join(',')}}`;
@@ -113,5 +147,7 @@ t.test('whatever the line, the shipped JSON is the record and a line is reused o
     const keys = new Set(pairs.map(([k]) => k));
     if (e.json !== undefined && keys.size !== pairs.length) throw new Error(`a line with a duplicate key was reused: ${line}`);
     if (e.json !== undefined && pairs.some(([k]) => Object.hasOwn(base, k))) throw new Error(`a line with a duplicate key was reused: ${line}`);
+    if (e.json !== undefined && e.jsonAdded !== undefined) marked++;
   }), { numRuns: 3000 });
+  t.ok(marked > 100, `${marked} of 3000 lines shipped as read plus the keys classification added`);
 });

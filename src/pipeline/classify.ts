@@ -335,8 +335,13 @@ export class ClassifyStage implements Stage {
         if (gate === 2) continue;
       }
       if (!holds(rule, r)) continue;
-      applyRule(rule, r);
-      event.json = undefined;
+      const added = applyRule(rule, r);
+      if (event.json !== undefined) {
+        // The common mark (a login in an app's JSON line) only adds top-level keys: the line
+        // plus them is still the record, so sinks need not serialize the whole record again.
+        if (added === null) event.json = undefined;
+        else if (added !== '') event.jsonAdded = event.jsonAdded === undefined ? added : event.jsonAdded + added;
+      }
       return event;
     }
     if (this.performance(r)) event.json = undefined;
@@ -374,22 +379,45 @@ function holds(rule: CompiledRule, r: LogRecord): boolean {
   return true;
 }
 
-export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRecord): void {
+/**
+ * Marks `r` as `rule` says. Returns the top-level keys it added, as JSON members
+ * (`,"event_type":"security","action":"failed_login"`, '' for none), or null when it also wrote
+ * into `metadata`. It never changes a value `r` had: a rule only runs when `r`'s event_type is
+ * absent or its own, and its action absent or not set by the rule; extracted ids fill gaps only.
+ */
+export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRecord): string | null {
+  let added = '';
+  let nested = false;
+  if (r.event_type === undefined) added += ',"event_type":' + JSON.stringify(rule.set.event_type);
   r.event_type = rule.set.event_type;
-  if (rule.set.action !== undefined) r.action = rule.set.action;
-  if (rule.set.threat !== undefined) (r.metadata ??= {}).threat = rule.set.threat;
+  if (rule.set.action !== undefined) {
+    if (r.action === undefined) added += ',"action":' + JSON.stringify(rule.set.action);
+    r.action = rule.set.action;
+  }
+  if (rule.set.threat !== undefined) {
+    (r.metadata ??= {}).threat = rule.set.threat;
+    nested = true;
+  }
   if (rule.extract !== undefined) {
     const v = getField(r, rule.extract.path);
-    if (typeof v !== 'string') return;
-    const m = rule.extract.regex.exec(v);
-    if (m?.groups === undefined) return;
-    for (const [k, val] of Object.entries(m.groups)) {
-      if (val === undefined) continue;
-      if (k === 'user_id') r.user_id ??= val;
-      else if (k === 'ip_address' || k === 'rhost') r.ip_address ??= val;
-      else if ((r.metadata ??= {})[k] === undefined) r.metadata[k] = val;
+    const m = typeof v === 'string' ? rule.extract.regex.exec(v) : null;
+    if (m != null && m.groups !== undefined) {
+      for (const [k, val] of Object.entries(m.groups)) {
+        if (val === undefined) continue;
+        if (k === 'user_id') {
+          if (r.user_id === undefined) added += ',"user_id":' + JSON.stringify(val);
+          r.user_id ??= val;
+        } else if (k === 'ip_address' || k === 'rhost') {
+          if (r.ip_address === undefined) added += ',"ip_address":' + JSON.stringify(val);
+          r.ip_address ??= val;
+        } else if ((r.metadata ??= {})[k] === undefined) {
+          r.metadata[k] = val;
+          nested = true;
+        }
+      }
     }
   }
+  return nested ? null : added;
 }
 
 /** A name for the slow operation: the app's own, else the HTTP route (or path without query), else the message start. */

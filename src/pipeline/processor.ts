@@ -77,14 +77,14 @@ export class LineProcessor implements LineReceiver {
       let json: string | undefined;
       if (line.truncated) (record.metadata ??= {}).truncated = true;
       else if (ctx.verbatim) json = line.text;
-      event = { record, labels: this.staticLabels, ack: line.ack, json, truncated: line.truncated, size: line.text.length, offset: line.offset };
+      event = { record, labels: this.staticLabels, ack: line.ack, json, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.countParseError(this.parserName, 'exception');
       this.log.error({ err, parser: this.parserName }, 'parser threw; shipping the line as plain text');
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
-        labels: this.staticLabels, ack: line.ack, json: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset,
+        labels: this.staticLabels, ack: line.ack, json: undefined, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset,
       };
     }
     this.linesProcessed.inc();

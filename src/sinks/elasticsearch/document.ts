@@ -202,10 +202,10 @@ let lastLabelsTail = '';
 
 /**
  * The logship document of a line that already was the record (LogEvent.json) without building
- * it again: the line with its first key renamed `@timestamp`, then labels and source. Undefined
- * when the document is more than that: an http group (its response_time is copied to the top),
- * metadata to clean, or a line whose first key is not `timestamp`. Same object as
- * logshipDocument's; the key order differs.
+ * it again: the line with its first key renamed `@timestamp`, then the keys stages added
+ * (LogEvent.jsonAdded), labels and source. Undefined when the document is more than that: an
+ * http group (its response_time is copied to the top), metadata to clean, or a line whose first
+ * key is not `timestamp`. Same object as logshipDocument's; the key order differs.
  */
 function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions): string | undefined {
   const r = event.record;
@@ -218,7 +218,8 @@ function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions):
     lastLabelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
     lastLabels = labels;
   }
-  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + lastLabelsTail + sourceTail(r.source);
+  const added = event.jsonAdded === undefined ? '' : event.jsonAdded;
+  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + added + lastLabelsTail + sourceTail(r.source);
 }
 
 /** base64url digits, for trimming a digest's text to its first 128 bits. */

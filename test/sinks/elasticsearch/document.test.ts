@@ -60,9 +60,9 @@ t.test('a verbatim JSON line becomes its document without serializing the record
 });
 
 t.test('whatever the line and labels, the document is the one built from the record', async (t) => {
-  const key = fc.constantFrom('trace_id', 'user_id', 'request_id', 'duration', 'event_type', 'metadata', 'http', 'color', 'level');
+  const key = fc.constantFrom('trace_id', 'user_id', 'request_id', 'duration', 'event_type', 'metadata', 'http', 'color', 'level', 'ip_address');
   const value = fc.oneof(
-    fc.constantFrom('INFO', 'ERROR', 'api', 'Bearer abcdefghijklmnop', 'Failed password for root', 'ok', '', 'a":b', 'x.y'),
+    fc.constantFrom('INFO', 'ERROR', 'api', 'Bearer abcdefghijklmnop', 'Failed password for root', 'ok', '', 'a":b', 'x.y', 'User logged in', 'Failed password for bob from 10.0.0.9', 'security'),
     fc.string({ maxLength: 12 }),
     fc.integer({ min: -5, max: 7000 }),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -73,12 +73,17 @@ t.test('whatever the line and labels, the document is the one built from the rec
   const labelSets = [{ job: 'app' }, Object.freeze({ job: 'app', 'a.b': 'c' }), Object.freeze({}), { '': 'x' }];
   const ships = labelSets.map((l) => pipeline(l));
   let verbatim = 0;
-  await fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 5 }), fc.nat({ max: labelSets.length - 1 }), (pairs, li) => {
-    const members = [['timestamp', '2026-11-23T11:59:58.123Z'], ['level', 'INFO'], ['service', 'api'], ['message', 'hello'], ...pairs].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  let marked = 0;
+  // messages the built-in classification marks by adding top-level keys to the record
+  const message = fc.constantFrom('hello', 'User logged in', 'Failed password for bob from 10.0.0.9', 'Accepted publickey for deploy from ::1');
+  await fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 5 }), fc.nat({ max: labelSets.length - 1 }), message, (pairs, li, msg) => {
+    const members = [['timestamp', '2026-11-23T11:59:58.123Z'], ['level', 'INFO'], ['service', 'api'], ['message', msg], ...pairs].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
     const line = `{${members.join(',')}}`;
     const e = ships[li](line);
     if (e.json !== undefined) verbatim++;
+    if (e.jsonAdded !== undefined && e.json !== undefined) marked++;
     assert.deepStrictEqual(JSON.parse(encodeDocument(e, OPTS)), fromRecord(e), line);
   }), { numRuns: 3000 });
   t.ok(verbatim > 300, `${verbatim} of 3000 lines took the verbatim path`);
+  t.ok(marked > 100, `${marked} of them with keys classification added`);
 });
