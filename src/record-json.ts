@@ -16,29 +16,32 @@ export function sourceTail(source: SourceInfo): string {
 }
 
 /**
- * The record as JSON text in two pieces, `head + tail`: for a line that already was the record
- * (LogEvent.json: a JSON line in the shared schema that stages at most added top-level keys to)
- * the line as read without its closing `}`, and the added keys (LogEvent.jsonAdded) with
- * `,"source":{…}}`; else the record serialized and ''. Same object either way;
- * only the key order differs (`source` last). A sink that copies bytes writes the pieces one after
- * the other: joining them would build a string only to copy it once more.
+ * The record as JSON text in three pieces, `head + added + tail`: for a line that already was the
+ * record (LogEvent.json: a JSON line in the shared schema that stages at most added top-level
+ * keys to) the line as read without its closing `}`, the keys stages added (LogEvent.jsonAdded,
+ * usually '') and `,"source":{…}}` (one string per source: sinks may keep its bytes); else the
+ * record serialized, '' and ''. Same object either way; only the key order differs (`source`
+ * last). A sink that copies bytes writes the pieces one after the other: joining them would build
+ * a string only to copy it once more.
  */
 export class RecordJson {
   head = '';
+  added = '';
   tail = '';
 
-  /** Sets head and tail to `event`'s record. */
+  /** Sets head, added and tail to `event`'s record. */
   of(event: LogEvent): this {
     const json = event.json;
     if (json === undefined) {
       this.head = JSON.stringify(event.record);
+      this.added = '';
       this.tail = '';
       return this;
     }
     // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
     this.head = json.slice(0, json.length - 1);
-    const added = event.jsonAdded;
-    this.tail = added === undefined ? sourceTail(event.record.source) : added + sourceTail(event.record.source);
+    this.added = event.jsonAdded ?? '';
+    this.tail = sourceTail(event.record.source);
     return this;
   }
 }
@@ -48,5 +51,5 @@ const scratch = new RecordJson();
 /** The record as one JSON string (see RecordJson). */
 export function recordJson(event: LogEvent): string {
   scratch.of(event);
-  return scratch.tail === '' ? scratch.head : scratch.head + scratch.tail;
+  return scratch.tail === '' ? scratch.head : scratch.head + scratch.added + scratch.tail;
 }

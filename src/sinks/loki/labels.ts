@@ -313,11 +313,12 @@ export class StreamLabeler {
     return this.streams.size;
   }
 
-  resolve(event: LogEvent): ResolvedStream {
+  /** `now`: the caller's clock reading when it has one (the sink reads it once per entry). */
+  resolve(event: LogEvent, now?: number): ResolvedStream {
     const labels = event.labels;
     const source = event.record.source;
     const plan = labels === this.lastLabels && source === this.lastSource ? this.lastPlan : this.planFor(labels, source);
-    if (plan !== null) return this.resolveShared(event, plan);
+    if (plan !== null) return this.resolveShared(event, plan, now ?? this.now());
     const vals = this.values;
     const last = this.readers.length - 1;
     let node: MemoNode | undefined = this.memo;
@@ -331,7 +332,7 @@ export class StreamLabeler {
         else node = next as MemoNode | undefined;
       }
     }
-    const now = this.now();
+    now ??= this.now();
     if (hit !== undefined && this.stillAdmitted(hit, now)) return hit;
     const resolved = this.admit(vals, now);
     this.remember(vals, resolved);
@@ -400,7 +401,7 @@ export class StreamLabeler {
     return plan;
   }
 
-  private resolveShared(event: LogEvent, plan: SharedLabelsPlan): ResolvedStream {
+  private resolveShared(event: LogEvent, plan: SharedLabelsPlan, now: number): ResolvedStream {
     if (plan.generation !== this.memoGeneration) {
       plan.memo = new Map();
       plan.only = undefined;
@@ -421,7 +422,6 @@ export class StreamLabeler {
         else node = next as MemoNode | undefined;
       }
     }
-    const now = this.now();
     if (hit !== undefined && this.stillAdmitted(hit, now)) return hit;
     for (let i = 0; i < vals.length; i++) if (plan.fixed[i]) vals[i] = plan.fixedValues[i];
     // The tuple may be known from other labels objects: the shared memo keeps the guard's

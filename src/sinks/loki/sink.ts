@@ -142,18 +142,20 @@ export class LokiSink implements Sink {
       return;
     }
     let line = record.message;
+    let lineAdded = '';
     let lineTail = '';
     if (this.cfg.line_format === 'json') {
       const json = this.json.of(event);
       line = json.head;
+      lineAdded = json.added;
       lineTail = json.tail;
     }
-    const stream = this.labeler.resolve(event);
+    const stream = this.labeler.resolve(event, now);
     const metadata = this.metadata.collect(event);
     const queue = this.queueFor(event.labels[TENANT_LABEL] ?? this.cfg.tenant_id ?? '');
-    const batch = queue.reserve(line.length + lineTail.length + ENTRY_OVERHEAD);
+    const batch = queue.reserve(line.length + lineAdded.length + lineTail.length + ENTRY_OVERHEAD);
     const encoder = this.encoder;
-    const size = encoder.append(batch.chunkFor(stream, this.pool), ts.sec, ts.nanos, line, metadata, this.cfg.max_line_size, lineTail);
+    const size = encoder.append(batch.chunkFor(stream, this.pool), ts.sec, ts.nanos, line, metadata, this.cfg.max_line_size, lineAdded, lineTail);
     if (encoder.truncated) this.truncatedLines.inc({ sink: this.name, reason: 'line_too_long' });
     batch.acks.push(event.ack);
     queue.added(size);

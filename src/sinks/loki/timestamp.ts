@@ -46,10 +46,20 @@ function parseUtcFast(ts: string): Timestamp | undefined {
     minutePrefix = ts.slice(0, 16);
     minuteSeconds = base;
   }
-  const se = digits(ts, 17, 2);
-  if (se < 0 || se > 60) return undefined;
+  const s1 = ts.charCodeAt(17) - 48;
+  const s2 = ts.charCodeAt(18) - 48;
+  if (s1 < 0 || s1 > 6 || s2 < 0 || s2 > 9) return undefined;
+  const se = s1 * 10 + s2;
+  if (se > 60) return undefined;
   let nanos = 0;
-  if (n > 20) {
+  if (n === 24) {
+    // milliseconds, as toISOString and most loggers write them
+    const a = ts.charCodeAt(20) - 48;
+    const b = ts.charCodeAt(21) - 48;
+    const c = ts.charCodeAt(22) - 48;
+    if (ts.charCodeAt(19) !== 46 /* . */ || a < 0 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return undefined;
+    nanos = (a * 100 + b * 10 + c) * 1_000_000;
+  } else if (n > 20) {
     if (ts.charCodeAt(19) !== 46 /* . */) return undefined;
     const fracLen = n - 21;
     if (fracLen < 1) return undefined;

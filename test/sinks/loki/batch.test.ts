@@ -179,31 +179,37 @@ t.test('max_line_size cuts on a UTF-8 character boundary, in the bytes, and repo
   }
 });
 
-t.test('a line given in two pieces (head + tail) is the same entry as the joined line, cut at max_line_size alike', async (t) => {
+t.test('a line given in three pieces (head + mid + tail) is the same entry as the joined line, cut at max_line_size alike', async (t) => {
   for (const encoder of [new ProtobufEntryEncoder(), new JsonEntryEncoder()]) {
-    const encodeAll = (pieces: Array<[string, string]>, max: number) => {
+    const encodeAll = (pieces: Array<[string, string, string]>, max: number) => {
       const batch = new LokiBatch<unknown>();
       const c = batch.chunkFor(STREAMS[0], new ChunkPool(1 << 20));
       const truncated: boolean[] = [];
-      for (const [i, [head, tail]] of pieces.entries()) {
-        encoder.append(c, 10, i, head, metadata([['trace_id', 'abc']]), max, tail);
+      for (const [i, [head, mid, tail]] of pieces.entries()) {
+        encoder.append(c, 10, i, head, metadata([['trace_id', 'abc']]), max, mid, tail);
         truncated.push(encoder.truncated);
       }
       return { body: encoder.body(batch.chunks, (n) => Buffer.allocUnsafe(n)), truncated };
     };
-    const pieces: Array<[string, string]> = [
-      ['{"message":"a"', ',"source":{"type":"file"}}'],
-      ['{"message":"é𝄞"', ',"source":{"file":"/var/log/ü.log"}}'],
-      ['x'.repeat(150), 'y'.repeat(10)],
-      ['', 'tail only'],
-      ['head only', ''],
+    const source = ',"source":{"type":"file"}}';
+    const pieces: Array<[string, string, string]> = [
+      ['{"message":"a"', '', source],
+      ['{"message":"é𝄞"', '', ',"source":{"file":"/var/log/ü.log"}}'],
+      ['x'.repeat(150), '', 'y'.repeat(10)],
+      ['', '', 'tail only'],
+      ['head only', '', ''],
+      ['{"message":"b"', ',"action":"failed_login"', source],
+      ['{"message":"c"', '', source],
+      ['{"message":"d"', ',"user_id":"ü"', ''],
+      ['', 'mid only', ''],
+      ['{"message":"e"', '', ',"source":{"type":"file"}}'.slice(0)],
     ];
     for (const max of [0, 155, 20]) {
       const split = encodeAll(pieces, max);
-      const joined = encodeAll(pieces.map(([h, tl]) => [h + tl, '']), max);
+      const joined = encodeAll(pieces.map(([h, m, tl]) => [h + m + tl, '', '']), max);
       t.same(split.body, joined.body, `${encoder.constructor.name}, max_line_size ${max}: same bytes`);
       t.same(split.truncated, joined.truncated);
-      if (max === 155) t.same(split.truncated, [false, false, true, false, false], 'the cut falls in the tail');
+      if (max === 155) t.same(split.truncated, [false, false, true, false, false, false, false, false, false, false], 'the cut falls in the tail');
     }
   }
 });

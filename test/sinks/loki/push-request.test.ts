@@ -142,6 +142,11 @@ t.test('property: the fast UTC timestamp path agrees with Date for millisecond t
   }), { numRuns: 300 });
   t.equal(parseRfc3339('2024-13-15T10:00:00Z'), undefined);
   t.equal(parseRfc3339('2024-01-15T10:00:00.Z'), undefined);
+  t.equal(parseRfc3339('2024-01-15T10:00:00.12xZ'), undefined, 'a millisecond field that is not digits');
+  t.equal(parseRfc3339('2024-01-15T10:00:7x.123Z'), undefined, 'seconds that are not digits');
+  t.equal(parseRfc3339('2024-01-15T10:00:61.123Z'), undefined, 'seconds past a leap second');
+  t.same(parseRfc3339('2024-01-15T10:00:00,123Z'), { sec: 1_705_312_800, nanos: 123_000_000 }, 'a decimal comma (RFC 3339 allows it)');
+  t.same(parseRfc3339('2016-12-31T23:59:60.500Z'), { sec: 1_483_228_800, nanos: 500_000_000 }, 'a leap second rolls into the next minute, as Date.UTC does');
   t.same(parseRfc3339('2024-01-15T10:00:00.000000000123Z'), { sec: 1_705_312_800, nanos: 0 });
 });
 
