@@ -124,7 +124,8 @@ const MESSAGE_GATE = new RegExp(BUILTIN_RULES.flatMap((r) => {
   if (c === undefined) return [];
   const needles = c.contains === undefined ? [] : Array.isArray(c.contains) ? c.contains : [c.contains];
   return [...needles.map(escapeRegex), ...(typeof c.matches === 'string' ? [`(?:${c.matches})`] : [])];
-}).join('|'), 'i');
+  // and LOWERS_TO_ASCII's characters (without `u`, `i` matches them only as themselves): one pass for both
+}).concat('[\u0130\u212a]').join('|'), 'i');
 const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
 
 /** App spellings of the contract's action names, normalized on security records. */
@@ -272,6 +273,13 @@ export class ClassifyStage implements Stage {
   private readonly slowSeconds: number;
   /** Top-level record fields some rule needs present (at most 30: the bits of CompiledRule.needs). */
   private readonly presenceFields: string[] = [];
+  /**
+   * The rules that can hold for a record with these presence bits, by bits; records of one
+   * source mostly share theirs, so the last list is kept at hand.
+   */
+  private readonly candidates = new Map<number, CompiledRule[]>();
+  private lastPresent = -1;
+  private lastCandidates: CompiledRule[] = [];
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -325,9 +333,9 @@ export class ClassifyStage implements Stage {
     let present = 0;
     const fields = this.presenceFields;
     for (let b = 0; b < fields.length; b++) if ((r as unknown as Record<string, unknown>)[fields[b]] !== undefined) present |= 1 << b;
-    for (let i = 0; i < this.rules.length; i++) {
-      const rule = this.rules[i];
-      if ((rule.needs & ~present) !== 0) continue;
+    const rules = present === this.lastPresent ? this.lastCandidates : this.candidatesFor(present);
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
       if (rule.messageGated) {
@@ -348,6 +356,19 @@ export class ClassifyStage implements Stage {
     return event;
   }
 
+  private candidatesFor(present: number): CompiledRule[] {
+    let list = this.candidates.get(present);
+    if (list === undefined) {
+      list = this.rules.filter((rule) => (rule.needs & ~present) === 0);
+      // bounded: at most 2^30 combinations in theory, a handful in practice
+      if (this.candidates.size >= 4096) this.candidates.clear();
+      this.candidates.set(present, list);
+    }
+    this.lastPresent = present;
+    this.lastCandidates = list;
+    return list;
+  }
+
   /** Slow operations: `duration` (s) or `http.response_time` (ms) over the threshold; app performance events without an action. True when it classified `r`. */
   private performance(r: LogRecord): boolean {
     if (r.event_type !== undefined && r.event_type !== 'performance') return false;
@@ -365,10 +386,10 @@ export class ClassifyStage implements Stage {
   }
 }
 
-/** False when no built-in message rule can hold (a `contains` also holds when lower-casing makes the needle: see LOWERS_TO_ASCII). */
+/** False when no built-in message rule can hold (a `contains` also holds when lower-casing makes the needle: the gate also finds LOWERS_TO_ASCII's characters). */
 function messageMayMatch(v: unknown): boolean {
   const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
-  return s !== undefined && (MESSAGE_GATE.test(s) || LOWERS_TO_ASCII.test(s));
+  return s !== undefined && MESSAGE_GATE.test(s);
 }
 
 function holds(rule: CompiledRule, r: LogRecord): boolean {
