@@ -22,4 +22,11 @@ export interface ParseContext {
  * A parser is a pure function of the line: it always returns a valid record (raw text in
  * `message` when the line is not of its format) and never throws.
  */
-export type Parser = (line: string, ctx: ParseContext) => LogRecord;
+export interface Parser {
+  (line: string, ctx: ParseContext): LogRecord;
+  /**
+   * Optional: the lines about to be parsed, in order (LineReceiver.upcoming). Only a hint: the
+   * record of any line is what parsing it alone gives.
+   */
+  prepare?(lines: readonly string[]): void;
+}

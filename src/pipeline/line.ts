@@ -23,6 +23,12 @@ export interface SourceLine {
 
 export interface LineReceiver {
   receive(line: SourceLine): void;
+  /**
+   * Optional: the texts of the lines about to arrive through receive(), in order (one read of a
+   * file), so work for several can be done at once (the json parser parses them in groups).
+   * Lines not announced still arrive and are handled as usual.
+   */
+  upcoming?(texts: readonly string[]): void;
   /** Emits anything held (partials, open multiline records) whose timeout passed; `force` emits all. */
   flush(force: boolean): void;
 }

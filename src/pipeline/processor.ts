@@ -65,6 +65,10 @@ export class LineProcessor implements LineReceiver {
     };
   }
 
+  upcoming(texts: readonly string[]): void {
+    this.parser.prepare?.(texts);
+  }
+
   receive(line: SourceLine): void {
     const ctx = this.ctx;
     ctx.source = line.source;

@@ -352,6 +352,10 @@ export class Tailer {
     const buf = this.buf;
     const max = this.o.maxLineBytes;
     const readTime = Date.now();
+    // The read's lines are cut first and announced (LineReceiver.upcoming), then handed over.
+    const texts: string[] = [];
+    const ends: number[] = [];
+    const cut: boolean[] = [];
     let pos = 0;
     while (pos < n) {
       const nl = buf.indexOf(10, pos);
@@ -376,9 +380,14 @@ export class Tailer {
         this.carry = null;
         this.overflow = false;
       }
-      this.emit(text, end, truncated, readTime);
+      texts.push(text);
+      ends.push(end);
+      cut.push(truncated);
       pos = nl + 1;
     }
+    const receiver = this.o.receiver;
+    if (receiver.upcoming !== undefined && texts.length > 1) receiver.upcoming(texts);
+    for (let i = 0; i < texts.length; i++) this.emit(texts[i], ends[i], cut[i], readTime);
     if (pos < n) {
       const rest = buf.subarray(pos, n);
       if (this.overflow) {
