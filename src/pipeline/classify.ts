@@ -6,6 +6,7 @@ import { compileUserRegex } from '../parse/safe-regex.ts';
 import type { LogEvent, LogRecord } from '../record.ts';
 import { getField, splitPath } from './field.ts';
 import type { Stage } from './stage.ts';
+import { TextVerdicts, TRUE, UNKNOWN } from './text-verdicts.ts';
 import { lookupTable } from '../lookup-table.ts';
 
 /**
@@ -280,6 +281,7 @@ export class ClassifyStage implements Stage {
   private readonly candidates = new Map<number, CompiledRule[]>();
   private lastPresent = -1;
   private lastCandidates: CompiledRule[] = [];
+  private readonly gateVerdicts = new TextVerdicts();
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -339,7 +341,7 @@ export class ClassifyStage implements Stage {
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
       if (rule.messageGated) {
-        if (gate === 0) gate = messageMayMatch(r.message) ? 1 : 2;
+        if (gate === 0) gate = this.messageGate(r.message) ? 1 : 2;
         if (gate === 2) continue;
       }
       if (!holds(rule, r)) continue;
@@ -354,6 +356,16 @@ export class ClassifyStage implements Stage {
     }
     if (this.performance(r)) event.json = undefined;
     return event;
+  }
+
+  /** messageMayMatch, remembered per message text (messages repeat). */
+  private messageGate(message: unknown): boolean {
+    if (typeof message !== 'string') return messageMayMatch(message);
+    const known = this.gateVerdicts.get(message);
+    if (known !== UNKNOWN) return known === TRUE;
+    const may = messageMayMatch(message);
+    this.gateVerdicts.set(message, may);
+    return may;
   }
 
   private candidatesFor(present: number): CompiledRule[] {

@@ -1,3 +1,4 @@
+import { TextVerdicts, TRUE } from './text-verdicts.ts';
 import { z } from 'zod';
 import type { Counter } from 'prom-client';
 import type { MetricsRegistry } from '../metrics/registry.ts';
@@ -102,6 +103,8 @@ export class RedactStage implements Stage {
   private readonly extra: Array<{ name: string; regex: RegExp; replacement: string }>;
   private readonly replacement: string;
   private readonly keyCache = new Map<string, boolean>();
+  /** Messages known to hold nothing to redact. */
+  private readonly clean = new TextVerdicts();
   /** Replacements made so far (all rules). */
   private replaced = 0;
   /** By ASCII code: 1 when some secret key name (normalized) ends in that character. */
@@ -142,7 +145,7 @@ export class RedactStage implements Stage {
 
   /** Redacts one record in place. */
   record(r: LogRecord): void {
-    r.message = this.text(r.message);
+    r.message = this.message(r.message);
     if (r.metadata !== undefined) this.object(r.metadata, 0);
     const h = r.http;
     if (h !== undefined) {
@@ -202,6 +205,15 @@ export class RedactStage implements Stage {
       if (typeof v === 'string') o[k] = this.text(v);
       else if (typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
     }
+  }
+
+  /** text() for a record's message, remembering the messages with nothing to redact (messages repeat). */
+  private message(s: string): string {
+    if (this.clean.get(s) === TRUE) return s;
+    const out = this.text(s);
+    // Only "nothing to redact" is remembered: a replacement is counted each time it is made.
+    if (out === s) this.clean.set(s, true);
+    return out;
   }
 
   /** Redacts secrets in free text. */

@@ -98,3 +98,17 @@ t.test('hostile inputs stay fast', async (t) => {
     t.ok(performance.now() - start < 3000, `${s.slice(0, 10)}… ${(performance.now() - start).toFixed(0)} ms`);
   }
 });
+
+t.test('a message seen before is redacted and counted again; one with nothing to redact is shipped as it was', async (t) => {
+  const { run, count } = setup();
+  const secret = '{"message":"login with password=hunter2 ok"}';
+  const clean = '{"message":"Request completed"}';
+  for (let i = 0; i < 5; i++) {
+    t.equal(run(secret).message, 'login with password=[REDACTED] ok');
+    t.equal(run(clean).message, 'Request completed');
+  }
+  t.equal(await count('secret_key_value'), 5, 'every replacement counted, the repeats included');
+  // the same text as metadata values: redacted by the same rules whatever the message saw
+  const r = run('{"message":"Request completed","metadata":{"note":"Request completed","n":"password=hunter2"}}');
+  t.match(r.metadata, { note: 'Request completed', n: 'password=[REDACTED]' });
+});
