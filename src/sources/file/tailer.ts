@@ -24,6 +24,9 @@ const RECORD_OVERHEAD_BYTES = 128;
 /** While reading without reaching EOF, re-check size and head this often. */
 const HEAD_CHECK_MS = 1000;
 
+/** Lines announced and handed over together (see Tailer.split). */
+const ANNOUNCE = 64;
+
 export type TailerState = 'active' | 'idle' | 'paused' | 'rotated' | 'closed';
 
 export interface TailerOptions {
@@ -87,6 +90,10 @@ export class Tailer {
   private lineStart: number;
   /** The token the lines of the read being split share (see emit). */
   private readToken: AckToken | null = null;
+  /** The lines of the read being split, not handed over yet (see split). */
+  private readonly texts: string[] = [];
+  private readonly ends: number[] = [];
+  private readonly cut: boolean[] = [];
   private watermark: FileWatermark;
   private generation = 0;
   private carry: Buffer | null = null;
@@ -352,10 +359,11 @@ export class Tailer {
     const buf = this.buf;
     const max = this.o.maxLineBytes;
     const readTime = Date.now();
-    // The read's lines are cut first and announced (LineReceiver.upcoming), then handed over.
-    const texts: string[] = [];
-    const ends: number[] = [];
-    const cut: boolean[] = [];
+    // Lines are cut ANNOUNCE at a time, announced (LineReceiver.upcoming), then handed over:
+    // a few at once, so that they are not all alive at once (young-generation GC copies them).
+    const texts = this.texts;
+    const ends = this.ends;
+    const cut = this.cut;
     let pos = 0;
     while (pos < n) {
       const nl = buf.indexOf(10, pos);
@@ -384,10 +392,9 @@ export class Tailer {
       ends.push(end);
       cut.push(truncated);
       pos = nl + 1;
+      if (texts.length === ANNOUNCE) this.handOver(readTime);
     }
-    const receiver = this.o.receiver;
-    if (receiver.upcoming !== undefined && texts.length > 1) receiver.upcoming(texts);
-    for (let i = 0; i < texts.length; i++) this.emit(texts[i], ends[i], cut[i], readTime);
+    this.handOver(readTime);
     if (pos < n) {
       const rest = buf.subarray(pos, n);
       if (this.overflow) {
@@ -405,6 +412,17 @@ export class Tailer {
     }
     this.readOffset += n;
     this.readToken = null;
+  }
+
+  /** Announces the lines cut so far, hands them to the receiver and forgets them. */
+  private handOver(readTime: number): void {
+    const { texts, ends, cut } = this;
+    const receiver = this.o.receiver;
+    if (receiver.upcoming !== undefined && texts.length > 1) receiver.upcoming(texts);
+    for (let i = 0; i < texts.length; i++) this.emit(texts[i], ends[i], cut[i], readTime);
+    texts.length = 0;
+    ends.length = 0;
+    cut.length = 0;
   }
 
   private emit(text: string, end: number, truncated: boolean, readTime: number): void {
