@@ -128,11 +128,39 @@ export class ChunkPool {
 
 /** An open (or sealed) batch of one tenant. `S` is what the sink keeps once it is sealed. */
 export class LokiBatch<S> {
-  readonly acks: Ack[] = [];
+  /**
+   * Its entries' acks, run-length: the lines of one read share an ack (a reference per line),
+   * so a batch holds a few runs instead of an array of thousands that outlives young-generation
+   * GCs while the request is in flight.
+   */
+  private readonly ackRuns: Ack[] = [];
+  private readonly ackCounts: number[] = [];
+  /** Entries added. */
+  entries = 0;
   readonly chunks: StreamChunk[] = [];
   private readonly byLabels = new Map<string, StreamChunk>();
   /** Set at seal time: the request body; the chunks are then back in the pool. */
   sealed: S | null = null;
+
+  /** Takes the entry's reference to `ack`, released by releaseAcks(). */
+  addAck(ack: Ack): void {
+    const last = this.ackRuns.length - 1;
+    if (last >= 0 && this.ackRuns[last] === ack) this.ackCounts[last]++;
+    else {
+      this.ackRuns.push(ack);
+      this.ackCounts.push(1);
+    }
+    this.entries++;
+  }
+
+  /** Releases every entry's reference (once the batch is final). */
+  releaseAcks(): void {
+    const runs = this.ackRuns;
+    const counts = this.ackCounts;
+    for (let i = 0; i < runs.length; i++) for (let k = counts[i]; k > 0; k--) runs[i].release();
+    runs.length = 0;
+    counts.length = 0;
+  }
 
   chunkFor(stream: ResolvedStream, pool: ChunkPool): StreamChunk {
     let c = this.byLabels.get(stream.labels);

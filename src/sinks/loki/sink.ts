@@ -157,7 +157,7 @@ export class LokiSink implements Sink {
     const encoder = this.encoder;
     const size = encoder.append(batch.chunkFor(stream, this.pool), ts.sec, ts.nanos, line, metadata, this.cfg.max_line_size, lineAdded, lineTail);
     if (encoder.truncated) this.truncatedLines.inc({ sink: this.name, reason: 'line_too_long' });
-    batch.acks.push(event.ack);
+    batch.addAck(event.ack);
     queue.added(size);
   }
 
@@ -181,10 +181,7 @@ export class LokiSink implements Sink {
         open: () => new LokiBatch<RequestBody>(),
         seal: (batch) => this.seal(tenant, batch),
         send: (batch) => this.sendBatch(tenant, batch),
-        settle: (batch) => {
-          const acks = batch.acks;
-          for (let i = 0; i < acks.length; i++) acks[i].release();
-        },
+        settle: (batch) => batch.releaseAcks(),
         onBug: (err) => this.log.error({ err, tenant }, 'loki sink send failed unexpectedly; retrying the batch'),
       });
       this.batchers.set(tenant, q);
@@ -198,7 +195,7 @@ export class LokiSink implements Sink {
     // The raw body only lives until it is compressed: protobuf (and gzip'd JSON) reuse one buffer.
     const compressed = this.cfg.encoding === 'protobuf' || this.cfg.gzip;
     const raw = this.encoder.body(batch.chunks, compressed ? this.scratch : allocBody);
-    batch.sealed = this.request(tenant, raw, batch.acks.length, batch.streamCounts(), null);
+    batch.sealed = this.request(tenant, raw, batch.entries, batch.streamCounts(), null);
     batch.release(this.pool);
   }
 

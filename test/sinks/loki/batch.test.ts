@@ -7,6 +7,7 @@ import { ChunkPool, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type Entr
 import { formatLabels, type ResolvedStream } from '../../../src/sinks/loki/labels.ts';
 import { decodeJsonPush, decodePushRequest, encodePushRequest, splitStreams, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
+import type { Ack } from '../../../src/record.ts';
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
 
@@ -280,4 +281,18 @@ t.test('chunk pool: a stream gets its own buffer back, without old bytes; idle b
   third.batch.release(tight);
   t.ok(tight.bytes <= big.length + 10, 'over the cap, the longest idle buffers were dropped');
   t.equal(tight.take(STREAMS[0]).buf.length < 40_000, true, 'the big buffer was evicted for the later ones');
+});
+
+t.test('a batch releases each entry\'s ack reference exactly once, however entries share acks', async (t) => {
+  const released = new Map<string, number>();
+  const ack = (name: string): Ack => ({ retain() {}, release() { released.set(name, (released.get(name) ?? 0) + 1); }, absorb() {} });
+  const [a, b, c] = [ack('a'), ack('b'), ack('c')];
+  const batch = new LokiBatch<unknown>();
+  for (const x of [a, a, a, b, a, c, c, b]) batch.addAck(x);
+  t.equal(batch.entries, 8);
+  t.same([...released], [], 'nothing released before the batch is final');
+  batch.releaseAcks();
+  t.same(Object.fromEntries(released), { a: 4, b: 2, c: 2 });
+  batch.releaseAcks();
+  t.same(Object.fromEntries(released), { a: 4, b: 2, c: 2 }, 'settling twice releases nothing more');
 });
