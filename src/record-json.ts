@@ -1,5 +1,6 @@
 import type { LogEvent, SourceInfo } from './record.ts';
 
+/** The last frozen SourceInfo and its tail (a frozen object stays as it is). */
 let lastSource: SourceInfo | undefined;
 let lastSourceTail = '';
 
@@ -8,11 +9,13 @@ let lastSourceTail = '';
  * SourceInfo per file or container, so its JSON is made once.
  */
 export function sourceTail(source: SourceInfo): string {
-  if (source !== lastSource || !Object.isFrozen(source)) {
+  if (source === lastSource) return lastSourceTail;
+  const tail = ',"source":' + JSON.stringify(source) + '}';
+  if (Object.isFrozen(source)) {
     lastSource = source;
-    lastSourceTail = ',"source":' + JSON.stringify(source) + '}';
+    lastSourceTail = tail;
   }
-  return lastSourceTail;
+  return tail;
 }
 
 /**

@@ -9,7 +9,7 @@ import { LineProcessor } from '../src/pipeline/processor.ts';
 import { redactionConfigSchema } from '../src/pipeline/redact.ts';
 import { createBuiltinStages } from '../src/pipeline/registry.ts';
 import { NO_ACK, type LogEvent, type SourceInfo } from '../src/record.ts';
-import { recordJson } from '../src/record-json.ts';
+import { recordJson, sourceTail } from '../src/record-json.ts';
 
 // The default pipeline (classification, then redaction) behind the json parser, as the daemon runs it.
 const log = pino({ level: 'silent' });
@@ -150,4 +150,14 @@ t.test('whatever the line, the shipped JSON is the record and a line is reused o
     if (e.json !== undefined && e.jsonAdded !== undefined) marked++;
   }), { numRuns: 3000 });
   t.ok(marked > 100, `${marked} of 3000 lines shipped as read plus the keys classification added`);
+});
+
+t.test('a source object that is not frozen is serialized each time, so a change to it shows', async (t) => {
+  const mutable: SourceInfo = { type: 'file', name: 'app', file: '/var/log/a.log' };
+  t.equal(sourceTail(mutable), ',"source":{"type":"file","name":"app","file":"/var/log/a.log"}}');
+  mutable.file = '/var/log/b.log';
+  t.equal(sourceTail(mutable), ',"source":{"type":"file","name":"app","file":"/var/log/b.log"}}');
+  const frozen = Object.freeze({ ...mutable });
+  t.equal(sourceTail(frozen), sourceTail(frozen), 'a frozen one is made once');
+  t.match(sourceTail(frozen), /b\.log/);
 });

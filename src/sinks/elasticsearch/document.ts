@@ -212,14 +212,19 @@ function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions):
   if (r.http !== undefined || event.truncated || !json.startsWith(TIMESTAMP_FIRST)) return undefined;
   if (r.metadata !== undefined && needsCleaning(r.metadata, 0, opts.metadataMaxDepth)) return undefined;
   // A source's events share one frozen labels object: its JSON is made once.
+  // (only a frozen one is remembered: a frozen object stays as it is)
   const labels = event.labels;
-  if (labels !== lastLabels || !Object.isFrozen(labels)) {
+  let labelsTail = lastLabelsTail;
+  if (labels !== lastLabels) {
     const clean = cleanLabels(labels);
-    lastLabelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
-    lastLabels = labels;
+    labelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
+    if (Object.isFrozen(labels)) {
+      lastLabels = labels;
+      lastLabelsTail = labelsTail;
+    }
   }
   const added = event.jsonAdded === undefined ? '' : event.jsonAdded;
-  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + added + lastLabelsTail + sourceTail(r.source);
+  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + added + labelsTail + sourceTail(r.source);
 }
 
 /** base64url digits, for trimming a digest's text to its first 128 bits. */
