@@ -411,14 +411,34 @@ function isUtcIsoMillis(v: string): boolean {
   if (ms < 0) return false;
   const h = num2(v, 11), mi = num2(v, 14), s = num2(v, 17);
   // Consecutive records share their day: once a day passed civilMs, only the time fields need checking.
-  if (v.startsWith(lastValidDay)) return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
-  if (Number.isNaN(civilMs(num4(v, 0), num2(v, 5), num2(v, 8), h, mi, s, ms))) return false;
-  lastValidDay = v.slice(0, 10);
+  if (!v.startsWith(lastValidDay)) {
+    const dayMs = civilMs(num4(v, 0), num2(v, 5), num2(v, 8), 0, 0, 0, 0);
+    if (Number.isNaN(dayMs)) return false;
+    lastValidDay = v.slice(0, 10);
+    lastValidDayMs = dayMs;
+  }
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) return false;
+  // Date.UTC's arithmetic: a leap second (:60) rolls into the next minute
+  lastCanonical = v;
+  lastCanonicalMs = lastValidDayMs + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
   return true;
 }
 
-/** `YYYY-MM-DD` of the last timestamp isUtcIsoMillis accepted (a valid calendar day). */
+/** `YYYY-MM-DD` of the last timestamp isUtcIsoMillis accepted (a valid calendar day), and its epoch ms. */
 let lastValidDay = 'none';
+let lastValidDayMs = 0;
+/** The last timestamp isUtcIsoMillis accepted, as it was given (records keep that string), and its epoch ms. */
+let lastCanonical = '';
+let lastCanonicalMs = 0;
+
+/**
+ * The epoch ms of `ts` when it is the timestamp the parser accepted last as already canonical
+ * (`YYYY-MM-DDTHH:MM:SS.mmmZ`), else NaN. The Loki sink writes each record right after its
+ * line was parsed, so it finds the time read there instead of parsing it again.
+ */
+export function lastCanonicalTimestampMs(ts: string): number {
+  return ts === lastCanonical ? lastCanonicalMs : NaN;
+}
 
 /**
  * Any timestamp value found in a structured record (JSON value, logfmt value, regex group):

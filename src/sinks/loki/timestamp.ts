@@ -1,3 +1,5 @@
+import { lastCanonicalTimestampMs } from '../../parse/time.ts';
+
 /**
  * RFC 3339 → (seconds, nanoseconds), keeping every fractional digit the record carries
  * (normalize keeps sub-millisecond precision, so a Date would lose it).
@@ -94,6 +96,11 @@ export function parseRfc3339(ts: string): Timestamp | undefined {
 
 /** The record's timestamp, or `fallbackMs` (read time) when it cannot be parsed. */
 export function entryTimestamp(ts: string, fallbackMs: number): Timestamp {
+  const known = lastCanonicalTimestampMs(ts);
+  if (!Number.isNaN(known)) {
+    const sec = Math.floor(known / 1000);
+    return { sec, nanos: (known - sec * 1000) * 1_000_000 };
+  }
   const parsed = parseRfc3339(ts);
   if (parsed !== undefined) return parsed;
   const ms = Date.parse(ts);

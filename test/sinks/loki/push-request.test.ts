@@ -6,6 +6,7 @@ import { compressSync } from 'snappy';
 import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, sortEntries, splitStreams, utf8Length, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { formatLabels } from '../../../src/sinks/loki/labels.ts';
 import { entryTimestamp, parseRfc3339 } from '../../../src/sinks/loki/timestamp.ts';
+import { parseTimestampValue, TimeZone } from '../../../src/parse/time.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
@@ -156,4 +157,24 @@ t.test('property: utf8Length equals Buffer.byteLength, lone surrogates included'
     t.equal(utf8Length(b), Buffer.byteLength(b));
     return true;
   }), { numRuns: 500 });
+});
+
+t.test('property: an entry timestamp the parser already read is the time of the text, as parsing it gives', async (t) => {
+  fc.assert(fc.property(fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }), fc.integer({ min: 0, max: 3 }), (ms, other) => {
+    const iso = new Date(ms).toISOString();
+    if (iso.length !== 24) return true; // six-digit years are not the canonical form
+    t.equal(parseTimestampValue(iso, TimeZone.UTC, ms), iso, 'canonical: kept as given');
+    const at = (x: number) => ({ sec: Math.floor(x / 1000), nanos: (x - Math.floor(x / 1000) * 1000) * 1_000_000 });
+    const want = at(ms);
+    t.same(entryTimestamp(iso, 0), want);
+    // another timestamp than the last one parsed is parsed
+    const n = Math.min(ms + other * 1234, Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+    t.same(entryTimestamp(new Date(n).toISOString(), 0), at(n));
+    return true;
+  }), { numRuns: 500 });
+  // a leap second, as Date.UTC and the parse path roll it
+  t.equal(parseTimestampValue('2016-12-31T23:59:60.250Z', TimeZone.UTC, 0), '2016-12-31T23:59:60.250Z');
+  t.same(entryTimestamp('2016-12-31T23:59:60.250Z', 0), { sec: 1_483_228_800, nanos: 250_000_000 });
+  t.equal(parseTimestampValue('2016-02-30T10:00:00.000Z', TimeZone.UTC, 0), undefined, 'no Feb 30');
+  t.same(entryTimestamp('2016-02-30T10:00:00.000Z', 7_000), parseRfc3339('2016-02-30T10:00:00.000Z'), 'parsed, not taken from the last accepted time');
 });
