@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import t from 'tap';
 import fc from 'fast-check';
 import { createJsonParser } from '../../parsers/json.ts';
-import type { ParseContext } from '../../src/parse/types.ts';
+import type { ParseContext, Parser } from '../../src/parse/types.ts';
 import type { LogRecord } from '../../src/record.ts';
 
 // The json parser parses announced lines (Parser.prepare) in groups, one JSON.parse per group.
@@ -21,9 +21,7 @@ function context(errors: string[]): ParseContext {
   };
 }
 
-/** Each line parsed by a parser that never saw prepare(). */
-function alone(lines: string[]): Parsed[] {
-  const parse = createJsonParser();
+function parseEach(parse: Parser, lines: string[]): Parsed[] {
   return lines.map((line) => {
     const errors: string[] = [];
     const ctx = context(errors);
@@ -33,16 +31,15 @@ function alone(lines: string[]): Parsed[] {
   });
 }
 
+/** Each line parsed by a parser that never saw prepare(). */
+function alone(lines: string[]): Parsed[] {
+  return parseEach(createJsonParser(), lines);
+}
+
 /** The lines announced first, as the tailer does for one read, then parsed in order. */
 function announced(lines: string[], parse = createJsonParser()): Parsed[] {
   parse.prepare!(lines);
-  return lines.map((line) => {
-    const errors: string[] = [];
-    const ctx = context(errors);
-    ctx.verbatim = false;
-    const record = parse(line, ctx);
-    return { record, verbatim: ctx.verbatim, errors };
-  });
+  return parseEach(parse, lines);
 }
 
 /** Counts JSON.parse calls made by `fn`. */
