@@ -210,9 +210,11 @@ export class RedactStage implements Stage {
   /** text() for a record's message, remembering the messages with nothing to redact (messages repeat). */
   private message(s: string): string {
     if (this.clean.get(s) === TRUE) return s;
+    const before = this.replaced;
     const out = this.text(s);
-    // Only "nothing to redact" is remembered: a replacement is counted each time it is made.
-    if (out === s) this.clean.set(s, true);
+    // Only "nothing to redact" is remembered: a replacement is counted each time it is made
+    // (even one that gives the same text, as a user pattern may).
+    if (this.replaced === before) this.clean.set(s, true);
     return out;
   }
 

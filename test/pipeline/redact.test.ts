@@ -112,3 +112,9 @@ t.test('a message seen before is redacted and counted again; one with nothing to
   const r = run('{"message":"Request completed","metadata":{"note":"Request completed","n":"password=hunter2"}}');
   t.match(r.metadata, { note: 'Request completed', n: 'password=[REDACTED]' });
 });
+
+t.test('a user pattern whose replacement is the text it matched is still counted every time', async (t) => {
+  const { run, count } = setup({ extra_patterns: [{ name: 'same', pattern: 'ticket-\\d+', replacement: 'ticket-1' }] });
+  for (let i = 0; i < 3; i++) t.equal(run('{"message":"see ticket-1 now"}').message, 'see ticket-1 now');
+  t.equal(await count('same'), 3);
+});
