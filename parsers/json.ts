@@ -97,11 +97,9 @@ class JsonLineGroups {
     let text = '["\u0100"';
     while (j < lines.length && j - i < GROUP && groupable(lines[j])) text += ',\n' + lines[j++];
     this.from = i;
-    this.to = j;
-    if (j - i < 2) {
-      this.to = i; // one line alone: no saving
-      return;
-    }
+    // one line alone gains nothing: it is parsed alone
+    this.to = j - i < 2 ? i : j;
+    if (this.to === i) return;
     let parsed: unknown[] | null = null;
     try {
       parsed = JSON.parse(text + ']') as unknown[];
