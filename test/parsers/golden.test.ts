@@ -2,8 +2,8 @@
  * Golden corpus: every fixture line (test/fixtures/parsers/*.log, real-world shapes and the
  * platform's seed lines verbatim) through its own parser and through `auto`, compared field by
  * field with the expected record and parse errors in *.expected.ndjson. The whole record is
- * compared (strictSame), so every field is asserted. `UPDATE_GOLDEN=1` rewrites the expected
- * files (review the diff!).
+ * compared (strictSame), so every field is asserted. A missing expected file fails the test;
+ * `LOGSHIP_UPDATE_GOLDEN=1` (re)writes the expected files from the current output (review the diff!).
  */
 import t, { type Test as TapTest } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { recordProblems } from '../../src/record-schema.ts';
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'parsers');
 const READ_TIME = Date.parse('2024-01-15T12:00:00Z');
 const FILES: Record<string, string> = { seed: 'json', json: 'json', logfmt: 'logfmt', nginx: 'nginx', apache: 'apache', syslog: 'syslog', plain: 'plain' };
-const update = process.env.UPDATE_GOLDEN === '1';
+const UPDATE_ENV = 'LOGSHIP_UPDATE_GOLDEN';
+const update = process.env[UPDATE_ENV] === '1';
 
 interface Golden {
   line: string;
@@ -46,7 +47,13 @@ function lines(file: string): string[] {
 
 function check(t: TapTest, name: string, got: Golden[]): void {
   const path = join(DIR, `${name}.expected.ndjson`);
-  if (update || !existsSync(path)) writeFileSync(path, got.map((g) => JSON.stringify(g)).join('\n') + '\n');
+  if (update) {
+    writeFileSync(path, got.map((g) => JSON.stringify(g)).join('\n') + '\n');
+    t.comment(`${UPDATE_ENV}=1: rewrote ${path}`);
+  } else if (!existsSync(path)) {
+    t.fail(`golden file ${path} is missing: create it with ${UPDATE_ENV}=1 npx tap test/parsers/golden.test.ts and review it`);
+    return;
+  }
   const want = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Golden);
   t.equal(got.length, want.length, `${name}: number of lines`);
   for (let i = 0; i < got.length; i++) {
