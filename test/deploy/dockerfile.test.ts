@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
-import { DaemonProcess, ROOT, freePort, tempDir, writeConfig } from '../support/daemon.ts';
+import { DaemonProcess, ROOT, builtCli, freePort, tempDir, writeConfig } from '../support/daemon.ts';
 
 // No container engine runs here, so the image's invariants are checked on the Dockerfile itself
 // (parsed into stages and instructions), and the parts that can run outside a container do run:
@@ -102,8 +102,9 @@ t.test('the production code imports production dependencies only', async (t) => 
       else if (p.endsWith('.js')) files.push(p);
     }
   };
-  for (const d of ['dist/src', 'dist/parsers']) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
-  t.ok(files.length > 10, `${files.length} compiled files (run npm run build first)`);
+  builtCli(); // the compiled output must be of these sources (throws StaleBuildError, naming a file, when not)
+  for (const d of ['dist/src', 'dist/parsers']) walk(join(ROOT, d));
+  t.ok(files.length > 10, `${files.length} compiled files`);
   const offenders: string[] = [];
   for (const f of files) {
     const src = readFileSync(f, 'utf8');

@@ -2,7 +2,10 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLI, ROOT, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
+import { ROOT, builtCli, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
+
+// What a global npm install links as the bin; fails here, naming the file, when dist/ is older than src/.
+const CLI = builtCli();
 
 const UNIT = join(ROOT, 'systemd', 'logship.service');
 const DOCKER_DROPIN = join(ROOT, 'systemd', 'logship-docker.conf');

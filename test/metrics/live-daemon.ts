@@ -43,7 +43,7 @@ export interface FixtureDaemon {
 }
 
 /**
- * The real CLI (dist/) tailing copies of the fixtures from the beginning, one source per file
+ * The real CLI (its sources) tailing copies of the fixtures from the beginning, one source per file
  * with the given parsers, brute-force detection at 5 failures per minute with the top sources
  * exposed, a metrics stage, and a file sink. Resolves once logship_records_total shows every
  * fixture line parsed; the caller kills the daemon (registered on `teardown`).

@@ -1,4 +1,4 @@
-/** The parsers end to end through the real CLI (dist build): `logship parse` and `logship run --dry-run`. */
+/** The parsers end to end through the real CLI (its sources, see test/support/daemon.ts): `logship parse` and `logship run --dry-run`. */
 import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

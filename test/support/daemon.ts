@@ -1,12 +1,69 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createServer } from 'node:net';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+/**
+ * The CLI the tests run: its sources, through Node's type stripping, so a test never runs a build
+ * older than the code it checks. Launched as its shebang launches it (see cliLaunch).
+ */
+export const CLI_SOURCE = join(ROOT, 'src', 'cli.ts');
+/** The built CLI the npm package and the image ship; a test of the package gets it from builtCli(). */
+const CLI_BUILT = join(ROOT, 'dist', 'src', 'cli.js');
+
+/**
+ * The node arguments and environment src/cli.ts's shebang gives the CLI (V8 flags, malloc arena
+ * limit), so tests run the daemon the way an installed bin runs it.
+ */
+export function cliLaunch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(CLI_SOURCE, 'utf8'));
+  if (m === null) throw new Error(`${CLI_SOURCE} does not start with an \`#!/usr/bin/env -S ... node\` shebang`);
+  const env: NodeJS.ProcessEnv = {};
+  for (const assignment of m[1].split(' ').filter(Boolean)) {
+    const eq = assignment.indexOf('=');
+    env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return { nodeArgs: m[2].split(' ').filter(Boolean), env };
+}
+
+/** dist/ is missing a compiled file or older than its source. */
+export class StaleBuildError extends Error {
+  readonly stale: string[];
+
+  constructor(stale: string[]) {
+    super(`dist/ is older than the sources (${stale.slice(0, 3).join('; ')}${stale.length > 3 ? `; ${stale.length - 3} more` : ''}): run \`npm run build\` first (npm test's pretest does)`);
+    this.name = 'StaleBuildError';
+    this.stale = stale;
+  }
+}
+
+/**
+ * The built CLI, for the tests of what the package ships (bin, unit, image). Fails with
+ * StaleBuildError when any .ts under src/ or parsers/ is newer than its compiled .js, so such a
+ * test never checks an old build.
+ */
+export function builtCli(): string {
+  const stale: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        const rel = relative(ROOT, path);
+        const built = join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(built)) stale.push(`${rel} has no ${relative(ROOT, built)}`);
+        else if (statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(`${rel} is newer than ${relative(ROOT, built)}`);
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'parsers'));
+  if (stale.length > 0) throw new StaleBuildError(stale);
+  return CLI_BUILT;
+}
 
 export function tempDir(prefix = 'logship-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -49,7 +106,8 @@ export class DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const launch = cliLaunch();
+    this.child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
@@ -71,7 +129,8 @@ export class DaemonProcess {
 /** Runs the CLI to completion (validate, parse, --version). */
 export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const launch = cliLaunch();
+    const child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
