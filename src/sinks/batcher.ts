@@ -12,6 +12,17 @@ export interface BatchLimits {
   maxInflight: number;
 }
 
+/** The timers a BatchQueue arms (batch age, retry pause); a test passes a clock it moves by hand. */
+export interface BatchTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const NODE_TIMERS: BatchTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface BatchQueueOptions<B> extends BatchLimits {
   /** A new, empty batch. */
   open(): B;
@@ -30,6 +41,8 @@ export interface BatchQueueOptions<B> extends BatchLimits {
   /** Releases the acks of a batch whose send resolved. */
   settle(batch: B): void;
   onBug(err: unknown): void;
+  /** Optional: the timers for the batch age and the retry pause (default: Node's). */
+  timers?: BatchTimers;
 }
 
 interface ReadyBatch<B> {
@@ -50,15 +63,17 @@ export class BatchQueue<B> {
   private current: B | null = null;
   private currentBytes = 0;
   private currentItems = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private readonly ready: Array<ReadyBatch<B>> = [];
   private inflight = 0;
   private queuedItems = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly opts: BatchQueueOptions<B>;
+  private readonly timers: BatchTimers;
 
   constructor(opts: BatchQueueOptions<B>) {
     this.opts = opts;
+    this.timers = opts.timers ?? NODE_TIMERS;
   }
 
   /** Items added and not yet settled (open, waiting and sending batches). */
@@ -91,7 +106,7 @@ export class BatchQueue<B> {
     this.queuedItems++;
     if (this.currentBytes >= this.opts.maxBytes) this.cut();
     else if (this.timer === null) {
-      this.timer = setTimeout(() => {
+      this.timer = this.timers.setTimeout(() => {
         this.timer = null;
         this.cut();
       }, this.opts.maxWait);
@@ -100,8 +115,8 @@ export class BatchQueue<B> {
 
   /** Closes the current batch now (shutdown, or size reached). */
   cut(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
+    if (this.timer !== null) {
+      this.timers.clearTimeout(this.timer);
       this.timer = null;
     }
     const batch = this.current;
@@ -135,7 +150,7 @@ export class BatchQueue<B> {
         break;
       } catch (err) {
         this.opts.onBug(err);
-        await new Promise((res) => setTimeout(res, 1000));
+        await new Promise<void>((res) => this.timers.setTimeout(res, 1000));
       }
     }
     this.opts.settle(r.batch);
@@ -174,6 +189,8 @@ export interface BatcherOptions<E extends Batchable = LogEvent> extends BatchLim
   onBug(err: unknown): void;
   /** Optional: called once when a batch is closed (see BatchQueueOptions.seal). */
   seal?(batch: E[], bytes: number): void;
+  /** Optional: see BatchQueueOptions.timers. */
+  timers?: BatchTimers;
 }
 
 /** A BatchQueue whose batches are arrays of events, each released after its batch was sent. */
@@ -194,6 +211,7 @@ export class Batcher<E extends Batchable = LogEvent> {
         for (let i = 0; i < events.length; i++) events[i].ack.release();
       },
       onBug: opts.onBug,
+      timers: opts.timers,
     });
   }
 
