@@ -17,6 +17,7 @@ import { createSink } from './sinks/registry.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/file-source.ts';
 import { createLineChain } from './sources/line-chain.ts';
+import { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonOptions {
@@ -37,7 +38,7 @@ export class Daemon implements StatusProvider {
   private budget!: ByteBudget;
   private positions: PositionStore | null = null;
   private sinks: Sink[] = [];
-  private sources: FileSource[] = [];
+  private sources: Array<FileSource | SyslogSource> = [];
   private receivers: LineReceiver[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private server: HttpServer | null = null;
@@ -121,6 +122,10 @@ export class Daemon implements StatusProvider {
         log,
       });
       this.receivers.push(processor);
+      if (src.type === 'syslog') {
+        this.sources.push(new SyslogSource(src, { host, receiver: processor, budget: this.budget, metrics, log }));
+        continue;
+      }
       const source = new FileSource(src, {
         host,
         // Per file: container decode/rejoin → multiline → the source's shared processor.
@@ -189,8 +194,9 @@ export class Daemon implements StatusProvider {
       ready: this.ready(),
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
       sources: this.sources.map((s) => {
+        if (s instanceof SyslogSource) return { name: s.name, type: 'syslog', paths: s.status().listen, files: [] };
         const sc = this.cfg.sources.find((c) => c.name === s.name);
-        return { name: s.name, type: sc?.type ?? 'file', paths: sc?.paths ?? [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
+        return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
       }),
       sinks: this.sinks.map((s) => s.status()),
     };

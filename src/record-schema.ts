@@ -30,9 +30,10 @@ export const httpInfoSchema = z.strictObject({
 });
 
 export const sourceInfoSchema = z.strictObject({
-  type: z.enum(['file', 'docker', 'cri', 'stdin', 'internal']),
+  type: z.enum(['file', 'docker', 'cri', 'journald', 'syslog', 'stdin', 'internal']),
   name: z.string(),
   file: z.string().optional(),
+  peer: z.string().optional(),
   stream: z.enum(['stdout', 'stderr']).optional(),
   host: z.string().optional(),
   container_id: z.string().optional(),

@@ -20,13 +20,15 @@ export interface HttpInfo {
   protocol?: string;
 }
 
-export type SourceType = 'file' | 'docker' | 'cri' | 'stdin' | 'internal';
+export type SourceType = 'file' | 'docker' | 'cri' | 'journald' | 'syslog' | 'stdin' | 'internal';
 
 export interface SourceInfo {
   type: SourceType;
   /** The configured source name. */
   name: string;
   file?: string;
+  /** The sender's address (`ip:port`) of a record received over the network (syslog source). */
+  peer?: string;
   stream?: 'stdout' | 'stderr';
   host?: string;
   container_id?: string;

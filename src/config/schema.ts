@@ -9,10 +9,15 @@ import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
 import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
 import { lokiSinkSchema } from '../sinks/loki/config.ts';
 import { fileSourceSchema } from '../sources/config.ts';
+import { syslogSourceSchema } from '../sources/syslog/config.ts';
 import { duration, size } from './types.ts';
 
 export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
 export type SinkConfig = z.infer<typeof sinkSchema>;
+
+/** A source: files (the default `type`) or a syslog receiver. */
+export const sourceSchema = z.discriminatedUnion('type', [fileSourceSchema, syslogSourceSchema]);
+export type SourceConfig = z.infer<typeof sourceSchema>;
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'expected host:port, e.g. "127.0.0.1:9711"' });
 
@@ -43,7 +48,7 @@ export const configSchema = z.strictObject({
   }).default({ grace_period: 10_000 }),
   /** Host name recorded in source.host (defaults to os.hostname()). */
   host: z.string().optional(),
-  sources: z.array(fileSourceSchema).min(1, { message: 'at least one source is required' }),
+  sources: z.array(sourceSchema).min(1, { message: 'at least one source is required' }),
   pipeline: z.array(stageSchema).default([]),
   /** Built-in event classification ahead of `pipeline` (README "Event classification"). */
   classification: classificationConfigSchema,

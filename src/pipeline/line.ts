@@ -1,4 +1,4 @@
-import type { Ack, SourceInfo } from '../record.ts';
+import type { Ack, Level, SourceInfo } from '../record.ts';
 
 /**
  * One line on its way from a source to the parser. Decoders (Docker, CRI) and multiline
@@ -19,6 +19,18 @@ export interface SourceLine {
   runtimeTimestamp?: string;
   /** Where the line's bytes start in its file (file sources). */
   offset?: number;
+  /**
+   * What the transport itself says about the line (journal fields): the service when the line
+   * names none, the level when the line's own is only the default (see applyTransportFields),
+   * and metadata the line's own keys take precedence over.
+   */
+  transport?: TransportFields;
+}
+
+export interface TransportFields {
+  service?: string;
+  level?: Level;
+  metadata?: Record<string, unknown>;
 }
 
 export interface LineReceiver {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { CounterTable, type MetricsRegistry } from '../metrics/registry.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
-import type { LogEvent, SourceInfo } from '../record.ts';
-import type { LineReceiver, SourceLine } from './line.ts';
+import type { LogEvent, LogRecord, SourceInfo } from '../record.ts';
+import type { LineReceiver, SourceLine, TransportFields } from './line.ts';
 import type { Stage } from './stage.ts';
 
 /** Hands finished events to every sink; see Sink.write for the ack contract. */
@@ -24,6 +24,8 @@ export class LineProcessor implements LineReceiver {
   /** Shared by every event of the source and frozen: stages copy before writing (writableLabels). */
   private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
+  /** The source's service (config `service`, else its name); a line's transport may name its own. */
+  private readonly service: string;
   private readonly linesProcessed;
   /** logship_records_dropped_total{source,stage} (counted locally). */
   private readonly dropped: CounterTable;
@@ -55,6 +57,7 @@ export class LineProcessor implements LineReceiver {
     this.dropped = new CounterTable(opts.metrics, 'logship_records_dropped_total');
     opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
     this.parseErrors = new CounterTable(opts.metrics, 'logship_parse_errors_total');
+    this.service = opts.service;
     const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
     this.ctx = {
       source: placeholder,
@@ -75,12 +78,15 @@ export class LineProcessor implements LineReceiver {
     ctx.readTime = line.readTime;
     ctx.runtimeTimestamp = line.runtimeTimestamp;
     ctx.verbatim = false;
+    const transport = line.transport;
+    ctx.service = transport?.service ?? this.service;
     let event: LogEvent | null;
     try {
       const record = this.parser(line.text, ctx);
       let json: string | undefined;
+      if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
-      else if (ctx.verbatim) json = line.text;
+      else if (ctx.verbatim && transport === undefined) json = line.text;
       event = { record, labels: this.staticLabels, ack: line.ack, json, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
@@ -118,4 +124,15 @@ export class LineProcessor implements LineReceiver {
   }
 
   flush(): void {}
+}
+
+/**
+ * Merges what the transport said about a line into its parsed record. The level: a line that
+ * names a level other than the default INFO keeps it (an app logging JSON to stdout gets
+ * journal PRIORITY 6 whatever its own level); otherwise the transport's level wins (syslog()
+ * callers such as sshd put the severity only in PRIORITY). Metadata: the line's own keys win.
+ */
+export function applyTransportFields(record: LogRecord, t: TransportFields): void {
+  if (t.level !== undefined && record.level === 'INFO') record.level = t.level;
+  if (t.metadata !== undefined) record.metadata = record.metadata === undefined ? { ...t.metadata } : { ...t.metadata, ...record.metadata };
 }

@@ -20,6 +20,11 @@ export interface PositionEntry {
   source: string;
   /** Epoch ms of the last update; entries of vanished files expire. */
   updated: number;
+  /**
+   * For a journal source (key `journald:<source>`, offset/dev/ino 0): the cursor of the last
+   * entry every sink acknowledged (with all entries before it).
+   */
+  cursor?: string;
 }
 
 interface PositionsFile {
@@ -110,6 +115,22 @@ export class PositionStore {
     if (!e) return;
     e.offset = offset;
     e.updated = Date.now();
+    this.dirty = true;
+  }
+
+  /** The acknowledged journal cursor of a journal source (PositionEntry.cursor). */
+  cursor(key: string): string | undefined {
+    return this.entries.get(key)?.cursor;
+  }
+
+  /** Records a journal source's acknowledged cursor; cheap, called from the ack path. */
+  setCursor(key: string, source: string, cursor: string): void {
+    const e = this.entries.get(key);
+    if (e === undefined) this.entries.set(key, { path: '', offset: 0, dev: 0, ino: 0, fingerprint: '', fp_len: 0, source, updated: Date.now(), cursor });
+    else {
+      e.cursor = cursor;
+      e.updated = Date.now();
+    }
     this.dirty = true;
   }
 

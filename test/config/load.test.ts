@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import { expandEnv } from '../../src/config/env.ts';
+import type { FileSourceConfig } from '../../src/sources/config.ts';
 import { tempDir } from '../support/daemon.ts';
 
 const minimal = `
@@ -19,8 +20,9 @@ t.test('a minimal config gets the documented defaults', async (t) => {
   t.equal(cfg.memory.max_buffer_bytes, 16 * 1024 * 1024);
   t.equal(cfg.sources[0].parser, 'auto');
   t.equal(cfg.sources[0].type, 'file');
-  t.equal(cfg.sources[0].start_at, 'end');
-  t.equal(cfg.sources[0].max_line_bytes, 256 * 1024);
+  const file = cfg.sources[0] as FileSourceConfig;
+  t.equal(file.start_at, 'end');
+  t.equal(file.max_line_bytes, 256 * 1024);
 });
 
 t.test('every bad key is reported with its path', async (t) => {

@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import picomatch from 'picomatch';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load.ts';
+import type { FileSourceConfig } from '../../src/sources/config.ts';
 import { ROOT, runCli, tempDir } from '../support/daemon.ts';
 
 // No cluster runs here: the manifests are parsed and cross-checked the way the kubelet and
@@ -110,6 +111,7 @@ function checkRuntime(t: Test, workload: Obj, r: Resolved): void {
   t.equal(r.container.securityContext?.allowPrivilegeEscalation, false);
   t.same(r.container.securityContext?.capabilities?.drop, ['ALL']);
   for (const s of cfg.sources) {
+    if (!('paths' in s)) continue;
     for (const glob of s.paths) {
       const base = picomatch.scan(glob).base;
       const m = under(base);
@@ -146,11 +148,11 @@ t.test('DaemonSet', async (t) => {
   t.same(state, { path: '/var/lib/logship', readOnly: false }, 'positions on hostPath /var/lib/logship (survive pod restarts)');
   t.ok(cfg.positions.path.startsWith('/var/lib/logship/'), 'positions.path on that hostPath');
 
-  const types = new Map(cfg.sources.map((s) => [s.type, s]));
+  const types = new Map(cfg.sources.map((s) => [s.type, s as FileSourceConfig]));
   t.ok(types.get('cri')?.paths.every((p) => p.startsWith('/var/log/pods/')), 'a cri source on /var/log/pods');
   t.ok(types.get('docker')?.paths.every((p) => p.startsWith('/var/lib/docker/containers/')), 'a docker source on /var/lib/docker/containers');
   // /var/log/containers (symlinks into /var/log/pods) must not be read twice by the node source.
-  const nodeSrc = cfg.sources.find((s) => s.type === 'file')!;
+  const nodeSrc = cfg.sources.find((s) => s.type === 'file') as FileSourceConfig;
   const picked = picomatch(nodeSrc.paths);
   const excluded = picomatch(nodeSrc.exclude.filter((e) => e.includes('/')));
   for (const p of ['/var/log/pods/ns_pod_uid/app/0.log', '/var/log/containers/pod_ns_app-123.log']) t.ok(!picked(p) || excluded(p), `node source skips ${p}`);
@@ -179,7 +181,7 @@ t.test('sidecar', async (t) => {
   const app = (pod.containers as Obj[]).find((c) => c.name !== 'logship')!;
   t.ok(app, 'an application container');
   const cfg = parseConfig(r.configText, 'configmap', r.env);
-  const src = cfg.sources[0];
+  const src = cfg.sources[0] as FileSourceConfig;
   const logDir = picomatch.scan(src.paths[0]).base;
   const shared = r.mounts.get(logDir)!;
   t.ok(shared?.volume.emptyDir, `${logDir} is an emptyDir`);

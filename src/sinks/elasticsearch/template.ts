@@ -52,7 +52,7 @@ function logshipMappings(): Record<string, unknown> {
       metadata: { type: 'flattened', ignore_above: 1024 },
       labels: { type: 'flattened' },
       source: {
-        properties: Object.fromEntries(['type', 'name', 'file', 'stream', 'host', 'container_id', 'container_name', 'image', 'namespace', 'pod', 'pod_uid', 'container'].map((k) => [k, { type: 'keyword' }])),
+        properties: Object.fromEntries(['type', 'name', 'file', 'peer', 'stream', 'host', 'container_id', 'container_name', 'image', 'namespace', 'pod', 'pod_uid', 'container'].map((k) => [k, { type: 'keyword' }])),
       },
       truncated: { type: 'boolean' },
     },

@@ -1,0 +1,29 @@
+import type { MetricsRegistry } from '../../metrics/registry.ts';
+
+/** Self-metrics of one syslog receiver (series of the shared families, bound to its name). */
+export class SyslogMetrics {
+  readonly udpMessages;
+  readonly tcpMessages;
+  readonly droppedOverload;
+  readonly droppedTooLarge;
+  readonly truncated;
+  readonly refusedMaxConnections;
+  readonly refusedTls;
+  readonly connectionErrors;
+  readonly connections;
+
+  constructor(metrics: MetricsRegistry, source: string) {
+    metrics.counter('logship_syslog_messages_total', 'Syslog messages received, by source and transport (udp, tcp).', ['source', 'transport']);
+    this.udpMessages = metrics.count('logship_syslog_messages_total', [source, 'udp']);
+    this.tcpMessages = metrics.count('logship_syslog_messages_total', [source, 'tcp']);
+    const dropped = metrics.counter('logship_syslog_dropped_total', 'Syslog messages dropped: overload (a UDP datagram while the buffer budget was spent), too_large (an octet-counted frame over max_message_bytes).', ['source', 'reason']);
+    this.droppedOverload = dropped.labels(source, 'overload');
+    this.droppedTooLarge = dropped.labels(source, 'too_large');
+    this.truncated = metrics.counter('logship_syslog_truncated_total', 'Syslog messages cut at max_message_bytes.', ['source']).labels(source);
+    const refused = metrics.counter('logship_syslog_connections_refused_total', 'TCP connections refused (max_connections) or failed (tls: handshake error).', ['source', 'reason']);
+    this.refusedMaxConnections = refused.labels(source, 'max_connections');
+    this.refusedTls = refused.labels(source, 'tls');
+    this.connectionErrors = metrics.counter('logship_syslog_connection_errors_total', 'TCP connections that ended with a socket error (reset, ...).', ['source']).labels(source);
+    this.connections = metrics.gauge('logship_syslog_connections', 'Open TCP connections of each syslog source.', ['source']).labels(source);
+  }
+}

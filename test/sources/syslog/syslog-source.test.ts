@@ -1,0 +1,100 @@
+import t, { type Test } from 'tap';
+import { createSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { ByteBudget } from '../../../src/budget.ts';
+import { MetricsRegistry } from '../../../src/metrics/registry.ts';
+import { syslogSourceSchema } from '../../../src/sources/syslog/config.ts';
+import { SyslogSource } from '../../../src/sources/syslog/syslog-source.ts';
+import { waitFor } from '../../support/daemon.ts';
+import { CollectingReceiver, silentLog } from '../support.ts';
+
+async function receiver(t: Test, extra: Record<string, unknown>, budgetBytes = 1 << 30) {
+  const cfg = syslogSourceSchema.parse({ name: 'net', type: 'syslog', listen: ['udp://127.0.0.1:0', 'tcp://127.0.0.1:0'], ...extra });
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const budget = new ByteBudget(budgetBytes);
+  const rx = new CollectingReceiver();
+  const src = new SyslogSource(cfg, { host: 'h', receiver: rx, budget, metrics, log: silentLog });
+  await src.start();
+  t.teardown(() => src.stop(Date.now()));
+  const port = (transport: string) => Number(src.bound.find((b) => b.startsWith(transport))!.split(':').pop());
+  const metric = async (name: string) => {
+    const text = await metrics.metrics();
+    return [...text.matchAll(new RegExp(`^${name} (\\d+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+  };
+  return { src, rx, budget, udp: port('udp'), tcp: port('tcp'), metric };
+}
+
+function tcpClient(port: number): Promise<Socket> {
+  return new Promise((res, rej) => {
+    const s = connect(port, '127.0.0.1', () => res(s));
+    s.once('error', rej);
+  });
+}
+
+t.test('TCP: a spent budget stops reading the socket; releasing it delivers the rest, nothing lost', async (t) => {
+  const { rx, budget, tcp } = await receiver(t, {}, 64 * 1024);
+  rx.hold = true;
+  const sock = await tcpClient(tcp);
+  const total = 200_000; // ~20 MB: more than the loopback socket buffers hold
+  const msg = (i: number) => `<13>1 2026-01-01T00:00:00Z h app - - - message ${i} ${'p'.repeat(60)}\n`;
+  let i = 0;
+  // Write until the kernel buffers are full too (the receiver no longer reads).
+  const writeAll = () => {
+    while (i < total) if (!sock.write(msg(i++))) return sock.once('drain', writeAll);
+    sock.end();
+  };
+  writeAll();
+  await waitFor('budget spent', () => !budget.hasRoom());
+  const heldAt = rx.lines.length;
+  // The socket is paused: what arrives past the limit is at most one read chunk (64 KiB).
+  await waitFor('sender blocked', () => i < total && sock.writableLength > 0, 10_000);
+  t.ok(budget.inUse <= 64 * 1024 + 65_536, `held bytes ${budget.inUse} within the budget plus one read`);
+  t.ok(rx.lines.length - heldAt < 1000, 'reading stopped');
+  // Drain: release as the receiver goes.
+  const drain = setInterval(() => rx.releaseHeld(), 5);
+  t.teardown(() => clearInterval(drain));
+  await waitFor('all messages', () => rx.lines.length >= total, 30_000);
+  t.equal(rx.lines.length, total);
+  t.same(rx.lines.map((l) => Number(/message (\d+)/.exec(l.text)![1])), Array.from({ length: total }, (_, k) => k), 'in order, each once');
+});
+
+t.test('UDP: datagrams arriving while the budget is spent are dropped and counted', async (t) => {
+  const { rx, udp, metric } = await receiver(t, {}, 100);
+  rx.hold = true;
+  const client = createSocket('udp4');
+  t.teardown(() => client.close());
+  const send = (m: string) => new Promise<void>((res) => client.send(m, udp, '127.0.0.1', () => res()));
+  await send('<13>Jan  1 00:00:00 h app: first fills the budget ' + 'x'.repeat(200));
+  await waitFor('first', () => rx.lines.length === 1);
+  for (let k = 0; k < 10; k++) await send(`<13>Jan  1 00:00:00 h app: dropped ${k}`);
+  await waitFor('10 drops counted', async () => (await metric('logship_syslog_dropped_total\\{source="net",reason="overload"\\}')) === 10);
+  rx.releaseHeld();
+  await send('<13>Jan  1 00:00:00 h app: after room');
+  await waitFor('accepted again', () => rx.lines.length === 2);
+  t.match(rx.lines[1].text, /after room$/);
+  t.equal(rx.lines[0].source.peer, `127.0.0.1:${client.address().port}`);
+});
+
+t.test('limits: connections over max_connections are refused, oversize messages cut or skipped, all counted', async (t) => {
+  const { rx, tcp, udp, metric } = await receiver(t, { max_connections: 2, max_message_bytes: 100 });
+  const a = await tcpClient(tcp);
+  const b = await tcpClient(tcp);
+  await waitFor('two open', async () => (await metric('logship_syslog_connections\\{source="net"\\}')) === 2);
+  const c = connect(tcp, '127.0.0.1');
+  c.on('error', () => {});
+  await new Promise((res) => c.once('close', res));
+  t.equal(await metric('logship_syslog_connections_refused_total\\{source="net",reason="max_connections"\\}'), 1);
+  a.write(`150 ${'o'.repeat(150)}11 <13>h a: ok` + 'n'.repeat(300) + '\n<13>h a: after\n');
+  await waitFor('3 messages', () => rx.lines.length >= 3);
+  t.same(rx.lines.map((l) => [l.text.length, l.truncated]), [[11, false], [100, true], [14, false]]);
+  t.equal(await metric('logship_syslog_dropped_total\\{source="net",reason="too_large"\\}'), 1, 'the octet-counted frame over the limit is skipped whole');
+  const client = createSocket('udp4');
+  await new Promise<void>((res) => client.send('u'.repeat(300), udp, '127.0.0.1', () => res()));
+  client.close();
+  await waitFor('udp', () => rx.lines.length >= 4);
+  t.equal(rx.lines[3].text.length, 100);
+  t.ok(rx.lines[3].truncated);
+  t.equal(await metric('logship_syslog_truncated_total\\{source="net"\\}'), 2);
+  a.destroy();
+  b.destroy();
+});
