@@ -135,7 +135,7 @@ class MetricRule {
   /** Reused per record: label values are copied only when a new series is admitted. */
   private readonly values: string[];
 
-  constructor(rule: MetricRuleConfig, metrics: MetricsRegistry, evicted: Counter<'metric' | 'reason'>, invalid: Counter<'metric' | 'reason'>) {
+  constructor(rule: MetricRuleConfig, metrics: MetricsRegistry, evicted: Counter<'metric' | 'reason'>, invalid: Counter<'metric' | 'reason'>, perf: { now(): number } | undefined) {
     this.name = rule.name;
     this.type = rule.type;
     this.conditions = rule.match.map(compileCondition);
@@ -156,7 +156,7 @@ class MetricRule {
       : rule.type === 'gauge' ? new Gauge({ name: rule.name, help, labelNames, registers, collect })
       : new Histogram({ name: rule.name, help, labelNames, registers, collect, ...(rule.buckets ? { buckets: rule.buckets } : {}) });
     const metric = this.metric;
-    this.cap = new SeriesCap({ metric: rule.name, maxSeries: rule.max_series, idleMs: rule.idle_expiry, evicted, owner: { remove: (...v: string[]) => metric.remove(...v) } });
+    this.cap = new SeriesCap({ metric: rule.name, maxSeries: rule.max_series, idleMs: rule.idle_expiry, evicted, perf, owner: { remove: (...v: string[]) => metric.remove(...v) } });
   }
 
   observe(r: LogRecord): void {
@@ -206,11 +206,12 @@ export class MetricsStage implements Stage {
   readonly name: string;
   private readonly rules: MetricRule[];
 
-  constructor(cfg: MetricsStageConfig, metrics: MetricsRegistry) {
+  /** `opts.perf`: the clock idle_expiry reads (default: performance); a test passes a manual one. */
+  constructor(cfg: MetricsStageConfig, metrics: MetricsRegistry, opts: { perf?: { now(): number } } = {}) {
     this.name = cfg.name ?? 'metrics';
     const evicted = metrics.counter('logship_metric_series_evicted_total', 'Series of user-defined metrics removed, by metric and reason (max_series: cap reached, idle: idle_expiry passed).', ['metric', 'reason']);
     const invalid = metrics.counter('logship_metric_rule_skipped_total', 'Matching records a user-defined metric rule could not use, by metric and reason (non_numeric value, negative counter increment).', ['metric', 'reason']);
-    this.rules = cfg.rules.map((r) => new MetricRule(r, metrics, evicted, invalid));
+    this.rules = cfg.rules.map((r) => new MetricRule(r, metrics, evicted, invalid, opts.perf));
   }
 
   process(event: LogEvent): LogEvent {

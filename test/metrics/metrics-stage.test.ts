@@ -5,17 +5,18 @@ import { metricsStageSchema, MetricsStage } from '../../src/pipeline/metrics.ts'
 import { NO_ACK, type LogRecord } from '../../src/record.ts';
 import { family, parseExposition } from './exposition.ts';
 import { runCli, tempDir, writeConfig } from '../support/daemon.ts';
-import { sleep } from '../support/daemon.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 function rec(p: Partial<LogRecord>): LogRecord {
   return { timestamp: '2024-01-15T10:00:00.000Z', level: 'INFO', service: 'api', message: '', source: { type: 'file', name: 'app' }, ...p };
 }
 function stage(rules: unknown[]) {
   const metrics = new MetricsRegistry({ defaultMetrics: false });
-  const s = new MetricsStage(metricsStageSchema.parse({ type: 'metrics', rules }), metrics);
+  const clock = new ManualClock(1_000_000);
+  const s = new MetricsStage(metricsStageSchema.parse({ type: 'metrics', rules }), metrics, { perf: clock });
   const feed = (r: LogRecord) => s.process({ record: r, labels: {}, ack: NO_ACK, size: 1 });
   const scrape = async () => parseExposition(await metrics.metrics());
-  return { metrics, feed, scrape };
+  return { metrics, feed, scrape, clock };
 }
 
 t.test('counter from a match, with labels from fields', async (t) => {
@@ -79,13 +80,16 @@ t.test('max_series: the least recently updated series is evicted', async (t) => 
 });
 
 t.test('idle_expiry: series not updated for that long disappear at the next scrape', async (t) => {
-  const { feed, scrape } = stage([{ name: 'jobs_total', type: 'counter', labels: { job: 'metadata.job' }, idle_expiry: '150ms' }]);
+  const { feed, scrape, clock } = stage([{ name: 'jobs_total', type: 'counter', labels: { job: 'metadata.job' }, idle_expiry: '150ms' }]);
   feed(rec({ metadata: { job: 'old' } }));
   feed(rec({ metadata: { job: 'fresh' } }));
-  await sleep(100);
+  clock.advance(100);
   feed(rec({ metadata: { job: 'fresh' } }));
-  await sleep(100);
+  clock.advance(50);
   let exp = await scrape();
+  t.same(family(exp, 'jobs_total'), { 'jobs_total{job="old"}': 1, 'jobs_total{job="fresh"}': 2 }, 'idle for exactly idle_expiry: kept');
+  clock.advance(1);
+  exp = await scrape();
   t.same(family(exp, 'jobs_total'), { 'jobs_total{job="fresh"}': 2 });
   exp = await scrape(); // the eviction counter is serialized before the family whose scrape expired it
   t.same(family(exp, 'logship_metric_series_evicted_total'), { 'logship_metric_series_evicted_total{metric="jobs_total",reason="idle"}': 1 });

@@ -22,7 +22,9 @@ export class SeriesCap {
     this.series = new LRUCache<string, string[]>({
       max: opts.maxSeries,
       ...(opts.idleMs > 0 ? { ttl: opts.idleMs, updateAgeOnGet: true, ttlAutopurge: false, allowStale: false } : {}),
-      ...(opts.perf ? { perf: opts.perf } : {}),
+      // An injected clock is read on every check: lru-cache's default caches a reading for 1 ms
+      // of real time, which would hide a manual clock's step.
+      ...(opts.perf ? { perf: opts.perf, ttlResolution: 0 } : {}),
       dispose: (values, _key, reason) => {
         if (reason !== 'evict' && reason !== 'expire') return;
         this.owner.remove(...values);
