@@ -2,7 +2,7 @@ import { applyTimestamp, plainRecord, syslogSeverityLevel } from '../src/parse/n
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseSyslogTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { LogRecord } from '../src/record.ts';
+import type { Level, LogRecord } from '../src/record.ts';
 
 /**
  * Syslog: RFC 5424 (`<165>1 2003-10-11T22:14:15.003Z host app 123 ID47 [sd@1 k="v"] msg`) with
@@ -37,7 +37,20 @@ export function parseSyslog(line: string, ctx: ParseContext, tz: TimeZone): LogR
     const v = line.charCodeAt(p);
     if (v >= 49 && v <= 57 && line.charCodeAt(p + 1) === 32) return parse5424(line, p + 2, pri, ctx, tz);
   }
-  return parse3164(line, p, pri, ctx, tz);
+  return parse3164(line, p, pri, ctx, tz) ?? (pri >= 0 && pri <= 7 ? kernelLevelLine(line, p, pri, ctx) : undefined);
+}
+
+/**
+ * A printk line with only its `<N>` level (0..7, facility kern): `/dev/kmsg`, `dmesg -r`,
+ * containers' console logs: `<3>[   12.345678] usb 1-1: device descriptor read/64, error -71`.
+ */
+function kernelLevelLine(line: string, p: number, pri: number, ctx: ParseContext): LogRecord {
+  const meta: Record<string, unknown> = {};
+  const rec = base(ctx, pri, meta);
+  rec.message = line.slice(p);
+  rec.metadata = meta;
+  applyTimestamp(rec, undefined, ctx, 'syslog');
+  return rec;
 }
 
 function base(ctx: ParseContext, pri: number, meta: Record<string, unknown>): LogRecord {
@@ -83,8 +96,49 @@ function parse3164(line: string, p: number, pri: number, ctx: ParseContext, tz: 
   }
   rec.message = line.slice(p);
   rec.metadata = meta;
+  if (pri < 0) {
+    // No PRI (files under /var/log): the program's own prefix is the severity there is
+    const lv = messagePrefixLevel(rec.message);
+    if (lv !== undefined) rec.level = lv;
+  }
+  repeatCount(rec.message, meta);
   applyTimestamp(rec, iso, ctx, 'syslog');
   return rec;
+}
+
+/**
+ * Severity from the prefix a program wrote into its message: OpenSSH's log.c writes `error: `,
+ * `fatal: `, `warning: ` (and `debug1: `...) ahead of the text at those levels; so do many daemons.
+ */
+export function messagePrefixLevel(msg: string): Level | undefined {
+  const c = msg.charCodeAt(0);
+  if (c === 101 /* e */ && msg.startsWith('error: ')) return 'ERROR';
+  if (c === 102 /* f */ && msg.startsWith('fatal: ')) return 'FATAL';
+  if (c === 119 /* w */ && msg.startsWith('warning: ')) return 'WARN';
+  if (c === 100 /* d */ && msg.startsWith('debug') && msg.charCodeAt(5) >= 49 && msg.charCodeAt(5) <= 51 && msg.charCodeAt(6) === 58) return 'DEBUG';
+  return undefined;
+}
+
+const MAX_REPEAT = 1_000_000;
+
+/**
+ * rsyslog's (and syslog-ng's, with the same wording) reduction of repeated lines:
+ * `message repeated 5 times: [ Failed password for root from 203.0.113.5 port 22 ssh2]` stands
+ * for five lines. The message stays as written; `metadata.repeat_count` says how many lines it
+ * stands for, and the derived metrics count the record that many times.
+ */
+export function repeatCount(msg: string, meta: Record<string, unknown>): void {
+  if (msg.charCodeAt(0) !== 109 /* m */ || !msg.startsWith('message repeated ')) return;
+  let i = 17;
+  let n = 0;
+  while (i < msg.length && i < 25) {
+    const c = msg.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    i++;
+  }
+  if (i === 17 || !msg.startsWith(' times: [', i) || n < 2) return;
+  meta.repeat_count = Math.min(n, MAX_REPEAT);
 }
 
 function isTag(t: string): boolean {
@@ -145,6 +199,7 @@ function parse5424(line: string, p: number, pri: number, ctx: ParseContext, tz: 
   if (msg.charCodeAt(0) === 0xfeff) msg = msg.slice(1); // the UTF-8 BOM RFC 5424 allows
   rec.message = msg;
   rec.metadata = meta;
+  repeatCount(msg, meta);
   applyTimestamp(rec, iso, ctx, 'syslog');
   return rec;
 }

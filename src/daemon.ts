@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ByteBudget } from './budget.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { DerivedMetricsStage } from './metrics/derived/stage.ts';
+import type { BruteForceStatus } from './metrics/derived/security.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { createParser } from './parse/registry.ts';
 import type { LineReceiver } from './pipeline/line.ts';
@@ -39,6 +40,7 @@ export class Daemon implements StatusProvider {
   private positions: PositionStore | null = null;
   private sinks: Sink[] = [];
   private sources: Array<FileSource | SyslogSource> = [];
+  private derived: DerivedMetricsStage | null = null;
   private receivers: LineReceiver[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private server: HttpServer | null = null;
@@ -105,7 +107,8 @@ export class Daemon implements StatusProvider {
     const router = new FanOutRouter(this.sinks);
     const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
     // Last, so the built-in metrics see records after classification (and after user drops).
-    if (cfg.derived_metrics.enabled) stages.push(new DerivedMetricsStage(cfg.derived_metrics, { metrics }));
+    this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics }) : null;
+    if (this.derived !== null) stages.push(this.derived);
     const host = cfg.host ?? hostname();
     this.sources = [];
     this.receivers = [];
@@ -199,6 +202,7 @@ export class Daemon implements StatusProvider {
         return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
       }),
       sinks: this.sinks.map((s) => s.status()),
+      bruteForce: this.derived?.bruteForceStatus() ?? null,
     };
   }
 }
@@ -214,6 +218,8 @@ export interface DaemonStatus {
   /** type and paths (the configured globs) say what a source with no files is looking for. */
   sources: Array<{ name: string; type: string; paths: string[]; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
   sinks: ReturnType<Sink['status']>[];
+  /** The brute-force detector (derived_metrics.security.brute_force); null when off. */
+  bruteForce?: BruteForceStatus | null;
 }
 
 async function loadStatusPage(): Promise<(status: unknown) => string> {

@@ -9,8 +9,19 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 /** `action` values of `event_type: security` records. */
 export const SECURITY_ACTIONS = {
-  /** A failed authentication (app event, sshd "Failed password"/"Invalid user", PAM failure, 401 on an auth route). */
+  /**
+   * One failed authentication attempt: the verdict line of the program that decided it (sshd's
+   * "Failed <method> for", a PAM module's "authentication failure;" for su/login/sudo/..., "Authentication
+   * failed from" of klogind/ftpd-style daemons), an app's failed-login event, a 401/403 on an auth
+   * route. README "Derived metrics" lists what counts; a record counts `metadata.repeat_count` times.
+   */
   failedLogin: 'failed_login',
+  /**
+   * A line about an authentication attempt whose verdict another line counts: sshd's "Invalid user",
+   * `input_userauth_request`, its PAM "authentication failure" line, the "Too many authentication
+   * failures" / "PAM N more authentication failures" summaries. Never counted as a failure.
+   */
+  authContext: 'auth_context',
   successfulLogin: 'successful_login',
   /** 401 outside auth routes. */
   unauthorized: 'unauthorized',

@@ -304,8 +304,10 @@ function scanMonthDayTime(s: string, start: number): boolean {
 /** Epoch ms of a month-day wall time in the year that keeps it from the future (see parseSyslogTime). */
 export function inferYear(mo: number, d: number, h: number, mi: number, sec: number, msPart: number, tz: TimeZone, refMs: number): number {
   const refYear = new Date(refMs).getUTCFullYear();
-  // The reference year in `tz` may differ from UTC's around New Year: try year+1 first.
-  for (let y = refYear + 1; y >= refYear - 1; y--) {
+  // The reference year in `tz` may differ from UTC's around New Year: try year+1 first. Feb 29
+  // exists only in leap years: look back to the latest one (at most 8 years, as around 2100).
+  const oldest = mo === 2 && d === 29 ? refYear - 8 : refYear - 1;
+  for (let y = refYear + 1; y >= oldest; y--) {
     const wall = civilMs(y, mo, d, h, mi, sec, msPart);
     if (Number.isNaN(wall)) {
       if (mo === 2 && d === 29) continue; // Feb 29 only exists in leap years

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { duration } from '../config/types.ts';
 import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../events.ts';
@@ -59,8 +60,15 @@ export const ruleSchema = z.strictObject({
     /** `metadata.threat` (suspicious requests). */
     threat: z.string().min(1).optional(),
   }),
-  /** Fill `user_id` / `ip_address` (and metadata for other names) from named groups, when the record lacks them. */
-  extract: z.strictObject({ field: z.string().default('message'), pattern: safeRegex }).optional(),
+  /**
+   * Fill `user_id` / `ip_address` (and metadata for other names) from named groups, when the
+   * record lacks them. `ip_address` and `rhost` groups fill `ip_address` only with an IPv4/IPv6
+   * literal; a host name goes to `metadata.remote_host`. Empty groups fill nothing. `repeat`: the
+   * pattern is applied to every match in the text (key=value pairs in any order), each field
+   * taken from its first match.
+   */
+  extract: z.strictObject({ field: z.string().default('message'), pattern: safeRegex, repeat: z.boolean().default(false) })
+    .transform((e) => (e.repeat && !e.pattern.global ? { ...e, pattern: new RegExp(e.pattern.source, e.pattern.flags + 'g') } : e)).optional(),
 });
 export type ClassifyRule = z.infer<typeof ruleSchema>;
 
@@ -88,11 +96,54 @@ const URL_PATH = 'http.path';
 
 /** The built-in rules, in the user-rule format, in order. */
 export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
-  // sshd / PAM
-  { name: 'sshd_failed_login', when: { message: { contains: ['Failed password for', 'Failed publickey for', 'Invalid user ', 'authentication failure', 'FAILED LOGIN'] } }, set: { event_type: 'security', action: S.failedLogin },
-    extract: { field: 'message', pattern: '(?:for (?:invalid user )?|Invalid user |user=)(?<user_id>[^\\s;]+)(?: from (?<ip_address>[0-9A-Fa-f:.]+))?|rhost=(?<rhost>[^\\s;]+)' } },
-  { name: 'sshd_successful_login', when: { message: { contains: ['Accepted password for', 'Accepted publickey for', 'Accepted keyboard-interactive'] } }, set: { event_type: 'security', action: S.successfulLogin },
-    extract: { field: 'message', pattern: 'for (?<user_id>\\S+) from (?<ip_address>[0-9A-Fa-f:.]+)' } },
+  // Authentication. One failed attempt is one failed_login: the verdict line of the program that
+  // decided it. Lines about the same attempt (sshd's "Invalid user", its PAM line, the summaries)
+  // are auth_context, never counted. README "Derived metrics" › "What counts as a failed
+  // authentication" is the one place that lists these; keep the two in step. Order matters: a
+  // verdict line also holds context words ("Failed password for invalid user"), so verdicts first.
+  // sshd (OpenSSH auth.c auth_log(): "%s %s%s%s for %s%.100s from %.200s port %d ssh2", with
+  // "Failed"/"Accepted"/"Postponed" and "invalid user " when the account does not exist).
+  { name: 'sshd_failed_login', when: { message: { contains: ['Failed password for', 'Failed publickey for', 'Failed keyboard-interactive', 'Failed hostbased for', 'Failed gssapi-with-mic for'] } }, set: { event_type: 'security', action: S.failedLogin },
+    extract: { field: 'message', pattern: 'for (?:invalid user )?(?<user_id>\\S*) from (?<ip_address>\\S+) port \\d' } },
+  // The "none" method carries no credential: sshd probes with it first and does not count it as a
+  // failure (auth2.c userauth_finish: failures++ only when attempt > 1 or method != "none").
+  { name: 'sshd_none_method', when: { message: { contains: 'Failed none for' } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: 'for (?:invalid user )?(?<user_id>\\S*) from (?<ip_address>\\S+) port \\d' } },
+  // auth.c getpwnamallow(): "Invalid user %.100s from %.100s port %d"; OpenSSH < 7.5 auth2.c:
+  // "input_userauth_request: invalid user %s [preauth]". The verdict follows as "Failed ... for invalid user".
+  { name: 'sshd_invalid_user', when: { message: { contains: ['Invalid user ', 'input_userauth_request: invalid user'] } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: 'nvalid user (?<user_id>\\S*)(?: from (?<ip_address>\\S+))?' } },
+  // auth.c auth_maxtries_exceeded(), sshd's PAM conversation error, a postponed (not yet decided) attempt.
+  { name: 'sshd_attempt_summary', when: { message: { contains: ['maximum authentication attempts exceeded', 'Postponed keyboard-interactive', 'PAM: Authentication failure for'] } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: 'for (?:invalid user |illegal user )?(?<user_id>\\S*) from (?<ip_address>\\S+)' } },
+  // OpenSSH >= 7.5 packet.c: "Connection closed by authenticating user %s %s port %d [preauth]".
+  { name: 'sshd_authenticating_user', when: { message: { contains: 'authenticating user ' } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: 'authenticating user (?<user_id>\\S+) (?<ip_address>\\S+) port' } },
+  // Summaries of attempts already counted: sshd's "Disconnecting: Too many authentication failures",
+  // pam_unix's "N more authentication failures" (sshd prefixes it with "PAM "), "check pass; user
+  // unknown" (the "authentication failure;" line follows), sudo's "N incorrect password attempts",
+  // su's "FAILED SU (to root) alice on pts/0", login's "FAILED LOGIN (1) on '/dev/tty1' FOR ..." (each
+  // beside the PAM module's own "authentication failure;" line, which counts).
+  { name: 'auth_failure_summary', when: { message: { contains: ['Too many authentication failures', 'more authentication failures', 'check pass; user unknown', 'incorrect password attempt', 'FAILED SU', 'FAILED LOGIN'] } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+))', repeat: true } },
+  // PAM under sshd: sshd writes its own verdict ("Failed password for ...") for the same attempt.
+  // Linux-PAM pam_unix: "authentication failure; logname=%s uid=%d euid=%d tty=%s ruser=%s rhost=%s  user=%s".
+  { name: 'sshd_pam_context', when: { message: { contains: '(sshd:auth): authentication failure' } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+))', repeat: true } },
+  // pam_unix before 0.99 logged under its own tag: "sshd(pam_unix)[19939]: authentication failure; ..."
+  { name: 'sshd_legacy_pam_context', when: { service: { matches: '^sshd\\(' }, message: { contains: 'authentication failure;' } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+))', repeat: true } },
+  // PAM for su, sudo, login, cron, vsftpd, ...: the module's line is the verdict, one per attempt.
+  { name: 'pam_failed_login', when: { message: { contains: 'authentication failure;' } }, set: { event_type: 'security', action: S.failedLogin },
+    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+))', repeat: true } },
+  // klogind/ftpd-style daemons: "Authentication failed from 163.27.187.39 (163.27.187.39): Permission denied ..."
+  { name: 'remote_auth_failed', when: { message: { contains: 'Authentication failed from ' } }, set: { event_type: 'security', action: S.failedLogin },
+    extract: { field: 'message', pattern: 'failed from (?<rhost>[^\\s(]+)' } },
+  // vsftpd: "[pid 1234] [alice] FAIL LOGIN: Client \"::ffff:203.0.113.5\""
+  { name: 'ftp_failed_login', when: { message: { contains: 'FAIL LOGIN: Client ' } }, set: { event_type: 'security', action: S.failedLogin },
+    extract: { field: 'message', pattern: '(?:\\[(?<user_id>[^\\]\\s]+)\\] )?FAIL LOGIN: Client "(?<rhost>[^"]+)"' } },
+  { name: 'sshd_successful_login', when: { message: { contains: ['Accepted password for', 'Accepted publickey for', 'Accepted keyboard-interactive', 'Accepted hostbased for', 'Accepted gssapi-with-mic for'] } }, set: { event_type: 'security', action: S.successfulLogin },
+    extract: { field: 'message', pattern: 'for (?<user_id>\\S+) from (?<ip_address>\\S+) port \\d' } },
   // suspicious requests (before the status rules: a blocked injection attempt is an attack first)
   { name: 'scanner_user_agent', when: { user_agent: { matches: 'sqlmap|nikto|nmap|masscan|zgrab|nuclei|dirbuster|gobuster|wpscan|acunetix|nessus|openvas|w3af|zmeu|whatweb|wfuzz|fuzz faster u fool|hydra' } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'scanner' } },
   { name: 'sql_injection', when: { [URL_PATH]: { decode: 'url', matches: "union(?:\\s|\\+|/\\*\\*/)+(?:all(?:\\s|\\+)+)?select|'\\s*(?:or|and)\\s+'?\\w+'?\\s*=\\s*'?\\w|\\bor\\s+1\\s*=\\s*1\\b|;\\s*(?:drop|delete|insert|update|shutdown)\\s|\\bsleep\\s*\\(\\s*\\d|\\bbenchmark\\s*\\(|information_schema|waitfor\\s+delay|'\\s*(?:--|#)|xp_cmdshell|\\bselect\\s.{0,64}\\sfrom\\s" } }, set: { event_type: 'security', action: S.suspiciousRequest, threat: 'sqli' } },
@@ -156,7 +207,14 @@ interface CompiledRule {
   needs: number;
   conditions: Array<{ path: string[]; test: Test }>;
   set: ClassifyRule['set'];
-  extract?: { path: string[]; regex: RegExp };
+  extract?: RuleExtract;
+}
+
+/** A compiled `extract`: `regex` is global when `repeat` is set. */
+export interface RuleExtract {
+  path: string[];
+  regex: RegExp;
+  repeat: boolean;
 }
 
 function compileCondition(c: z.infer<typeof conditionSchema>): Test {
@@ -249,7 +307,7 @@ function compileRule(r: ClassifyRule, messageGated = false): CompiledRule {
     needs: 0,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
-    extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern } : undefined,
+    extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern, repeat: r.extract.repeat } : undefined,
   };
 }
 
@@ -433,24 +491,75 @@ export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRec
   }
   if (rule.extract !== undefined) {
     const v = getField(r, rule.extract.path);
-    const m = typeof v === 'string' ? rule.extract.regex.exec(v) : null;
-    if (m != null && m.groups !== undefined) {
-      for (const [k, val] of Object.entries(m.groups)) {
-        if (val === undefined) continue;
-        if (k === 'user_id') {
-          if (r.user_id === undefined) added += ',"user_id":' + JSON.stringify(val);
-          r.user_id ??= val;
-        } else if (k === 'ip_address' || k === 'rhost') {
-          if (r.ip_address === undefined) added += ',"ip_address":' + JSON.stringify(val);
-          r.ip_address ??= val;
-        } else if ((r.metadata ??= {})[k] === undefined) {
-          r.metadata[k] = val;
-          nested = true;
+    if (typeof v === 'string') {
+      const re = rule.extract.regex;
+      if (rule.extract.repeat) {
+        re.lastIndex = 0;
+        for (let m = re.exec(v); m !== null; m = re.exec(v)) {
+          if (m[0].length === 0) re.lastIndex++;
+          const x = fillFromGroups(m.groups, r);
+          if (x === null) nested = true;
+          else added += x;
         }
+      } else {
+        const x = fillFromGroups(re.exec(v)?.groups, r);
+        if (x === null) nested = true;
+        else added += x;
       }
     }
   }
   return nested ? null : added;
+}
+
+/**
+ * Fills the record's gaps from an extract's named groups; returns the top-level keys added as
+ * JSON members, or null when it wrote into `metadata`.
+ */
+function fillFromGroups(groups: Record<string, string | undefined> | undefined, r: LogRecord): string | null {
+  if (groups === undefined) return '';
+  let added = '';
+  let nested = false;
+  for (const k in groups) {
+    const val = groups[k];
+    if (val === undefined || val === '') continue;
+    if (k === 'user_id') {
+      if (r.user_id === undefined) {
+        added += ',"user_id":' + JSON.stringify(val);
+        r.user_id = val;
+      }
+    } else if (k === 'ip_address' || k === 'rhost') {
+      const ip = ipLiteral(val);
+      if (ip !== undefined) {
+        if (r.ip_address === undefined) {
+          added += ',"ip_address":' + JSON.stringify(ip);
+          r.ip_address = ip;
+        }
+      } else if ((r.metadata ??= {}).remote_host === undefined) {
+        // a host name (PAM rhost= after a reverse lookup, sshd with UseDNS): never a source IP
+        r.metadata.remote_host = val;
+        nested = true;
+      }
+    } else if ((r.metadata ??= {})[k] === undefined) {
+      r.metadata[k] = val;
+      nested = true;
+    }
+  }
+  return nested ? null : added;
+}
+
+/**
+ * `s` as an IP literal (IPv4, IPv6 without zone brackets; an IPv4-mapped `::ffff:a.b.c.d` as the
+ * IPv4 address, so one client is one brute-force source), or undefined for anything else.
+ */
+export function ipLiteral(s: string): string | undefined {
+  const v = isIP(s);
+  if (v === 4) return s;
+  if (v !== 6) return undefined;
+  if (s.length > 7 && s.charCodeAt(0) === 58 && /^::ffff:/i.test(s)) {
+    const v4 = s.slice(7);
+    if (isIP(v4) === 4) return v4;
+  }
+  return s;
 }
 
 /** A name for the slow operation: the app's own, else the HTTP route (or path without query), else the message start. */

@@ -160,6 +160,16 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
   if (st.sinks.length === 0) html += `<tr><td colspan="10" class="muted">no sinks running</td></tr>`;
   html += `</tbody></table>`;
 
+  const bf = st.bruteForce;
+  if (bf) {
+    html += `<h2>Brute force</h2>
+<p class="sub" id="brute-force" data-over="${bf.sources_over_threshold}" data-tracked="${bf.tracked_sources}">${num(bf.sources_over_threshold)} source IP${bf.sources_over_threshold === 1 ? '' : 's'} over ${num(bf.threshold)} failed logins in ${duration(bf.window_seconds)} · ${num(bf.tracked_sources)} remembered · at ${e(bf.clock.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} (the records' time)</p>
+<table id="brute-force-sources"><thead><tr><th>Source IP</th><th class="n" title="failed logins since it crossed the threshold (counting the ones that crossed it)">Failed logins</th></tr></thead><tbody>`;
+    for (const s of bf.top_sources) html += `<tr data-source-ip="${e(s.source_ip)}" data-failed-logins="${s.failed_logins}"><td class="path">${e(s.source_ip)}</td><td class="n">${num(s.failed_logins)}</td></tr>`;
+    if (bf.top_sources.length === 0) html += `<tr><td colspan="2" class="muted">no source over the threshold</td></tr>`;
+    html += `</tbody></table>`;
+  }
+
   html += `<p class="build" id="build">logship <b>${e(st.version)}</b> · Node ${e(st.node)} · host <b>${e(st.host)}</b> · started ${e(st.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} · up ${duration(st.uptimeSeconds)}</p>`;
   return html;
 }

@@ -73,6 +73,11 @@ t.test('RFC 3164 year inference never lands in the future', async (t) => {
   t.equal(syslog('Jun 15 10:00:00 h app: x', ctxAt('2024-03-01T00:00:00Z')).timestamp, '2023-06-15T10:00:00.000Z');
   // Feb 29 only in leap years: read in 2025 → 2024
   t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2025-03-01T00:00:00Z')).timestamp, '2024-02-29T10:00:00.000Z');
+  // ... also two and three years on (a rotated auth.log.4.gz replayed in 2026/2027), and across 2100 (no leap day) to 2096
+  t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2026-12-04T00:00:00Z')).timestamp, '2024-02-29T10:00:00.000Z');
+  t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2027-02-28T00:00:00Z')).timestamp, '2024-02-29T10:00:00.000Z');
+  t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2103-01-01T00:00:00Z')).timestamp, '2096-02-29T10:00:00.000Z');
+  t.equal(syslog('Feb 29 10:00:00 h app: x', ctxAt('2028-02-29T10:00:01Z')).timestamp, '2028-02-29T10:00:00.000Z', 'this year when it is one');
   // the configured zone
   const ny = createParser('syslog', { timezone: 'America/New_York', client_error_level: 'WARN' });
   t.equal(ny('Jan 15 05:00:00 h app: x', ctxAt('2024-01-15T12:00:00Z')).timestamp, '2024-01-15T10:00:00.000Z');

@@ -9,7 +9,7 @@ import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../../src/events.ts';
 import type { MetricsRegistry } from '../../src/metrics/registry.ts';
 import type { LogEvent, LogRecord } from '../../src/record.ts';
 import { getField, splitPath } from '../../src/pipeline/field.ts';
-import { ACTION_ALIASES, applyRule, BUILTIN_RULES, conditionSchema, operationOf, ruleSchema, type ClassifyRule, type ClassifyStageConfig } from '../../src/pipeline/classify.ts';
+import { ACTION_ALIASES, applyRule, BUILTIN_RULES, conditionSchema, operationOf, ruleSchema, type ClassifyRule, type ClassifyStageConfig, type RuleExtract } from '../../src/pipeline/classify.ts';
 import type { Stage } from '../../src/pipeline/stage.ts';
 
 /**
@@ -32,7 +32,7 @@ interface CompiledRule {
   name: string;
   conditions: Array<{ path: string[]; test: Test }>;
   set: ClassifyRule['set'];
-  extract?: { path: string[]; regex: RegExp };
+  extract?: RuleExtract;
 }
 
 function compileCondition(c: z.infer<typeof conditionSchema>): Test {
@@ -98,7 +98,7 @@ function compileRule(r: ClassifyRule): CompiledRule {
     name: r.name,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
-    extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern } : undefined,
+    extract: r.extract ? { path: splitPath(r.extract.field), regex: r.extract.pattern, repeat: r.extract.repeat } : undefined,
   };
 }
 

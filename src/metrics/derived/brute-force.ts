@@ -81,8 +81,21 @@ export class BruteForceDetector {
    * failure takes the source over the threshold; a source stays detected (no new detection)
    * until a later failure finds it below the threshold again.
    */
-  failure(source: string, time: number): Detection | null {
+  failure(source: string, time: number, count = 1): Detection | null {
     if (source.length === 0 || source.length > MAX_SOURCE_LENGTH) return null;
+    // N failures at one time (a "message repeated N times" line): past `threshold` of them the
+    // ring holds the same times; the rest only lengthen the burst.
+    let detection: Detection | null = null;
+    const rounds = Math.min(count, this.threshold);
+    for (let i = 0; i < rounds; i++) detection = this.one(source, time) ?? detection;
+    if (count > rounds) {
+      const s = this.sources.peek(source);
+      if (s !== undefined && s.over) s.burst += count - rounds;
+    }
+    return detection;
+  }
+
+  private one(source: string, time: number): Detection | null {
     let s = this.sources.get(source);
     if (s === undefined) {
       s = this.free.pop();

@@ -15,8 +15,8 @@ const bruteForceSchema = z.strictObject({
   window: duration().default(5 * 60_000).refine((v) => v > 0, { message: 'window must be positive' }),
   /** Source IPs remembered (lru-cache): the least recently failing one is forgotten first. */
   max_sources: z.number().int().min(1).max(10_000_000).default(10_000),
-  /** >0 exports brute_force_source_failed_logins{source_ip} for this many top sources over the threshold. */
-  expose_top_sources: z.number().int().min(0).max(1000).default(0),
+  /** Exports brute_force_source_failed_logins{source_ip} for at most this many sources over the threshold (0: none): bounded cardinality. */
+  expose_top_sources: z.number().int().min(0).max(1000).default(10),
 });
 export type BruteForceConfig = z.infer<typeof bruteForceSchema>;
 

@@ -25,6 +25,27 @@ export const SECURITY_METRIC_NAMES = {
 const ACTIONS: ReadonlySet<string> = new Set(Object.values(SECURITY_ACTIONS));
 const THREATS: ReadonlySet<string> = new Set(THREAT_KINDS);
 
+/** Brute-force state as /api/status shows it. */
+export interface BruteForceStatus {
+  threshold: number;
+  window_seconds: number;
+  sources_over_threshold: number;
+  tracked_sources: number;
+  /** Sources over the threshold with the most failed logins in their current burst, most first. */
+  top_sources: Array<{ source_ip: string; failed_logins: number }>;
+  /** The detector's clock (the records' time). */
+  clock: string;
+}
+
+/**
+ * The log lines a record stands for: `metadata.repeat_count` of a syslog "message repeated N
+ * times: [ ... ]" line (set by the syslog parser), else 1.
+ */
+export function linesOf(r: LogRecord): number {
+  const n = r.metadata?.repeat_count;
+  return typeof n === 'number' && Number.isInteger(n) && n > 1 ? n : 1;
+}
+
 /**
  * Counts the security classification of records (src/events.ts) and the 401/403/429 responses,
  * and runs brute-force detection on failed logins. Every label is bounded: `service` by the
@@ -41,6 +62,13 @@ export class SecurityMetrics {
   private readonly metrics: MetricsRegistry;
   /** Locally counted series (see MetricsRegistry.count), by family, service, then the second label's value ('' when none): no per-record label hashing or key building. */
   private readonly series = new Map<string, Map<string, Map<string, LocalCounter>>>();
+  /**
+   * The detector's clock: the newest failure's own timestamp, advanced by the wall time since it
+   * arrived. Live, that is the wall clock; replaying last week's file, it is last week's time plus
+   * the time since the replay's last failure, so both give the same answer (README "Derived metrics").
+   */
+  private clockEvent = Number.NaN;
+  private clockWall = 0;
 
   constructor(cfg: SecurityMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
     const m = deps.metrics;
@@ -67,7 +95,7 @@ export class SecurityMetrics {
     }
     const detector = new BruteForceDetector({ threshold: bf.threshold, window: bf.window, maxSources: bf.max_sources });
     this.detector = detector;
-    const now = this.now;
+    const now = () => this.clock();
     m.gauge(N.bruteForceOver, 'Source IPs currently over the brute-force threshold (threshold failed logins within the window).', [], function () {
       this.set(detector.overThreshold(now()));
     });
@@ -76,7 +104,7 @@ export class SecurityMetrics {
     });
     const k = bf.expose_top_sources;
     if (k > 0) {
-      m.gauge(N.bruteForceTop, `Failed logins in the current burst of the top ${k} source IPs over the brute-force threshold (opt-in: expose_top_sources).`, ['source_ip'], function () {
+      m.gauge(N.bruteForceTop, `Failed logins in the current burst of the top ${k} source IPs over the brute-force threshold (at most expose_top_sources series).`, ['source_ip'], function () {
         this.reset();
         for (const t of detector.top(k, now())) this.set({ source_ip: t.source }, t.failures);
       });
@@ -86,6 +114,7 @@ export class SecurityMetrics {
   /** Counts one record; `service` is its already-bounded service label value. */
   observe(event: LogEvent, service: string, emit: EmitEvent | undefined): void {
     const r = event.record;
+    const n = linesOf(r);
     const status = r.http?.status_code;
     if (status === 401 || status === 403 || status === 429) {
       this.inc(SECURITY_METRIC_NAMES.deniedResponses, service, status === 401 ? '401' : status === 403 ? '403' : '429');
@@ -93,15 +122,15 @@ export class SecurityMetrics {
     let rateLimited = status === 429;
     if (r.event_type === 'security' && r.action !== undefined) {
       const action = ACTIONS.has(r.action) ? r.action : OVERFLOW_VALUE;
-      this.inc(SECURITY_METRIC_NAMES.securityEvents, service, action);
+      this.inc(SECURITY_METRIC_NAMES.securityEvents, service, action, n);
       switch (action) {
         case SECURITY_ACTIONS.failedLogin:
-          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'failure');
-          this.inc(SECURITY_METRIC_NAMES.authFailures, service);
-          if (this.detector !== null && r.ip_address) this.failedLogin(event, service, r.ip_address, emit);
+          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'failure', n);
+          this.inc(SECURITY_METRIC_NAMES.authFailures, service, undefined, n);
+          if (this.detector !== null && r.ip_address) this.failedLogin(event, service, r.ip_address, n, emit);
           break;
         case SECURITY_ACTIONS.successfulLogin:
-          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'success');
+          this.inc(SECURITY_METRIC_NAMES.authAttempts, service, 'success', n);
           break;
         case SECURITY_ACTIONS.rateLimited:
           rateLimited = true;
@@ -119,8 +148,28 @@ export class SecurityMetrics {
     if (rateLimited) this.inc(SECURITY_METRIC_NAMES.rateLimitEvents, service);
   }
 
+  /** Epoch ms on the detector's clock (see clockEvent). */
+  clock(): number {
+    const wall = this.now();
+    return Number.isNaN(this.clockEvent) ? wall : this.clockEvent + (wall - this.clockWall);
+  }
+
+  /** The brute-force figures for the status page: sources over the threshold now, the top ones, sources remembered. */
+  bruteForceStatus(k = 10): BruteForceStatus | null {
+    if (this.detector === null) return null;
+    const now = this.clock();
+    return {
+      threshold: this.threshold,
+      window_seconds: this.windowMs / 1000,
+      sources_over_threshold: this.detector.overThreshold(now),
+      tracked_sources: this.detector.tracked,
+      top_sources: this.detector.top(k, now).map((t) => ({ source_ip: t.source, failed_logins: t.failures })),
+      clock: new Date(now).toISOString(),
+    };
+  }
+
   /** Counts one in the family's series (service, and the second label's value if it has one). */
-  private inc(family: string, service: string, second?: string): void {
+  private inc(family: string, service: string, second?: string, n = 1): void {
     let byService = this.series.get(family);
     if (byService === undefined) this.series.set(family, (byService = new Map()));
     let bySecond = byService.get(service);
@@ -131,15 +180,19 @@ export class SecurityMetrics {
       c = this.metrics.count(family, second === undefined ? [service] : [service, second]);
       bySecond.set(key, c);
     }
-    c.inc();
+    c.inc(n);
   }
 
-  private failedLogin(event: LogEvent, service: string, ip: string, emit: EmitEvent | undefined): void {
+  private failedLogin(event: LogEvent, service: string, ip: string, n: number, emit: EmitEvent | undefined): void {
     const now = this.now();
     let t = Date.parse(event.record.timestamp);
     // Unreadable or far-future stamps count at arrival time rather than poisoning the window.
     if (Number.isNaN(t) || t > now + this.windowMs) t = now;
-    const d = this.detector!.failure(ip, t);
+    if (!(t < this.clockEvent)) {
+      this.clockEvent = t;
+      this.clockWall = now;
+    }
+    const d = this.detector!.failure(ip, t, n);
     if (d === null) return;
     this.detections.inc({ service });
     if (emit) emit(this.detectionEvent(event, d));

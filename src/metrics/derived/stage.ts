@@ -4,7 +4,7 @@ import type { EmitEvent, Stage } from '../../pipeline/stage.ts';
 import { BoundedValues } from './bounded-values.ts';
 import type { DerivedMetricsConfig } from './config.ts';
 import { PerformanceMetrics } from './performance.ts';
-import { SecurityMetrics } from './security.ts';
+import { SecurityMetrics, type BruteForceStatus } from './security.ts';
 
 /** Self-metric: label values counted as "other" because their cap was reached. */
 export const LABEL_OVERFLOW_METRIC = 'logship_derived_label_overflow_total';
@@ -25,6 +25,11 @@ export class DerivedMetricsStage implements Stage {
     this.services = new BoundedValues('service', cfg.max_services, overflow);
     this.security = cfg.security.enabled ? new SecurityMetrics(cfg.security, deps) : null;
     this.performance = cfg.performance.enabled ? new PerformanceMetrics(cfg.performance, { metrics: deps.metrics, overflow }) : null;
+  }
+
+  /** The brute-force detector's figures (null when it is off), for /api/status. */
+  bruteForceStatus(): BruteForceStatus | null {
+    return this.security?.bruteForceStatus() ?? null;
   }
 
   process(event: LogEvent, emit?: EmitEvent): LogEvent {
