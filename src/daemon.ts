@@ -9,6 +9,7 @@ import { createParser } from './parse/registry.ts';
 import type { LineReceiver } from './pipeline/line.ts';
 import { LineProcessor } from './pipeline/processor.ts';
 import { createBuiltinStages, createStage } from './pipeline/registry.ts';
+import { RecordFaults } from './pipeline/faults.ts';
 import { FanOutRouter } from './pipeline/router.ts';
 import type { Stage } from './pipeline/stage.ts';
 import { PositionStore } from './positions/store.ts';
@@ -45,6 +46,8 @@ export class Daemon implements StatusProvider {
   private flushTimer: NodeJS.Timeout | null = null;
   private server: HttpServer | null = null;
   private startedAt = Date.now();
+  /** Survives reloads, like the metrics it counts into. */
+  private readonly faults: RecordFaults;
   private running = false;
   private readonly dryRun: boolean;
 
@@ -52,6 +55,7 @@ export class Daemon implements StatusProvider {
     this.cfg = cfg;
     this.log = opts.log;
     this.dryRun = opts.dryRun ?? false;
+    this.faults = new RecordFaults({ metrics: this.metrics, log: this.log });
     this.metrics.gauge('logship_build_info', 'Build information (always 1).', ['version', 'node']).set({ version: VERSION, node: process.versions.node }, 1);
     const self = this;
     this.metrics.gauge('logship_buffer_bytes', 'Bytes read and not yet acknowledged by every sink (the global budget in use).', [], function () {
@@ -100,11 +104,11 @@ export class Daemon implements StatusProvider {
     this.sinks = [];
     for (let i = 0; i < sinkConfigs.length; i++) {
       const name = this.dryRun ? 'stdout' : sinkName(cfg, i);
-      const sink = await createSink(name, sinkConfigs[i], { log, metrics });
+      const sink = await createSink(name, sinkConfigs[i], { log, metrics, faults: this.faults });
       await sink.start();
       this.sinks.push(sink);
     }
-    const router = new FanOutRouter(this.sinks);
+    const router = new FanOutRouter(this.sinks, this.faults);
     const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
     // Last, so the built-in metrics see records after classification (and after user drops).
     this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics }) : null;
@@ -123,6 +127,7 @@ export class Daemon implements StatusProvider {
         labels: { job: src.name, ...src.labels },
         metrics,
         log,
+        faults: this.faults,
       });
       this.receivers.push(processor);
       if (src.type === 'syslog') {
@@ -203,6 +208,7 @@ export class Daemon implements StatusProvider {
       }),
       sinks: this.sinks.map((s) => s.status()),
       bruteForce: this.derived?.bruteForceStatus() ?? null,
+      faults: this.faults.snapshot(),
     };
   }
 }
@@ -216,10 +222,17 @@ export interface DaemonStatus {
   ready: { ready: boolean; reasons: string[] };
   buffer: { usedBytes: number; limitBytes: number; backpressureSeconds: number };
   /** type and paths (the configured globs) say what a source with no files is looking for. */
-  sources: Array<{ name: string; type: string; paths: string[]; files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }> }>;
+  sources: Array<{
+    name: string;
+    type: string;
+    paths: string[];
+    files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }>;
+  }>;
   sinks: ReturnType<Sink['status']>[];
   /** The brute-force detector (derived_metrics.security.brute_force); null when off. */
   bruteForce?: BruteForceStatus | null;
+  /** Records a parser, stage or encoder failed on, each isolated from the lines around it. */
+  faults?: ReturnType<RecordFaults['snapshot']>;
 }
 
 async function loadStatusPage(): Promise<(status: unknown) => string> {

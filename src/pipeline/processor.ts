@@ -1,9 +1,18 @@
 import type { Logger } from 'pino';
 import { CounterTable, type MetricsRegistry } from '../metrics/registry.ts';
+import { plainRecord } from '../parse/normalize.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, LogRecord, SourceInfo } from '../record.ts';
 import type { LineReceiver, SourceLine, TransportFields } from './line.ts';
 import type { Stage } from './stage.ts';
+import { RecordFaults } from './faults.ts';
+import { exceedsDepth, MAX_RECORD_DEPTH } from './record-depth.ts';
+
+/**
+ * Lines shorter than this cannot nest deeper than MAX_RECORD_DEPTH (each level costs at least
+ * two characters), so only longer ones pay the depth check.
+ */
+const DEPTH_CHECK_MIN_CHARS = 2 * MAX_RECORD_DEPTH;
 
 /** Hands finished events to every sink; see Sink.write for the ack contract. */
 export interface EventRouter {
@@ -31,6 +40,7 @@ export class LineProcessor implements LineReceiver {
   private readonly dropped: CounterTable;
   /** logship_parse_errors_total{parser,reason} (counted locally: no label object per line). */
   private readonly parseErrors: CounterTable;
+  private readonly faults: RecordFaults;
   private readonly log: Logger;
 
   constructor(opts: {
@@ -43,6 +53,8 @@ export class LineProcessor implements LineReceiver {
     labels: Record<string, string>;
     metrics: MetricsRegistry;
     log: Logger;
+    /** Where isolated record failures are counted and listed (the daemon's; else one of its own). */
+    faults?: RecordFaults;
   }) {
     this.parser = opts.parser;
     this.parserName = opts.parserName;
@@ -58,6 +70,7 @@ export class LineProcessor implements LineReceiver {
     opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
     this.parseErrors = new CounterTable(opts.metrics, 'logship_parse_errors_total');
     this.service = opts.service;
+    this.faults = opts.faults ?? new RecordFaults({ metrics: opts.metrics, log: opts.log });
     const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
     this.ctx = {
       source: placeholder,
@@ -82,7 +95,16 @@ export class LineProcessor implements LineReceiver {
     ctx.service = transport?.service ?? this.service;
     let event: LogEvent | null;
     try {
-      const record = this.parser(line.text, ctx);
+      let record = this.parser(line.text, ctx);
+      if (line.text.length > DEPTH_CHECK_MIN_CHARS && exceedsDepth(record, MAX_RECORD_DEPTH)) {
+        // JSON.parse nests without limit, but every encoder after it (JSON.stringify, the ES
+        // document builder, redaction) recurses: a 240 KB `{"a":{"a":…}}` line overflowed the
+        // stack in the sinks and stopped its file. It ships as the text it was instead.
+        this.countParseError(this.parserName, 'too_deep');
+        this.faults.note({ kind: 'parse', where: this.parserName, reason: 'too_deep', outcome: 'shipped_as_text', error: `nested deeper than ${MAX_RECORD_DEPTH} levels`, file: line.source.file, offset: line.offset });
+        ctx.verbatim = false;
+        record = plainRecord(line.text, ctx);
+      }
       let json: string | undefined;
       if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
@@ -91,7 +113,7 @@ export class LineProcessor implements LineReceiver {
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.countParseError(this.parserName, 'exception');
-      this.log.error({ err, parser: this.parserName }, 'parser threw; shipping the line as plain text');
+      this.faults.note({ kind: 'parse', where: this.parserName, reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_as_text', file: line.source.file, offset: line.offset }, err);
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
         labels: this.staticLabels, ack: line.ack, json: undefined, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset,
@@ -105,7 +127,14 @@ export class LineProcessor implements LineReceiver {
   private runStages(from: number, event: LogEvent | null): void {
     for (let i = from; i < this.stages.length && event !== null; i++) {
       const stage = this.stages[i];
-      const out: LogEvent | null = stage.process(event, this.emitters[i]);
+      let out: LogEvent | null;
+      try {
+        out = stage.process(event, this.emitters[i]);
+      } catch (err) {
+        // One record's failure in a stage affects that record only: it goes on as it was.
+        this.stageFailed(i, event, err);
+        out = event;
+      }
       if (out === null) {
         this.countDrop(i, event.record.source.name);
         event.ack.release();
@@ -113,6 +142,11 @@ export class LineProcessor implements LineReceiver {
       event = out;
     }
     if (event !== null) this.router.route(event);
+  }
+
+  private stageFailed(stageIndex: number, event: LogEvent, err: unknown): void {
+    const where = this.stages[stageIndex].name;
+    this.faults.note({ kind: 'stage', where, reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_without_stage', file: event.record.source.file, offset: event.offset }, err);
   }
 
   private countParseError(parser: string, reason: string): void {

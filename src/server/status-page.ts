@@ -170,6 +170,25 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
     html += `</tbody></table>`;
   }
 
+  const fileErrors = st.sources.flatMap((s) => (s.errors ?? []).map((f) => ({ source: s.name, ...f })));
+  if (fileErrors.length > 0) {
+    html += `<h2>Files that cannot be read</h2>
+<table id="file-errors"><thead><tr><th>Source</th><th>File</th><th>Error</th><th>Since</th><th class="n" title="tried again at every rescan">Attempts</th><th>Message</th></tr></thead><tbody>`;
+    for (const f of fileErrors) html += `<tr data-source="${e(f.source)}" data-path="${e(f.path)}" data-code="${e(f.code)}"><td>${e(f.source)}</td><td class="path">${e(f.path)}</td><td class="err">${e(f.code)}</td><td>${ago(f.since)}</td><td class="n">${num(f.attempts)}</td><td class="err" title="${e(f.message)}">${e(f.message)}</td></tr>`;
+    html += `</tbody></table>`;
+  }
+
+  const faults = st.faults;
+  if (faults !== undefined && faults.total > 0) {
+    html += `<h2>Record faults</h2>
+<p class="sub">Records a parser, stage or encoder failed on; each was isolated (shipped as text, shipped without the stage, shipped as a fallback record, dead-lettered or dropped) and the lines around it shipped normally.</p>
+<table id="faults" data-total="${faults.total}"><thead><tr><th>Kind</th><th>Where</th><th>Reason</th><th>Outcome</th><th class="n">Records</th></tr></thead><tbody>`;
+    for (const c of faults.counts) html += `<tr data-kind="${e(c.kind)}" data-reason="${e(c.reason)}" data-outcome="${e(c.outcome)}" data-count="${c.count}"><td>${e(c.kind)}</td><td>${e(c.where)}</td><td>${e(c.reason)}</td><td>${e(c.outcome.replace(/_/g, ' '))}</td><td class="n">${num(c.count)}</td></tr>`;
+    html += `</tbody></table>`;
+    const last = faults.recent[faults.recent.length - 1];
+    if (last !== undefined) html += `<p class="sub" id="last-fault">last: ${e(last.at)} ${e(last.kind)} in ${e(last.where)} (${e(last.reason)}) ${last.file ? `at <code>${e(last.file)}</code>${last.offset !== undefined ? ` offset ${num(last.offset)}` : ''}` : ''}${last.error ? ` — ${e(last.error)}` : ''}</p>`;
+  }
+
   html += `<p class="build" id="build">logship <b>${e(st.version)}</b> · Node ${e(st.node)} · host <b>${e(st.host)}</b> · started ${e(st.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} · up ${duration(st.uptimeSeconds)}</p>`;
   return html;
 }

@@ -8,7 +8,7 @@ import { Batcher } from './batcher.ts';
 import type { FileSinkConfig } from './file-config.ts';
 import type { Sink, SinkStatus } from './sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
-import { recordJson } from '../record-json.ts';
+import { recordJsonIsolated, type RecordFaults } from '../pipeline/faults.ts';
 
 /**
  * Appends normalized records as NDJSON to a local file. Records are acknowledged after the
@@ -24,8 +24,11 @@ export class FileSink implements Sink {
   private readonly batcher: Batcher;
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
 
-  constructor(name: string, cfg: FileSinkConfig, log: Logger, metrics: MetricsRegistry) {
+  private readonly faults: RecordFaults | undefined;
+
+  constructor(name: string, cfg: FileSinkConfig, log: Logger, metrics: MetricsRegistry, faults?: RecordFaults) {
     this.name = name;
+    this.faults = faults;
     this.cfg = cfg;
     this.log = log.child({ sink: name });
     this.m = new SinkMetrics(metrics);
@@ -63,7 +66,7 @@ export class FileSink implements Sink {
 
   private async send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (let i = 0; i < batch.length; i++) text += recordJson(batch[i]) + '\n';
+    for (let i = 0; i < batch.length; i++) text += recordJsonIsolated(batch[i], this.name, this.faults) + '\n';
     for (let attempt = 0; ; attempt++) {
       try {
         await this.fh!.write(text);

@@ -5,7 +5,7 @@ import { Batcher } from './batcher.ts';
 import type { StdoutSinkConfig } from './file-config.ts';
 import type { Sink, SinkStatus } from './sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
-import { recordJson } from '../record-json.ts';
+import { boundedJson, recordJsonIsolated, type RecordFaults } from '../pipeline/faults.ts';
 
 /** Prints records as NDJSON on stdout (`run --dry-run`, debugging). */
 export class StdoutSink implements Sink {
@@ -17,8 +17,11 @@ export class StdoutSink implements Sink {
   private sent = 0;
   private lastSuccess: number | null = null;
 
-  constructor(name: string, cfg: StdoutSinkConfig, log: Logger, metrics: MetricsRegistry) {
+  private readonly faults: RecordFaults | undefined;
+
+  constructor(name: string, cfg: StdoutSinkConfig, log: Logger, metrics: MetricsRegistry, faults?: RecordFaults) {
     this.name = name;
+    this.faults = faults;
     this.cfg = cfg;
     this.m = new SinkMetrics(metrics);
     this.batcher = new Batcher({
@@ -39,7 +42,7 @@ export class StdoutSink implements Sink {
 
   private send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (const e of batch) text += (this.cfg.pretty ? JSON.stringify(e.record, null, 2) : recordJson(e)) + '\n';
+    for (const e of batch) text += (this.cfg.pretty ? prettyJson(e) : recordJsonIsolated(e, this.name, this.faults)) + '\n';
     return new Promise((resolve) => {
       process.stdout.write(text, () => {
         this.sent += batch.length;
@@ -63,5 +66,14 @@ export class StdoutSink implements Sink {
       name: this.name, type: this.type, state: 'ok', lastSuccess: this.lastSuccess, lastError: null, failingSince: null,
       retries: 0, queued: this.batcher.queued, inflight: this.batcher.inflightRequests, sent: this.sent, dropped: 0,
     };
+  }
+}
+
+/** Indented JSON of the record; bounded (and one line) when the record cannot be encoded. */
+function prettyJson(e: LogEvent): string {
+  try {
+    return JSON.stringify(e.record, null, 2);
+  } catch {
+    return boundedJson(e.record);
   }
 }

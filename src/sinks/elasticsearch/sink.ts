@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../metrics/registry.ts';
 import type { Ack, LogEvent } from '../../record.ts';
+import { describeError, fallbackEvent, type RecordFaults } from '../../pipeline/faults.ts';
+import { recordJson } from '../../record-json.ts';
 import { VERSION } from '../../version.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
@@ -74,8 +76,11 @@ export class ElasticsearchSink implements Sink {
   private readonly queue: BatchQueue<EsBatch>;
   private readonly spare: Buffer[] = [];
 
-  constructor(name: string, cfg: ElasticsearchSinkConfig, log: Logger, metrics: MetricsRegistry) {
+  private readonly faults: RecordFaults | undefined;
+
+  constructor(name: string, cfg: ElasticsearchSinkConfig, log: Logger, metrics: MetricsRegistry, faults?: RecordFaults) {
     this.name = name;
+    this.faults = faults;
     this.cfg = cfg;
     this.log = log.child({ sink: name });
     this.m = new SinkMetrics(metrics);
@@ -131,11 +136,7 @@ export class ElasticsearchSink implements Sink {
       source = encodeDocument(event, this.docOpts);
       action = bulkAction(this.namer(event), this.cfg.document_id === 'auto' ? documentId(event, source) : undefined);
     } catch (err) {
-      // Not representable as JSON (cannot happen for parsed records; guards hand-built ones).
-      this.stats.dropped++;
-      this.m.dropped.inc({ sink: this.name, reason: 'encode_error' });
-      this.log.error({ err: (err as Error).message }, 'cannot encode a record as a document; dropped');
-      event.ack.release();
+      this.encodeFailed(event, err);
       return;
     }
     this.append(action, source, event.ack);
@@ -299,6 +300,43 @@ export class ElasticsearchSink implements Sink {
     await this.deadLetter(await body.items(), refused);
   }
 
+  /**
+   * A record that cannot be made a document (an encoder threw: a cycle, a BigInt, nesting beyond
+   * the stack) goes to the dead-letter file with the reason, as its bounded fallback rendering;
+   * acknowledged once the letter is on disk, like a document Elasticsearch refused.
+   */
+  private encodeFailed(event: LogEvent, err: unknown): void {
+    const fallback = fallbackEvent(event, err);
+    let index = '';
+    try {
+      index = this.namer(fallback);
+    } catch {
+      // the index name came from the record too; the letter says none
+    }
+    const letter: DeadLetter = { time: new Date().toISOString(), sink: this.name, index, status: 0, reason: 'encode_error', error: describeError(err), document: JSON.parse(recordJson(fallback)) as unknown };
+    this.faults?.note({ kind: 'encode', where: this.name, reason: err instanceof Error ? err.name : 'exception', outcome: 'dead_lettered', file: event.record.source?.file, offset: event.offset }, err);
+    void this.persistLetters([letter]).then((fresh) => {
+      if (fresh.length > 0) {
+        this.stats.dropped++;
+        this.m.dropped.inc({ sink: this.name, reason: 'encode_error' });
+      }
+      event.ack.release();
+    });
+  }
+
+  /** Appends letters not written before, retrying while the disk refuses; resolves with those written. */
+  private async persistLetters(letters: DeadLetter[]): Promise<DeadLetter[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deadLetters.write(letters);
+      } catch (err) {
+        if (this.abort.signal.aborted) return NEVER;
+        this.log.error({ err: (err as Error).message, file: this.deadLetters.path, attempt }, 'writing the dead-letter file failed; retrying');
+        await sleep(Math.min(30_000, 500 * 2 ** attempt), this.abort.signal);
+      }
+    }
+  }
+
   /** Appends to the dead-letter file (retrying while the disk refuses), then counts the drops. */
   private async deadLetter(items: BulkItems, refused: Refused[]): Promise<void> {
     const time = new Date().toISOString();
@@ -313,17 +351,7 @@ export class ElasticsearchSink implements Sink {
       const caused = error.caused_by?.reason ? ` (caused by ${error.caused_by.type ?? 'error'}: ${error.caused_by.reason})` : '';
       return { time, sink: this.name, index, ...(id ? { _id: id } : {}), status, reason: error.type, error: `${error.reason}${caused}`, document };
     });
-    let fresh: DeadLetter[] = [];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fresh = await this.deadLetters.write(letters);
-        break;
-      } catch (err) {
-        if (this.abort.signal.aborted) return NEVER;
-        this.log.error({ err: (err as Error).message, file: this.deadLetters.path, attempt }, 'writing the dead-letter file failed; retrying');
-        await sleep(Math.min(30_000, 500 * 2 ** attempt), this.abort.signal);
-      }
-    }
+    const fresh = await this.persistLetters(letters);
     if (fresh.length === 0) {
       this.log.info({ count: letters.length }, 'refused documents were already in the dead-letter file (resent after a restart)');
       return;
