@@ -17,7 +17,7 @@ import type { SourceInfo } from './record.ts';
 import { HttpServer, type StatusProvider } from './server/http.ts';
 import { createSink } from './sinks/registry.ts';
 import type { Sink } from './sinks/sink.ts';
-import { FileSource } from './sources/file/file-source.ts';
+import { FileSource, type FileErrorStatus } from './sources/file/file-source.ts';
 import { createLineChain } from './sources/line-chain.ts';
 import { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './version.ts';
@@ -204,7 +204,7 @@ export class Daemon implements StatusProvider {
       sources: this.sources.map((s) => {
         if (s instanceof SyslogSource) return { name: s.name, type: 'syslog', paths: s.status().listen, files: [] };
         const sc = this.cfg.sources.find((c) => c.name === s.name);
-        return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })) };
+        return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })), errors: s.fileErrors() };
       }),
       sinks: this.sinks.map((s) => s.status()),
       bruteForce: this.derived?.bruteForceStatus() ?? null,
@@ -227,6 +227,8 @@ export interface DaemonStatus {
     type: string;
     paths: string[];
     files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }>;
+    /** Files that match the globs and cannot be opened or read (retried at every rescan). */
+    errors?: FileErrorStatus[];
   }>;
   sinks: ReturnType<Sink['status']>[];
   /** The brute-force detector (derived_metrics.security.brute_force); null when off. */

@@ -105,9 +105,13 @@ export class DaemonProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  /**
+   * `user`: run as that uid/gid (the test runs as root, which chmod cannot deny; libuv drops the
+   * supplementary groups too), to exercise permission errors for real.
+   */
+  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number } } = {}) {
     const launch = cliLaunch();
-    this.child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.user ?? {}) });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));

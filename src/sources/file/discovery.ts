@@ -2,6 +2,19 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 
+/** A path the globs name that cannot be looked into or read (see GlobMatcher.scan). */
+export interface PathProblem {
+  path: string;
+  /** errno code (EACCES, ENOENT, EISDIR, ELOOP, …). */
+  code: string;
+  message: string;
+}
+
+function problemOf(path: string, err: unknown): PathProblem {
+  const e = err as NodeJS.ErrnoException;
+  return { path, code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
+}
+
 /**
  * Expands include globs (with `**`) minus excludes into real file paths. Walks only below each
  * glob's static base directory. Symlinked directories are followed once (by real device+inode),
@@ -11,7 +24,7 @@ export class GlobMatcher {
   readonly bases: string[];
   /** Deepest directory level below a base that any include glob can match. */
   readonly maxDepth: number;
-  private readonly include: Array<{ base: string; isMatch: (p: string) => boolean; maxDepth: number }>;
+  private readonly include: Array<{ base: string; isMatch: (p: string) => boolean; maxDepth: number; literal: string | null }>;
   private readonly exclude: (p: string) => boolean;
 
   constructor(paths: string[], exclude: string[]) {
@@ -21,7 +34,7 @@ export class GlobMatcher {
       const base = scan.isGlob ? scan.base || '/' : abs.slice(0, abs.lastIndexOf('/')) || '/';
       // Without `**` a glob cannot match deeper than its own number of segments below the base.
       const maxDepth = abs.includes('**') ? 32 : abs.split('/').length - base.split('/').length - 1;
-      return { base, isMatch: picomatch(abs, { dot: true }), maxDepth };
+      return { base, isMatch: picomatch(abs, { dot: true }), maxDepth, literal: scan.isGlob ? null : abs };
     });
     this.bases = [...new Set(this.include.map((i) => i.base))];
     this.maxDepth = Math.max(0, ...this.include.map((i) => i.maxDepth));
@@ -44,21 +57,38 @@ export class GlobMatcher {
     return false;
   }
 
-  /** Every regular file currently matching. */
-  async scan(): Promise<string[]> {
+  /**
+   * Every regular file currently matching. `problems` hears of what the globs name but cannot be
+   * read: a directory below a base that cannot be listed (EACCES), a matching directory (EISDIR)
+   * or dangling link (ENOENT), a literal path that is missing or not a file. A glob's base that
+   * does not exist is not a problem (no Docker on this host, say): the status page says that no
+   * file matches.
+   */
+  async scan(problems?: (p: PathProblem) => void): Promise<string[]> {
     const found = new Set<string>();
+    const report = problems ?? (() => {});
     for (const inc of this.include) {
       const visited = new Set<string>();
-      await this.walk(inc.base, inc, visited, found, 0);
+      await this.walk(inc.base, inc, visited, found, 0, report);
+      if (inc.literal !== null && !found.has(inc.literal) && !this.exclude(inc.literal)) {
+        try {
+          const st = await stat(inc.literal);
+          if (st.isDirectory()) report({ path: inc.literal, code: 'EISDIR', message: `${inc.literal} is a directory; name its files (e.g. ${inc.literal}/*.log)` });
+          else if (!st.isFile()) report({ path: inc.literal, code: 'ENOTFILE', message: `${inc.literal} is not a regular file` });
+        } catch (err) {
+          report(problemOf(inc.literal, err));
+        }
+      }
     }
     return [...found];
   }
 
-  private async walk(dir: string, inc: { maxDepth: number }, visited: Set<string>, found: Set<string>, depth: number): Promise<void> {
+  private async walk(dir: string, inc: { maxDepth: number }, visited: Set<string>, found: Set<string>, depth: number, report: (p: PathProblem) => void): Promise<void> {
     let st;
     try {
       st = await stat(dir);
-    } catch {
+    } catch (err) {
+      if (depth > 0 && (err as NodeJS.ErrnoException).code !== 'ENOENT') report(problemOf(dir, err));
       return;
     }
     if (!st.isDirectory()) {
@@ -71,7 +101,8 @@ export class GlobMatcher {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(problemOf(dir, err));
       return;
     }
     for (const e of entries) {
@@ -79,15 +110,24 @@ export class GlobMatcher {
       if (e.isFile()) {
         if (this.matches(p)) found.add(p);
       } else if (e.isDirectory() || e.isSymbolicLink()) {
+        let isDir = e.isDirectory();
         if (e.isSymbolicLink()) {
-          const t = await stat(p).catch(() => null);
-          if (t?.isFile()) {
+          let t;
+          try {
+            t = await stat(p);
+          } catch (err) {
+            if (this.matches(p)) report(problemOf(p, err)); // a dangling link where a log should be
+            continue;
+          }
+          if (t.isFile()) {
             if (this.matches(p)) found.add(p);
             continue;
           }
-          if (!t?.isDirectory()) continue;
+          if (!t.isDirectory()) continue;
+          isDir = true;
         }
-        if (depth < inc.maxDepth) await this.walk(p, inc, visited, found, depth + 1);
+        if (isDir && this.matches(p)) report({ path: p, code: 'EISDIR', message: `${p} matches the globs but is a directory` });
+        if (depth < inc.maxDepth) await this.walk(p, inc, visited, found, depth + 1, report);
       }
     }
   }

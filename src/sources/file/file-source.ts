@@ -11,7 +11,8 @@ import type { PositionStore } from '../../positions/store.ts';
 import type { SourceInfo } from '../../record.ts';
 import type { FileSourceConfig } from '../config.ts';
 import { containerFields } from '../container/metadata.ts';
-import { GlobMatcher } from './discovery.ts';
+import { GlobMatcher, type PathProblem } from './discovery.ts';
+import { FileErrors, type FileErrorStatus } from './file-errors.ts';
 import { FINGERPRINT_MAX, fingerprint, fingerprintOf, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
@@ -30,6 +31,8 @@ export interface FileSourceDeps {
   /** Forget positions of files gone longer than this (positions.expire_after). */
   positionsExpireAfter?: number;
 }
+
+export type { FileErrorStatus };
 
 export interface FileStatus {
   path: string;
@@ -73,6 +76,7 @@ export class FileSource {
   /** Heads of recently truncated files, to recognise their copytruncate copies. */
   private readonly retiredHeads: Array<{ value: string; len: number; lineOffset: number }> = [];
   private readonly tailMetrics: TailMetrics;
+  private readonly errors: FileErrors;
   private readonly fileSize;
   private readonly fileOffset;
   private readonly deps: FileSourceDeps;
@@ -84,6 +88,7 @@ export class FileSource {
     this.matcher = new GlobMatcher(cfg.paths, cfg.exclude);
     this.watcher = new FileWatcher(this.matcher, deps.log);
     this.tailMetrics = new TailMetrics(deps.metrics, cfg.name);
+    this.errors = new FileErrors(cfg.name, deps);
     // Families are shared by all sources (and survive reloads): the collect callback of the
     // first registrant refreshes the series of every running source.
     // Size is registered first so its collect also refreshes the offsets before they are read.
@@ -147,7 +152,9 @@ export class FileSource {
   }
 
   private async rescan(initial: boolean): Promise<void> {
-    const paths = await this.matcher.scan();
+    const problems: PathProblem[] = [];
+    const paths = await this.matcher.scan((p) => problems.push(p));
+    this.errors.scanDone(problems);
     let changed = false;
     for (const path of paths) {
       if (this.stopped) return;
@@ -167,7 +174,8 @@ export class FileSource {
     let st: Stats;
     try {
       st = await stat(path);
-    } catch {
+    } catch (err) {
+      this.openFailed(path, err);
       return false;
     }
     if (!st.isFile()) return false;
@@ -186,8 +194,10 @@ export class FileSource {
     let fd: number;
     try {
       fd = await openAsync(path, 'r');
-    } catch {
-      return true; // renamed away meanwhile: its tailer (if any) or the next event handles it
+    } catch (err) {
+      // ENOENT: renamed away meanwhile: its tailer (if any) or the next event handles it.
+      this.openFailed(path, err);
+      return true;
     }
     let key: string;
     try {
@@ -204,12 +214,19 @@ export class FileSource {
     this.opening.add(key);
     try {
       await this.openFile(path, key, st, initial, false, undefined, fd);
+      this.errors.cleared(path);
     } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message, file: path }, 'cannot open file');
+      this.openFailed(path, err);
     } finally {
       this.opening.delete(key);
     }
     return true;
+  }
+
+  /** A vanished file is no error (it was rotated or deleted); anything else is listed until it opens. */
+  private openFailed(path: string, err: unknown): void {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.errors.cleared(path);
+    else this.errors.openFailed(path, err);
   }
 
   /** True when `key` is already tailed; follows it to `path` if it was renamed within the globs. */
@@ -434,6 +451,11 @@ export class FileSource {
     if (this.cfg.type !== 'file') Object.assign(info, containerFields(this.cfg.type, path));
     // Shared by every record of the file; frozen so sinks may cache per object (Loki stream plans).
     return Object.freeze(info);
+  }
+
+  /** Files and directories the globs name that cannot be opened or read now. */
+  fileErrors(): FileErrorStatus[] {
+    return this.errors.list();
   }
 
   files(): FileStatus[] {
