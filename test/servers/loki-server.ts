@@ -290,6 +290,11 @@ export class LokiTestServer {
     this.failure = { ...f, until: f.forMs !== undefined ? Date.now() + f.forMs : Infinity, left: f.times ?? Infinity };
   }
 
+  /** Requests held open by a `hang` failure right now. */
+  get hanging(): number {
+    return this.hung.size;
+  }
+
   clearFailure(): void {
     this.failure = null;
     for (const r of this.hung) r.destroy();

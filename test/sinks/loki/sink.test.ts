@@ -8,7 +8,7 @@ import type { Ack, LogEvent, LogRecord } from '../../../src/record.ts';
 import { lokiSinkSchema } from '../../../src/sinks/loki/config.ts';
 import { LokiSink } from '../../../src/sinks/loki/sink.ts';
 import { LokiTestServer, type LokiServerOptions } from '../../servers/loki-server.ts';
-import { sleep, tempDir, waitFor } from '../../support/daemon.ts';
+import { tempDir, waitFor } from '../../support/daemon.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -104,16 +104,21 @@ t.test('ships protobuf+snappy: labels from the allowlist, trace_id in structured
 });
 
 t.test('5xx, 429 (Retry-After), dropped and hung connections: retried, acked only after the 2xx, stored once', async (t) => {
-  const h = await harness(t, { timeout: '300ms', retry: { max_backoff: '1500ms' } });
-  h.server.fail({ mode: 'status', status: 503, forMs: 800 });
+  // timeout: long enough that no answered request times out on a loaded machine (that retry
+  // would store a duplicate), short enough for the hung request below.
+  const h = await harness(t, { timeout: '3s', retry: { max_backoff: '1500ms' } });
+  // Loki fails until the test heals it, after the sink has retried at least once: no race
+  // between a failure window and the sink's first request.
+  h.server.fail({ mode: 'status', status: 503 });
   const a = Array.from({ length: 10 }, (_, i) => event(i));
-  const started = Date.now();
   for (const e of a) h.sink.write(e);
-  await sleep(500);
+  await waitFor('a 503 retried', () => (h.server.statuses[503] ?? 0) >= 2);
   t.ok(a.every((e) => e.ack.released === 0), 'nothing acknowledged while Loki fails');
   t.equal(h.sink.status().state, 'retrying');
+  const healed = Date.now();
+  h.server.clearFailure();
   await waitFor('recovered', () => a.every((e) => e.ack.released === 1));
-  t.ok(a[0].ack.releasedAt - started >= 800);
+  t.ok(a.every((e) => e.ack.releasedAt >= healed), 'acknowledged only after Loki accepted');
   t.ok(await h.metric('logship_sink_retries_total', { status: '503' }) >= 1);
 
   h.server.fail({ mode: 'status', status: 429, times: 1, retryAfter: '1' });
@@ -241,11 +246,14 @@ t.test('stop() with Loki hanging: returns by the deadline and does not acknowled
   await sink.start();
   const e = event(1);
   sink.write(e);
-  await sleep(200);
+  await waitFor('the push hanging in Loki', () => server.hanging === 1);
   const t0 = Date.now();
   await sink.stop(Date.now() + 300);
-  t.ok(Date.now() - t0 < 2000);
-  await sleep(100);
+  // Far below the 30 s request timeout, with room for a loaded machine: stop did not wait for it.
+  t.ok(Date.now() - t0 < 15_000, 'stop returned without waiting for the request timeout');
+  server.clearFailure(); // the hung request fails now; a stopped sink must not count that as delivered
+  // A grace for a wrong, late ack: it can only miss such a bug, never fail a correct sink.
+  await new Promise((r) => setTimeout(r, 100));
   t.equal(e.ack.released, 0, 'undelivered lines stay unacknowledged (re-read after restart)');
 });
 
