@@ -111,7 +111,7 @@ export class Daemon implements StatusProvider {
     const router = new FanOutRouter(this.sinks, this.faults);
     const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
     // Last, so the built-in metrics see records after classification (and after user drops).
-    this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics }) : null;
+    this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics, knownServices: cfg.sources.map((s) => s.service ?? s.name) }) : null;
     if (this.derived !== null) stages.push(this.derived);
     const host = cfg.host ?? hostname();
     this.sources = [];

@@ -47,7 +47,11 @@ export class MetricsRegistry {
     const key = values.length === 1 ? values[0] : values.join('\u0000');
     let c = series.get(key);
     if (c === undefined) {
-      c = new LocalCount(family.labels(...values));
+      const child = family.labels(...values);
+      // The series is exported from now on, at 0 until its first count is flushed: a series
+      // made ahead of its first count (zeroSeries) gives Prometheus the 0 that increase() needs.
+      child.inc(0);
+      c = new LocalCount(child);
       series.set(key, c);
     }
     return c;

@@ -43,6 +43,13 @@ const TS = 0, LEVEL = 1, MESSAGE = 2, SERVICE = 3, TRACE = 4, SPAN = 5, USER = 6
 const DUR = 8, DUR_MS = 9, DUR_NS = 10, EVENT_TYPE = 11, ACTION = 12, IP = 13, UA = 14;
 const METHOD = 15, ROUTE = 16, PATH = 17, STATUS = 18, RESPONSE_TIME = 19, BYTES = 20, REFERRER = 21, PROTOCOL = 22;
 const HTTP_KEYS: Record<string, number> = lookupTable({ method: METHOD, route: ROUTE, path: PATH, status_code: STATUS, response_time: RESPONSE_TIME, bytes: BYTES, referrer: REFERRER, protocol: PROTOCOL });
+/** The request keys looked for in a `metadata`/`context` object that holds a status code (seed format 1d), best first. */
+const NESTED_REQUEST_KEYS: ReadonlyArray<readonly [number, readonly string[]]> = [
+  [METHOD, ['method']],
+  [ROUTE, ['route']],
+  [PATH, ['path', 'url']],
+  [RESPONSE_TIME, ['response_time', 'responseTime']],
+];
 /** Per slot: the record's own key for it at the top level (the schema's name), if it has one there. */
 const RECORD_KEY: Array<string | undefined> = FIELD_SLOTS.map((name) => (name.includes('.') || name === 'duration_ms' || name === 'duration_ns' ? undefined : name));
 
@@ -175,6 +182,11 @@ export class FieldMapper {
       }
     }
     if (searchNested) this.fillNested(o, ctx);
+    // The platform's request lines (seed format 1d) keep method/route/status in `metadata`
+    // (Python services) or `context` (TypeScript services): a valid status code there makes
+    // them the record's http group, so app request logs feed the same HTTP metrics as access
+    // logs. The logger's own keys stay where they were.
+    if (vals[STATUS] === undefined && (this.requestFrom(metaObj, ctx) || this.requestFrom(o.context, ctx))) verbatim = false;
 
     const level = vals[LEVEL];
     const rec: LogRecord = {
@@ -225,6 +237,27 @@ export class FieldMapper {
     this.verbatim = verbatim && rec.timestamp === vals[TS];
     this.inputKeys = inputKeys;
     return rec;
+  }
+
+  /** Fills the empty http slots from `inner` when it holds a valid status code; true when it did. */
+  private requestFrom(inner: unknown, ctx: ParseContext): boolean {
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return false;
+    const d = inner as Record<string, unknown>;
+    const status = this.convert(STATUS, d.status_code ?? d.statusCode ?? d.status, ctx);
+    if (status === undefined) return false;
+    const { vals } = this;
+    vals[STATUS] = status;
+    for (const [slot, keys] of NESTED_REQUEST_KEYS) {
+      if (vals[slot] !== undefined) continue;
+      for (const k of keys) {
+        const c = d[k] === undefined ? undefined : this.convert(slot, d[k], ctx);
+        if (c !== undefined) {
+          vals[slot] = c;
+          break;
+        }
+      }
+    }
+    return true;
   }
 
   private fillNested(o: Record<string, unknown>, ctx: ParseContext): void {

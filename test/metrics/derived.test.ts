@@ -279,3 +279,53 @@ t.test('an emitted detection runs through the stages after the emitting one, the
   t.same(detection!.labels, { job: 'auth', action: 'brute_force_detected', stage: 'after' }, 'the labels stage after the emitter processed the detection');
   t.equal(routed.filter((e) => e.record.action === 'failed_login').length, 2);
 });
+
+t.test('seed-format app request lines (details in metadata or context, duration in seconds) feed the HTTP metrics', async (t) => {
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const routed: LogEvent[] = [];
+  const processor = new LineProcessor({
+    sourceName: 'app', service: 'app', parserName: 'json', parser: createParser('json'),
+    stages: [new DerivedMetricsStage(cfg(), { metrics })],
+    router: { route: (e) => routed.push(e) }, labels: { job: 'app' }, metrics, log: pino({ level: 'silent' }),
+  });
+  // The two request lines of shared/notes/seed-log-formats.md 1d, and a TypeScript service's
+  // line with its details in `context` (statusCode/url as Express loggers write them).
+  const lines = [
+    '{"timestamp":"2024-01-15T10:00:02.104Z","level":"INFO","service":"cf1-backend","message":"Request completed","trace_id":"abc123","span_id":"def456","user_id":"user123","request_id":"req-7f3a","duration":0.184,"metadata":{"method":"GET","route":"/api/documents/:id","path":"/api/documents/4411","status_code":200}}',
+    '{"timestamp":"2024-01-15T10:00:02.990Z","level":"ERROR","service":"cf1-backend","message":"Request failed","request_id":"req-7f3b","duration":3.912,"metadata":{"method":"POST","route":"/api/payments","path":"/api/payments","status_code":503,"error":"upstream timeout"}}',
+    '{"timestamp":"2024-01-15T10:00:03.000Z","level":"INFO","service":"cf1-frontend","message":"Request completed","context":{"method":"GET","url":"/dashboard/17","statusCode":200},"duration":0.05}',
+    '{"timestamp":"2024-01-15T10:00:04.000Z","level":"INFO","service":"api","message":"Document uploaded successfully","metadata":{"document_id":"doc123","status":"stored"}}',
+  ];
+  for (const text of lines) processor.receive({ text, ack: NO_ACK, truncated: false, source: { type: 'file', name: 'app', file: '/var/log/app.log' }, readTime: Date.now() });
+  t.same(routed.map((e) => e.record.http), [
+    { method: 'GET', route: '/api/documents/:id', path: '/api/documents/4411', status_code: 200 },
+    { method: 'POST', route: '/api/payments', path: '/api/payments', status_code: 503 },
+    { method: 'GET', path: '/dashboard/17', status_code: 200 },
+    undefined,
+  ], 'the http group from metadata/context; a metadata "status" that is no HTTP status makes none');
+  t.equal(routed[1].record.metadata?.error, 'upstream timeout', 'the logger\'s own keys stay in metadata');
+  const exp = await scrape(metrics);
+  t.same(family(exp, 'http_requests_total'), {
+    'http_requests_total{method="GET",route="/api/documents/:id",service="cf1-backend",status="200"}': 1,
+    'http_requests_total{method="POST",route="/api/payments",service="cf1-backend",status="503"}': 1,
+    'http_requests_total{method="GET",route="/dashboard/:id",service="cf1-frontend",status="200"}': 1,
+  });
+  t.same(family(exp, 'http_errors_total'), { 'http_errors_total{method="POST",route="/api/payments",service="cf1-backend"}': 1 });
+  const h = family(exp, 'http_request_duration_seconds_sum');
+  t.equal(h['http_request_duration_seconds_sum{method="POST",route="/api/payments",service="cf1-backend"}'], 3.912, 'duration (s) is the latency');
+  t.equal(family(exp, 'http_request_duration_seconds_bucket')['http_request_duration_seconds_bucket{le="2",method="POST",route="/api/payments",service="cf1-backend"}'], 0);
+  t.equal(family(exp, 'http_request_duration_seconds_bucket')['http_request_duration_seconds_bucket{le="5",method="POST",route="/api/payments",service="cf1-backend"}'], 1);
+});
+
+t.test('the configured services\' counter series are exported at 0 before their first event', async (t) => {
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  new DerivedMetricsStage(cfg(), { metrics, knownServices: ['sshd', 'nginx', 'sshd'] });
+  const exp = await scrape(metrics);
+  t.same(family(exp, 'auth_failures_total'), { 'auth_failures_total{service="sshd"}': 0, 'auth_failures_total{service="nginx"}': 0 });
+  t.same(family(exp, 'brute_force_detections_total'), { 'brute_force_detections_total{service="sshd"}': 0, 'brute_force_detections_total{service="nginx"}': 0 });
+  t.equal(family(exp, 'http_denied_responses_total')['http_denied_responses_total{service="nginx",status="403"}'], 0);
+  t.equal(family(exp, 'suspicious_requests_total')['suspicious_requests_total{kind="traversal",service="nginx"}'], 0);
+  t.equal(family(exp, 'rate_limit_events_total')['rate_limit_events_total{service="nginx"}'], 0);
+  t.equal(family(exp, 'log_lines_total')['log_lines_total{level="ERROR",service="sshd"}'], 0);
+  t.equal(Object.keys(family(exp, 'auth_attempts_total')).length, 4, 'failure and success per service');
+});

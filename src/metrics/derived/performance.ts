@@ -56,13 +56,18 @@ export class PerformanceMetrics {
     // counted through MetricsRegistry.count (see seriesOf)
     m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
     m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
-    this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (response_time), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
+    this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (http.response_time, else the request line\'s duration), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
     this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
     m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
     this.lines = new CounterTable(m, N.logLines);
     this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
     this.operations = new BoundedValues('operation', cfg.max_operations, deps.overflow);
     this.statusClass = cfg.status_label === 'class';
+  }
+
+  /** Exports the service's log_lines_total series at 0 for every level (see DerivedMetricsStage). */
+  zeroSeries(service: string): void {
+    for (const level of LEVELS) this.lines.get(service, level);
   }
 
   /** Counts one record; `service` is its already-bounded service label value. */
@@ -86,8 +91,12 @@ export class PerformanceMetrics {
     const series = this.seriesOf(service, method, route, status);
     series.requests.inc();
     if (valid && code >= 500) (series.errors ??= this.metrics.count(PERFORMANCE_METRIC_NAMES.httpErrors, [service, method, route])).inc();
+    // A request's latency: the access log's response time (ms), else the app request line's
+    // `duration` (seconds, the seed's LogEntry), which is all the platform's app logs carry.
     const ms = http.response_time;
-    if (typeof ms === 'number' && ms >= 0 && Number.isFinite(ms)) series.duration.observe(ms / 1000);
+    if (typeof ms === 'number') {
+      if (ms >= 0 && Number.isFinite(ms)) series.duration.observe(ms / 1000);
+    } else if (typeof r.duration === 'number' && r.duration >= 0 && Number.isFinite(r.duration)) series.duration.observe(r.duration);
   }
 
   private seriesOf(service: string, method: string, route: string, status: string): RequestSeries {

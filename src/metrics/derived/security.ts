@@ -168,8 +168,25 @@ export class SecurityMetrics {
     };
   }
 
+  /** Exports the service's series that need no record to name them at 0 (see DerivedMetricsStage). */
+  zeroSeries(service: string): void {
+    const N = SECURITY_METRIC_NAMES;
+    this.series0(N.authFailures, service);
+    for (const result of ['failure', 'success']) this.series0(N.authAttempts, service, result);
+    for (const status of ['401', '403', '429']) this.series0(N.deniedResponses, service, status);
+    for (const kind of [...THREAT_KINDS, OVERFLOW_VALUE]) this.series0(N.suspiciousRequests, service, kind);
+    this.series0(N.rateLimitEvents, service);
+    this.series0(N.uploadRejected, service);
+    this.detections.inc({ service }, 0);
+  }
+
   /** Counts one in the family's series (service, and the second label's value if it has one). */
   private inc(family: string, service: string, second?: string, n = 1): void {
+    this.series0(family, service, second).inc(n);
+  }
+
+  /** The family's series for (service, second), made (and so exported at 0) if it was not. */
+  private series0(family: string, service: string, second?: string): LocalCounter {
     let byService = this.series.get(family);
     if (byService === undefined) this.series.set(family, (byService = new Map()));
     let bySecond = byService.get(service);
@@ -180,7 +197,7 @@ export class SecurityMetrics {
       c = this.metrics.count(family, second === undefined ? [service] : [service, second]);
       bySecond.set(key, c);
     }
-    c.inc(n);
+    return c;
   }
 
   private failedLogin(event: LogEvent, service: string, ip: string, n: number, emit: EmitEvent | undefined): void {

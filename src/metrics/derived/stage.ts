@@ -20,11 +20,22 @@ export class DerivedMetricsStage implements Stage {
   private readonly security: SecurityMetrics | null;
   private readonly performance: PerformanceMetrics | null;
 
-  constructor(cfg: DerivedMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number }) {
+  /**
+   * `knownServices`: the services named in the config (each source's `service`). Their counter
+   * series that need no other label from a record are exported at 0 from the start: a series
+   * that first appears with its first count hides that count from `increase()`/`rate()`, so a
+   * burst right after logship starts (or on a service's first attack) would never alert.
+   */
+  constructor(cfg: DerivedMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number; knownServices?: readonly string[] }) {
     const overflow = deps.metrics.counter(LABEL_OVERFLOW_METRIC, 'Values of a derived-metric label counted as "other" because the label reached its cap (max_services, max_routes, max_operations), by label.', ['label']);
     this.services = new BoundedValues('service', cfg.max_services, overflow);
     this.security = cfg.security.enabled ? new SecurityMetrics(cfg.security, deps) : null;
     this.performance = cfg.performance.enabled ? new PerformanceMetrics(cfg.performance, { metrics: deps.metrics, overflow }) : null;
+    for (const name of new Set(deps.knownServices ?? [])) {
+      const service = this.services.value(name);
+      this.security?.zeroSeries(service);
+      this.performance?.zeroSeries(service);
+    }
   }
 
   /** The brute-force detector's figures (null when it is off), for /api/status. */
