@@ -97,7 +97,7 @@ export class Daemon implements StatusProvider {
       for (const r of this.receivers) r.flush(false);
     }, 500);
     this.flushTimer.unref();
-    this.positions = await PositionStore.open(cfg.positions.path, log, metrics);
+    this.positions = await PositionStore.open(cfg.positions.path, log, metrics, { onLost: cfg.positions.on_lost, persist: !this.dryRun });
     this.positions.startSync(cfg.positions.sync_interval);
 
     const sinkConfigs = this.dryRun ? [{ type: 'stdout' as const, pretty: false }] : cfg.sinks;
@@ -209,6 +209,12 @@ export class Daemon implements StatusProvider {
       sinks: this.sinks.map((s) => s.status()),
       bruteForce: this.derived?.bruteForceStatus() ?? null,
       faults: this.faults.snapshot(),
+      positions: {
+        path: this.cfg.positions.path,
+        lost: this.positions?.lost ?? null,
+        writeFailingSince: this.positions?.writeFailingSince ?? null,
+        lastWriteError: this.positions?.lastWriteError ?? null,
+      },
     };
   }
 }
@@ -235,6 +241,8 @@ export interface DaemonStatus {
   bruteForce?: BruteForceStatus | null;
   /** Records a parser, stage or encoder failed on, each isolated from the lines around it. */
   faults?: ReturnType<RecordFaults['snapshot']>;
+  /** The positions store: lost (every generation was corrupt at start), and whether writes fail now. */
+  positions?: { path: string; lost: PositionStore['lost']; writeFailingSince: number | null; lastWriteError: string | null };
 }
 
 async function loadStatusPage(): Promise<(status: unknown) => string> {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { LogshipError } from '../errors.ts';
@@ -53,26 +53,46 @@ export class PositionStore {
   private readonly expired;
   /** True when this store started from nothing (first start: start_at applies). */
   firstStart = true;
+  /**
+   * Set when positions files existed but none could be trusted: where the files found at start
+   * begin instead (positions.on_lost), and where the corrupt generations were set aside.
+   */
+  lost: { startAt: 'beginning' | 'end'; keptAside: string[] } | null = null;
+  /** Epoch ms since when writes of the positions file fail (null while they succeed); /ready reports it. */
+  writeFailingSince: number | null = null;
+  lastWriteError: string | null = null;
   /** Epoch ms when the loaded positions were last written (about when logship last ran), null on first start. */
   savedAt: number | null = null;
 
-  private constructor(path: string, log: Logger, metrics: MetricsRegistry) {
+  private readonly lostCount;
+  private persist = true;
+  private readonly onLost: 'beginning' | 'end';
+
+  private constructor(path: string, log: Logger, metrics: MetricsRegistry, onLost: 'beginning' | 'end') {
     this.path = path;
     this.log = log;
+    this.onLost = onLost;
+    this.lostCount = metrics.counter('logship_positions_lost_total', 'Starts where positions files existed but none could be trusted (every generation corrupt or unreadable); files then started per positions.on_lost.');
     this.writeErrors = metrics.counter('logship_positions_write_errors_total', 'Failed writes of the positions file.');
     this.corruptLoads = metrics.counter('logship_positions_corrupt_total', 'Positions files found corrupt at start (fell back to an older generation).', ['file']);
     this.expired = metrics.counter('logship_positions_expired_total', 'Positions entries forgotten because their file was gone longer than positions.expire_after.');
     this.lastWrite = metrics.gauge('logship_positions_last_write_timestamp_seconds', 'Unix time of the last successful positions write.');
   }
 
-  static async open(path: string, log: Logger, metrics: MetricsRegistry): Promise<PositionStore> {
-    const store = new PositionStore(path, log, metrics);
-    mkdirSync(dirname(path), { recursive: true });
+  /**
+   * `persist: false` (run --dry-run): positions are read, so a dry run shows what a real run would
+   * ship next, but nothing is ever written (no file, no directory, no corrupt copies).
+   */
+  static async open(path: string, log: Logger, metrics: MetricsRegistry, opts: { onLost?: 'beginning' | 'end'; persist?: boolean } = {}): Promise<PositionStore> {
+    const store = new PositionStore(path, log, metrics, opts.onLost ?? 'beginning');
+    store.persist = opts.persist ?? true;
+    if (store.persist) mkdirSync(dirname(path), { recursive: true });
     await store.load();
     return store;
   }
 
   private async load(): Promise<void> {
+    const corrupt: string[] = [];
     for (const candidate of [this.path, `${this.path}.tmp`, `${this.path}.bak`]) {
       let text: string;
       try {
@@ -81,12 +101,14 @@ export class PositionStore {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         this.log.warn({ file: candidate, err: (e as Error).message }, 'positions file unreadable, trying older generation');
         this.corruptLoads.inc({ file: kindOf(candidate, this.path) });
+        corrupt.push(candidate);
         continue;
       }
       const parsed = parsePositions(text);
       if (parsed === null) {
         this.log.error({ file: candidate, bytes: text.length }, 'positions file is corrupt (not valid positions JSON); falling back to an older generation');
         this.corruptLoads.inc({ file: kindOf(candidate, this.path) });
+        corrupt.push(candidate);
         continue;
       }
       for (const [k, v] of Object.entries(parsed.files)) this.entries.set(k, v);
@@ -98,6 +120,35 @@ export class PositionStore {
       }
       return;
     }
+    if (corrupt.length > 0) await this.positionsLost(corrupt);
+  }
+
+  /**
+   * Positions existed and none can be trusted: logship ran before, so treating this as a first
+   * start (start_at: end) would skip, without a word, what was written while it was stopped.
+   * The corrupt generations are copied aside for a post-mortem (the next write replaces them).
+   */
+  private async positionsLost(corrupt: string[]): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const keptAside: string[] = [];
+    for (const c of this.persist ? corrupt : []) {
+      const aside = `${c}.corrupt-${stamp}`;
+      try {
+        await copyFile(c, aside);
+        keptAside.push(aside);
+      } catch (err) {
+        this.log.error({ file: c, err: (err as Error).message }, 'could not keep a copy of the corrupt positions file');
+      }
+    }
+    this.firstStart = false;
+    this.lost = { startAt: this.onLost, keptAside };
+    this.lostCount.inc();
+    this.log.error(
+      { corrupt, kept_aside: keptAside, start_at: this.onLost },
+      this.onLost === 'beginning'
+        ? 'no trustworthy positions: every positions generation is corrupt; reading every file from its beginning (lines already shipped are sent again; positions.on_lost: end skips them instead)'
+        : 'no trustworthy positions: every positions generation is corrupt; starting every file at its end (positions.on_lost: end) — lines written while logship was stopped are skipped',
+    );
   }
 
   get(key: string): PositionEntry | undefined {
@@ -181,6 +232,7 @@ export class PositionStore {
   }
 
   startSync(intervalMs: number): void {
+    if (!this.persist) return;
     this.timer = setInterval(() => {
       void this.flush();
     }, intervalMs);
@@ -189,13 +241,20 @@ export class PositionStore {
 
   /** Writes the file if anything changed; never throws (errors are logged and counted). */
   async flush(force = false): Promise<void> {
+    if (!this.persist) return;
     if (this.writing) await this.writing;
     if (!this.dirty && !force) return;
     this.dirty = false;
     const snapshot: PositionsFile = { version: 1, files: Object.fromEntries(this.entries) };
-    this.writing = this.writeAtomic(JSON.stringify(snapshot, null, 1)).catch((e: Error) => {
+    this.writing = this.writeAtomic(JSON.stringify(snapshot, null, 1)).then(() => {
+      if (this.writeFailingSince !== null) this.log.info({ file: this.path, failed_for_ms: Date.now() - this.writeFailingSince }, 'positions file written again');
+      this.writeFailingSince = null;
+      this.lastWriteError = null;
+    }, (e: Error) => {
       this.dirty = true;
       this.writeErrors.inc();
+      this.writeFailingSince ??= Date.now();
+      this.lastWriteError = e.message;
       this.log.error({ err: e.message, file: this.path }, 'failed to write positions file');
     }).finally(() => {
       this.writing = null;

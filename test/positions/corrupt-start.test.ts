@@ -33,3 +33,59 @@ t.test('positions file filled with NUL bytes: the daemon starts, reports it, res
   t.equal((await d.kill('SIGTERM')).code, 0);
   t.ok(JSON.parse(readFileSync(positions, 'utf8')).files, 'a valid positions file was written again');
 });
+
+/**
+ * Issue 22, item 3: every generation corrupt, start_at: end. Lines 0-999 were shipped, 1000-1999
+ * written while logship was stopped. Before: treated as a first start, 1000-1999 skipped silently.
+ */
+async function bothCorrupt(teardown: (fn: () => unknown) => void, onLost: 'beginning' | 'end' | undefined): Promise<{ counts: Map<number, number>; stderr: string; metrics: string; dir: string; status: Record<string, unknown> }> {
+  const { dir, log, port } = await emptyAppLog();
+  const yaml = config(dir, port).replace('start_at: beginning', 'start_at: end');
+  const cfg = await writeConfig(dir, onLost ? yaml.replace('sync_interval: 200ms }', `sync_interval: 200ms, on_lost: ${onLost} }`) : yaml);
+  let d = new DaemonProcess(['run', '--config', cfg]);
+  teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  appendSeq(log, 0, 1000);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 1000);
+  await d.kill('SIGTERM');
+  appendSeq(log, 1000, 1000);
+  const positions = join(dir, 'data', 'positions.json');
+  writeFileSync(positions, Buffer.alloc(300));
+  writeFileSync(`${positions}.bak`, '{"version":1,"files":{"x"');
+  d = new DaemonProcess(['run', '--config', cfg]);
+  await d.waitHttp(port);
+  appendSeq(log, 2000, 10);
+  await waitFor('the lines written after the restart', () => shippedSeqs(out).counts.has(2009));
+  await sleep(500);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Record<string, unknown>;
+  await d.kill('SIGTERM');
+  return { counts: shippedSeqs(out).counts, stderr: d.stderr, metrics, dir, status };
+}
+
+t.test('both positions generations corrupt: every file is read from the start by default, the copies kept aside, an error names them', async (t) => {
+  const r = await bothCorrupt((fn) => t.teardown(fn), undefined);
+  const s = summarize({ counts: r.counts, torn: 0, records: 0 }, 2010);
+  t.equal(s.missing.length, 0, 'nothing written while stopped is skipped');
+  t.equal(s.duplicates, 1000, 'at-least-once: the lines shipped before are sent again');
+  const line = r.stderr.split('\n').find((l) => l.includes('no trustworthy positions'));
+  t.ok(line, 'an error says so');
+  const logged = JSON.parse(line!) as { level: number; corrupt: string[]; kept_aside: string[]; start_at: string };
+  t.equal(logged.level, 50, 'logged as an error');
+  t.same(logged.corrupt, [join(r.dir, 'data', 'positions.json'), join(r.dir, 'data', 'positions.json.bak')], 'naming the corrupt files');
+  t.equal(logged.kept_aside.length, 2);
+  t.same(logged.kept_aside.map((p) => readFileSync(p).length), [300, 25], 'the corrupt copies are kept aside as they were');
+  t.match(r.metrics, /logship_positions_lost_total 1\b/);
+  t.match(r.status, { positions: { lost: { startAt: 'beginning' } } }, 'the status says so');
+});
+
+t.test('both positions generations corrupt with positions.on_lost: end: what was written while stopped is skipped, but loudly', async (t) => {
+  const r = await bothCorrupt((fn) => t.teardown(fn), 'end');
+  const s = summarize({ counts: r.counts, torn: 0, records: 0 }, 2010);
+  t.equal(s.duplicates, 0);
+  t.equal(s.missing.length, 1000, 'the lines written while stopped are skipped, as chosen');
+  t.ok(s.missing.every((m) => m >= 1000 && m < 2000));
+  t.match(r.stderr, /no trustworthy positions.*positions.on_lost: end/);
+  t.match(r.metrics, /logship_positions_lost_total 1\b/);
+});

@@ -51,5 +51,8 @@ t.test('every generation corrupt: start empty, never refuse', async (t) => {
   writeFileSync(`${path}.bak`, 'garbage');
   const s = await PositionStore.open(path, log, new MetricsRegistry({ defaultMetrics: false }));
   t.equal([...s.all()].length, 0);
-  t.ok(s.firstStart);
+  // Not a first start (start_at would skip what was written while stopped): positions are lost.
+  t.notOk(s.firstStart);
+  t.equal(s.lost?.startAt, 'beginning');
+  t.equal(s.lost?.keptAside.length, 2);
 });

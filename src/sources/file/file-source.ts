@@ -382,6 +382,9 @@ export class FileSource {
         log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
         this.tailMetrics.truncations.inc();
       }
+    } else if (initial && positions.lost !== null) {
+      // Possibly tailed before; its position is lost with the rest (positions.on_lost).
+      if (positions.lost.startAt === 'end') start = size;
     } else if (initial && positions.firstStart && this.cfg.start_at === 'end') {
       start = size;
     }
