@@ -57,23 +57,94 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
+/** Flags every command takes. */
+const GLOBAL_FLAGS = ['help', 'version', 'log-level'];
+/** Each command's own flags; a flag listed here with a value is in VALUE_FLAGS too. */
+const COMMAND_FLAGS: Record<string, readonly string[]> = {
+  run: ['config', 'dry-run'],
+  validate: ['config'],
+  parse: ['parser', 'service', 'pattern', 'timezone', 'config', 'source', 'no-stages'],
+  'es-template': ['config', 'sink', 'format'],
+  help: [],
+};
+const VALUE_FLAGS = new Set(['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source']);
+const SHORT_FLAGS: Record<string, string> = { '-c': 'config', '-h': 'help', '-v': 'version' };
+
+/**
+ * The command and its flags. A command or flag it does not know, a flag the command does not
+ * take, a missing value or a stray argument is a UsageError naming it (with the nearest known
+ * name): a typo (`--confg x.yaml`) must not start the daemon on the default config.
+ */
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string | true>();
   let command = '';
+  const seen: string[] = [];
+  const stray: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source'].includes(a.slice(2)) && i + 1 < argv.length) flags.set(a.slice(2), argv[++i]);
-      else flags.set(a.slice(2), true);
-    } else if (a === '-c' && i + 1 < argv.length) flags.set('config', argv[++i]);
-    else if (a === '-h') flags.set('help', true);
-    else if (a === '-v') flags.set('version', true);
-    else if (!command) command = a;
-    else throw new UsageError(`unexpected argument "${a}"`);
+    if (a.startsWith('-') && a !== '-') {
+      let name: string;
+      let value: string | undefined;
+      if (a.startsWith('--')) {
+        const eq = a.indexOf('=');
+        name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+        value = eq > 0 ? a.slice(eq + 1) : undefined;
+      } else if (SHORT_FLAGS[a] !== undefined) name = SHORT_FLAGS[a];
+      else throw new UsageError(`unknown flag "${a}"${suggest(a, Object.keys(SHORT_FLAGS))}`);
+      if (VALUE_FLAGS.has(name)) {
+        if (value === undefined) {
+          if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`${a} needs a value`);
+          value = argv[++i];
+        }
+        flags.set(name, value);
+      } else {
+        if (value !== undefined) throw new UsageError(`--${name} takes no value (got "${a}")`);
+        flags.set(name, true);
+      }
+      seen.push(name);
+    } else if (!command) command = a;
+    else stray.push(a);
+  }
+  // Unknown flags first: `--confg x.yaml` is a misspelled flag, not the command "x.yaml".
+  const known = [...GLOBAL_FLAGS, ...new Set(Object.values(COMMAND_FLAGS).flat())];
+  for (const name of seen) if (!known.includes(name)) throw new UsageError(`unknown flag "--${name}"${suggest(name, known, '--')}`);
+  if (stray.length > 0) throw new UsageError(`unexpected argument "${stray[0]}"`);
+  if (flags.has('help') || flags.has('version')) return { command, flags };
+  const cmd = command || 'run';
+  const own = COMMAND_FLAGS[cmd];
+  if (own === undefined) throw new UsageError(`unknown command "${command}"${suggest(command, Object.keys(COMMAND_FLAGS))}`);
+  for (const name of seen) {
+    if (!GLOBAL_FLAGS.includes(name) && !own.includes(name)) throw new UsageError(`${cmd} does not take --${name} (it takes ${[...own, ...GLOBAL_FLAGS].map((f) => `--${f}`).join(', ')})`);
   }
   return { command, flags };
+}
+
+/** ` (did you mean X?)` for the nearest candidate within edit distance 2 (or a prefix), else ''. */
+function suggest(typed: string, candidates: readonly string[], prefix = ''): string {
+  let best = '';
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = c.startsWith(typed) || typed.startsWith(c) ? 1 : editDistance(typed, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best ? ` (did you mean ${prefix}${best}?)` : '';
+}
+
+/** Levenshtein distance with adjacent transpositions counting one (`--confg`, `--cnofig`). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 class UsageError extends Error {}
@@ -101,7 +172,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (e) {
-    process.stderr.write(`logship: ${(e as Error).message}\n\n${HELP}`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`logship: ${e.message}\nRun "logship --help" for the commands and their flags.\n`);
     return EXIT_CONFIG;
   }
   const { command, flags } = args;
