@@ -163,6 +163,21 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
 ];
 
 /**
+ * Words that every `contains` needle of the built-in rules holds (case-insensitively): the gates
+ * look for these few words instead of every needle (most needles are variations of them), which
+ * is a cheaper pass over every message. gateNeedles fails at load when a needle holds none.
+ */
+const GATE_WORDS = ['failed', 'fail login', 'accepted', 'invalid user', 'authenticat', 'postponed', 'incorrect password', 'check pass'];
+
+function gateNeedles(needles: string[]): string[] {
+  for (const n of needles) {
+    const l = n.toLowerCase();
+    if (!GATE_WORDS.some((w) => l.includes(w))) throw new Error(`classification gate: the needle ${JSON.stringify(n)} holds none of GATE_WORDS`);
+  }
+  return GATE_WORDS;
+}
+
+/**
  * One case-insensitive regex of every `contains` needle and `matches` pattern the built-in rules
  * test `message` with. Most messages hold none of them: one pass of this regex then rules out
  * all those rules, instead of one pass per rule (their regexes, case-folded into `[aA]` classes
@@ -171,13 +186,23 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
  * could match; the rules themselves still decide. The patterns are ours and bounded, so the `i`
  * regex (which V8 cannot hand to the linear engine) cannot backtrack excessively.
  */
-const MESSAGE_GATE = new RegExp(BUILTIN_RULES.flatMap((r) => {
-  const c = r.when.message;
-  if (c === undefined) return [];
-  const needles = c.contains === undefined ? [] : Array.isArray(c.contains) ? c.contains : [c.contains];
-  return [...needles.map(escapeRegex), ...(typeof c.matches === 'string' ? [`(?:${c.matches})`] : [])];
+const CONTAINS_NEEDLES = gateNeedles(BUILTIN_RULES.flatMap((r) => {
+  const c = r.when.message?.contains;
+  return c === undefined ? [] : Array.isArray(c) ? c : [c];
+})).map(escapeRegex);
+const MESSAGE_GATE = new RegExp([
+  ...CONTAINS_NEEDLES,
+  ...BUILTIN_RULES.flatMap((r) => (typeof r.when.message?.matches === 'string' ? [`(?:${r.when.message.matches})`] : [])),
   // and LOWERS_TO_ASCII's characters (without `u`, `i` matches them only as themselves): one pass for both
-}).concat('[\u0130\u212a]').join('|'), 'i');
+  '[\u0130\u212a]',
+].join('|'), 'i');
+/**
+ * The second gate, for the built-in rules that test `message` only with `contains` (the
+ * authentication rules): a message that passed MESSAGE_GATE through an app rule's words
+ * ("User logged in") skips all of them at once instead of testing each rule's needles.
+ */
+const CONTAINS_GATE = new RegExp([...CONTAINS_NEEDLES, '[\u0130\u212a]'].join('|'), 'i');
+const CONTAINS_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined && r.when.message.matches === undefined && r.when.message.contains !== undefined).map((r) => r.name));
 const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
 
 /** App spellings of the contract's action names, normalized on security records. */
@@ -199,6 +224,8 @@ interface CompiledRule {
   name: string;
   /** A built-in rule with a condition on `message`: it cannot hold when MESSAGE_GATE finds nothing. */
   messageGated: boolean;
+  /** A built-in rule whose `message` condition is `contains` only: it cannot hold when CONTAINS_GATE finds nothing. */
+  containsGated: boolean;
   /**
    * Bits (ClassifyStage.presenceFields) of the top-level fields this rule needs: a condition
    * that fails on an absent value (`test(undefined)` is false) cannot hold when its field's
@@ -300,10 +327,11 @@ function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
 }
 
-function compileRule(r: ClassifyRule, messageGated = false): CompiledRule {
+function compileRule(r: ClassifyRule, gated: { message: boolean; contains: boolean } = { message: false, contains: false }): CompiledRule {
   return {
     name: r.name,
-    messageGated,
+    messageGated: gated.message,
+    containsGated: gated.contains,
     needs: 0,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
@@ -340,6 +368,7 @@ export class ClassifyStage implements Stage {
   private lastPresent = -1;
   private lastCandidates: CompiledRule[] = [];
   private readonly gateVerdicts = new TextVerdicts();
+  private readonly containsVerdicts = new TextVerdicts();
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -355,7 +384,7 @@ export class ClassifyStage implements Stage {
       }));
       builtin.splice(at, 0, ...authRoutes);
     }
-    this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, MESSAGE_GATED.has(r.name)))];
+    this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, { message: MESSAGE_GATED.has(r.name), contains: CONTAINS_GATED.has(r.name) }))];
     for (const rule of this.rules) {
       for (const c of rule.conditions) {
         if (c.test(undefined)) continue;
@@ -390,6 +419,8 @@ export class ClassifyStage implements Stage {
     }
     /** MESSAGE_GATE on this record: 0 not tested yet, 1 found something, 2 found nothing. */
     let gate = 0;
+    /** CONTAINS_GATE, likewise. */
+    let containsGate = 0;
     let present = 0;
     const fields = this.presenceFields;
     for (let b = 0; b < fields.length; b++) if ((r as unknown as Record<string, unknown>)[fields[b]] !== undefined) present |= 1 << b;
@@ -401,6 +432,10 @@ export class ClassifyStage implements Stage {
       if (rule.messageGated) {
         if (gate === 0) gate = this.messageGate(r.message) ? 1 : 2;
         if (gate === 2) continue;
+        if (rule.containsGated) {
+          if (containsGate === 0) containsGate = this.containsGate(r.message) ? 1 : 2;
+          if (containsGate === 2) continue;
+        }
       }
       if (!holds(rule, r)) continue;
       const added = applyRule(rule, r);
@@ -423,6 +458,16 @@ export class ClassifyStage implements Stage {
     if (known !== UNKNOWN) return known === TRUE;
     const may = messageMayMatch(message);
     this.gateVerdicts.set(message, may);
+    return may;
+  }
+
+  /** CONTAINS_GATE on a message, remembered per message text. */
+  private containsGate(message: unknown): boolean {
+    if (typeof message !== 'string') return messageMayMatch(message, CONTAINS_GATE);
+    const known = this.containsVerdicts.get(message);
+    if (known !== UNKNOWN) return known === TRUE;
+    const may = messageMayMatch(message, CONTAINS_GATE);
+    this.containsVerdicts.set(message, may);
     return may;
   }
 
@@ -457,9 +502,9 @@ export class ClassifyStage implements Stage {
 }
 
 /** False when no built-in message rule can hold (a `contains` also holds when lower-casing makes the needle: the gate also finds LOWERS_TO_ASCII's characters). */
-function messageMayMatch(v: unknown): boolean {
+function messageMayMatch(v: unknown, gate = MESSAGE_GATE): boolean {
   const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
-  return s !== undefined && MESSAGE_GATE.test(s);
+  return s !== undefined && gate.test(s);
 }
 
 function holds(rule: CompiledRule, r: LogRecord): boolean {

@@ -70,7 +70,7 @@ const PREFILTER_WORDS = /pass|pwd|secret|token|key|auth|credential|cookie|sessio
  * RegExp object on every call (per line here). `replace` resets a global regex's lastIndex.
  */
 const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|$)/g;
-const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/g;
+const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{0,256}):([^\s@/]{1,256})@/g;
 const BEARER_TOKEN = /\b(bearer)(\s+|%20)([A-Za-z0-9\-._~+/]{8,}=*)/gi;
 const BASIC_AUTH = /\bBasic(\s+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
@@ -197,7 +197,7 @@ export class RedactStage implements Stage {
     for (const k in o) {
       const v = o[k];
       if (v === null || v === undefined || typeof v === 'boolean') continue;
-      if (this.secretFields && this.isSecretKey(k) && v !== this.replacement && v !== '') {
+      if (this.secretFields && this.isSecretKey(k) && v !== this.replacement && v !== '' && !isNumericSessionId(k, v)) {
         o[k] = this.replacement;
         this.count('secret_field');
         continue;
@@ -266,8 +266,8 @@ export class RedactStage implements Stage {
     if (!quiet) s = this.wordRules(s);
     if (!off.has('secret_key_value') && (s.indexOf('=') >= 0 || s.indexOf(':') >= 0)) s = this.keyValues(s);
     if (!off.has('credit_card') && s.length >= 13 && hasCardDigits(s)) {
-      s = s.replace(CARD_NUMBER, (m) => {
-        if (!isCardNumber(m)) return m;
+      s = s.replace(CARD_NUMBER, (m, at: number, whole: string) => {
+        if (!isCardNumber(m) || !isDelimitedCard(whole, at, at + m.length)) return m;
         this.count('credit_card');
         return R;
       });
@@ -358,7 +358,7 @@ export class RedactStage implements Stage {
           while (ve < n && !isValueEnd(s.charCodeAt(ve))) ve++;
         }
       }
-      if (ve <= vs || s.startsWith(R, vs)) continue;
+      if (ve <= vs || s.startsWith(R, vs) || isNumericSessionId(s.slice(ks, ke), s.slice(vs, ve)) || isObjectDescription(s, vs, ve)) continue;
       out = (out ?? '') + s.slice(copied, vs) + R;
       copied = ve;
       i = ve;
@@ -404,6 +404,71 @@ export function isKeyChar(c: number): boolean {
 
 export function isValueEnd(c: number): boolean {
   return c <= 32 || c === 34 || c === 39 || c === 38 || c === 44 || c === 59 || c === 125 || c === 41 || c === 93;
+}
+
+/**
+ * True when the digits s[start, end) stand alone as a card number rather than being part of a
+ * larger token: what comes before is the text's start, a space, a quote or an opening bracket
+ * (or `=`/`:` after a key naming a card: `card=`, `cc_number:`), and what follows is the end, a
+ * space, a quote, closing punctuation or a full stop. So HDFS block ids (`blk_-1608999687919862906`),
+ * `id=4111111111111111`, hex and dotted/slashed tokens are left alone.
+ */
+export function isDelimitedCard(s: string, start: number, end: number): boolean {
+  if (start > 0) {
+    const p = s.charCodeAt(start - 1);
+    if (p === 61 /* = */ || p === 58 /* : */) {
+      let ks = start - 1;
+      while (ks > 0 && start - 1 - ks < 32 && isKeyChar(s.charCodeAt(ks - 1))) ks--;
+      if (!isCardKey(normalizeKey(s.slice(ks, start - 1)))) return false;
+    } else if (!(p <= 32 || p === 34 || p === 39 || p === 40 || p === 91 || p === 123 || p === 60 || p === 44 || p === 59 || p === 124)) return false;
+  }
+  if (end < s.length) {
+    const n = s.charCodeAt(end);
+    if (n === 46 /* . */ || n === 44 /* , */) {
+      const after = s.charCodeAt(end + 1);
+      if (end + 1 < s.length && after > 32) return false;
+    } else if (!(n <= 32 || n === 34 || n === 39 || n === 41 || n === 93 || n === 125 || n === 62 || n === 59 || n === 38 || n === 124)) return false;
+  }
+  return true;
+}
+
+/** Normalized key names (normalizeKey) of card-number fields, as the key of `key=4111…`. */
+function isCardKey(k: string): boolean {
+  return k === 'cc' || k === 'pan' || k.endsWith('card') || k.endsWith('cardnumber') || k.endsWith('cardno') || k.endsWith('cardnum') || k.endsWith('ccnumber') || k.endsWith('ccnum') || k.endsWith('ccno');
+}
+
+/**
+ * A session id key whose value is a number (`sessionid: 0x14f05578bf8` in ZooKeeper, a decimal
+ * session counter): an identifier operators search for, not a credential. Web session ids
+ * (`sessionid=k3j4h5...`, `JSESSIONID=...`) are random tokens and stay secrets.
+ */
+export function isNumericSessionId(key: string, value: unknown): boolean {
+  if (typeof value === 'number') return normalizeKey(key).endsWith('sessionid');
+  if (typeof value !== 'string' || value.length === 0 || value.length > 20) return false;
+  const c = value.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  if (!/^(?:0x[0-9a-fA-F]+|\d+)$/.test(value)) return false;
+  return normalizeKey(key).endsWith('sessionid');
+}
+
+/**
+ * True when the unquoted value s[vs, ve) is an object's description, not a credential: Java's
+ * `Object.toString()` (`Token@1b6d3586`) or Android's `Token{a64f992 ...` (`token=Token{a64f992
+ * ActivityRecord{...}}` in WindowManager lines): a capitalized class name, then `@` or `{` and
+ * hex digits up to the value's end.
+ */
+export function isObjectDescription(s: string, vs: number, ve: number): boolean {
+  const c = s.charCodeAt(vs);
+  if (c < 65 || c > 90) return false;
+  let i = vs + 1;
+  while (i < ve && isKeyChar(s.charCodeAt(i)) && s.charCodeAt(i) !== 45) i++;
+  const sep = s.charCodeAt(i);
+  if (i >= ve || (sep !== 64 && sep !== 123) || i + 1 >= ve) return false;
+  for (let h = i + 1; h < ve; h++) {
+    const d = s.charCodeAt(h);
+    if (!((d >= 48 && d <= 57) || (d >= 97 && d <= 102))) return false;
+  }
+  return true;
 }
 
 /** 13–19 digits (spaces/dashes allowed) with a known card prefix and a valid Luhn checksum. */

@@ -1,13 +1,13 @@
 /**
  * The redaction stage as it was before its rules were gated by cheap checks (commit 4f7b1ec),
- * kept verbatim as an oracle: redact-equivalence.test.ts checks that the optimized stage
+ * kept as an oracle (with the rules' later semantics: isDelimitedCard, isNumericSessionId): redact-equivalence.test.ts checks that the optimized stage
  * replaces and counts exactly what this one does. Not used by the daemon.
  */
 import type { Counter } from 'prom-client';
 import type { MetricsRegistry } from '../../src/metrics/registry.ts';
 import type { LogEvent, LogRecord } from '../../src/record.ts';
 import type { Stage } from '../../src/pipeline/stage.ts';
-import { isCardNumber, isKeyChar, isValueEnd, SECRET_EXACT, SECRET_SUFFIXES, type RedactStageConfig } from '../../src/pipeline/redact.ts';
+import { isCardNumber, isDelimitedCard, isKeyChar, isNumericSessionId, isObjectDescription, isValueEnd, SECRET_EXACT, SECRET_SUFFIXES, type RedactStageConfig } from '../../src/pipeline/redact.ts';
 
 /**
  * Redaction: secrets are replaced before a record leaves the host (it runs ahead of the user's
@@ -107,7 +107,7 @@ export class RedactStage implements Stage {
     for (const k in o) {
       const v = o[k];
       if (v === null || v === undefined || typeof v === 'boolean') continue;
-      if (!this.off.has('secret_field') && this.isSecretKey(k) && v !== this.replacement && v !== '') {
+      if (!this.off.has('secret_field') && this.isSecretKey(k) && v !== this.replacement && v !== '' && !isNumericSessionId(k, v)) {
         o[k] = this.replacement;
         this.count('secret_field');
         continue;
@@ -144,7 +144,7 @@ export class RedactStage implements Stage {
       });
     }
     if (!off.has('url_credentials') && s.includes('://')) {
-      s = s.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/g, (_m, scheme: string, user: string, pw: string) => {
+      s = s.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/)([^\s:@/]{0,256}):([^\s@/]{1,256})@/g, (_m, scheme: string, user: string, pw: string) => {
         if (pw === R) return _m;
         this.count('url_credentials');
         return `${scheme}${user}:${R}@`;
@@ -178,8 +178,8 @@ export class RedactStage implements Stage {
     }
     if (!off.has('secret_key_value')) s = this.keyValues(s);
     if (!off.has('credit_card')) {
-      s = s.replace(/\b(?:\d[ -]?){12,18}\d\b/g, (m) => {
-        if (!isCardNumber(m)) return m;
+      s = s.replace(/\b(?:\d[ -]?){12,18}\d\b/g, (m, at: number, whole: string) => {
+        if (!isCardNumber(m) || !isDelimitedCard(whole, at, at + m.length)) return m;
         this.count('credit_card');
         return R;
       });
@@ -230,7 +230,7 @@ export class RedactStage implements Stage {
           while (ve < n && !isValueEnd(s.charCodeAt(ve))) ve++;
         }
       }
-      if (ve <= vs || s.startsWith(R, vs)) continue;
+      if (ve <= vs || s.startsWith(R, vs) || isNumericSessionId(s.slice(ks, ke), s.slice(vs, ve)) || isObjectDescription(s, vs, ve)) continue;
       out = (out ?? '') + s.slice(copied, vs) + R;
       copied = ve;
       i = ve;

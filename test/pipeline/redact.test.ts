@@ -46,6 +46,15 @@ t.test('text secrets are replaced and counted per rule', async (t) => {
     t.equal(stage.text(input), want, input);
     t.equal(await count(rule), before + 1, `${rule} counted`);
   }
+  // Card-valid digit runs inside identifiers (all pass Luhn with a card prefix): never rewritten.
+  for (const id of ['blk_-4111111111111111 size 91178', 'blk_4111111111111111', 'order id=4111111111111111 shipped', 'trace=4111-1111-1111-1111-aa', '0x4111111111111111',
+    'uploaded s3://bucket/2024/378282246310005.json', 'v4111111111111111', 'x.4111111111111111', 'n 4111111111111111.5 kg', 'container_4111111111111111_01', '/users/4111111111111111/orders',
+    'sessionid: 0x14f05578bf8', 'sessionid:0x14f05578bf80009 type:create', '"sessionId": 1705312810123456', 'AppWindowToken{df0798e token=Token{78af589 ActivityRecord{3b04890 u0 x}}}', 'handle token=Token@1b6d3586 ok']) {
+    t.equal(stage.text(id), id, `an identifier stays: ${id}`);
+  }
+  for (const [input, want] of [['cc=4111111111111111 declined', 'cc=[REDACTED] declined'], ['(4111 1111 1111 1111)', '([REDACTED])'], ['"4111111111111111"', '"[REDACTED]"'], ['sessionid=k3j4h5g6f7d8s9a0 x', 'sessionid=[REDACTED] x'], ['token=Tok3nValue99 x', 'token=[REDACTED] x']]) {
+    t.equal(stage.text(input), want, input);
+  }
   for (const clean of ['order 1705312800123 created', 'Basic authentication required', 'token_count=5 tokens=7', 'card 4111 1111 1111 1112 (bad checksum)', 'Failed password for root from 1.2.3.4', 'id 1234567890123456 not a card prefix', 'bypass=1']) {
     t.equal(stage.text(clean), clean, `untouched: ${clean}`);
   }
