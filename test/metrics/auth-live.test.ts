@@ -40,7 +40,9 @@ sinks:
   const exp = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
   const E = BASTION_EXPECTED;
 
-  const failures = family(exp, 'auth_failures_total');
+  // series the daemon announces at 0 for the source's service before anything happened are left out
+  const nonZero = (f: Record<string, number>) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== 0));
+  const failures = nonZero(family(exp, 'auth_failures_total'));
   t.same(failures, {
     'auth_failures_total{service="sshd"}': E.sshdFailures,
     ...Object.fromEntries(Object.entries(E.otherFailures).map(([s, n]) => [`auth_failures_total{service="${s}"}`, n])),
@@ -57,7 +59,7 @@ sinks:
   t.same(shippedSources, E.sources, 'attempts per source IP in the shipped records');
   t.ok(shipped.some((r) => r.metadata?.remote_host === 'scanner.example.net' && r.ip_address === undefined), 'the rhost host name shipped in metadata.remote_host');
 
-  t.same(family(exp, 'brute_force_detections_total'), { 'brute_force_detections_total{service="sshd"}': 1 });
+  t.same(nonZero(family(exp, 'brute_force_detections_total')), { 'brute_force_detections_total{service="sshd"}': 1 });
   t.equal(shipped.filter((r) => r.action === 'brute_force_detected').length, 1);
   t.equal(exp.series.get('brute_force_tracked_sources'), 3);
   t.equal(exp.series.get('brute_force_sources_over_threshold'), 1, 'the replayed burst is over the threshold on the records\' clock');
