@@ -14,7 +14,7 @@
 // way logship is launched passes the same flags and environment: this shebang (npm bin, systemd), the `start`
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
@@ -149,22 +149,67 @@ function editDistance(a: string, b: string): number {
 
 class UsageError extends Error {}
 
-/** With the embedded default config, LOKI_URL / ELASTICSEARCH_URL choose the sink. */
-export function applyDefaultSinks(cfg: Config, env: NodeJS.ProcessEnv): Config {
-  const sinks: Config['sinks'] = [];
-  if (env.LOKI_URL) sinks.push(loadSinkFromText(`{type: loki, url: "${env.LOKI_URL}"}`));
-  if (env.ELASTICSEARCH_URL) sinks.push(loadSinkFromText(`{type: elasticsearch, url: "${env.ELASTICSEARCH_URL}"}`));
-  return sinks.length > 0 ? { ...cfg, sinks } : cfg;
+/**
+ * The documented environment overrides, applied on top of any config (the embedded default or
+ * --config), the environment winning over the file (each applied one is listed in `applied`):
+ * - LOGSHIP_LISTEN: server.listen;
+ * - LOGSHIP_DATA_DIR: the directory of positions.path (its file name kept);
+ * - LOKI_URL / ELASTICSEARCH_URL: the url of every sink of that type; a config without one gets
+ *   one added, except that the embedded default's fallback file sink is replaced instead.
+ * `${VAR}` references inside the file are expanded before all this (src/config/env.ts).
+ */
+export function applyEnvOverrides(cfg: Config, env: NodeJS.ProcessEnv, opts: { embeddedDefault: boolean }): { cfg: Config; applied: string[] } {
+  const applied: string[] = [];
+  const set = (v: string | undefined) => (v !== undefined && v !== '' ? v : undefined);
+  let out: Config = cfg;
+  const listen = set(env.LOGSHIP_LISTEN);
+  if (listen !== undefined) {
+    out = { ...out, server: { ...out.server, listen: parseOverride(`server: {listen: ${JSON.stringify(listen)}}`, 'LOGSHIP_LISTEN').server.listen } };
+    applied.push('server.listen from LOGSHIP_LISTEN');
+  }
+  const dataDir = set(env.LOGSHIP_DATA_DIR);
+  if (dataDir !== undefined) {
+    out = { ...out, positions: { ...out.positions, path: join(dataDir, basename(out.positions.path)) } };
+    applied.push('positions.path from LOGSHIP_DATA_DIR');
+  }
+  const urls = [['loki', set(env.LOKI_URL), 'LOKI_URL'], ['elasticsearch', set(env.ELASTICSEARCH_URL), 'ELASTICSEARCH_URL']] as const;
+  let sinks = out.sinks;
+  const added: Config['sinks'] = [];
+  for (const [type, url, variable] of urls) {
+    if (url === undefined) continue;
+    const fresh = parseOverride(`sinks: [{type: ${type}, url: ${JSON.stringify(url)}}]`, variable).sinks[0];
+    if (sinks.some((s) => s.type === type)) {
+      sinks = sinks.map((s, i) => {
+        if (s.type !== type) return s;
+        applied.push(`sinks[${i}].url from ${variable}`);
+        return { ...s, url: (fresh as { url: string }).url } as Config['sinks'][number];
+      });
+    } else {
+      added.push(fresh);
+      applied.push(`a ${type} sink from ${variable}`);
+    }
+  }
+  if (added.length > 0) {
+    // The embedded default's file sink is only the fallback for "no sink given".
+    if (opts.embeddedDefault) {
+      sinks = sinks.filter((s) => s.type !== 'file');
+      applied.push('the default file sink dropped');
+    }
+    sinks = [...sinks, ...added];
+  }
+  if (sinks !== out.sinks) out = { ...out, sinks };
+  return { cfg: out, applied };
 
-  function loadSinkFromText(sink: string): Config['sinks'][number] {
-    return parseConfig(`sources: [{name: x, paths: [/x]}]\nsinks: [${sink}]`, '<environment>').sinks[0];
+  /** Validated by the config schema itself; an invalid value fails naming the variable. */
+  function parseOverride(yaml: string, variable: string): Config {
+    return parseConfig(`${yaml.startsWith('sinks') ? '' : 'sinks: [{type: stdout}]\n'}sources: [{name: x, paths: [/x]}]\n${yaml}`, `(environment variable ${variable})`, {});
   }
 }
 
-function readConfig(flags: Args['flags']): Config {
+/** The config to run and the environment overrides applied to it. */
+function readConfig(flags: Args['flags']): { cfg: Config; applied: string[] } {
   const file = typeof flags.get('config') === 'string' ? (flags.get('config') as string) : DEFAULT_CONFIG;
-  const cfg = loadConfig(file);
-  return file === DEFAULT_CONFIG ? applyDefaultSinks(cfg, process.env) : cfg;
+  return applyEnvOverrides(loadConfig(file), process.env, { embeddedDefault: file === DEFAULT_CONFIG });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -206,14 +251,16 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function validate(flags: Args['flags']): number {
-  const cfg = readConfigOrReport(flags);
-  if (cfg === null) return EXIT_CONFIG;
+  const read = readConfigOrReport(flags);
+  if (read === null) return EXIT_CONFIG;
+  const { cfg, applied } = read;
+  for (const a of applied) process.stdout.write(`environment override: ${a}\n`);
   process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);
   return 0;
 }
 
-/** The config, or null after printing every problem with its key path (the caller exits 2). */
-function readConfigOrReport(flags: Args['flags']): Config | null {
+/** The config and the overrides applied, or null after printing every problem with its key path (the caller exits 2). */
+function readConfigOrReport(flags: Args['flags']): { cfg: Config; applied: string[] } | null {
   try {
     return readConfig(flags);
   } catch (e) {
@@ -227,8 +274,10 @@ function readConfigOrReport(flags: Args['flags']): Config | null {
 
 async function run(flags: Args['flags'], level: string): Promise<number> {
   const log = createLogger(level);
-  const cfg = readConfigOrReport(flags);
-  if (cfg === null) return EXIT_CONFIG;
+  const read = readConfigOrReport(flags);
+  if (read === null) return EXIT_CONFIG;
+  const { cfg, applied } = read;
+  if (applied.length > 0) log.info({ overrides: applied }, 'environment overrides applied to the config');
   const daemon = new Daemon(cfg, { log, dryRun: flags.has('dry-run') });
   try {
     await daemon.start();
@@ -254,7 +303,7 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
       if (stopping) return;
       let next: Config;
       try {
-        next = readConfig(flags);
+        next = readConfig(flags).cfg;
       } catch (e) {
         log.error({ err: e instanceof ConfigError ? e.issues : (e as Error).message }, 'reload refused: new config is invalid; keeping the running one');
         return;
@@ -267,8 +316,8 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
 /** Prints the templates of the named (or first) elasticsearch sink, or of a default one. */
 async function esTemplate(flags: Args['flags']): Promise<number> {
   const { buildTemplates, templatesAsConsole } = await import('./sinks/elasticsearch/template.ts');
-  const cfg = readConfigOrReport(flags);
-  if (cfg === null) return EXIT_CONFIG;
+  const cfg = readConfigOrReport(flags)?.cfg;
+  if (cfg === undefined) return EXIT_CONFIG;
   const wanted = flags.get('sink');
   const candidates = cfg.sinks.map((s, i) => ({ s, name: sinkName(cfg, i) })).filter((c) => c.s.type === 'elasticsearch');
   const pick = typeof wanted === 'string' ? candidates.find((c) => c.name === wanted) : candidates[0];
