@@ -183,6 +183,9 @@ export class Daemon implements StatusProvider {
   ready(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     if (!this.running || !this.positions) reasons.push('pipeline not running');
+    // Without persisted positions a restart re-sends everything since the last good write.
+    const pos = this.positions;
+    if (pos !== null && pos.writeFailingSince !== null) reasons.push(`positions cannot be persisted to ${pos.path} for ${Math.round((Date.now() - pos.writeFailingSince) / 1000)}s: ${pos.lastWriteError ?? 'write failed'}`);
     const now = Date.now();
     for (const s of this.sinks) {
       const st = s.status();
