@@ -286,10 +286,14 @@ export class FileSource {
         let unseenRotation = false;
         if (entry) {
           if (entry.source !== this.name || f.st.size <= entry.offset) continue;
+          // The same identity could be a reused inode: only the same content is the generation we read.
+          if (entry.fp_len > 0 && (f.st.size < entry.fp_len || (await fingerprintOf(f.path, entry.fp_len).catch(() => '')) !== entry.fingerprint)) continue;
           why = 'rotated generation with unread lines; reading the rest of it';
         } else {
           const name = basename(f.path);
-          if (Math.max(f.st.ctimeMs, f.st.mtimeMs) <= since || !names.some((n) => name.startsWith(n))) continue;
+          // Only a rotation's name (app.log.1, app.log-20240101): app.log.lock, app.log.tmp or
+          // app.log-backup.txt beside it are someone else's files, not lines logged to app.log.
+          if (Math.max(f.st.ctimeMs, f.st.mtimeMs) <= since || !names.some((n) => isRotationOf(name, n))) continue;
           const copyOf = await this.copiedHead(f.path, f.st.size);
           if (copyOf === 'live') continue; // a copy of a file still being tailed: decide once it is truncated
           start = copyOf ?? 0;
@@ -477,6 +481,19 @@ export class FileSource {
     await Promise.all([...this.tailers.values()].map((t) => t.stop(deadline)));
     FileSource.live.delete(this);
   }
+}
+
+/**
+ * The suffixes rotation appends to a log's name: logrotate's `.1` (and `.1` after a compressed
+ * generation is excluded by COMPRESSED), dateext's `-20240101` (`-%Y%m%d`, optionally with
+ * `%H`/`%M`/`%S`), and `.2024-01-01` (logback, Python's TimedRotatingFileHandler, optionally
+ * with a time). Nothing else: `.lock`, `.tmp`, `-backup.txt` are not rotations.
+ */
+const ROTATION_SUFFIX = /^[.\-_](?:\d{1,6}|\d{8}(?:[-_.]?\d{2,6})?|\d{10}|\d{4}-\d{2}-\d{2}(?:[-_T.]?\d{2}(?:[-:.]?\d{2}){0,2})?)$/;
+
+/** True when `name` is `base` plus a rotation suffix (see ROTATION_SUFFIX). */
+export function isRotationOf(name: string, base: string): boolean {
+  return name.length > base.length && name.startsWith(base) && ROTATION_SUFFIX.test(name.slice(base.length));
 }
 
 /** Every regular file directly in `dir`, by identity. */

@@ -148,3 +148,45 @@ t.test('renamed to a name the globs still match: not read twice', async (t) => {
   t.equal(s.duplicates, 0);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
+
+/**
+ * Issue 22, item 9: files beside a rotated log that the globs do not match are someone else's
+ * (a lock, an editor's temp file, a manual backup): never shipped, while logship runs and across
+ * a restart. Only rotation names (app.log.1, app.log-20240101) are followed, to drain them.
+ */
+t.test('app.log.lock, app.log.tmp and app.log-backup.txt beside a rotated log never ship; app.log.1 and app.log-20260101 are drained', async (t) => {
+  const { dir, log, port } = await emptyAppLog();
+  const cfg = await writeConfig(dir, config(dir, port));
+  let d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  appendSeq(log, 0, 100);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 100);
+  const sidecars = [`${log}.lock`, `${log}.tmp`, `${log}-backup.txt`, `${log}.swp`, `${log}.1.bak`];
+  // Sequence numbers ≥ 1,000,000 mark the lines that must never ship.
+  sidecars.forEach((p, i) => appendSeq(p, 1_000_000 + i * 10, 10));
+  renameSync(log, `${log}.1`); // rotation while running: the rotated-generation scan runs
+  appendSeq(`${log}.1`, 100, 50); // written under the old name after the rename: drained
+  appendSeq(log, 150, 50);
+  await waitFor('the rotated and the new file', () => shippedSeqs(out).counts.size >= 200);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+  // While stopped: a dateext rotation, new sidecars, then a restart (the startup scan).
+  appendSeq(log, 200, 50);
+  renameSync(log, `${log}-20260101`);
+  appendSeq(log, 250, 50);
+  sidecars.forEach((p, i) => appendSeq(p, 1_000_000 + 100 + i * 10, 10));
+  d = new DaemonProcess(['run', '--config', cfg]);
+  await d.waitHttp(port);
+  await waitFor('all 300 lines', () => shippedSeqs(out).counts.size >= 300);
+  // three rescans and a rotation-scan round after the last line
+  await sleep(1000);
+  const c = shippedSeqs(out);
+  const leaked = [...c.counts.keys()].filter((k) => k >= 1_000_000);
+  t.same(leaked, [], 'nothing from the sidecar files');
+  const s = summarize(c, 300);
+  t.same({ missing: s.missing.length, duplicates: s.duplicates }, { missing: 0, duplicates: 0 }, 'app.log, app.log.1 and app.log-20260101 exactly once');
+  const st = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Status;
+  t.notOk(st.sources[0].files.some((f) => sidecars.includes(f.path)), 'no sidecar is open');
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
