@@ -19,6 +19,8 @@ import { createSink } from './sinks/registry.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource, type FileErrorStatus } from './sources/file/file-source.ts';
 import { createLineChain } from './sources/line-chain.ts';
+import { findJournalctl, journalExists } from './sources/journald/journalctl.ts';
+import { JournaldSource } from './sources/journald/journald-source.ts';
 import { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './version.ts';
 
@@ -40,7 +42,7 @@ export class Daemon implements StatusProvider {
   private budget!: ByteBudget;
   private positions: PositionStore | null = null;
   private sinks: Sink[] = [];
-  private sources: Array<FileSource | SyslogSource> = [];
+  private sources: Array<FileSource | JournaldSource | SyslogSource> = [];
   private derived: DerivedMetricsStage | null = null;
   private receivers: LineReceiver[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
@@ -117,6 +119,13 @@ export class Daemon implements StatusProvider {
     this.sources = [];
     this.receivers = [];
     for (const src of cfg.sources) {
+      if (src.type === 'journald' && src.enabled !== true) {
+        const why = src.enabled === false ? 'enabled: false' : findJournalctl(src.journalctl) === undefined ? `enabled: auto and ${src.journalctl} not found` : !journalExists(src) ? 'enabled: auto and no journal files found' : null;
+        if (why !== null) {
+          log.info({ source: src.name, why }, 'journal source not started');
+          continue;
+        }
+      }
       const processor = new LineProcessor({
         sourceName: src.name,
         service: src.service ?? src.name,
@@ -130,6 +139,10 @@ export class Daemon implements StatusProvider {
         faults: this.faults,
       });
       this.receivers.push(processor);
+      if (src.type === 'journald') {
+        this.sources.push(new JournaldSource(src, { host, receiver: processor, budget: this.budget, positions: this.positions, metrics, log }));
+        continue;
+      }
       if (src.type === 'syslog') {
         this.sources.push(new SyslogSource(src, { host, receiver: processor, budget: this.budget, metrics, log }));
         continue;
@@ -206,6 +219,7 @@ export class Daemon implements StatusProvider {
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
       sources: this.sources.map((s) => {
         if (s instanceof SyslogSource) return { name: s.name, type: 'syslog', paths: s.status().listen, files: [] };
+        if (s instanceof JournaldSource) return { name: s.name, type: 'journald', paths: s.status().journal, files: [] };
         const sc = this.cfg.sources.find((c) => c.name === s.name);
         return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })), errors: s.fileErrors() };
       }),

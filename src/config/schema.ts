@@ -9,14 +9,15 @@ import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
 import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
 import { lokiSinkSchema } from '../sinks/loki/config.ts';
 import { fileSourceSchema } from '../sources/config.ts';
+import { journaldSourceSchema } from '../sources/journald/config.ts';
 import { syslogSourceSchema } from '../sources/syslog/config.ts';
 import { duration, size } from './types.ts';
 
 export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
 export type SinkConfig = z.infer<typeof sinkSchema>;
 
-/** A source: files (the default `type`) or a syslog receiver. */
-export const sourceSchema = z.discriminatedUnion('type', [fileSourceSchema, syslogSourceSchema]);
+/** A source: files (the default `type`), the systemd journal, or a syslog receiver. */
+export const sourceSchema = z.discriminatedUnion('type', [fileSourceSchema, journaldSourceSchema, syslogSourceSchema]);
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'expected host:port, e.g. "127.0.0.1:9711"' });
