@@ -163,7 +163,7 @@ export class Daemon implements StatusProvider {
     }
     for (const s of this.sources) await s.start();
     this.running = true;
-    log.info({ sources: cfg.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
+    log.info({ sources: this.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
   }
 
   /** Stop reading, flush held lines, drain sinks within the grace period, persist positions. */
