@@ -1,23 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { prng, writeLines } from '../test/support/seeded-lines.ts';
 
 /**
  * Deterministic benchmark corpora (seeded PRNG), so every run and every shipper reads the same
  * bytes: the platform's JSON app logs, nginx combined access lines, CRI container lines with
  * partial pieces, and Java stack traces (multiline).
  */
-
-/** mulberry32: tiny, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = ['api', 'payment', 'cf1-frontend', 'cf1-backend', 'auth'];
 const LEVELS = ['INFO', 'INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
@@ -90,23 +77,4 @@ export function lineGenerator(kind: CorpusKind, seed = 42): (i: number) => strin
 /** Writes `records` logical records of `kind` to `path`; returns bytes written. */
 export function writeCorpus(path: string, kind: CorpusKind, records: number, seed = 42): Promise<number> {
   return writeLines(path, 0, records, lineGenerator(kind, seed));
-}
-
-/** Writes line(i) for i in [from, from + count) in 1 MiB chunks; returns bytes written. */
-export async function writeLines(path: string, from: number, count: number, line: (i: number) => string, flags = 'w'): Promise<number> {
-  const out = createWriteStream(path, { flags });
-  let bytes = 0;
-  let chunk = '';
-  for (let i = from; i < from + count; i++) {
-    chunk += line(i) + '\n';
-    if (chunk.length > 1 << 20) {
-      bytes += Buffer.byteLength(chunk);
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  bytes += Buffer.byteLength(chunk);
-  out.end(chunk);
-  await once(out, 'finish');
-  return bytes;
 }

@@ -5,13 +5,13 @@
  * bench/RESULTS.md ("Parsers").
  */
 import { cpus } from 'node:os';
-import { createParser } from '../src/parse/registry.ts';
+import { createParser } from '../parsers/index.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { LogEvent, LogRecord } from '../src/record.ts';
-import { NO_ACK } from '../src/record.ts';
+import type { LogEvent, LogRecord } from '../src/core/record.ts';
+import { NO_ACK } from '../src/core/record.ts';
 import { ClassifyStage, classifyStageSchema } from '../src/pipeline/classify.ts';
 import { RedactStage, redactStageSchema } from '../src/pipeline/redact.ts';
-import { MetricsRegistry } from '../src/metrics/registry.ts';
+import { MetricsRegistry } from '../src/self-metrics/registry.ts';
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const N = 4096;

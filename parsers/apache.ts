@@ -3,7 +3,7 @@ import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts'
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseCtimeTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { Level, LogRecord } from '../src/record.ts';
+import type { Level, LogRecord } from '../src/core/record.ts';
 
 /**
  * Apache httpd: access logs (`common`, `combined`, optionally followed by `%D` microseconds)

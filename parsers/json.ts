@@ -3,7 +3,7 @@ import { plainRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { LogRecord } from '../src/record.ts';
+import type { LogRecord } from '../src/core/record.ts';
 
 /**
  * JSON lines: the platform's own format (CF1 `userId`/`requestId`/`context`, and

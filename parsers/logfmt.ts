@@ -3,7 +3,7 @@ import { plainRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { LogRecord } from '../src/record.ts';
+import type { LogRecord } from '../src/core/record.ts';
 
 /**
  * Splits a logfmt line (`ts=... level=info msg="a \"quoted\" text" took=12ms flag`) into an

@@ -3,7 +3,7 @@ import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts'
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseSlashTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { HttpInfo, LogRecord } from '../src/record.ts';
+import type { HttpInfo, LogRecord } from '../src/core/record.ts';
 
 /**
  * nginx: access logs (`combined`, the stock `main` with `"$http_x_forwarded_for"`, and combined

@@ -2,8 +2,8 @@ import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts'
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseKlogTime, parseTimeOnly, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { Level, LogRecord } from '../src/record.ts';
-import { lookupTable } from '../src/lookup-table.ts';
+import type { Level, LogRecord } from '../src/core/record.ts';
+import { lookupTable } from '../src/core/lookup-table.ts';
 
 /**
  * Plain-text application lines with a leading timestamp and/or level:

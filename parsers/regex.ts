@@ -4,7 +4,7 @@ import type { ParserOptions } from '../src/parse/options.ts';
 import { userRegex } from '../src/parse/safe-regex.ts';
 import { TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { LogRecord } from '../src/record.ts';
+import type { LogRecord } from '../src/core/record.ts';
 
 /**
  * A user's regular expression with named groups (`parser_options.pattern`). Group names are

@@ -2,7 +2,7 @@ import { applyTimestamp, plainRecord, syslogSeverityLevel } from '../src/parse/n
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseSyslogTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
-import type { Level, LogRecord } from '../src/record.ts';
+import type { Level, LogRecord } from '../src/core/record.ts';
 
 /**
  * Syslog: RFC 5424 (`<165>1 2003-10-11T22:14:15.003Z host app 123 ID47 [sd@1 k="v"] msg`) with

@@ -1,28 +1,28 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { ByteBudget } from './budget.ts';
+import { ByteBudget } from './core/budget.ts';
 import { sinkName, type Config } from './config/schema.ts';
-import { DerivedMetricsStage } from './metrics/derived/stage.ts';
-import type { BruteForceStatus } from './metrics/derived/security.ts';
-import { MetricsRegistry } from './metrics/registry.ts';
-import { createParser } from './parse/registry.ts';
-import type { LineReceiver } from './pipeline/line.ts';
+import { DerivedMetricsStage } from './derived-metrics/stage.ts';
+import { MetricsRegistry } from './self-metrics/registry.ts';
+import { createParser } from '../parsers/index.ts';
+import type { LineReceiver } from './core/line.ts';
 import { LineProcessor } from './pipeline/processor.ts';
 import { createBuiltinStages, createStage } from './pipeline/registry.ts';
-import { RecordFaults } from './pipeline/faults.ts';
+import { RecordFaults } from './self-metrics/faults.ts';
 import { FanOutRouter } from './pipeline/router.ts';
-import type { Stage } from './pipeline/stage.ts';
+import type { Stage } from './core/stage.ts';
 import { PositionStore } from './positions/store.ts';
-import type { SourceInfo } from './record.ts';
+import type { SourceInfo } from './core/record.ts';
+import type { DaemonStatus } from './core/status.ts';
 import { HttpServer, type StatusProvider } from './server/http.ts';
 import { createSink } from './sinks/registry.ts';
-import type { Sink } from './sinks/sink.ts';
-import { FileSource, type FileErrorStatus } from './sources/file/file-source.ts';
+import type { Sink } from './core/sink.ts';
+import { FileSource } from './sources/file/file-source.ts';
 import { createLineChain } from './sources/line-chain.ts';
 import { findJournalctl, journalExists } from './sources/journald/journalctl.ts';
 import { JournaldSource } from './sources/journald/journald-source.ts';
 import { SyslogSource } from './sources/syslog/syslog-source.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from './core/version.ts';
 
 export interface DaemonOptions {
   log: Logger;
@@ -234,32 +234,6 @@ export class Daemon implements StatusProvider {
       },
     };
   }
-}
-
-export interface DaemonStatus {
-  version: string;
-  node: string;
-  host: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  ready: { ready: boolean; reasons: string[] };
-  buffer: { usedBytes: number; limitBytes: number; backpressureSeconds: number };
-  /** type and paths (the configured globs) say what a source with no files is looking for. */
-  sources: Array<{
-    name: string;
-    type: string;
-    paths: string[];
-    files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }>;
-    /** Files that match the globs and cannot be opened or read (retried at every rescan). */
-    errors?: FileErrorStatus[];
-  }>;
-  sinks: ReturnType<Sink['status']>[];
-  /** The brute-force detector (derived_metrics.security.brute_force); null when off. */
-  bruteForce?: BruteForceStatus | null;
-  /** Records a parser, stage or encoder failed on, each isolated from the lines around it. */
-  faults?: ReturnType<RecordFaults['snapshot']>;
-  /** The positions store: lost (every generation was corrupt at start), and whether writes fail now. */
-  positions?: { path: string; lost: PositionStore['lost']; writeFailingSince: number | null; lastWriteError: string | null };
 }
 
 async function loadStatusPage(): Promise<(status: unknown) => string> {

@@ -1,4 +1,4 @@
-import { LogshipError } from '../errors.ts';
+import { LogshipError } from '../core/errors.ts';
 
 export class EnvSubstitutionError extends LogshipError {
   constructor(variable: string, line: number) {

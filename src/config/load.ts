@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { LogshipError } from '../errors.ts';
+import { LogshipError } from '../core/errors.ts';
 import { expandEnv, EnvSubstitutionError } from './env.ts';
 import { configSchema, type Config } from './schema.ts';
 

@@ -1,56 +1,21 @@
 import { z } from 'zod';
-import { DERIVED_METRICS_DEFAULTS, derivedMetricsSchema } from '../metrics/derived/config.ts';
-import { duplicateMetricRuleNames } from '../pipeline/metrics.ts';
+import { DERIVED_METRICS_DEFAULTS, derivedMetricsSchema } from '../derived-metrics/config.ts';
+import { duplicateMetricRuleNames } from '../pipeline/metrics-stage.ts';
 import { stageSchema } from '../pipeline/registry.ts';
 import { classificationConfigSchema } from '../pipeline/classify.ts';
 import { redactionConfigSchema } from '../pipeline/redact.ts';
 import { parserOptionIssues } from '../parse/options.ts';
-import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
-import { fileSinkSchema, stdoutSinkSchema } from '../sinks/file-config.ts';
-import { lokiSinkSchema } from '../sinks/loki/config.ts';
-import { fileSourceSchema } from '../sources/config.ts';
-import { journaldSourceSchema } from '../sources/journald/config.ts';
-import { syslogSourceSchema } from '../sources/syslog/config.ts';
-import { duration, size } from './types.ts';
-
-export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
-export type SinkConfig = z.infer<typeof sinkSchema>;
-
-/** A source: files (the default `type`), the systemd journal, or a syslog receiver. */
-export const sourceSchema = z.discriminatedUnion('type', [fileSourceSchema, journaldSourceSchema, syslogSourceSchema]);
-export type SourceConfig = z.infer<typeof sourceSchema>;
-
-const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'expected host:port, e.g. "127.0.0.1:9711"' });
+import { sinkSchema } from '../sinks/registry.ts';
+import { sourceSchema } from '../sources/registry.ts';
+import { memoryConfigSchema } from '../core/budget.ts';
+import { duration } from '../core/config-fields.ts';
+import { positionsConfigSchema } from '../positions/config.ts';
+import { serverConfigSchema } from '../server/config.ts';
 
 export const configSchema = z.strictObject({
-  server: z.strictObject({
-    listen: listenSchema.default('127.0.0.1:9711'),
-    /** /ready fails when a sink has been failing for longer than this. */
-    ready_max_failing: duration().default(5 * 60_000),
-  }).default({ listen: '127.0.0.1:9711', ready_max_failing: 300_000 }),
-  positions: z.strictObject({
-    path: z.string().default('./data/positions.json'),
-    sync_interval: duration().default(1000),
-    /** Entries of files gone (not tailed) for longer than this are forgotten. */
-    expire_after: duration().default(3_600_000),
-    /**
-     * Where files start when positions existed but none can be trusted (the file and its .tmp and
-     * .bak generations all corrupt or unreadable): `beginning` re-reads them (at-least-once:
-     * duplicates, never a gap), `end` skips what was written meanwhile. Not start_at: that is for
-     * files logship never saw.
-     */
-    on_lost: z.enum(['beginning', 'end']).default('beginning'),
-  }).default({ path: './data/positions.json', sync_interval: 1000, expire_after: 3_600_000, on_lost: 'beginning' }),
-  memory: z.strictObject({
-    /**
-     * Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. 16 MiB
-     * is ~50k lines in flight, several times what the sinks' open and in-flight batches hold at
-     * full speed (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch): a 200 MiB backlog with the sink down
-     * for its first 20 s peaked at 185 MiB RSS with 64 MiB, 160–196 with 32 and 148–154 with 16,
-     * same drain time; 1M lines at full speed, same rate and CPU with 16 as with 32.
-     */
-    max_buffer_bytes: size().default(16 * 1024 * 1024),
-  }).default({ max_buffer_bytes: 16 * 1024 * 1024 }),
+  server: serverConfigSchema,
+  positions: positionsConfigSchema,
+  memory: memoryConfigSchema,
   shutdown: z.strictObject({
     grace_period: duration().default(10_000),
   }).default({ grace_period: 10_000 }),

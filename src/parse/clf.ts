@@ -1,8 +1,8 @@
-import type { HttpInfo, Level, LogRecord } from '../record.ts';
+import type { HttpInfo, Level, LogRecord } from '../core/record.ts';
 import { applyTimestamp, httpStatusLevel, plainRecord } from './normalize.ts';
 import { parseClfTime } from './time.ts';
 import type { ParseContext } from './types.ts';
-import { lookupTable } from '../lookup-table.ts';
+import { lookupTable } from '../core/lookup-table.ts';
 
 /**
  * The Common/Combined Log Format family shared by nginx and apache access logs:

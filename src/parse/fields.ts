@@ -1,9 +1,9 @@
-import type { HttpInfo, LogRecord } from '../record.ts';
+import type { HttpInfo, LogRecord } from '../core/record.ts';
 import { applyTimestamp, levelOf } from './normalize.ts';
 import { FIELD_SLOTS, type FieldSlot } from './options.ts';
 import { parseTimestampValue, type TimeZone } from './time.ts';
 import type { ParseContext } from './types.ts';
-import { lookupTable } from '../lookup-table.ts';
+import { lookupTable } from '../core/lookup-table.ts';
 
 /**
  * The keys each logger family uses for each schema field, best first. Dotted names match a flat

@@ -1,7 +1,7 @@
-import type { Level, LogRecord } from '../record.ts';
+import type { Level, LogRecord } from '../core/record.ts';
 import { FUTURE_TOLERANCE_MS, isoFromMs, parseTimestampValue, TimeZone } from './time.ts';
 import type { ParseContext } from './types.ts';
-import { lookupTable } from '../lookup-table.ts';
+import { lookupTable } from '../core/lookup-table.ts';
 
 const LEVEL_ALIASES: Record<string, Level> = lookupTable({
   trace: 'TRACE', trc: 'TRACE', finest: 'TRACE', finer: 'TRACE', all: 'TRACE',

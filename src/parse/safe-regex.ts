@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { LogshipError } from '../errors.ts';
+import { LogshipError } from '../core/errors.ts';
 
 /**
  * User regexes (regex parser, classification rules, redaction patterns) must never hang the

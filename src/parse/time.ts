@@ -5,7 +5,7 @@
  */
 
 import { readlinkSync } from 'node:fs';
-import { lookupTable } from '../lookup-table.ts';
+import { lookupTable } from '../core/lookup-table.ts';
 
 const MONTHS: Record<string, number> = lookupTable({ Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 });
 

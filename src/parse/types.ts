@@ -1,4 +1,4 @@
-import type { LogRecord, SourceInfo } from '../record.ts';
+import type { LogRecord, SourceInfo } from '../core/record.ts';
 
 /** What a parser knows besides the line itself. One object per source, mutated per line (no per-line allocation). */
 export interface ParseContext {

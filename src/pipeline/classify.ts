@@ -1,18 +1,18 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duration } from '../config/types.ts';
-import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../events.ts';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import { duration } from '../core/config-fields.ts';
+import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../core/events.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { compileUserRegex } from '../parse/safe-regex.ts';
-import type { LogEvent, LogRecord } from '../record.ts';
+import type { LogEvent, LogRecord } from '../core/record.ts';
 import { getField, splitPath } from './field.ts';
-import type { Stage } from './stage.ts';
+import type { Stage } from '../core/stage.ts';
 import { TextVerdicts, TRUE, UNKNOWN } from './text-verdicts.ts';
-import { lookupTable } from '../lookup-table.ts';
+import { lookupTable } from '../core/lookup-table.ts';
 
 /**
  * Event classification: marks records `event_type` + `action` (and `metadata.threat`) with the
- * names of src/events.ts, which the derived metrics count. Rules are data: a rule holds when
+ * names of src/core/events.ts, which the derived metrics count. Rules are data: a rule holds when
  * every condition in `when` holds for its field, and then `set` applies. User rules
  * (`classification.rules`) run before the built-in ones (BUILTIN_RULES below, same format);
  * the first rule that holds wins. A record that already carries both `event_type` and `action`

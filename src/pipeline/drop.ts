@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { regex, size } from '../config/types.ts';
-import { LEVELS, type LogEvent } from '../record.ts';
+import { regex, size } from '../core/config-fields.ts';
+import { LEVELS, type LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
-import type { Stage } from './stage.ts';
+import type { Stage } from '../core/stage.ts';
 
 export const dropStageSchema = z.strictObject({
   type: z.literal('drop'),

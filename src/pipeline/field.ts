@@ -1,4 +1,4 @@
-import type { LogRecord } from '../record.ts';
+import type { LogRecord } from '../core/record.ts';
 
 /**
  * Reads a record field by dotted path (`level`, `http.status_code`, `metadata.user.id`,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { LogEvent } from '../record.ts';
+import type { LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
-import type { Stage } from './stage.ts';
+import type { Stage } from '../core/stage.ts';
 
 export const labelsStageSchema = z.strictObject({
   type: z.literal('labels'),

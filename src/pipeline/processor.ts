@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import { CounterTable, type MetricsRegistry } from '../metrics/registry.ts';
+import { CounterTable, type MetricsRegistry } from '../self-metrics/registry.ts';
 import { plainRecord } from '../parse/normalize.ts';
+import { lastCanonicalTimestampMs } from '../parse/time.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
-import type { LogEvent, LogRecord, SourceInfo } from '../record.ts';
-import type { LineReceiver, SourceLine, TransportFields } from './line.ts';
-import type { Stage } from './stage.ts';
-import { RecordFaults } from './faults.ts';
+import type { LogEvent, LogRecord, SourceInfo } from '../core/record.ts';
+import type { LineReceiver, SourceLine, TransportFields } from '../core/line.ts';
+import type { Stage } from '../core/stage.ts';
+import { RecordFaults } from '../self-metrics/faults.ts';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './record-depth.ts';
 
 /**
@@ -109,14 +110,15 @@ export class LineProcessor implements LineReceiver {
       if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
       else if (ctx.verbatim && transport === undefined) json = line.text;
-      event = { record, labels: this.staticLabels, ack: line.ack, json, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset };
+      const timestamp = record.timestamp;
+      event = { record, labels: this.staticLabels, ack: line.ack, json, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: lastCanonicalTimestampMs(timestamp), parsedTimeText: timestamp };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.countParseError(this.parserName, 'exception');
       this.faults.note({ kind: 'parse', where: this.parserName, reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_as_text', file: line.source.file, offset: line.offset }, err);
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
-        labels: this.staticLabels, ack: line.ack, json: undefined, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset,
+        labels: this.staticLabels, ack: line.ack, json: undefined, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: NaN, parsedTimeText: undefined,
       };
     }
     this.linesProcessed.inc();

@@ -1,10 +1,10 @@
 import { TextVerdicts, TRUE } from './text-verdicts.ts';
 import { z } from 'zod';
 import type { Counter } from 'prom-client';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { compileUserRegex } from '../parse/safe-regex.ts';
-import type { LogEvent, LogRecord } from '../record.ts';
-import type { Stage } from './stage.ts';
+import type { LogEvent, LogRecord } from '../core/record.ts';
+import type { Stage } from '../core/stage.ts';
 
 /**
  * Redaction: secrets are replaced before a record leaves the host (it runs ahead of the user's

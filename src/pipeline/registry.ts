@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { ClassifyStage, classifyStageSchema, type ClassificationConfig } from './classify.ts';
 import { DropStage, dropStageSchema } from './drop.ts';
 import { LabelsStage, labelsStageSchema } from './labels.ts';
-import { MetricsStage, metricsStageSchema } from './metrics.ts';
+import { MetricsStage, metricsStageSchema } from './metrics-stage.ts';
 import { RedactStage, redactStageSchema, type RedactionConfig } from './redact.ts';
-import type { Stage } from './stage.ts';
+import type { Stage } from '../core/stage.ts';
 
 /** Every stage type the config accepts. New stages add their schema here and a case below. */
 export const stageSchema = z.discriminatedUnion("type", [labelsStageSchema, dropStageSchema, metricsStageSchema, classifyStageSchema, redactStageSchema]);

@@ -1,6 +1,7 @@
-import type { LogEvent } from '../record.ts';
-import type { Sink } from '../sinks/sink.ts';
-import { fallbackEvent, type RecordFaults } from './faults.ts';
+import type { LogEvent } from '../core/record.ts';
+import type { Sink } from '../core/sink.ts';
+import { fallbackEvent } from '../core/fallback-record.ts';
+import type { RecordFaults } from '../self-metrics/faults.ts';
 import type { EventRouter } from './processor.ts';
 
 /** Fans every event out to all sinks: one ack reference per sink, then drops the pipeline's own. */

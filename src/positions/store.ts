@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { LogshipError } from '../errors.ts';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import { LogshipError } from '../core/errors.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { PositionsLost } from '../core/status.ts';
 
 /** What we remember about one file generation. Keyed by identity, never by path or labels. */
 export interface PositionEntry {
@@ -57,7 +58,7 @@ export class PositionStore {
    * Set when positions files existed but none could be trusted: where the files found at start
    * begin instead (positions.on_lost), and where the corrupt generations were set aside.
    */
-  lost: { startAt: 'beginning' | 'end'; keptAside: string[] } | null = null;
+  lost: PositionsLost | null = null;
   /** Epoch ms since when writes of the positions file fail (null while they succeed); /ready reports it. */
   writeFailingSince: number | null = null;
   lastWriteError: string | null = null;

@@ -1,5 +1,5 @@
-import type { Ack } from '../record.ts';
-import type { ByteBudget } from '../budget.ts';
+import type { Ack } from '../core/record.ts';
+import type { ByteBudget } from '../core/budget.ts';
 
 /**
  * The claim of one read's records (or of one line, or a joined record) on a file's byte range

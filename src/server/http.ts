@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
 
 // Required, not imported: an ESM import of node:http builds its ESM facade, which reads every
 // export, and the lazy WebSocket/EventSource ones load Node's bundled undici: ~45 ms of CPU at

@@ -1,4 +1,4 @@
-import type { DaemonStatus } from '../daemon.ts';
+import type { DaemonStatus } from '../core/status.ts';
 
 /**
  * The status page at `/`: one self-contained HTML document (inline CSS and script, no external

@@ -1,4 +1,4 @@
-import type { Ack, LogEvent } from '../record.ts';
+import type { Ack, LogEvent } from '../core/record.ts';
 
 /** Anything that carries one ack reference; a sink may batch its own prepared form of an event. */
 export interface Batchable {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/types.ts';
+import { duration } from '../core/config-fields.ts';
 
 export const fileSinkSchema = z.strictObject({
   type: z.literal('file'),

@@ -2,13 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
-import type { LogEvent } from '../record.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { LogEvent } from '../core/record.ts';
 import { Batcher } from './batcher.ts';
 import type { FileSinkConfig } from './file-config.ts';
-import type { Sink, SinkStatus } from './sink.ts';
+import type { Sink, SinkStatus } from '../core/sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
-import { recordJsonIsolated, type RecordFaults } from '../pipeline/faults.ts';
+import type { RecordFaults } from '../self-metrics/faults.ts';
+import { recordJsonIsolated } from './record-json.ts';
 
 /**
  * Appends normalized records as NDJSON to a local file. Records are acknowledged after the

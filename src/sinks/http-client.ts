@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
-import type { TlsConfig } from '../config/types.ts';
+import type { TlsConfig } from './http-config.ts';
 
 export interface HttpAuthConfig {
   basic_auth?: { username: string; password?: string; password_file?: string };

@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
-import type { SinkConfig } from '../config/schema.ts';
-import { LogshipError } from '../errors.ts';
-import type { MetricsRegistry } from '../metrics/registry.ts';
-import type { RecordFaults } from '../pipeline/faults.ts';
+import { z } from 'zod';
+import { LogshipError } from '../core/errors.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { RecordFaults } from '../self-metrics/faults.ts';
+import { elasticsearchSinkSchema } from './elasticsearch/config.ts';
 import { FileSink } from './file.ts';
-import type { Sink } from './sink.ts';
+import { fileSinkSchema, stdoutSinkSchema } from './file-config.ts';
+import { lokiSinkSchema } from './loki/config.ts';
+import type { Sink } from '../core/sink.ts';
 import { StdoutSink } from './stdout.ts';
+
+/** Every sink type the config accepts. New sinks add their schema here and a case in createSink. */
+export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
+export type SinkConfig = z.infer<typeof sinkSchema>;
 
 export class SinkNotAvailableError extends LogshipError {}
 

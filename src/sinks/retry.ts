@@ -1,4 +1,4 @@
-import type { RetryConfig } from '../config/types.ts';
+import type { RetryConfig } from './http-config.ts';
 
 /**
  * Exponential backoff with full jitter (AWS architecture blog's "full jitter"): the n-th wait is

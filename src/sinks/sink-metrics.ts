@@ -1,4 +1,4 @@
-import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
 
 /** The self-metrics every sink reports, one family each, labelled by sink name. */
 export class SinkMetrics {

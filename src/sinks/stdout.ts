@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
-import type { LogEvent } from '../record.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { LogEvent } from '../core/record.ts';
 import { Batcher } from './batcher.ts';
 import type { StdoutSinkConfig } from './file-config.ts';
-import type { Sink, SinkStatus } from './sink.ts';
+import type { Sink, SinkStatus } from '../core/sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
-import { boundedJson, recordJsonIsolated, type RecordFaults } from '../pipeline/faults.ts';
+import { boundedJson } from '../core/fallback-record.ts';
+import type { RecordFaults } from '../self-metrics/faults.ts';
+import { recordJsonIsolated } from './record-json.ts';
 
 /** Prints records as NDJSON on stdout (`run --dry-run`, debugging). */
 export class StdoutSink implements Sink {

@@ -1,5 +1,5 @@
-import type { ByteBudget } from '../budget.ts';
-import type { Ack } from '../record.ts';
+import type { ByteBudget } from '../core/budget.ts';
+import type { Ack } from '../core/record.ts';
 
 /**
  * The ack of a record that has no position to commit (a network message: the sender keeps no

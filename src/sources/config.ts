@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration, labelMap, regex, size } from '../config/types.ts';
+import { duration, labelMap, regex, size } from '../core/config-fields.ts';
 import { parserOptionsSchema } from '../parse/options.ts';
-import { PARSER_NAMES } from '../parse/registry.ts';
+import { PARSER_NAMES } from '../../parsers/index.ts';
 
 export const multilineSchema = z.strictObject({
   /** A line matching `start` begins a new record; other lines are appended to the open one. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics/registry.ts';
-import type { LineReceiver } from '../pipeline/line.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { LineReceiver } from '../core/line.ts';
 import type { FileSourceConfig } from './config.ts';
 import { ContainerMetrics } from './container/container-metrics.ts';
 import { CriDecoder } from './container/cri.ts';

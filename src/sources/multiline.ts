@@ -1,5 +1,5 @@
-import type { LocalCounter, MetricsRegistry } from '../metrics/registry.ts';
-import type { LineReceiver, SourceLine } from '../pipeline/line.ts';
+import type { LocalCounter, MetricsRegistry } from '../self-metrics/registry.ts';
+import type { LineReceiver, SourceLine } from '../core/line.ts';
 import type { MultilineConfig } from './config.ts';
 
 /** A record being assembled from several lines of one stream. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { labelMap } from '../config/types.ts';
+import { labelMap } from '../core/config-fields.ts';
 import { parserOptionsSchema } from '../parse/options.ts';
-import { PARSER_NAMES } from '../parse/registry.ts';
+import { PARSER_NAMES } from '../../parsers/index.ts';
 
 /**
  * The keys every non-file source shares with the file source: what parses its messages and the

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { compileUserRegex, caseFold, expandCounts } from '../../src/parse/safe-regex.ts';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import { parseConfig, ConfigError } from '../../src/config/load.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
-import { recordProblems } from '../../src/record-schema.ts';
+import { recordProblems } from '../../src/core/record-schema.ts';
 
 function harness(parser = 'auto') {
   const errors: string[] = [];

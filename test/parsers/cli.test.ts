@@ -3,7 +3,7 @@ import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, freePort, runCli, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
-import { recordProblems } from '../../src/record-schema.ts';
+import { recordProblems } from '../../src/core/record-schema.ts';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'parsers');
 const parseLines = (stdout: string) => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);

@@ -7,9 +7,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createParser, PARSER_NAMES } from '../../src/parse/registry.ts';
+import { createParser, PARSER_NAMES } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
-import { recordProblems } from '../../src/record-schema.ts';
+import { recordProblems } from '../../src/core/record-schema.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'parsers');
 const CORPUS = readdirSync(DIR).filter((f) => f.endsWith('.log')).flatMap((f) => readFileSync(join(DIR, f), 'utf8').split('\n').filter(Boolean));

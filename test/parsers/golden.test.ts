@@ -8,9 +8,9 @@
 import t, { type Test as TapTest } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
-import { recordProblems } from '../../src/record-schema.ts';
+import { recordProblems } from '../../src/core/record-schema.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'parsers');
 const READ_TIME = Date.parse('2024-01-15T12:00:00Z');

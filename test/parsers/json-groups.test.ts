@@ -3,7 +3,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { createJsonParser } from '../../parsers/json.ts';
 import type { ParseContext, Parser } from '../../src/parse/types.ts';
-import type { LogRecord } from '../../src/record.ts';
+import type { LogRecord } from '../../src/core/record.ts';
 
 // The json parser parses announced lines (Parser.prepare) in groups, one JSON.parse per group.
 // Whatever the lines, each record must be the one parsing that line alone gives.

@@ -6,7 +6,7 @@
  * for N lines.
  */
 import t from 'tap';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 
 const errors: string[] = [];

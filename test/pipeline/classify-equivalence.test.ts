@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 import { ClassifyStage, classificationConfigSchema } from '../../src/pipeline/classify.ts';
-import { NO_ACK, type LogRecord } from '../../src/record.ts';
+import { NO_ACK, type LogRecord } from '../../src/core/record.ts';
 import { ClassifyStage as ReferenceClassifyStage } from './classify-reference.ts';
 
 const WORDS = [

@@ -5,16 +5,16 @@
  * one. Not used by the daemon.
  */
 import type { z } from 'zod';
-import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../../src/events.ts';
-import type { MetricsRegistry } from '../../src/metrics/registry.ts';
-import type { LogEvent, LogRecord } from '../../src/record.ts';
+import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../../src/core/events.ts';
+import type { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import type { LogEvent, LogRecord } from '../../src/core/record.ts';
 import { getField, splitPath } from '../../src/pipeline/field.ts';
 import { ACTION_ALIASES, applyRule, BUILTIN_RULES, conditionSchema, operationOf, ruleSchema, type ClassifyRule, type ClassifyStageConfig, type RuleExtract } from '../../src/pipeline/classify.ts';
-import type { Stage } from '../../src/pipeline/stage.ts';
+import type { Stage } from '../../src/core/stage.ts';
 
 /**
  * Event classification: marks records `event_type` + `action` (and `metadata.threat`) with the
- * names of src/events.ts, which the derived metrics count. Rules are data: a rule holds when
+ * names of src/core/events.ts, which the derived metrics count. Rules are data: a rule holds when
  * every condition in `when` holds for its field, and then `set` applies. User rules
  * (`classification.rules`) run before the built-in ones (BUILTIN_RULES below, same format);
  * the first rule that holds wins. A record that already carries both `event_type` and `action`

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 import { ClassifyStage, classificationConfigSchema, classifyStageSchema } from '../../src/pipeline/classify.ts';
-import { NO_ACK, type LogRecord } from '../../src/record.ts';
-import { SECURITY_ACTIONS as S, THREAT_KINDS } from '../../src/events.ts';
+import { NO_ACK, type LogRecord } from '../../src/core/record.ts';
+import { SECURITY_ACTIONS as S, THREAT_KINDS } from '../../src/core/events.ts';
 
 const ctx: ParseContext = { source: { type: 'file', name: 't' }, service: 'app', readTime: Date.parse('2024-01-15T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} };
 const auto = createParser('auto', { timezone: 'UTC', client_error_level: 'WARN' });

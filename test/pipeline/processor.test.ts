@@ -1,11 +1,11 @@
 import t from 'tap';
 import pino from 'pino';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
-import { createParser } from '../../src/parse/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import { LabelsStage, labelsStageSchema, writableLabels } from '../../src/pipeline/labels.ts';
 import { LineProcessor } from '../../src/pipeline/processor.ts';
-import type { Stage } from '../../src/pipeline/stage.ts';
-import { NO_ACK, type LogEvent } from '../../src/record.ts';
+import type { Stage } from '../../src/core/stage.ts';
+import { NO_ACK, type LogEvent } from '../../src/core/record.ts';
 import { StreamLabeler } from '../../src/sinks/loki/labels.ts';
 
 const log = pino({ level: 'silent' });

@@ -8,7 +8,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { RedactStage, redactionConfigSchema } from '../../src/pipeline/redact.ts';
 import { RedactStage as ReferenceRedactStage } from './redact-reference.ts';
 

@@ -8,11 +8,11 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
-import { createParser } from '../../src/parse/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 import { RedactStage, redactionConfigSchema } from '../../src/pipeline/redact.ts';
-import { NO_ACK } from '../../src/record.ts';
+import { NO_ACK } from '../../src/core/record.ts';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'redaction', 'public-formats.log');
 

@@ -4,9 +4,9 @@
  * replaces and counts exactly what this one does. Not used by the daemon.
  */
 import type { Counter } from 'prom-client';
-import type { MetricsRegistry } from '../../src/metrics/registry.ts';
-import type { LogEvent, LogRecord } from '../../src/record.ts';
-import type { Stage } from '../../src/pipeline/stage.ts';
+import type { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import type { LogEvent, LogRecord } from '../../src/core/record.ts';
+import type { Stage } from '../../src/core/stage.ts';
 import { isCardNumber, isDelimitedCard, isKeyChar, isNumericSessionId, isObjectDescription, isValueEnd, SECRET_EXACT, SECRET_SUFFIXES, type RedactStageConfig } from '../../src/pipeline/redact.ts';
 
 /**

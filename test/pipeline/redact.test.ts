@@ -1,10 +1,10 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
-import { createParser } from '../../src/parse/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 import { hasCardDigits, isCardNumber, RedactStage, redactionConfigSchema, redactStageSchema } from '../../src/pipeline/redact.ts';
-import { NO_ACK, type LogRecord } from '../../src/record.ts';
+import { NO_ACK, type LogRecord } from '../../src/core/record.ts';
 
 const ctx: ParseContext = { source: { type: 'file', name: 't' }, service: 'app', readTime: Date.parse('2024-01-15T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} };
 const auto = createParser('auto', { timezone: 'UTC', client_error_level: 'WARN' });

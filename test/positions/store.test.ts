@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { PositionStore } from '../../src/positions/store.ts';
 import { tempDir } from '../support/daemon.ts';
 

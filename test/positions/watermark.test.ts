@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ByteBudget } from '../../src/budget.ts';
+import { ByteBudget } from '../../src/core/budget.ts';
 import { FileWatermark } from '../../src/positions/watermark.ts';
 
 t.test('the watermark advances only over contiguous settled records', async (t) => {

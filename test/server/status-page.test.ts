@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { DaemonStatus } from '../../src/daemon.ts';
+import type { DaemonStatus } from '../../src/core/status.ts';
 import { renderStatusPage } from '../../src/server/status-page.ts';
 import { DaemonProcess, ROOT, freePort, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { DocumentMapper, MappingError, mergeMappings, type RootMapping } from './es-mapping.ts';
-import { prng } from '../../bench/corpus.ts';
+import { prng } from '../support/seeded-lines.ts';
 
 /**
  * An Elasticsearch-compatible test server (the parts a log shipper touches), faithful to ES's

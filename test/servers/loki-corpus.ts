@@ -1,4 +1,4 @@
-import { prng, writeLines } from '../../bench/corpus.ts';
+import { prng, writeLines } from '../support/seeded-lines.ts';
 
 /**
  * The platform's JSON log lines (seed-log-formats §1a/§1b, ~250 bytes) with a sequence number in

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Batcher, BatchQueue } from '../../src/sinks/batcher.ts';
-import type { Ack } from '../../src/record.ts';
+import type { Ack } from '../../src/core/record.ts';
 import { ManualClock, microtasksSettled } from '../support/manual-clock.ts';
 
 class CountingAck implements Ack {

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { multilineSchema } from '../../src/sources/config.ts';
 import { MultilineJoiner } from '../../src/sources/multiline.ts';
-import type { SourceInfo } from '../../src/record.ts';
+import type { SourceInfo } from '../../src/core/record.ts';
 import { CollectingReceiver, LineFeeder } from './support.ts';
 
 function joiner(cfg: Record<string, unknown>) {

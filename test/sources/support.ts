@@ -1,9 +1,9 @@
 import pino from 'pino';
-import { ByteBudget } from '../../src/budget.ts';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
-import type { LineReceiver, SourceLine } from '../../src/pipeline/line.ts';
+import { ByteBudget } from '../../src/core/budget.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
+import type { LineReceiver, SourceLine } from '../../src/core/line.ts';
 import { FileWatermark } from '../../src/positions/watermark.ts';
-import type { Ack, SourceInfo } from '../../src/record.ts';
+import type { Ack, SourceInfo } from '../../src/core/record.ts';
 import { TailMetrics } from '../../src/sources/file/tail-metrics.ts';
 
 export const silentLog = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
-import type { Ack } from '../../record.ts';
+import type { Ack } from '../../core/record.ts';
 
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { duration, httpClientFields, retrySchema, secretFile, size, url } from '../../config/types.ts';
+import { duration, secretFile, size, url } from '../../core/config-fields.ts';
+import { httpClientFields, retrySchema } from '../http-config.ts';
 import { compileDataStreamName, compileIndexName, IndexNameError } from './target.ts';
 
 export const elasticsearchSinkSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import type { LogEvent, LogRecord } from '../../record.ts';
-import { sourceTail } from '../../record-json.ts';
+import type { LogEvent, LogRecord } from '../../core/record.ts';
+import { sourceTail } from '../record-json.ts';
 
 /** Field names in the document: logship's own schema or Elastic Common Schema (ECS). */
 export type DocumentSchema = 'logship' | 'ecs';

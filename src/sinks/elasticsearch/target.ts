@@ -1,5 +1,5 @@
-import { LogshipError } from '../../errors.ts';
-import type { LogEvent } from '../../record.ts';
+import { LogshipError } from '../../core/errors.ts';
+import type { LogEvent } from '../../core/record.ts';
 
 /** A configured index or data stream name that can never be valid. */
 export class IndexNameError extends LogshipError {}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { VERSION } from '../../version.ts';
+import { VERSION } from '../../core/version.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 import { targetPattern } from './target.ts';
 

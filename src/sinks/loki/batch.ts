@@ -1,5 +1,5 @@
-import type { Ack } from '../../record.ts';
-import type { ResolvedStream } from './labels.ts';
+import type { Ack } from '../../core/record.ts';
+import type { EntryMetadata, ResolvedStream } from './labels.ts';
 import { nanosString, readInt64, TAG_1_LEN, TAG_1_VARINT, TAG_2_LEN, TAG_2_VARINT, TAG_3_LEN, varintSize, writeVarint } from './push-request.ts';
 
 /**
@@ -11,14 +11,6 @@ import { nanosString, readInt64, TAG_1_LEN, TAG_1_VARINT, TAG_2_LEN, TAG_2_VARIN
  * Loki wants each stream's entries in timestamp order. They almost always arrive that way (a
  * file is read in order); a stream that did not is reordered at seal time.
  */
-
-/** The structured metadata pairs of one entry, valid until the next entry. */
-export interface EntryMetadata {
-  count: number;
-  /** Label-sanitized names ([a-zA-Z_][a-zA-Z0-9_]*, so ASCII). */
-  readonly names: readonly string[];
-  readonly values: readonly string[];
-}
 
 export const NO_METADATA: EntryMetadata = { count: 0, names: [], values: [] };
 

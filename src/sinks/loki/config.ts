@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { duration, httpClientFields, retrySchema, size, url } from '../../config/types.ts';
+import { duration, size, url } from '../../core/config-fields.ts';
+import { httpClientFields, retrySchema } from '../http-config.ts';
 import { LOKI_MAX_LABEL_NAMES, LOKI_MAX_STRUCTURED_METADATA_ENTRIES, sanitizeLabelName } from './labels.ts';
 
 export const DEFAULT_LOKI_LABELS = ['job', 'service', 'level', 'host', 'namespace', 'pod', 'container', 'stream'];

@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { LogEvent, SourceInfo } from '../../record.ts';
-import type { EntryMetadata } from './batch.ts';
-import { lookupTable } from '../../lookup-table.ts';
+import type { LogEvent, SourceInfo } from '../../core/record.ts';
+import { lookupTable } from '../../core/lookup-table.ts';
 
 /**
  * Stream labels and structured metadata for Loki.
@@ -198,6 +197,14 @@ function truncateUtf8(s: string, maxBytes: number): string {
   let end = maxBytes;
   while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
   return buf.subarray(0, end).toString('utf8');
+}
+
+/** The structured metadata pairs of one entry, valid until the next entry. */
+export interface EntryMetadata {
+  count: number;
+  /** Label-sanitized names ([a-zA-Z_][a-zA-Z0-9_]*, so ASCII). */
+  readonly names: readonly string[];
+  readonly values: readonly string[];
 }
 
 export interface ResolvedStream {

@@ -2,13 +2,13 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { compressSync, uncompressSync } from 'snappy';
 import { request, type Dispatcher } from 'undici';
-import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LogEvent } from '../../record.ts';
-import { VERSION } from '../../version.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
+import { parsedTimestampMs, type LogEvent } from '../../core/record.ts';
+import { VERSION } from '../../core/version.ts';
 import { BatchQueue } from '../batcher.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
-import type { Sink, SinkStatus } from '../sink.ts';
+import type { Sink, SinkStatus } from '../../core/sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
 import { DeadLetterFile } from './dead-letter.ts';
@@ -17,7 +17,7 @@ import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.
 import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
 import { entryTimestamp } from './timestamp.ts';
-import { RecordJson } from '../../record-json.ts';
+import { RecordJson } from '../record-json.ts';
 
 /** A tenant from a stage (`labels: { values: { __tenant_id__: team-a } }`) overrides tenant_id. */
 export const TENANT_LABEL = '__tenant_id__';
@@ -134,7 +134,7 @@ export class LokiSink implements Sink {
   write(event: LogEvent): void {
     const record = event.record;
     const now = Date.now();
-    const ts = entryTimestamp(record.timestamp, now);
+    const ts = entryTimestamp(record.timestamp, now, parsedTimestampMs(event));
     const maxAge = this.cfg.reject_old_samples_max_age;
     if (maxAge > 0 && ts.sec * 1000 < now - maxAge) {
       this.dropTooOld(now);

@@ -1,5 +1,3 @@
-import { lastCanonicalTimestampMs } from '../../parse/time.ts';
-
 /**
  * RFC 3339 → (seconds, nanoseconds), keeping every fractional digit the record carries
  * (normalize keeps sub-millisecond precision, so a Date would lose it).
@@ -94,9 +92,12 @@ export function parseRfc3339(ts: string): Timestamp | undefined {
   return { sec: Math.floor(ms / 1000), nanos };
 }
 
-/** The record's timestamp, or `fallbackMs` (read time) when it cannot be parsed. */
-export function entryTimestamp(ts: string, fallbackMs: number): Timestamp {
-  const known = lastCanonicalTimestampMs(ts);
+/**
+ * The record's timestamp, or `fallbackMs` (read time) when it cannot be parsed. `knownMs` is the
+ * epoch ms the parser already read from `ts` (LogEvent.parsedTimeMs), NaN when none.
+ */
+export function entryTimestamp(ts: string, fallbackMs: number, knownMs = NaN): Timestamp {
+  const known = knownMs;
   if (!Number.isNaN(known)) {
     const sec = Math.floor(known / 1000);
     return { sec, nanos: (known - sec * 1000) * 1_000_000 };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LineReceiver, SourceLine } from '../../pipeline/line.ts';
+import type { LineReceiver, SourceLine } from '../../core/line.ts';
 import type { ContainerMetrics } from './container-metrics.ts';
 import { PartialJoiner } from './partial-joiner.ts';
 

@@ -1,4 +1,4 @@
-import type { LocalCounter, MetricsRegistry } from '../../metrics/registry.ts';
+import type { LocalCounter, MetricsRegistry } from '../../self-metrics/registry.ts';
 
 /**
  * Self-metrics of the Docker/CRI decoders of one source. Counted locally (MetricsRegistry.count):

@@ -1,4 +1,4 @@
-import type { SourceLine } from '../../pipeline/line.ts';
+import type { SourceLine } from '../../core/line.ts';
 import { ContainerDecoder } from './container-decoder.ts';
 
 /**

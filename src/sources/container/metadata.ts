@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { SourceInfo } from '../../record.ts';
+import type { SourceInfo } from '../../core/record.ts';
 
 export type ContainerFields = Pick<SourceInfo, 'container_id' | 'container_name' | 'image' | 'namespace' | 'pod' | 'pod_uid' | 'container'>;
 

@@ -1,5 +1,5 @@
-import type { LineReceiver, SourceLine } from '../../pipeline/line.ts';
-import type { SourceInfo } from '../../record.ts';
+import type { LineReceiver, SourceLine } from '../../core/line.ts';
+import type { SourceInfo } from '../../core/record.ts';
 import type { ContainerMetrics } from './container-metrics.ts';
 
 type Stream = 'stdout' | 'stderr';

@@ -1,19 +1,8 @@
 import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
-import type { MetricsRegistry } from '../../metrics/registry.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
+import type { FileErrorStatus } from '../../core/status.ts';
 import type { PathProblem } from './discovery.ts';
-
-/** A file (or directory) a source's globs name that it cannot open or read, as the status page lists it. */
-export interface FileErrorStatus {
-  path: string;
-  /** errno code: EACCES, ENOENT, EISDIR, ELOOP, EMFILE, … */
-  code: string;
-  message: string;
-  /** Epoch ms of the first failure of this kind. */
-  since: number;
-  /** Times tried (each rescan tries again). */
-  attempts: number;
-}
 
 /**
  * The files one source cannot read, each logged once (when it first fails, or fails differently)

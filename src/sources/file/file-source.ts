@@ -4,19 +4,21 @@ import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../budget.ts';
-import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LineReceiver } from '../../pipeline/line.ts';
+import type { ByteBudget } from '../../core/budget.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
+import type { LineReceiver } from '../../core/line.ts';
 import type { PositionStore } from '../../positions/store.ts';
-import type { SourceInfo } from '../../record.ts';
+import type { SourceInfo } from '../../core/record.ts';
 import type { FileSourceConfig } from '../config.ts';
 import { containerFields } from '../container/metadata.ts';
 import { GlobMatcher, type PathProblem } from './discovery.ts';
-import { FileErrors, type FileErrorStatus } from './file-errors.ts';
+import type { FileErrorStatus } from '../../core/status.ts';
+import { FileErrors } from './file-errors.ts';
 import { FINGERPRINT_MAX, fingerprint, fingerprintOf, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
 import { FileWatcher } from './watcher.ts';
+import type { Source } from '../../core/source.ts';
 
 export interface FileSourceDeps {
   host: string;
@@ -31,8 +33,6 @@ export interface FileSourceDeps {
   /** Forget positions of files gone longer than this (positions.expire_after). */
   positionsExpireAfter?: number;
 }
-
-export type { FileErrorStatus };
 
 export interface FileStatus {
   path: string;
@@ -59,7 +59,7 @@ const CHAIN_FLUSH_MS = 250;
  * content checked by fingerprint), decides where each file starts, and at start resumes
  * generations that were rotated away while logship was stopped.
  */
-export class FileSource {
+export class FileSource implements Source {
   readonly name: string;
   private readonly cfg: FileSourceConfig;
   private readonly matcher: GlobMatcher;

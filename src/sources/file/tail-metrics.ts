@@ -1,4 +1,4 @@
-import type { MetricsRegistry } from '../../metrics/registry.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 
 /**
  * Tailing self-metrics of one source (series of the shared families, bound to the source label);

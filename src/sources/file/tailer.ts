@@ -1,10 +1,10 @@
 import { close, fstat, open, read, stat } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../budget.ts';
-import type { LineReceiver } from '../../pipeline/line.ts';
+import type { ByteBudget } from '../../core/budget.ts';
+import type { LineReceiver } from '../../core/line.ts';
 import { FileWatermark, type AckToken } from '../../positions/watermark.ts';
-import type { SourceInfo } from '../../record.ts';
+import type { SourceInfo } from '../../core/record.ts';
 import { FINGERPRINT_MAX, fingerprint, identityKey } from './identity.ts';
 import type { TailMetrics } from './tail-metrics.ts';
 

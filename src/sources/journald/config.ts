@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, size } from '../../config/types.ts';
+import { duration, size } from '../../core/config-fields.ts';
 import { parsedSourceFields } from '../receiver-config.ts';
 
 /** A journalctl match: `FIELD=value` (field names are upper case, digits, `_`), or `+` (OR). */

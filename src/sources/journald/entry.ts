@@ -1,6 +1,6 @@
 import { syslogSeverityLevel } from '../../parse/normalize.ts';
-import type { TransportFields } from '../../pipeline/line.ts';
-import type { Level, SourceInfo } from '../../record.ts';
+import type { TransportFields } from '../../core/line.ts';
+import type { Level, SourceInfo } from '../../core/record.ts';
 
 /**
  * The fields journalctl is asked for (`--output-fields`; it always adds __CURSOR,

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../budget.ts';
-import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LineReceiver } from '../../pipeline/line.ts';
+import type { ByteBudget } from '../../core/budget.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
+import type { LineReceiver } from '../../core/line.ts';
 import type { PositionStore } from '../../positions/store.ts';
 import { FileWatermark } from '../../positions/watermark.ts';
-import type { SourceInfo } from '../../record.ts';
+import type { SourceInfo } from '../../core/record.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { JournaldSourceConfig } from './config.ts';
 import { JournalEntryDecoder, JournalEntryError, journalSourceInfo } from './entry.ts';

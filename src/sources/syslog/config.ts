@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
-import { size } from '../../config/types.ts';
+import { size } from '../../core/config-fields.ts';
 import { parsedSourceFields } from '../receiver-config.ts';
 
 /** `udp://HOST:PORT` or `tcp://HOST:PORT`; an IPv6 host in brackets (`tcp://[::1]:5514`). */

@@ -1,4 +1,4 @@
-import type { MetricsRegistry } from '../../metrics/registry.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 
 /** Self-metrics of one syslog receiver (series of the shared families, bound to its name). */
 export class SyslogMetrics {

@@ -3,16 +3,17 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../budget.ts';
-import { LogshipError } from '../../errors.ts';
-import type { MetricsRegistry } from '../../metrics/registry.ts';
-import type { LineReceiver } from '../../pipeline/line.ts';
-import type { SourceInfo } from '../../record.ts';
+import type { ByteBudget } from '../../core/budget.ts';
+import { LogshipError } from '../../core/errors.ts';
+import type { MetricsRegistry } from '../../self-metrics/registry.ts';
+import type { LineReceiver } from '../../core/line.ts';
+import type { SourceInfo } from '../../core/record.ts';
 import { BudgetAck } from '../budget-ack.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { ListenAddress, SyslogSourceConfig } from './config.ts';
 import { SyslogFramer } from './framing.ts';
 import { SyslogMetrics } from './syslog-metrics.ts';
+import type { Source } from '../../core/source.ts';
 
 export class SyslogListenError extends LogshipError {}
 
@@ -37,7 +38,7 @@ const UDP_PEER_CACHE = 4096;
  * spent, TCP sockets stop being read (the senders' kernel buffers, then the senders, wait) and
  * UDP datagrams are dropped and counted: UDP has no way to slow a sender down.
  */
-export class SyslogSource {
+export class SyslogSource implements Source {
   readonly name: string;
   private readonly cfg: SyslogSourceConfig;
   private readonly deps: SyslogSourceDeps;

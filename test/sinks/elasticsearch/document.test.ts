@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import t from 'tap';
 import fc from 'fast-check';
 import pino from 'pino';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
-import { createParser } from '../../../src/parse/registry.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
+import { createParser } from '../../../parsers/index.ts';
 import { classificationConfigSchema } from '../../../src/pipeline/classify.ts';
 import { LineProcessor } from '../../../src/pipeline/processor.ts';
 import { redactionConfigSchema } from '../../../src/pipeline/redact.ts';
 import { createBuiltinStages } from '../../../src/pipeline/registry.ts';
-import { NO_ACK, type LogEvent, type SourceInfo } from '../../../src/record.ts';
+import { NO_ACK, type LogEvent, type SourceInfo } from '../../../src/core/record.ts';
 import { encodeDocument, type DocumentOptions } from '../../../src/sinks/elasticsearch/document.ts';
 
 // JSON lines through the default pipeline as the daemon runs it; a line that already was the

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pino from 'pino';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
-import type { Ack, LogEvent, LogRecord } from '../../../src/record.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
+import type { Ack, LogEvent, LogRecord } from '../../../src/core/record.ts';
 import { elasticsearchSinkSchema } from '../../../src/sinks/elasticsearch/config.ts';
 import { ElasticsearchSink } from '../../../src/sinks/elasticsearch/sink.ts';
 import { tempDir } from '../../support/daemon.ts';

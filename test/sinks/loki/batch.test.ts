@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
-import { ChunkPool, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type EntryEncoder, type EntryMetadata } from '../../../src/sinks/loki/batch.ts';
-import { formatLabels, type ResolvedStream } from '../../../src/sinks/loki/labels.ts';
+import { ChunkPool, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type EntryEncoder } from '../../../src/sinks/loki/batch.ts';
+import { formatLabels, type EntryMetadata, type ResolvedStream } from '../../../src/sinks/loki/labels.ts';
 import { decodeJsonPush, decodePushRequest, encodePushRequest, splitStreams, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
-import type { Ack } from '../../../src/record.ts';
+import type { Ack } from '../../../src/core/record.ts';
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
 

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LOKI_LABELS } from '../../../src/sinks/loki/config.ts';
-import type { LogRecord } from '../../../src/record.ts';
+import type { LogRecord } from '../../../src/core/record.ts';
 import { LokiTestServer } from '../../servers/loki-server.ts';
 import { DaemonProcess, freePort, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
 

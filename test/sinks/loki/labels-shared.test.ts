@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { StreamLabeler } from '../../../src/sinks/loki/labels.ts';
-import { NO_ACK, type Level, type LogEvent, type SourceInfo } from '../../../src/record.ts';
+import { NO_ACK, type Level, type LogEvent, type SourceInfo } from '../../../src/core/record.ts';
 
 // Events whose labels (and source) are shared frozen objects, as LineProcessor and the container
 // decoders hand them out, must resolve to the same streams, with the same overflow counts, as

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { lokiSinkSchema } from '../../../src/sinks/loki/config.ts';
 import { formatLabels, OVERFLOW_VALUE, quoteLabelValue, sanitizeLabelName, StreamLabeler, StructuredMetadataPicker } from '../../../src/sinks/loki/labels.ts';
 import { countRejections } from '../../../src/sinks/loki/rejections.ts';
-import { NO_ACK, type LogEvent, type LogRecord } from '../../../src/record.ts';
+import { NO_ACK, type LogEvent, type LogRecord } from '../../../src/core/record.ts';
 import { canonicalLabels, parseLabelString } from '../../servers/loki-labels.ts';
 
 function ev(record: Partial<LogRecord>, labels: Record<string, string> = { job: 'app' }): LogEvent {

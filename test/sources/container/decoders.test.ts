@@ -1,9 +1,9 @@
 import t from 'tap';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { ContainerMetrics } from '../../../src/sources/container/container-metrics.ts';
 import { CriDecoder } from '../../../src/sources/container/cri.ts';
 import { DockerDecoder } from '../../../src/sources/container/docker.ts';
-import type { LineReceiver } from '../../../src/pipeline/line.ts';
+import type { LineReceiver } from '../../../src/core/line.ts';
 import { CollectingReceiver, LineFeeder, silentLog } from '../support.ts';
 import { CRI_LOG, DOCKER_LOG, expected, fixtureLines } from './support.ts';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ByteBudget } from '../../../src/budget.ts';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
+import { ByteBudget } from '../../../src/core/budget.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { PositionStore } from '../../../src/positions/store.ts';
 import { GlobMatcher } from '../../../src/sources/file/discovery.ts';
 import { FileSource } from '../../../src/sources/file/file-source.ts';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ByteBudget } from '../../../src/budget.ts';
+import { ByteBudget } from '../../../src/core/budget.ts';
 import { identityKey } from '../../../src/sources/file/identity.ts';
 import { Tailer } from '../../../src/sources/file/tailer.ts';
 import { tempDir, waitFor } from '../../support/daemon.ts';
@@ -197,7 +197,7 @@ t.test('the lines of one read share one ack: the position moves once all of them
   receiver.hold = false;
   const dropThenHold = receiver.receive.bind(receiver);
   let seen = 0;
-  const kept: Array<{ ack: import('../../../src/record.ts').Ack; text: string }> = [];
+  const kept: Array<{ ack: import('../../../src/core/record.ts').Ack; text: string }> = [];
   receiver.receive = (line) => {
     seen++;
     if (seen <= 2) return dropThenHold(line);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { ByteBudget } from '../../../src/budget.ts';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
+import { ByteBudget } from '../../../src/core/budget.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { PositionStore } from '../../../src/positions/store.ts';
 import { journaldSourceSchema } from '../../../src/sources/journald/config.ts';
 import { JournaldSource } from '../../../src/sources/journald/journald-source.ts';

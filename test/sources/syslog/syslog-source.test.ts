@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { ByteBudget } from '../../../src/budget.ts';
-import { MetricsRegistry } from '../../../src/metrics/registry.ts';
+import { ByteBudget } from '../../../src/core/budget.ts';
+import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { syslogSourceSchema } from '../../../src/sources/syslog/config.ts';
 import { SyslogSource } from '../../../src/sources/syslog/syslog-source.ts';
 import { waitFor } from '../../support/daemon.ts';

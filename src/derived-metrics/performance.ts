@@ -1,0 +1,145 @@
+import type { Counter } from 'prom-client';
+import { PERFORMANCE_ACTIONS } from '../core/events.ts';
+import { LEVELS, type LogRecord } from '../core/record.ts';
+import { CounterTable, type LocalCounter, type MetricsRegistry } from '../self-metrics/registry.ts';
+import { BoundedValues, OVERFLOW_VALUE } from './bounded-values.ts';
+import type { PerformanceMetricsConfig } from './config.ts';
+import { LocalHistogram, type HistogramSeries } from './local-histogram.ts';
+import { templateRoute } from './route-template.ts';
+
+/** Names of the performance metric families (the platform's names where it has one). */
+export const PERFORMANCE_METRIC_NAMES = {
+  httpRequests: 'http_requests_total',
+  httpErrors: 'http_errors_total',
+  httpDuration: 'http_request_duration_seconds',
+  slowOperations: 'slow_operations_total',
+  logLines: 'log_lines_total',
+} as const;
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+const LEVEL_SET: ReadonlySet<string> = new Set(LEVELS);
+const STATUS_CODES: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+
+/** What one request updates, for one (service, method, route, status). */
+interface RequestSeries {
+  requests: LocalCounter;
+  /** http_errors_total{service,method,route}: made on the first 5xx. */
+  errors: LocalCounter | undefined;
+  duration: HistogramSeries;
+}
+
+/**
+ * HTTP request counts, errors and durations (from any record with `http.status_code`, e.g.
+ * access-log lines or app request logs), slow operations and log lines per service and level.
+ * Labels are bounded: method to the standard verbs (else "other"), status to 100–599, route to
+ * the first `max_routes` templated routes (404s and suspicious requests never admit a new route,
+ * so scanners cannot fill the set), operation to `max_operations`.
+ */
+export class PerformanceMetrics {
+  private readonly duration: LocalHistogram;
+  /** service → method → route → status → the series a request updates: no label objects or hashing per line. */
+  private readonly requestSeries = new Map<string, Map<string, Map<string, Map<string, RequestSeries>>>>();
+  private readonly slow: Counter<'service' | 'operation'>;
+  /** log_lines_total{service,level}, counted locally: no allocation or hashing per line for the one family every record hits. */
+  private readonly lines: CounterTable;
+  private readonly metrics: MetricsRegistry;
+  private readonly routes: BoundedValues | null;
+  private readonly operations: BoundedValues;
+  private readonly statusClass: boolean;
+
+  constructor(cfg: PerformanceMetricsConfig, deps: { metrics: MetricsRegistry; overflow: Counter<'label'> }) {
+    const m = deps.metrics;
+    this.metrics = m;
+    const N = PERFORMANCE_METRIC_NAMES;
+    // counted through MetricsRegistry.count (see seriesOf)
+    m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
+    m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
+    this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (http.response_time, else the request line\'s duration), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
+    this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
+    m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
+    this.lines = new CounterTable(m, N.logLines);
+    this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
+    this.operations = new BoundedValues('operation', cfg.max_operations, deps.overflow);
+    this.statusClass = cfg.status_label === 'class';
+  }
+
+  /** Exports the service's log_lines_total series at 0 for every level (see DerivedMetricsStage). */
+  zeroSeries(service: string): void {
+    for (const level of LEVELS) this.lines.get(service, level);
+  }
+
+  /** Counts one record; `service` is its already-bounded service label value. */
+  observe(r: LogRecord, service: string): void {
+    this.lines.get(service, LEVEL_SET.has(r.level) ? r.level : OVERFLOW_VALUE).inc();
+    const http = r.http;
+    if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, http.status_code);
+    if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
+      const op = r.metadata?.operation;
+      // Slow HTTP requests are named "GET /users/123" by classification: template the ids away.
+      this.slow.inc({ service, operation: typeof op === 'string' && op.length > 0 ? this.operations.value(op.includes('/') ? templateRoute(op) : op) : 'unknown' });
+    }
+  }
+
+  private request(r: LogRecord, service: string, code: number): void {
+    const http = r.http!;
+    const valid = Number.isInteger(code) && code >= 100 && code <= 599;
+    const status = !valid ? OVERFLOW_VALUE : this.statusClass ? STATUS_CLASSES[Math.floor(code / 100)] : STATUS_CODES[code];
+    const method = methodLabel(http.method);
+    const route = this.routeLabel(r, code);
+    const series = this.seriesOf(service, method, route, status);
+    series.requests.inc();
+    if (valid && code >= 500) (series.errors ??= this.metrics.count(PERFORMANCE_METRIC_NAMES.httpErrors, [service, method, route])).inc();
+    // A request's latency: the access log's response time (ms), else the app request line's
+    // `duration` (seconds, the seed's LogEntry), which is all the platform's app logs carry.
+    const ms = http.response_time;
+    if (typeof ms === 'number') {
+      if (ms >= 0 && Number.isFinite(ms)) series.duration.observe(ms / 1000);
+    } else if (typeof r.duration === 'number' && r.duration >= 0 && Number.isFinite(r.duration)) series.duration.observe(r.duration);
+  }
+
+  private seriesOf(service: string, method: string, route: string, status: string): RequestSeries {
+    let byMethod = this.requestSeries.get(service);
+    if (byMethod === undefined) this.requestSeries.set(service, (byMethod = new Map()));
+    let byRoute = byMethod.get(method);
+    if (byRoute === undefined) byMethod.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = {
+        requests: this.metrics.count(PERFORMANCE_METRIC_NAMES.httpRequests, [service, method, route, status]),
+        errors: undefined,
+        duration: this.duration.series([service, method, route]),
+      };
+      byStatus.set(status, series);
+    }
+    return series;
+  }
+
+  private routeLabel(r: LogRecord, code: number): string {
+    const routes = this.routes;
+    if (routes === null) return '';
+    const http = r.http!;
+    const raw = http.route ?? (http.path !== undefined ? templateRoute(http.path) : undefined);
+    if (raw === undefined || raw.length === 0) return 'unknown';
+    // Scanners probe thousands of paths that do not exist: they may use a route others made
+    // known, never claim a new one.
+    if (code === 404 || r.action === 'suspicious_request') return routes.known(raw);
+    return routes.value(raw);
+  }
+}
+
+function methodLabel(m: string | undefined): string {
+  if (m === undefined) return 'unknown';
+  if (METHODS.has(m)) return m;
+  const u = m.toUpperCase();
+  return METHODS.has(u) ? u : OVERFLOW_VALUE;
+}
+
+/** A performance event whose duration (seconds) exceeds its metadata.threshold (seconds). */
+function overThreshold(r: LogRecord): boolean {
+  const t = r.metadata?.threshold;
+  return typeof r.duration === 'number' && typeof t === 'number' && r.duration > t;
+}
