@@ -1,5 +1,5 @@
 import { clfOrPlain } from '../src/parse/clf.ts';
-import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts';
+import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseCtimeTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -18,8 +18,7 @@ export function createApacheParser(options?: Pick<ParserOptions, 'timezone' | 'c
     if (line.charCodeAt(0) === 91) {
       const rec = parseApacheError(line, ctx, tz);
       if (rec !== undefined) return rec;
-      ctx.parseError('apache', 'malformed');
-      return plainRecord(line, ctx);
+      return unparsedRecord(line, ctx, 'apache', 'malformed');
     }
     return clfOrPlain(line, ctx, 'apache', 'apache', clientErrorLevel);
   };

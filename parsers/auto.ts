@@ -2,10 +2,10 @@ import { isApacheErrorStart, parseApacheError } from './apache.ts';
 import { createJsonParser } from './json.ts';
 import { createLogfmtParser } from './logfmt.ts';
 import { isNginxErrorStart, parseNginxError } from './nginx.ts';
-import { parseAppLine } from './plain.ts';
+import { appLineOptions, parseAppLine } from './plain.ts';
 import { parseSyslog } from './syslog.ts';
 import { clfFailure, parseClf } from '../src/parse/clf.ts';
-import { plainRecord } from '../src/parse/normalize.ts';
+import { fallbackRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -22,15 +22,17 @@ const MONTH_START = new Set(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'A
  * A line that looks like a format but does not parse counts a parse error under that format's
  * name and ships as a plain record.
  */
-export function createAutoParser(options?: Pick<ParserOptions, 'timezone' | 'fields' | 'client_error_level'>): Parser {
+export function createAutoParser(options?: Pick<ParserOptions, 'timezone' | 'fields' | 'client_error_level' | 'time_format'>): Parser {
   const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
   const json = createJsonParser(options);
   const logfmt = createLogfmtParser(options);
   const clientErrorLevel = options?.client_error_level ?? 'WARN';
-  const plain = (line: string, ctx: ParseContext): LogRecord => parseAppLine(line, ctx, tz) ?? plainRecord(line, ctx);
+  const app = appLineOptions(options);
+  // the last resort: an app line (leading time and/or level), else the raw text, counted as a fallback
+  const plain = (line: string, ctx: ParseContext, parser = 'auto', reason = 'unrecognized'): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, parser, reason);
   const failed = (parser: string, reason: string, line: string, ctx: ParseContext): LogRecord => {
     ctx.parseError(parser, reason);
-    return plain(line, ctx);
+    return plain(line, ctx, parser, reason);
   };
 
   return (line: string, ctx: ParseContext): LogRecord => {

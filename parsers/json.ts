@@ -1,5 +1,6 @@
 import { FieldMapper } from '../src/parse/fields.ts';
-import { plainRecord } from '../src/parse/normalize.ts';
+import { compileTimeFormat } from '../src/parse/time-format.ts';
+import { unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -13,19 +14,17 @@ import type { LogRecord } from '../src/core/record.ts';
  * `metadata` with nested values kept. Malformed JSON and non-object JSON (arrays, numbers,
  * strings) become plain records with the raw line as message and a counted parse error.
  */
-export function createJsonParser(options?: Pick<ParserOptions, 'timezone' | 'fields'>): Parser {
-  const mapper = new FieldMapper('json', TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, options?.fields);
+export function createJsonParser(options?: Pick<ParserOptions, 'timezone' | 'fields' | 'time_format'>): Parser {
+  const mapper = new FieldMapper('json', TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, options?.fields, { timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
   const groups = new JsonLineGroups();
   const parse: Parser = (line: string, ctx: ParseContext): LogRecord => {
     let obj = groups.take(line);
     if (obj === UNPARSED) obj = parseLine(line);
     if (obj === MALFORMED) {
-      ctx.parseError('json', 'malformed');
-      return plainRecord(line, ctx);
+      return unparsedRecord(line, ctx, 'json', 'malformed');
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      ctx.parseError('json', 'not_an_object');
-      return plainRecord(line, ctx);
+      return unparsedRecord(line, ctx, 'json', 'not_an_object');
     }
     const rec = mapper.map(obj as Record<string, unknown>, ctx);
     if (mapper.verbatim && line.charCodeAt(line.length - 1) === 125 /* } */) {

@@ -1,5 +1,6 @@
 import { FieldMapper } from '../src/parse/fields.ts';
-import { plainRecord } from '../src/parse/normalize.ts';
+import { compileTimeFormat } from '../src/parse/time-format.ts';
+import { unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -70,13 +71,12 @@ export function splitLogfmt(line: string): Record<string, unknown> | undefined {
 }
 
 /** logfmt (Heroku, go-kit, logrus text, Grafana's own logs) mapped with the json parser's aliases. */
-export function createLogfmtParser(options?: Pick<ParserOptions, 'timezone' | 'fields'>): Parser {
-  const mapper = new FieldMapper('logfmt', TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, options?.fields);
+export function createLogfmtParser(options?: Pick<ParserOptions, 'timezone' | 'fields' | 'time_format'>): Parser {
+  const mapper = new FieldMapper('logfmt', TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, options?.fields, { timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
   return (line: string, ctx: ParseContext): LogRecord => {
     const obj = splitLogfmt(line);
     if (obj === undefined) {
-      ctx.parseError('logfmt', 'malformed');
-      return plainRecord(line, ctx);
+      return unparsedRecord(line, ctx, 'logfmt', 'malformed');
     }
     return mapper.map(obj, ctx);
   };

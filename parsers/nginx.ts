@@ -1,5 +1,5 @@
 import { clfOrPlain } from '../src/parse/clf.ts';
-import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts';
+import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseSlashTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -21,8 +21,7 @@ export function createNginxParser(options?: Pick<ParserOptions, 'timezone' | 'cl
 }
 
 function errorFallback(line: string, ctx: ParseContext): LogRecord {
-  ctx.parseError('nginx', 'malformed');
-  return plainRecord(line, ctx);
+  return unparsedRecord(line, ctx, 'nginx', 'malformed');
 }
 
 /** `YYYY/MM/DD HH:MM:SS [` */

@@ -1,4 +1,5 @@
-import { applyTimestamp, levelOf, plainRecord } from '../src/parse/normalize.ts';
+import { applyTimestamp, fallbackRecord, levelOf, plainRecord } from '../src/parse/normalize.ts';
+import { compileTimeFormat, type TimeFormat } from '../src/parse/time-format.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseKlogTime, parseTimeOnly, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -15,9 +16,36 @@ import { lookupTable } from '../src/core/lookup-table.ts';
  * - generic `[2024-01-15 10:00:00] ERROR: msg`, `2024-01-15T10:00:00Z [warn] msg`
  * A line with neither becomes a record with the whole line as message and the read time.
  */
-export function createPlainParser(options?: Pick<ParserOptions, 'timezone'>): Parser {
-  const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
-  return (line: string, ctx: ParseContext): LogRecord => parseAppLine(line, ctx, tz) ?? plainRecord(line, ctx);
+export function createPlainParser(options?: Pick<ParserOptions, 'timezone' | 'time_format'>): Parser {
+  const app = appLineOptions(options);
+  return (line: string, ctx: ParseContext): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, 'plain', 'no_time_or_level');
+}
+
+/** What parseAppLine needs besides the line: made once per parser (the layouts keep scratch state). */
+export interface AppLineOptions {
+  tz: TimeZone;
+  /** parser_options.time_format, tried first. */
+  timeFormat?: TimeFormat;
+  /** Java layouts that are not ISO 8601, by their first characters' shape. */
+  javaLayouts: { compact: TimeFormat; slashed: TimeFormat; dayMonthName: TimeFormat };
+  /** Where a TimeFormat puts the index after the time. */
+  end: { at: number };
+}
+
+export function appLineOptions(options?: Pick<ParserOptions, 'timezone' | 'time_format'>): AppLineOptions {
+  return {
+    tz: TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC,
+    timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined,
+    javaLayouts: {
+      // HDFS/Hadoop 0.x log4j `%d{yyMMdd HHmmss}`: "081109 203615 148 INFO dfs.DataNode$PacketResponder: ..." (Loghub HDFS)
+      compact: compileTimeFormat('yyMMdd HHmmss'),
+      // Spark's default log4j `%d{yy/MM/dd HH:mm:ss}`: "17/06/09 20:10:40 INFO executor.Executor: ..." (Loghub Spark)
+      slashed: compileTimeFormat('yy/MM/dd HH:mm:ss'),
+      // log4j's DATE: `dd MMM yyyy HH:mm:ss,SSS`
+      dayMonthName: compileTimeFormat('dd MMM yyyy HH:mm:ss'),
+    },
+    end: { at: 0 },
+  };
 }
 
 /** The whole line is the message (`raw`). */
@@ -26,23 +54,43 @@ export const parseRaw: Parser = (line, ctx) => plainRecord(line, ctx);
 const KLOG_LEVELS: Record<string, Level> = lookupTable({ I: 'INFO', W: 'WARN', E: 'ERROR', F: 'FATAL', D: 'DEBUG' });
 
 /** The record for an app line, or undefined when the line has neither a leading time nor a level. */
-export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
+export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOptions): LogRecord | undefined {
   const n = line.length;
   if (n < 4) return undefined;
+  const tz = app.tz;
   const c0 = line.charCodeAt(0);
   let iso: string | undefined;
   let p = 0;
   let meta: Record<string, unknown> | undefined;
   let level: Level | undefined;
 
+  if (app.timeFormat !== undefined) {
+    iso = app.timeFormat.parse(line, 0, tz, ctx.readTime, app.end);
+    if (iso === undefined && c0 === 91 /* [ */) {
+      iso = app.timeFormat.parse(line, 1, tz, ctx.readTime, app.end);
+      if (iso !== undefined && line.charCodeAt(app.end.at) !== 93) iso = undefined;
+      else if (iso !== undefined) app.end.at++;
+    }
+    if (iso !== undefined) p = app.end.at;
+  }
+
   if (KLOG_LEVELS[line[0]] !== undefined && isDigit(line, 1) && isDigit(line, 4) && line.charCodeAt(5) === 32) {
     const t = parseKlogTime(line, 1, tz, ctx.readTime);
     if (t !== undefined) return klog(line, ctx, t, KLOG_LEVELS[line[0]]);
   }
-  if (c0 >= 48 && c0 <= 57) {
+  if (iso !== undefined) {
+    // time_format read it
+  } else if (c0 >= 48 && c0 <= 57) {
     iso = parseIsoPrefix(line, tz, 0);
     if (iso === undefined && line.charCodeAt(2) === 58) iso = parseTimeOnly(line, 0, tz, ctx.readTime);
     if (iso !== undefined) p = lastEnd;
+    else {
+      const layout = javaLayoutAt(line, app);
+      if (layout !== undefined) {
+        iso = layout.parse(line, 0, tz, ctx.readTime, app.end);
+        if (iso !== undefined) p = app.end.at;
+      }
+    }
   } else if (c0 === 91 /* [ */ && isDigit(line, 1)) {
     const t = parseIsoPrefix(line, tz, 1) ?? (line.charCodeAt(3) === 58 ? parseTimeOnly(line, 1, tz, ctx.readTime) : undefined);
     if (t !== undefined && line.charCodeAt(lastEnd) === 93) {
@@ -136,11 +184,13 @@ export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): Log
       p = skipSpaces(line, p);
       const c = line.charCodeAt(p);
       if (c === 91) {
-        const e = line.indexOf(']', p);
-        if (e < 0 || e - p > 100) break;
+        const e = closingBracket(line, p, 200);
+        if (e < 0) break;
         const inner = line.slice(p + 1, e).trim();
         if (thread !== undefined) (meta ??= {}).context = thread;
-        thread = inner;
+        const tl = threadAndLogger(inner);
+        thread = tl.thread;
+        if (tl.logger !== undefined && logger === undefined) logger = tl.logger;
         p = e + 1;
         continue;
       }
@@ -156,6 +206,11 @@ export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): Log
         continue;
       }
       if (tok === '-' || tok === ':' || tok === '|') {
+        p = e;
+        break;
+      }
+      if (logger === undefined && isClassNameColon(tok)) {
+        logger = tok.slice(0, -1);
         p = e;
         break;
       }
@@ -182,6 +237,56 @@ export function parseAppLine(line: string, ctx: ParseContext, tz: TimeZone): Log
   if (meta !== undefined) rec.metadata = meta;
   applyTimestamp(rec, iso, ctx, 'plain');
   return rec;
+}
+
+/** The Java layout the line's first characters have the shape of, if any (checked before parsing). */
+function javaLayoutAt(line: string, app: AppLineOptions): TimeFormat | undefined {
+  const c2 = line.charCodeAt(2);
+  if (c2 === 47 /* / */) return line.charCodeAt(5) === 47 && line.charCodeAt(8) === 32 ? app.javaLayouts.slashed : undefined;
+  if (c2 === 32) return line.charCodeAt(6) === 32 && line.charCodeAt(11) === 32 ? app.javaLayouts.dayMonthName : undefined;
+  if (line.charCodeAt(6) === 32 && line.charCodeAt(13) === 32 && isDigit(line, 5) && isDigit(line, 7) && isDigit(line, 12)) return app.javaLayouts.compact;
+  return undefined;
+}
+
+/**
+ * Index of the `]` closing the `[` at `open` (nested brackets counted: ZooKeeper's
+ * `[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]`), -1 within `max` characters.
+ */
+function closingBracket(line: string, open: number, max: number): number {
+  let depth = 0;
+  const end = Math.min(line.length, open + max);
+  for (let i = open; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 91) depth++;
+    else if (c === 93 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * A bracket after the level: the thread, or log4j's `%t:%C{1}@%L` (ZooKeeper's
+ * `[main:QuorumPeer$QuorumServer@149]`), split into thread and logger (class@line).
+ */
+function threadAndLogger(inner: string): { thread: string; logger?: string } {
+  const at = inner.lastIndexOf('@');
+  if (at < 0) return { thread: inner };
+  const colon = inner.lastIndexOf(':', at);
+  if (colon <= 0) return { thread: inner };
+  const logger = inner.slice(colon + 1);
+  return /^[A-Za-z_$][\w$.]*@\d+$/.test(logger) ? { thread: inner.slice(0, colon), logger } : { thread: inner };
+}
+
+/** `org.apache.hadoop.mapreduce.v2.app.MRAppMaster:` / `dfs.DataNode$PacketResponder:` — a Java class name and a colon. */
+function isClassNameColon(tok: string): boolean {
+  const n = tok.length;
+  if (n < 4 || n > 200 || tok.charCodeAt(n - 1) !== 58) return false;
+  let dotted = false;
+  for (let i = 0; i < n - 1; i++) {
+    const c = tok.charCodeAt(i);
+    if (c === 46 || c === 36) dotted = true;
+    else if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return false;
+  }
+  return dotted && tok.charCodeAt(0) !== 46;
 }
 
 function klog(line: string, ctx: ParseContext, iso: string, level: Level): LogRecord {

@@ -1,5 +1,6 @@
 import { FieldMapper } from '../src/parse/fields.ts';
-import { plainRecord } from '../src/parse/normalize.ts';
+import { compileTimeFormat } from '../src/parse/time-format.ts';
+import { unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { userRegex } from '../src/parse/safe-regex.ts';
 import { TimeZone } from '../src/parse/time.ts';
@@ -17,18 +18,17 @@ import type { LogRecord } from '../src/core/record.ts';
  * runs with the backtracking fallback enabled (see src/parse/safe-regex.ts), so no pattern and
  * no line can hang the daemon.
  */
-export function createRegexParser(options: Pick<ParserOptions, 'pattern' | 'timezone' | 'fields'>): Parser {
+export function createRegexParser(options: Pick<ParserOptions, 'pattern' | 'timezone' | 'fields' | 'time_format'>): Parser {
   if (options.pattern === undefined) throw new Error('the regex parser needs parser_options.pattern');
   const re = userRegex(options.pattern);
-  const mapper = new FieldMapper('regex', TimeZone.parse(options.timezone ?? 'UTC') ?? TimeZone.UTC, options.fields);
+  const mapper = new FieldMapper('regex', TimeZone.parse(options.timezone ?? 'UTC') ?? TimeZone.UTC, options.fields, { timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
   // every group name: matching the pattern's alternative with an empty one yields them all
   const names = Object.keys(new RegExp(`${options.pattern}|`).exec('')?.groups ?? {});
   const hasMessage = names.some((g) => mapper.slotOf(g) === 'message');
   return (line: string, ctx: ParseContext): LogRecord => {
     const m = re.exec(line);
     if (m === null || m.groups === undefined) {
-      ctx.parseError('regex', 'no_match');
-      return plainRecord(line, ctx);
+      return unparsedRecord(line, ctx, 'regex', 'no_match');
     }
     const groups: Record<string, unknown> = {};
     for (const k in m.groups) {

@@ -1,4 +1,4 @@
-import { applyTimestamp, plainRecord, syslogSeverityLevel } from '../src/parse/normalize.ts';
+import { applyTimestamp, unparsedRecord, syslogSeverityLevel } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseIsoPrefix, parseSyslogTime, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
@@ -17,8 +17,7 @@ export function createSyslogParser(options?: Pick<ParserOptions, 'timezone'>): P
   return (line: string, ctx: ParseContext): LogRecord => {
     const rec = parseSyslog(line, ctx, tz);
     if (rec !== undefined) return rec;
-    ctx.parseError('syslog', 'malformed');
-    return plainRecord(line, ctx);
+    return unparsedRecord(line, ctx, 'syslog', 'malformed');
   };
 }
 

@@ -382,12 +382,14 @@ async function parse(flags: Args['flags']): Promise<number> {
   const metrics = new MetricsRegistry({ defaultMetrics: false });
   const stages = flags.has('no-stages') ? [] : createBuiltinStages(cfg ?? parseConfig('sources: [{name: stdin, paths: [/dev/null]}]\nsinks: [{type: stdout}]', '<defaults>'), { log: createLogger('warn'), metrics });
   const errors = new Map<string, number>();
+  const fallbacks = new Map<string, number>();
   const ctx: ParseContext = {
     source: { type: 'stdin', name: source?.name ?? 'stdin' },
     service: str('service') ?? source?.service ?? source?.name ?? 'stdin',
     readTime: Date.now(),
     runtimeTimestamp: undefined,
     parseError: (p, reason) => errors.set(`${p}:${reason}`, (errors.get(`${p}:${reason}`) ?? 0) + 1),
+    parseFallback: (p, reason) => fallbacks.set(`${p}:${reason}`, (fallbacks.get(`${p}:${reason}`) ?? 0) + 1),
   };
   // A journal source reads `journalctl -o json` lines: each is mapped like the daemon maps it.
   const journal = source?.type === 'journald' ? new JournalEntryDecoder(source.max_message_bytes) : undefined;
@@ -416,6 +418,7 @@ async function parse(flags: Args['flags']): Promise<number> {
     if (!process.stdout.write(recordJson(event) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
   }
   for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
+  for (const [k, n] of fallbacks) process.stderr.write(`shipped as raw text ${k}: ${n}\n`);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import type { HttpInfo, Level, LogRecord } from '../core/record.ts';
-import { applyTimestamp, httpStatusLevel, plainRecord } from './normalize.ts';
+import { applyTimestamp, httpStatusLevel, unparsedRecord } from './normalize.ts';
 import { parseClfTime } from './time.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
@@ -295,6 +295,5 @@ function isDigits(t: string): boolean {
 export function clfOrPlain(line: string, ctx: ParseContext, flavor: ClfFlavor, parser: string, clientErrorLevel: Level): LogRecord {
   const rec = parseClf(line, ctx, flavor, parser, clientErrorLevel);
   if (rec !== undefined) return rec;
-  ctx.parseError(parser, clfFailure);
-  return plainRecord(line, ctx);
+  return unparsedRecord(line, ctx, parser, clfFailure);
 }

@@ -2,6 +2,7 @@ import type { HttpInfo, LogRecord } from '../core/record.ts';
 import { applyTimestamp, levelOf } from './normalize.ts';
 import { FIELD_SLOTS, type FieldSlot } from './options.ts';
 import { parseTimestampValue, type TimeZone } from './time.ts';
+import type { TimeFormat } from './time-format.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
 
@@ -81,9 +82,14 @@ export class FieldMapper {
   /** After map(): how many keys the input object had. */
   inputKeys = 0;
 
-  constructor(parser: string, tz: TimeZone, extra: Partial<Record<FieldSlot, string | string[]>> = {}) {
+  /** parser_options.time_format, tried first on timestamp strings. */
+  private readonly timeFormat: TimeFormat | undefined;
+  private readonly timeEnd = { at: 0 };
+
+  constructor(parser: string, tz: TimeZone, extra: Partial<Record<FieldSlot, string | string[]>> = {}, opts: { timeFormat?: TimeFormat } = {}) {
     this.parser = parser;
     this.tz = tz;
+    this.timeFormat = opts.timeFormat;
     for (let slot = 0; slot < N; slot++) {
       const name = FIELD_SLOTS[slot];
       const user = extra[name];
@@ -285,6 +291,10 @@ export class FieldMapper {
   private convert(slot: number, v: unknown, ctx: ParseContext): unknown {
     switch (slot) {
       case TS:
+        if (this.timeFormat !== undefined && typeof v === 'string') {
+          const iso = this.timeFormat.parse(v, 0, this.tz, ctx.readTime, this.timeEnd);
+          if (iso !== undefined && this.timeEnd.at === v.length) return iso;
+        }
         return parseTimestampValue(v, this.tz, ctx.readTime);
       case LEVEL:
         return levelOf(v);

@@ -127,6 +127,21 @@ export function applyTimestamp(rec: LogRecord, iso: string | undefined, ctx: Par
   rec.timestamp = iso;
 }
 
+/**
+ * A line no parser understood, shipped as its raw text and counted as a fallback
+ * (`logship_parse_fallback_total{parser,reason}`). Not a parse error: nothing was malformed.
+ */
+export function fallbackRecord(line: string, ctx: ParseContext, parser: string, reason: string): LogRecord {
+  ctx.parseFallback?.(parser, reason);
+  return plainRecord(line, ctx);
+}
+
+/** A line of `parser`'s format that it could not read: a counted parse error, shipped as raw text (and a fallback). */
+export function unparsedRecord(line: string, ctx: ParseContext, parser: string, reason: string): LogRecord {
+  ctx.parseError(parser, reason);
+  return fallbackRecord(line, ctx, parser, reason);
+}
+
 /** A record for a line that carries nothing but text. */
 export function plainRecord(line: string, ctx: ParseContext): LogRecord {
   const rec: LogRecord = { timestamp: '', level: 'INFO', service: ctx.service, message: line, source: ctx.source };

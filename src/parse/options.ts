@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileUserRegex } from './safe-regex.ts';
 import { TimeZone } from './time.ts';
+import { compileTimeFormat, TimeFormatError } from './time-format.ts';
 
 /** Record fields a source can add aliases for (`parser_options.fields`). */
 export const FIELD_SLOTS = [
@@ -21,6 +22,13 @@ export const parserOptionsSchema = z.strictObject({
   timezone: z.string().default('local'),
   /** Extra source keys per record field, tried before the built-in aliases (json, logfmt, regex). Dotted keys also match nested objects. */
   fields: z.partialRecord(z.enum(FIELD_SLOTS), z.union([z.string(), z.array(z.string())])).optional(),
+  /**
+   * The layout of timestamps the built-in recognition does not read: the leading time of `plain`
+   * and `auto` app lines, the timestamp field/group of `json`, `logfmt` and `regex`
+   * (`yyMMdd HHmmss`, `dd/MM/yyyy HH:mm:ss.SSS`, `epoch_ms`; see src/parse/time-format.ts). Tried
+   * first; a value that does not fit it is read as without it.
+   */
+  time_format: z.string().min(1).optional(),
   /** `nginx`/`apache`/`auto`: the level of 4xx responses (default WARN; 5xx are ERROR, the rest INFO). */
   client_error_level: z.enum(['INFO', 'WARN', 'ERROR']).default('WARN'),
 });
@@ -44,6 +52,17 @@ export function parserOptionIssues(parser: string, options: ParserOptions | unde
       const r = compileUserRegex(options.pattern);
       if (!r.ok) issues.push({ path: ['parser_options', 'pattern'], message: r.error });
       else if (!/\(\?<[A-Za-z_$][\w$]*>/.test(options.pattern)) issues.push({ path: ['parser_options', 'pattern'], message: 'the pattern has no named groups ((?<name>...)); nothing would be extracted' });
+    }
+  }
+  if (options.time_format !== undefined) {
+    if (!['plain', 'auto', 'json', 'logfmt', 'regex'].includes(parser)) issues.push({ path: ['parser_options', 'time_format'], message: `time_format is used by the plain, auto, json, logfmt and regex parsers ("${parser}" reads its format's own times)` });
+    else {
+      try {
+        compileTimeFormat(options.time_format);
+      } catch (e) {
+        if (!(e instanceof TimeFormatError)) throw e;
+        issues.push({ path: ['parser_options', 'time_format'], message: e.message });
+      }
     }
   }
   if (TimeZone.parse(options.timezone) === undefined) issues.push({ path: ['parser_options', 'timezone'], message: `unknown time zone ${JSON.stringify(options.timezone)} (use local, UTC, an offset like +02:00, or an IANA name like Europe/Berlin)` });

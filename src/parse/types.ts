@@ -12,6 +12,12 @@ export interface ParseContext {
   /** Counts a parse failure (`logship_parse_errors_total{parser,reason}`); the parser still returns a record. */
   parseError(parser: string, reason: string): void;
   /**
+   * Counts a line shipped as its raw text because no parser understood it
+   * (`logship_parse_fallback_total{parser,reason}`): every parse error that ends so, and lines of
+   * no known format (`auto`: `unrecognized`; `plain`: `no_time_or_level`).
+   */
+  parseFallback?(parser: string, reason: string): void;
+  /**
    * Set by a parser when the record is exactly the line, a JSON object: same keys, same values,
    * only `source` to add (LogEvent.json). The caller resets it before each line.
    */

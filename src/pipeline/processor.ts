@@ -41,6 +41,8 @@ export class LineProcessor implements LineReceiver {
   private readonly dropped: CounterTable;
   /** logship_parse_errors_total{parser,reason} (counted locally: no label object per line). */
   private readonly parseErrors: CounterTable;
+  /** logship_parse_fallback_total{parser,reason} (counted locally). */
+  private readonly parseFallbacks: CounterTable;
   private readonly faults: RecordFaults;
   private readonly log: Logger;
 
@@ -70,6 +72,8 @@ export class LineProcessor implements LineReceiver {
     this.dropped = new CounterTable(opts.metrics, 'logship_records_dropped_total');
     opts.metrics.counter('logship_parse_errors_total', 'Lines a parser could not parse (shipped with the raw text as message), by parser and reason.', ['parser', 'reason']);
     this.parseErrors = new CounterTable(opts.metrics, 'logship_parse_errors_total');
+    opts.metrics.counter('logship_parse_fallback_total', 'Lines no parser understood, shipped as their raw text with the read time, by parser and reason (a parse error\'s reason, or unrecognized / no_time_or_level).', ['parser', 'reason']);
+    this.parseFallbacks = new CounterTable(opts.metrics, 'logship_parse_fallback_total');
     this.service = opts.service;
     this.faults = opts.faults ?? new RecordFaults({ metrics: opts.metrics, log: opts.log });
     const placeholder: SourceInfo = { type: 'file', name: opts.sourceName };
@@ -79,6 +83,7 @@ export class LineProcessor implements LineReceiver {
       readTime: 0,
       runtimeTimestamp: undefined,
       parseError: (parser, reason) => this.countParseError(parser, reason),
+      parseFallback: (parser, reason) => this.parseFallbacks.get(parser, reason).inc(),
     };
   }
 
