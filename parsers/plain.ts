@@ -253,6 +253,10 @@ function javaLayoutAt(line: string, app: AppLineOptions): TimeFormat | undefined
  * `[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]`), -1 within `max` characters.
  */
 function closingBracket(line: string, open: number, max: number): number {
+  const first = line.indexOf(']', open);
+  if (first < 0 || first - open > max) return -1;
+  const inner = line.indexOf('[', open + 1);
+  if (inner < 0 || inner > first) return first; // the common case: no nesting
   let depth = 0;
   const end = Math.min(line.length, open + max);
   for (let i = open; i < end; i++) {
