@@ -7,7 +7,7 @@
  * `dd MMM yyyy HH:mm:ss,SSS`); expected values read off the lines themselves.
  */
 import t from 'tap';
-import { createParser } from '../../src/parse/registry.ts';
+import { createParser } from '../../parsers/index.ts';
 import { parserOptionIssues, parserOptionsSchema } from '../../src/parse/options.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
 import { compileTimeFormat, TimeFormatError } from '../../src/parse/time-format.ts';
