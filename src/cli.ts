@@ -51,6 +51,10 @@ Usage:
   logship es-template [--config FILE] [--sink NAME] [--format json|console]
       Print the Elasticsearch component + index template for the (first) elasticsearch sink:
       JSON (default) or Kibana Dev Tools requests. manage_template: true installs it on start.
+  logship convert --from promtail FILE
+      Print the logship config equivalent to a Promtail config on stdout; every key not
+      converted on stderr with its key path and why. Exit 0 all converted, 1 something left out,
+      2 unreadable input.
   logship --version | --help
 
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (an invalid one is refused).
@@ -69,9 +73,10 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   validate: ['config'],
   parse: ['parser', 'service', 'pattern', 'timezone', 'config', 'source', 'no-stages'],
   'es-template': ['config', 'sink', 'format'],
+  convert: ['from'],
   help: [],
 };
-const VALUE_FLAGS = new Set(['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source']);
+const VALUE_FLAGS = new Set(['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source', 'from']);
 const SHORT_FLAGS: Record<string, string> = { '-c': 'config', '-h': 'help', '-v': 'version' };
 
 /**
@@ -107,6 +112,7 @@ function parseArgs(argv: string[]): Args {
       }
       seen.push(name);
     } else if (!command) command = a;
+    else if (command === 'convert' && !flags.has('file')) flags.set('file', a);
     else stray.push(a);
   }
   // Unknown flags first: `--confg x.yaml` is a misspelled flag, not the command "x.yaml".
@@ -248,6 +254,11 @@ async function main(argv: string[]): Promise<number> {
       return parse(flags);
     case 'es-template':
       return esTemplate(flags);
+    case 'convert': {
+      const { convertCommand } = await import('./convert/command.ts');
+      const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
+      return convertCommand({ from: str('from'), file: str('file') }, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+    }
     default:
       process.stderr.write(`logship: unknown command "${command}"\n\n${HELP}`);
       return EXIT_CONFIG;

@@ -11,6 +11,7 @@ import { createBuiltinStages, createStage } from './pipeline/registry.ts';
 import { RecordFaults } from './self-metrics/faults.ts';
 import { FanOutRouter } from './pipeline/router.ts';
 import type { Stage } from './core/stage.ts';
+import { PromtailPositionsImport } from './positions/promtail-import.ts';
 import { PositionStore } from './positions/store.ts';
 import type { SourceInfo } from './core/record.ts';
 import type { DaemonStatus } from './core/status.ts';
@@ -116,6 +117,10 @@ export class Daemon implements StatusProvider {
     this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics, knownServices: cfg.sources.map((s) => s.service ?? s.name) }) : null;
     if (this.derived !== null) stages.push(this.derived);
     const host = cfg.host ?? hostname();
+    // Moving off Promtail: only at logship's first start, when no file has a position of its own.
+    const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
+      ? await PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
+      : null;
     this.sources = [];
     this.receivers = [];
     for (const src of cfg.sources) {
@@ -156,6 +161,7 @@ export class Daemon implements StatusProvider {
         onCaughtUp: () => router.caughtUp(),
         positions: this.positions,
         positionsExpireAfter: cfg.positions.expire_after,
+        importOffset: promtail ? (path, size, fd) => promtail.offsetFor(path, size, fd) : undefined,
         metrics,
         log,
       });

@@ -9,6 +9,13 @@ export const labelsStageSchema = z.strictObject({
   from: z.record(z.string(), z.string()).default({}),
   /** Static labels added to every event. */
   values: z.record(z.string(), z.string()).default({}),
+  /**
+   * Labels removed after `from` and `values` (set empty: sinks leave empty labels out and do not
+   * fill them in from the record either). Promtail's labeldrop.
+   */
+  drop: z.array(z.string().min(1)).optional(),
+  /** When given, every other label is removed the same way (Promtail's labelallow). */
+  keep: z.array(z.string().min(1)).optional(),
 });
 export type LabelsStageConfig = z.infer<typeof labelsStageSchema>;
 
@@ -31,6 +38,8 @@ export class LabelsStage implements Stage {
   readonly name = 'labels';
   private readonly from: Array<[string, string[]]>;
   private readonly values: Array<[string, string]>;
+  private readonly drop: string[];
+  private readonly keep: ReadonlySet<string> | null;
   /** Values-only stages keep events sharing: the last shared input and its frozen result. */
   private sharedIn: Readonly<Record<string, string>> | null = null;
   private sharedOut: Readonly<Record<string, string>> | null = null;
@@ -38,6 +47,8 @@ export class LabelsStage implements Stage {
   constructor(cfg: LabelsStageConfig) {
     this.from = Object.entries(cfg.from).map(([label, path]) => [label, splitPath(path)]);
     this.values = Object.entries(cfg.values);
+    this.drop = cfg.drop ?? [];
+    this.keep = cfg.keep ? new Set(cfg.keep) : null;
   }
 
   process(event: LogEvent): LogEvent {
@@ -46,6 +57,7 @@ export class LabelsStage implements Stage {
         this.sharedIn = event.labels;
         const out = { ...event.labels };
         for (const [label, value] of this.values) out[label] = value;
+        this.removeLabels(out);
         this.sharedOut = Object.freeze(out);
       }
       event.labels = this.sharedOut!;
@@ -56,6 +68,12 @@ export class LabelsStage implements Stage {
       if (v !== undefined && v !== '' && event.labels[label] !== v) writableLabels(event)[label] = v;
     }
     for (const [label, value] of this.values) if (event.labels[label] !== value) writableLabels(event)[label] = value;
+    if (this.drop.length > 0 || this.keep !== null) this.removeLabels(writableLabels(event));
     return event;
+  }
+
+  private removeLabels(labels: Record<string, string>): void {
+    for (const label of this.drop) labels[label] = '';
+    if (this.keep !== null) for (const label of Object.keys(labels)) if (!this.keep.has(label)) labels[label] = '';
   }
 }

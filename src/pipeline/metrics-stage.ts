@@ -79,19 +79,30 @@ export type MetricsStageConfig = z.infer<typeof metricsStageSchema>;
  * Reports metric rule names used twice across the pipeline's metrics stages (for the config's
  * top-level refinement: the key path names the second use).
  */
-export function duplicateMetricRuleNames(pipeline: ReadonlyArray<{ type: string; rules?: ReadonlyArray<{ name: string }> }>): Array<{ path: Array<string | number>; message: string }> {
+export function duplicateMetricRuleNames(pipeline: ReadonlyArray<PipelineStageShape>): Array<{ path: Array<string | number>; message: string }> {
   const seen = new Map<string, string>();
   const out: Array<{ path: Array<string | number>; message: string }> = [];
-  pipeline.forEach((stage, i) => {
-    if (stage.type !== 'metrics' || !stage.rules) return;
-    stage.rules.forEach((rule, j) => {
-      const where = `pipeline[${i}].rules[${j}]`;
-      const first = seen.get(rule.name);
-      if (first !== undefined) out.push({ path: ['pipeline', i, 'rules', j, 'name'], message: `metric "${rule.name}" is already defined at ${first}` });
-      else seen.set(rule.name, where);
+  const visit = (stages: ReadonlyArray<PipelineStageShape>, at: Array<string | number>) => {
+    stages.forEach((stage, i) => {
+      // match stages hold stages of their own: one metric name across the whole tree
+      if (stage.stages) visit(stage.stages, [...at, i, 'stages']);
+      if (stage.type !== 'metrics' || !stage.rules) return;
+      stage.rules.forEach((rule, j) => {
+        const path = [...at, i, 'rules', j];
+        const first = seen.get(rule.name);
+        if (first !== undefined) out.push({ path: [...path, 'name'], message: `metric "${rule.name}" is already defined at ${first}` });
+        else seen.set(rule.name, path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1));
+      });
     });
-  });
+  };
+  visit(pipeline, ['pipeline']);
   return out;
+}
+
+interface PipelineStageShape {
+  type: string;
+  rules?: ReadonlyArray<{ name: string }>;
+  stages?: ReadonlyArray<PipelineStageShape>;
 }
 
 type Condition = (r: LogRecord) => boolean;

@@ -3,14 +3,41 @@ import type { Logger } from 'pino';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { ClassifyStage, classifyStageSchema, type ClassificationConfig } from './classify.ts';
 import { DropStage, dropStageSchema } from './drop.ts';
+import { ExtractStage, extractStageSchema } from './extract.ts';
 import { LabelsStage, labelsStageSchema } from './labels.ts';
+import { MatchStage, matchStageFields } from './match.ts';
+import { MessageStage, messageStageSchema } from './message.ts';
 import { MetricsStage, metricsStageSchema } from './metrics-stage.ts';
 import { RedactStage, redactStageSchema, type RedactionConfig } from './redact.ts';
 import type { Stage } from '../core/stage.ts';
+import { TimestampStage, timestampStageSchema } from './timestamp.ts';
+
+type LeafStageConfig =
+  | z.infer<typeof labelsStageSchema> | z.infer<typeof dropStageSchema> | z.infer<typeof metricsStageSchema>
+  | z.infer<typeof classifyStageSchema> | z.infer<typeof redactStageSchema> | z.infer<typeof extractStageSchema>
+  | z.infer<typeof timestampStageSchema> | z.infer<typeof messageStageSchema>;
+
+/** A match stage as configured: its own keys plus the stages it runs. */
+export interface MatchStageConfig extends z.infer<z.ZodObject<typeof matchStageFields>> {
+  stages: StageConfig[];
+}
+export type StageConfig = LeafStageConfig | MatchStageConfig;
+
+/** `match` holds stages: its schema is defined here, next to the union it recurses into. */
+const matchStageSchema = z.strictObject({
+  ...matchStageFields,
+  /** Stages run on the matching events (action keep). */
+  get stages(): z.ZodDefault<z.ZodArray<z.ZodType<StageConfig>>> {
+    return z.array(stageSchema as z.ZodType<StageConfig>).default([]);
+  },
+}).refine((c) => c.sources !== undefined || c.selector !== undefined, { message: 'a match stage needs sources or selector (or both)' })
+  .refine((c) => c.action === 'drop' || c.stages.length > 0, { message: 'a match stage with action keep needs stages', path: ['stages'] });
 
 /** Every stage type the config accepts. New stages add their schema here and a case below. */
-export const stageSchema = z.discriminatedUnion("type", [labelsStageSchema, dropStageSchema, metricsStageSchema, classifyStageSchema, redactStageSchema]);
-export type StageConfig = z.infer<typeof stageSchema>;
+export const stageSchema = z.discriminatedUnion('type', [
+  labelsStageSchema, dropStageSchema, metricsStageSchema, classifyStageSchema, redactStageSchema,
+  extractStageSchema, timestampStageSchema, messageStageSchema, matchStageSchema,
+]);
 
 export interface StageContext {
   log: Logger;
@@ -29,6 +56,14 @@ export function createStage(cfg: StageConfig, _ctx: StageContext): Stage {
       return new ClassifyStage(cfg, _ctx);
     case 'redact':
       return new RedactStage(cfg, _ctx);
+    case 'extract':
+      return new ExtractStage(cfg);
+    case 'timestamp':
+      return new TimestampStage(cfg, _ctx.metrics);
+    case 'message':
+      return new MessageStage(cfg);
+    case 'match':
+      return new MatchStage(cfg, cfg.stages.map((s) => createStage(s, _ctx)));
   }
 }
 

@@ -32,6 +32,11 @@ export interface FileSourceDeps {
   log: Logger;
   /** Forget positions of files gone longer than this (positions.expire_after). */
   positionsExpireAfter?: number;
+  /**
+   * At the first start, the offset another shipper reached in a file logship has no position
+   * for (positions.import_promtail), or undefined; `fd` is the open file, `size` its size.
+   */
+  importOffset?: (path: string, size: number, fd: number) => Promise<number | undefined>;
 }
 
 export interface FileStatus {
@@ -389,8 +394,10 @@ export class FileSource implements Source {
     } else if (initial && positions.lost !== null) {
       // Possibly tailed before; its position is lost with the rest (positions.on_lost).
       if (positions.lost.startAt === 'end') start = size;
-    } else if (initial && positions.firstStart && this.cfg.start_at === 'end') {
-      start = size;
+    } else if (initial && positions.firstStart) {
+      const imported = await this.deps.importOffset?.(path, size, ownFd);
+      if (imported !== undefined) start = imported;
+      else if (this.cfg.start_at === 'end') start = size;
     }
     positions.set(key, { path, offset: start, dev: st.dev, ino: st.ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
     const info = this.sourceInfo(path);
