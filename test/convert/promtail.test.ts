@@ -51,7 +51,7 @@ t.test('the platform config: three jobs, three sources with their job labels, on
   const res = convertPromtail(readFileSync(join(DIR, 'platform.yaml'), 'utf8'));
   t.same(res.issues, [], 'everything converts');
   const cfg = loadConverted(res.yaml);
-  t.same(cfg.sources.map((s) => [s.name, s.paths, s.labels.job]), [
+  t.same(cfg.sources.map((s) => [s.name, 'paths' in s ? s.paths : undefined, s.labels.job]), [
     ['cf1-frontend', ['/var/log/cf1-frontend/*.log'], 'cf1-frontend'],
     ['cf1-backend', ['/var/log/cf1-backend/*.log'], 'cf1-backend'],
     ['containers', ['/var/lib/docker/containers/*/*log'], 'containerlogs'],
