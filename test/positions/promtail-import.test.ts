@@ -5,8 +5,8 @@
 import t from 'tap';
 import { openSync, closeSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../../src/log.ts';
-import { MetricsRegistry } from '../../src/metrics/registry.ts';
+import { createLogger } from '../../src/core/log.ts';
+import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { PromtailPositionsImport } from '../../src/positions/promtail-import.ts';
 import { DaemonProcess, freePort, readNdjson, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
 
