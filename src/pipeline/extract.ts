@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { splitLogfmt } from '../../parsers/logfmt.ts';
+import { splitLogfmt } from '../parse/logfmt-pairs.ts';
 import { compileUserRegex } from '../parse/safe-regex.ts';
 import type { LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
