@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from './support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from './support/daemon.ts';
 
 t.test('--version and --help', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -99,7 +99,7 @@ t.test('SIGTERM while lines flow: every line exactly once, positions match, rest
       signalled = true;
       exitCode = (await d.kill('SIGTERM')).code;
     }
-    await sleep(2);
+    await sleep(2); // paces the writer: nothing asserted waits on it
   }
   t.equal(exitCode, 0, 'graceful exit');
   const shippedBefore = readNdjson(join(dir, 'data', 'shipped.ndjson')).length;
@@ -115,7 +115,7 @@ t.test('SIGTERM while lines flow: every line exactly once, positions match, rest
     const r = readNdjson<{ metadata: { seq: number } }>(join(dir, 'data', 'shipped.ndjson'));
     return r.length >= total ? r : null;
   }, 30_000);
-  await sleep(500);
+  await graceForLateEvents(500); // a line re-sent after the restart would show up
   const again = readNdjson<{ metadata: { seq: number } }>(join(dir, 'data', 'shipped.ndjson'));
   const seen = new Map<number, number>();
   for (const r of again) seen.set(r.metadata.seq, (seen.get(r.metadata.seq) ?? 0) + 1);
@@ -159,7 +159,7 @@ t.test('SIGHUP with an invalid config keeps the running one', async (t) => {
   await waitFor('reload complete', () => d.stderr.includes('reload complete'));
   appendFileSync(join(dir, 'logs', 'a.log'), 'after reload\n');
   await waitFor('second line shipped once', () => readNdjson(join(dir, 'data', 'shipped.ndjson')).length === 2);
-  await sleep(300);
+  await graceForLateEvents(300);
   t.equal(readNdjson(join(dir, 'data', 'shipped.ndjson')).length, 2, 'nothing re-sent by the reload');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, sleep, waitFor, writeConfig } from '../support/daemon.ts';
+import { DaemonProcess, graceForLateEvents, sleep, waitFor, writeConfig } from '../support/daemon.ts';
 import { appendSeq, config, emptyAppLog, seqLine, shippedSeqs, summarize } from './cli-support.ts';
 
 t.test('SIGKILL 5 times during a 200,000-line ingest: 0 missing, duplicates bounded by the unacknowledged window', async (t) => {
@@ -23,9 +23,9 @@ t.test('SIGKILL 5 times during a 200,000-line ingest: 0 missing, duplicates boun
   const started = Date.now();
   for (let c = 0; c < total / chunk; c++) {
     appendSeq(log, c * chunk, chunk);
-    await sleep(5);
+    await sleep(5); // paces the writer
     if (killAt.has(c)) {
-      await sleep(Math.floor(rnd() * 300));
+      await sleep(Math.floor(rnd() * 300)); // a random kill moment
       await d.kill('SIGKILL');
       let shippedUpTo = 0;
       for (const k of shippedSeqs(out).counts.keys()) if (k + 1 > shippedUpTo) shippedUpTo = k + 1;
@@ -38,7 +38,7 @@ t.test('SIGKILL 5 times during a 200,000-line ingest: 0 missing, duplicates boun
     }
   }
   await waitFor('all lines', () => shippedSeqs(out).counts.size >= total, 60_000, 250);
-  await sleep(500);
+  await graceForLateEvents(500); // duplicates would show up
   const c = shippedSeqs(out);
   const s = summarize(c, total);
   t.equal(s.missing.length, 0, `missing ${s.missing.length}`);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
 import { appendSeq, config, rssKiB } from './cli-support.ts';
 
 /**
@@ -46,7 +46,7 @@ t.test('sink down 60 s while lines keep coming and the file rotates twice: 0 los
       for (let i = 0; i < 10; i++) {
         appendSeq(log, written, 200, 100); // 2,000 lines/s of ~150 bytes
         written += 200;
-        await sleep(Math.max(0, tick + (i + 1) * 100 - Date.now()));
+        await sleep(Math.max(0, tick + (i + 1) * 100 - Date.now())); // paces the writer: nothing asserted waits on it
       }
       onSecond?.(s);
     }
@@ -74,7 +74,7 @@ t.test('sink down 60 s while lines keep coming and the file rotates twice: 0 los
   const bp = Number(/^logship_backpressure_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
   reader.resume();
   await waitFor('every line after the sink returns', () => seen.size >= written, 60_000, 200);
-  await sleep(500);
+  await graceForLateEvents(500); // duplicates would show up
   let missing = 0;
   let duplicates = 0;
   for (let i = 0; i < written; i++) {

@@ -21,7 +21,9 @@ const CLI_BUILT = join(ROOT, 'dist', 'src', 'cli.js');
 export function cliLaunch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
   const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(CLI_SOURCE, 'utf8'));
   if (m === null) throw new Error(`${CLI_SOURCE} does not start with an \`#!/usr/bin/env -S ... node\` shebang`);
-  const env: NodeJS.ProcessEnv = {};
+  // Node's compile cache (keyed by source content, so never stale) spares every spawned CLI
+  // stripping and compiling the sources again: half its start-up CPU on this 2-core machine.
+  const env: NodeJS.ProcessEnv = { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(ROOT, 'node_modules', '.cache', 'logship-test-compile') };
   for (const assignment of m[1].split(' ').filter(Boolean)) {
     const eq = assignment.indexOf('=');
     env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
@@ -83,7 +85,19 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+/**
+ * Waits before asserting that something did NOT happen (no re-read, no re-send, no late ack).
+ * Unlike a sleep before asserting that work finished, a loaded machine can only make this miss a
+ * late wrong event, never fail a correct run. Never use it before asserting that work was done:
+ * wait for that with waitFor.
+ */
+export const graceForLateEvents = (ms: number) => sleep(ms);
+
+/**
+ * Polls `fn` until it returns something truthy; fails after `timeoutMs`. The deadline only bounds
+ * a failing test, so defaults are generous: a loaded 2-core machine is slow, not wrong.
+ */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -95,6 +109,14 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(everyMs);
+  }
+}
+
+/** The daemon exited while a test waited for it to come up. */
+export class DaemonExitedError extends Error {
+  constructor(code: number | null, signal: NodeJS.Signals | null, stderr: string) {
+    super(`logship exited (code ${code}, signal ${signal}) before it came up; stderr: ${stderr.slice(-1000)}`);
+    this.name = 'DaemonExitedError';
   }
 }
 
@@ -117,11 +139,18 @@ export class DaemonProcess {
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
   }
 
-  async waitHttp(port: number, path = '/healthz', timeoutMs = 15_000): Promise<void> {
-    await waitFor(`logship http ${path} (stderr: ${this.stderr.slice(-500)})`, async () => {
+  /** Waits until the daemon answers 200 on `path`; fails at once, with its stderr, if it exits. */
+  async waitHttp(port: number, path = '/healthz', timeoutMs = 60_000): Promise<void> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    const outcome = await waitFor(`logship http ${path}`, async () => {
+      if (exited) return 'exited';
       const r = await fetch(`http://127.0.0.1:${port}${path}`);
-      return r.status === 200;
-    }, timeoutMs, 50);
+      return r.status === 200 ? 'up' : null;
+    }, timeoutMs, 50).catch((err: Error) => {
+      throw new Error(`${err.message} (stderr: ${this.stderr.slice(-500)})`);
+    });
+    if (outcome === 'exited') throw new DaemonExitedError(this.child.exitCode, this.child.signalCode, this.stderr);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -45,7 +45,8 @@ export function makeSink(url: string, over: Record<string, unknown> = {}, dir = 
   return { sink, metrics, cfg, dir, deadLetterPath: join(dir, 'dead.ndjson') };
 }
 
-export async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+/** Polls `fn` until true; the deadline only bounds a failing test (generous: the machine is loaded). */
+export async function until(what: string, fn: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!fn()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

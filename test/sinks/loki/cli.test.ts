@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DEFAULT_LOKI_LABELS } from '../../../src/sinks/loki/config.ts';
 import type { LogRecord } from '../../../src/core/record.ts';
 import { LokiTestServer } from '../../servers/loki-server.ts';
-import { DaemonProcess, freePort, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
 
 function config(dir: string, port: number, lokiUrl: string, sinkExtra = ''): string {
   return `
@@ -116,6 +116,6 @@ t.test('a drained backlog ships at once, not after max_wait; a trickle keeps bat
   await d.waitHttp(port);
   await waitFor(`the backlog in Loki well before max_wait (stderr: ${d.stderr.slice(-800)})`, () => loki.entries === backlog.length, 30_000);
   appendFileSync(log, `{"timestamp":"${new Date().toISOString()}","level":"INFO","service":"api","message":"trickle"}\n`);
-  await new Promise((r) => setTimeout(r, 1500));
+  await graceForLateEvents(1500);
   t.equal(loki.entries, backlog.length, 'one new line is not a backlog: it waits for its batch');
 });

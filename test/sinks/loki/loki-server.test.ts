@@ -3,7 +3,7 @@ import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
 import { LokiTestServer } from '../../servers/loki-server.ts';
-import { tempDir } from '../../support/daemon.ts';
+import { tempDir, waitFor } from '../../support/daemon.ts';
 
 /** The test server must behave like Loki's distributor, or the sink tests prove nothing. */
 
@@ -103,7 +103,7 @@ t.test('rate limit (429 with Loki\'s message, nothing stored), stream limit, fai
   await t.rejects(push(s, [{ labels: '{job="a"}', entries: [{ sec: now(), line: 'z' }] }]));
   s.fail({ mode: 'hang', forMs: 10_000 });
   const hung = push(s, [{ labels: '{job="a"}', entries: [{ sec: now(), line: 'z' }] }]);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor('the push hanging', () => s.hanging === 1);
   s.clearFailure();
   await t.rejects(hung, 'a hung request never gets an answer (its socket is destroyed when the failure is cleared)');
   t.equal((await push(s, [{ labels: '{job="a"}', entries: [{ sec: now(), line: 'z' }] }])).status, 204);

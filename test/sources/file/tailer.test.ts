@@ -1,10 +1,10 @@
 import t from 'tap';
-import { appendFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteBudget } from '../../../src/core/budget.ts';
 import { identityKey } from '../../../src/sources/file/identity.ts';
 import { Tailer } from '../../../src/sources/file/tailer.ts';
-import { tempDir, waitFor } from '../../support/daemon.ts';
+import { graceForLateEvents, tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog, tailMetrics } from '../support.ts';
 
 function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number; pollInterval?: number } = {}) {
@@ -12,15 +12,16 @@ function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?
   const { metrics, tm } = tailMetrics();
   const commits: number[] = [];
   const caughtUp: number[] = [];
+  const fingerprints: number[] = [];
   const tl = new Tailer({
     path, key: identityKey(statSync(path)), startOffset: opts.start ?? 0, fingerprint: { value: '', len: 0 },
     maxLineBytes: opts.maxLineBytes ?? 256 * 1024, partialLineTimeout: opts.partialLineTimeout ?? 200, rotateWait: 200,
     readChunkBytes: 64 * 1024, pollInterval: opts.pollInterval ?? 20, maxPollInterval: Math.max(100, opts.pollInterval ?? 20),
     source: { type: 'file', name: 'test', file: path }, receiver, budget: opts.budget ?? new ByteBudget(1 << 30), metrics: tm, log: silentLog,
-    onCommit: (o) => commits.push(o), onFingerprint: () => {}, onClose: () => {},
+    onCommit: (o) => commits.push(o), onFingerprint: (_value, len) => void fingerprints.push(len), onClose: () => {},
     onCaughtUp: () => caughtUp.push(receiver.lines.length),
   });
-  return { tl, receiver, metrics, commits, caughtUp };
+  return { tl, receiver, metrics, commits, caughtUp, fingerprints };
 }
 
 t.test('splits lines, strips \\r, holds a final partial line until the file is idle', async (t) => {
@@ -28,13 +29,13 @@ t.test('splits lines, strips \\r, holds a final partial line until the file is i
   const p = join(dir, 'a.log');
   writeFileSync(p, 'one\r\ntwo\n\nthree');
   const { tl, receiver, commits } = tailer(p, { partialLineTimeout: 300 });
+  const started = Date.now(); // the file's last data is read after this
   await tl.start();
   t.teardown(() => tl.stop());
   await waitFor('3 lines', () => receiver.lines.length >= 3);
   t.same(receiver.texts, ['one', 'two', '']);
-  const early = Date.now();
-  await waitFor('partial line', () => receiver.lines.length === 4, 3000);
-  t.ok(Date.now() - early >= 150, 'the partial line waited for the idle timeout');
+  await waitFor('partial line', () => receiver.lines.length === 4, 10_000);
+  t.ok(receiver.lines[3].readTime - started >= 300, 'the partial line waited for the idle timeout');
   t.equal(receiver.texts[3], 'three');
   await waitFor('committed to EOF', () => commits.at(-1) === statSync(p).size);
   appendFileSync(p, ' more\nfour\n');
@@ -97,17 +98,17 @@ t.test('copytruncate: size below the offset or a changed head restarts from 0 an
   const dir = tempDir();
   const p = join(dir, 'a.log');
   writeFileSync(p, 'a1\na2\na3\n');
-  const { tl, receiver, metrics, commits } = tailer(p);
+  const { tl, receiver, metrics, commits, fingerprints } = tailer(p);
   await tl.start();
   t.teardown(() => tl.stop());
   await waitFor('3 lines', () => receiver.lines.length === 3);
-  await waitFor('fingerprint taken', async () => (await new Promise((r) => setTimeout(r, 150)), true));
+  await waitFor('fingerprint of the 9 bytes read', () => fingerprints.at(-1) === 9);
   truncateSync(p, 0);
   appendFileSync(p, 'b1\n');
   await waitFor('b1', () => receiver.texts.includes('b1'));
   t.same(receiver.texts, ['a1', 'a2', 'a3', 'b1']);
   // Truncated and regrown past the old offset before we look: the head changed.
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('fingerprint of the new generation', () => fingerprints.at(-1) === 3);
   truncateSync(p, 0);
   appendFileSync(p, 'c1 is much longer than before\nc2\n');
   await waitFor('c2', () => receiver.texts.includes('c2'), 5000);
@@ -124,12 +125,15 @@ t.test('copytruncate regrown to exactly the old offset between two looks: the ch
   const p = join(dir, 'a.log');
   const gen = (tag: string) => Array.from({ length: 200 }, (_, i) => `${tag}-${String(i).padStart(4, '0')}`).join('\n') + '\n';
   writeFileSync(p, gen('a'));
+  // An hour old: the regrow below gets a later mtime even within one tick of the kernel's coarse
+  // file clock (what "modified" compares), without sleeping for the clock to move.
+  const anHourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(p, anHourAgo, anHourAgo);
   const { tl, receiver, metrics, commits } = tailer(p, { pollInterval: 400 });
   await tl.start();
   t.teardown(() => tl.stop());
   await waitFor('first generation', () => receiver.lines.length === 200);
   await waitFor('committed and idle', () => commits.at(-1) === statSync(p).size && tl.state === 'idle');
-  await new Promise((r) => setTimeout(r, 50));
   // One synchronous step (the tailer cannot look in between): truncate, regrow to the same size.
   truncateSync(p, 0);
   appendFileSync(p, gen('b'));
@@ -157,7 +161,7 @@ t.test('reading ahead while behind: a file of many chunks arrives whole, in orde
   appendFileSync(p, 'tail 1\ntail 2\n');
   await waitFor('appended lines', () => receiver.lines.length === lines.length + 2);
   t.same(receiver.texts.slice(-2), ['tail 1', 'tail 2']);
-  await new Promise((r) => setTimeout(r, 100));
+  // onCaughtUp would have run in the same step that handed these lines on: no wait needed.
   t.same(caughtUp, [lines.length], 'a small append is no backlog: batches keep their max_wait');
 
   // Stopped while a read ahead is in flight: it settles before the fd is closed.
@@ -187,7 +191,7 @@ t.test('the lines of one read share one ack: the position moves once all of them
   t.same(receiver.lines.map((l) => l.offset), [0, 6, 11, 17, 23], 'each line starts where its bytes do');
   t.equal(acks[0].identity, identityKey(statSync(p)), 'the token names the file; with the offset, each line (ES _id)');
   for (let i = 0; i < 4; i++) acks[i].release();
-  await new Promise((r) => setTimeout(r, 100));
+  await graceForLateEvents(100); // a wrong commit would show up
   t.ok(commits.every((c) => c <= 23), 'never past the unsettled line');
   t.same(commits.filter((c) => c > 0), [], 'four of five settled: the read commits when its last line does');
   acks[4].release();
@@ -225,16 +229,10 @@ t.test('a spent budget pauses reading; released acks resume it', async (t) => {
   receiver.hold = true;
   await tl.start();
   t.teardown(() => tl.stop());
-  await waitFor('first chunk', () => receiver.lines.length > 0);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('paused', () => tl.state === 'paused');
   const n = receiver.lines.length;
-  t.ok(n < 1000, `paused after ${n} lines`);
-  t.equal(tl.state, 'paused');
-  for (let i = 0; i < 50 && receiver.lines.length < 1000; i++) {
-    receiver.releaseHeld();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  receiver.releaseHeld();
+  t.ok(n > 0 && n < 1000, `paused after ${n} lines`);
   await waitFor('all lines', () => receiver.lines.length === 1000 ? true : (receiver.releaseHeld(), false));
-  t.equal(budget.inUse, 0);
+  receiver.releaseHeld();
+  t.equal(budget.inUse, 0, 'every released line returned its bytes');
 });

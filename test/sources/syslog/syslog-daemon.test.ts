@@ -9,9 +9,8 @@ import { DaemonProcess, freePort, readNdjson, tempDir, waitFor, writeConfig } fr
 // TLS client with a throwaway certificate made by openssl.
 const missing = ['logger', 'openssl'].filter((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0);
 if (missing.length > 0) {
-  t.comment(`SKIP: ${missing.join(', ')} not installed (Debian packages bsdutils / openssl)`);
-  t.pass(`skipped: ${missing.join(', ')} missing`);
-  t.end();
+  // Reported as skipped (not as a pass) so a CI without the producers does not look green here.
+  t.plan(0, `${missing.join(', ')} not installed (Debian packages bsdutils / openssl)`);
   process.exit(0);
 }
 
