@@ -57,7 +57,7 @@ async function bothCorrupt(teardown: (fn: () => unknown) => void, onLost: 'begin
   await d.waitHttp(port);
   appendSeq(log, 2000, 10);
   await waitFor('the lines written after the restart', () => shippedSeqs(out).counts.has(2009));
-  await sleep(500);
+  await graceForLateEvents(500); // more re-sent lines would show up
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Record<string, unknown>;
   await d.kill('SIGTERM');
