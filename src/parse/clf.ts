@@ -14,6 +14,11 @@ import { lookupTable } from '../core/lookup-table.ts';
  * - nginx: `"$http_x_forwarded_for"` (the stock `main` format), `$request_time` and
  *   `$upstream_response_time` as bare numbers, or `key=value` pairs (`rt= urt= uct= uht=`).
  * - apache: `%D` (microseconds, integer) or `%T` (seconds), `key=value` pairs.
+ *
+ * Quoted fields (request, referrer, user agent, extras) are kept exactly as the server wrote
+ * them: nginx's `\xNN` (for `"`, `\` and bytes outside printable ASCII) and apache's `\"`,
+ * `\\` and `\xhh` are not decoded, so a request or referrer can be searched for as it appears
+ * in the file and the bytes a scanner sent stay visible (`"\x16\x03\x01..."` of a TLS hello).
  */
 export type ClfFlavor = 'nginx' | 'apache';
 
@@ -81,10 +86,10 @@ export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, par
   const sp2 = sp1 > 0 && sp1 < re ? line.lastIndexOf(' ', re - 1) : -1;
   if (sp1 > rs && sp2 > sp1 && line.charCodeAt(sp2 + 1) === 72 /* H */) {
     http.method = line.slice(rs, sp1);
-    http.path = unescape(line.slice(sp1 + 1, sp2));
+    http.path = line.slice(sp1 + 1, sp2);
     http.protocol = line.slice(sp2 + 1, re);
   } else if (re > rs && !(re === rs + 1 && line.charCodeAt(rs) === 45)) {
-    meta = { request: unescape(line.slice(rs, re)) };
+    meta = { request: line.slice(rs, re) };
   }
   http.status_code = status;
   if (bytes !== undefined) http.bytes = bytes;
@@ -99,7 +104,7 @@ export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, par
       return finish(rec, http, meta, timeText, ctx, parser);
     }
     const ref = line.slice(p + 2, fe);
-    if (ref !== '-' && ref.length > 0) http.referrer = unescape(ref);
+    if (ref !== '-' && ref.length > 0) http.referrer = ref;
     p = fe + 1;
     if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
       const ue = closingQuote(line, p + 2);
@@ -108,7 +113,7 @@ export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, par
         return finish(rec, http, meta, timeText, ctx, parser);
       }
       const ua = line.slice(p + 2, ue);
-      if (ua !== '-' && ua.length > 0) rec.user_agent = unescape(ua);
+      if (ua !== '-' && ua.length > 0) rec.user_agent = ua;
       p = ue + 1;
     }
   }
@@ -160,12 +165,6 @@ function int3(s: string, i: number): number {
   return a * 100 + b * 10 + c;
 }
 
-/** nginx writes `"` as `\x22` and apache as `\"`; decode both (and `\\`) when present. */
-function unescape(v: string): string {
-  if (v.indexOf('\\') < 0) return v;
-  return v.replace(/\\x([0-9A-Fa-f]{2})|\\(["\\])/g, (_m, hex: string | undefined, ch: string | undefined) => (hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : ch!));
-}
-
 const NGINX_TIME_KEYS: Record<string, string> = lookupTable({ rt: 'request_time', request_time: 'request_time', urt: 'upstream_response_time', upstream_response_time: 'upstream_response_time', uct: 'upstream_connect_time', upstream_connect_time: 'upstream_connect_time', uht: 'upstream_header_time', upstream_header_time: 'upstream_header_time' });
 
 function extras(line: string, p: number, flavor: ClfFlavor, rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
@@ -184,7 +183,7 @@ function extras(line: string, p: number, flavor: ClfFlavor, rec: LogRecord, http
         (rest ??= []).push(line.slice(p));
         break;
       }
-      tok = unescape(line.slice(p + 1, e));
+      tok = line.slice(p + 1, e);
       wasQuoted = true;
       p = e + 1;
     } else {
