@@ -29,7 +29,7 @@ import { createBuiltinStages } from './pipeline/registry.ts';
 import { NO_ACK, type LogEvent, type LogRecord } from './core/record.ts';
 import { JournalEntryDecoder, type JournalEntry } from './sources/journald/entry.ts';
 import { PACKAGE_ROOT, VERSION } from './core/version.ts';
-import { recordJson } from './sinks/record-json.ts';
+import { RecordJson } from './sinks/record-json.ts';
 
 const EXIT_CONFIG = 2;
 export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'logship.yaml');
@@ -406,6 +406,7 @@ async function parse(flags: Args['flags']): Promise<number> {
   const journal = source?.type === 'journald' ? new JournalEntryDecoder(source.max_message_bytes) : undefined;
   const defaultService = ctx.service;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const json = new RecordJson();
   for await (const line of rl) {
     ctx.readTime = Date.now();
     let record: LogRecord;
@@ -426,7 +427,7 @@ async function parse(flags: Args['flags']): Promise<number> {
     let event: LogEvent | null = { record, labels: {}, ack: NO_ACK, size: line.length };
     for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
     if (event === null) continue;
-    if (!process.stdout.write(recordJson(event) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+    if (!process.stdout.write(json.string(event) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
   }
   for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
   for (const [k, n] of fallbacks) process.stderr.write(`shipped as raw text ${k}: ${n}\n`);

@@ -33,7 +33,7 @@ export function fallbackEvent(event: LogEvent, err: unknown): LogEvent {
     source: event.record.source,
     metadata: { encode_error: describeError(err), unencoded: boundedJson(rest).slice(0, FALLBACK_CHARS) },
   };
-  return { record, labels: event.labels, ack: event.ack, json: undefined, jsonAdded: undefined, truncated: event.truncated, size: event.size, offset: event.offset };
+  return { record, labels: event.labels, ack: event.ack, truncated: event.truncated, size: event.size, offset: event.offset };
 }
 
 /** JSON of `v` that cannot throw: deep levels, cycles, BigInts and throwing getters become strings. */

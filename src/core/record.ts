@@ -1,3 +1,5 @@
+import type { VerbatimLine } from './verbatim-line.ts';
+
 /**
  * The shared schema: the one record type that flows between the boxes of the pipeline,
  * and the JSON shape the platform's own services already log in (see README "Record schema").
@@ -84,25 +86,20 @@ export const NO_ACK: Ack = { retain() {}, release() {}, absorb(other) { other.re
 export interface LogEvent {
   record: LogRecord;
   /**
-   * Static labels from the source config plus labels set by stages; sinks pick from these.
-   * Often one frozen object shared by every event of a source: a stage writes through
-   * `writableLabels(event)` (src/pipeline/labels.ts), which copies on the first write.
+   * Static labels from the source config plus labels set by stages; sinks pick from these. Each
+   * event has its own object: a stage writes into it as it likes (sinks compare contents, never
+   * identities: see LabelsCopy).
    */
   labels: Record<string, string>;
   ack: Ack;
   /**
-   * The record's JSON text minus `source`, when the line as read already was exactly the record
-   * (a JSON line in the shared schema: nothing renamed, converted, moved or added), so sinks
-   * need not serialize it again (see recordJson). A stage that changes the record clears it
-   * (one that only adds top-level keys may append them to `jsonAdded` instead).
+   * The line the record was parsed from, when it was exactly the record minus `source` (a JSON
+   * line in the shared schema: nothing renamed, converted, moved or added). Sinks ship its bytes
+   * instead of serializing the record only while the record provably still is that line
+   * (VerbatimLine.additions checks at shipping time), so a stage changes the record as it likes
+   * and never has to touch this.
    */
-  json?: string;
-  /**
-   * Top-level keys a stage added to a record that still is its line (`json`), as JSON members
-   * (`,"event_type":"security","action":"failed_login"`): the record is then `json`'s keys plus
-   * these. Meaningless once `json` is cleared.
-   */
-  jsonAdded?: string;
+  readonly verbatim?: VerbatimLine;
   /** Set when the line was cut at max_line_bytes. */
   truncated?: boolean;
   /** Approximate size in bytes (the raw line), for batching decisions. */

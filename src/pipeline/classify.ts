@@ -400,10 +400,7 @@ export class ClassifyStage implements Stage {
     if (r.event_type !== undefined && r.action !== undefined) {
       if (r.event_type === 'security' && !SECURITY_ACTION_NAMES.has(r.action)) {
         const a = ACTION_ALIASES[r.action.toLowerCase()];
-        if (a !== undefined && a !== r.action) {
-          r.action = a;
-          event.json = undefined;
-        }
+        if (a !== undefined && a !== r.action) r.action = a;
       }
       return event;
     }
@@ -413,7 +410,6 @@ export class ClassifyStage implements Stage {
       if (a !== undefined) {
         r.event_type = 'security';
         r.action = a;
-        event.json = undefined;
         return event;
       }
     }
@@ -438,16 +434,10 @@ export class ClassifyStage implements Stage {
         }
       }
       if (!holds(rule, r)) continue;
-      const added = applyRule(rule, r);
-      if (event.json !== undefined) {
-        // The common mark (a login in an app's JSON line) only adds top-level keys: the line
-        // plus them is still the record, so sinks need not serialize the whole record again.
-        if (added === null) event.json = undefined;
-        else if (added !== '') event.jsonAdded = event.jsonAdded === undefined ? added : event.jsonAdded + added;
-      }
+      applyRule(rule, r);
       return event;
     }
-    if (this.performance(r)) event.json = undefined;
+    this.performance(r);
     return event;
   }
 
@@ -484,20 +474,19 @@ export class ClassifyStage implements Stage {
     return list;
   }
 
-  /** Slow operations: `duration` (s) or `http.response_time` (ms) over the threshold; app performance events without an action. True when it classified `r`. */
-  private performance(r: LogRecord): boolean {
-    if (r.event_type !== undefined && r.event_type !== 'performance') return false;
-    if (r.action !== undefined) return false;
+  /** Slow operations: `duration` (s) or `http.response_time` (ms) over the threshold; app performance events without an action. */
+  private performance(r: LogRecord): void {
+    if (r.event_type !== undefined && r.event_type !== 'performance') return;
+    if (r.action !== undefined) return;
     const seconds = r.duration ?? (r.http?.response_time !== undefined ? r.http.response_time / 1000 : undefined);
     const appEvent = r.event_type === 'performance';
-    if (!appEvent && (seconds === undefined || !(seconds > this.slowSeconds))) return false;
+    if (!appEvent && (seconds === undefined || !(seconds > this.slowSeconds))) return;
     r.event_type = 'performance';
     r.action = PERFORMANCE_ACTIONS.slowOperation;
     if (r.duration === undefined && seconds !== undefined) r.duration = seconds;
     const m = (r.metadata ??= {});
     if (m.threshold === undefined) m.threshold = this.slowSeconds;
     if (m.operation === undefined) m.operation = operationOf(r);
-    return true;
   }
 }
 
@@ -516,24 +505,15 @@ function holds(rule: CompiledRule, r: LogRecord): boolean {
 }
 
 /**
- * Marks `r` as `rule` says. Returns the top-level keys it added, as JSON members
- * (`,"event_type":"security","action":"failed_login"`, '' for none), or null when it also wrote
- * into `metadata`. It never changes a value `r` had: a rule only runs when `r`'s event_type is
- * absent or its own, and its action absent or not set by the rule; extracted ids fill gaps only.
+ * Marks `r` as `rule` says. It never changes a value `r` had: a rule only runs when `r`'s
+ * event_type is absent or its own, and its action absent or not set by the rule; extracted ids
+ * fill gaps only. (A JSON line marked with top-level keys alone still ships as read, the keys
+ * appended: see VerbatimLine.)
  */
-export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRecord): string | null {
-  let added = '';
-  let nested = false;
-  if (r.event_type === undefined) added += ',"event_type":' + JSON.stringify(rule.set.event_type);
+export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRecord): void {
   r.event_type = rule.set.event_type;
-  if (rule.set.action !== undefined) {
-    if (r.action === undefined) added += ',"action":' + JSON.stringify(rule.set.action);
-    r.action = rule.set.action;
-  }
-  if (rule.set.threat !== undefined) {
-    (r.metadata ??= {}).threat = rule.set.threat;
-    nested = true;
-  }
+  if (rule.set.action !== undefined) r.action = rule.set.action;
+  if (rule.set.threat !== undefined) (r.metadata ??= {}).threat = rule.set.threat;
   if (rule.extract !== undefined) {
     const v = getField(r, rule.extract.path);
     if (typeof v === 'string') {
@@ -542,54 +522,27 @@ export function applyRule(rule: Pick<CompiledRule, 'set' | 'extract'>, r: LogRec
         re.lastIndex = 0;
         for (let m = re.exec(v); m !== null; m = re.exec(v)) {
           if (m[0].length === 0) re.lastIndex++;
-          const x = fillFromGroups(m.groups, r);
-          if (x === null) nested = true;
-          else added += x;
+          fillFromGroups(m.groups, r);
         }
-      } else {
-        const x = fillFromGroups(re.exec(v)?.groups, r);
-        if (x === null) nested = true;
-        else added += x;
-      }
+      } else fillFromGroups(re.exec(v)?.groups, r);
     }
   }
-  return nested ? null : added;
 }
 
-/**
- * Fills the record's gaps from an extract's named groups; returns the top-level keys added as
- * JSON members, or null when it wrote into `metadata`.
- */
-function fillFromGroups(groups: Record<string, string | undefined> | undefined, r: LogRecord): string | null {
-  if (groups === undefined) return '';
-  let added = '';
-  let nested = false;
+/** Fills the record's gaps from an extract's named groups. */
+function fillFromGroups(groups: Record<string, string | undefined> | undefined, r: LogRecord): void {
+  if (groups === undefined) return;
   for (const k in groups) {
     const val = groups[k];
     if (val === undefined || val === '') continue;
-    if (k === 'user_id') {
-      if (r.user_id === undefined) {
-        added += ',"user_id":' + JSON.stringify(val);
-        r.user_id = val;
-      }
-    } else if (k === 'ip_address' || k === 'rhost') {
+    if (k === 'user_id') r.user_id ??= val;
+    else if (k === 'ip_address' || k === 'rhost') {
       const ip = ipLiteral(val);
-      if (ip !== undefined) {
-        if (r.ip_address === undefined) {
-          added += ',"ip_address":' + JSON.stringify(ip);
-          r.ip_address = ip;
-        }
-      } else if ((r.metadata ??= {}).remote_host === undefined) {
-        // a host name (PAM rhost= after a reverse lookup, sshd with UseDNS): never a source IP
-        r.metadata.remote_host = val;
-        nested = true;
-      }
-    } else if ((r.metadata ??= {})[k] === undefined) {
-      r.metadata[k] = val;
-      nested = true;
-    }
+      if (ip !== undefined) r.ip_address ??= ip;
+      // a host name (PAM rhost= after a reverse lookup, sshd with UseDNS): never a source IP
+      else if ((r.metadata ??= {}).remote_host === undefined) r.metadata.remote_host = val;
+    } else if ((r.metadata ??= {})[k] === undefined) r.metadata[k] = val;
   }
-  return nested ? null : added;
 }
 
 /**

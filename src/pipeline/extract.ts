@@ -166,9 +166,8 @@ export class ExtractStage implements Stage {
   }
 }
 
-/** Sets metadata.<name>; the record no longer is its line as read. */
+/** Sets metadata.<name>. */
 export function put(event: LogEvent, name: string, value: unknown): void {
   const v = value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
   (event.record.metadata ??= {})[name] = v;
-  event.json = undefined;
 }

@@ -19,20 +19,6 @@ export const labelsStageSchema = z.strictObject({
 });
 export type LabelsStageConfig = z.infer<typeof labelsStageSchema>;
 
-/**
- * The event's labels, safe to write. Events of a source share one frozen labels object (no copy
- * per line; sinks cache their stream resolution per object): the first stage to write replaces
- * it with its own copy. Every writer of `event.labels` goes through here.
- */
-export function writableLabels(event: LogEvent): Record<string, string> {
-  let labels = event.labels;
-  if (Object.isFrozen(labels)) {
-    labels = { ...labels };
-    event.labels = labels;
-  }
-  return labels;
-}
-
 /** Copies record fields into the event's labels (sinks decide which labels they use). */
 export class LabelsStage implements Stage {
   readonly name = 'labels';
@@ -40,9 +26,6 @@ export class LabelsStage implements Stage {
   private readonly values: Array<[string, string]>;
   private readonly drop: string[];
   private readonly keep: ReadonlySet<string> | null;
-  /** Values-only stages keep events sharing: the last shared input and its frozen result. */
-  private sharedIn: Readonly<Record<string, string>> | null = null;
-  private sharedOut: Readonly<Record<string, string>> | null = null;
 
   constructor(cfg: LabelsStageConfig) {
     this.from = Object.entries(cfg.from).map(([label, path]) => [label, splitPath(path)]);
@@ -52,23 +35,13 @@ export class LabelsStage implements Stage {
   }
 
   process(event: LogEvent): LogEvent {
-    if (this.from.length === 0 && Object.isFrozen(event.labels)) {
-      if (event.labels !== this.sharedIn) {
-        this.sharedIn = event.labels;
-        const out = { ...event.labels };
-        for (const [label, value] of this.values) out[label] = value;
-        this.removeLabels(out);
-        this.sharedOut = Object.freeze(out);
-      }
-      event.labels = this.sharedOut!;
-      return event;
-    }
+    const labels = event.labels;
     for (const [label, path] of this.from) {
       const v = fieldText(getField(event.record, path));
-      if (v !== undefined && v !== '' && event.labels[label] !== v) writableLabels(event)[label] = v;
+      if (v !== undefined && v !== '') labels[label] = v;
     }
-    for (const [label, value] of this.values) if (event.labels[label] !== value) writableLabels(event)[label] = value;
-    if (this.drop.length > 0 || this.keep !== null) this.removeLabels(writableLabels(event));
+    for (const [label, value] of this.values) labels[label] = value;
+    if (this.drop.length > 0 || this.keep !== null) this.removeLabels(labels);
     return event;
   }
 

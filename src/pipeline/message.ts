@@ -25,7 +25,6 @@ export class MessageStage implements Stage {
     const text = fieldText(getField(event.record, this.from));
     if (text !== undefined && text !== event.record.message) {
       event.record.message = text;
-      event.json = undefined;
     }
     return event;
   }

@@ -4,6 +4,7 @@ import { plainRecord } from '../parse/normalize.ts';
 import { lastCanonicalTimestampMs } from '../parse/time.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, LogRecord, SourceInfo } from '../core/record.ts';
+import { VerbatimLine } from '../core/verbatim-line.ts';
 import type { LineReceiver, SourceLine, TransportFields } from '../core/line.ts';
 import type { Stage } from '../core/stage.ts';
 import { RecordFaults } from '../self-metrics/faults.ts';
@@ -31,7 +32,7 @@ export class LineProcessor implements LineReceiver {
   /** emitters[i] continues an event emitted by stage i at stage i + 1 (bound once, not per line). */
   private readonly emitters: Array<(event: LogEvent) => void>;
   private readonly router: EventRouter;
-  /** Shared by every event of the source and frozen: stages copy before writing (writableLabels). */
+  /** The source's static labels: each event gets its own copy, which stages may write into. */
   private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
   /** The source's service (config `service`, else its name); a line's transport may name its own. */
@@ -62,9 +63,13 @@ export class LineProcessor implements LineReceiver {
     this.parser = opts.parser;
     this.parserName = opts.parserName;
     this.stages = opts.stages;
-    this.emitters = opts.stages.map((_, i) => (event: LogEvent) => this.runStages(i + 1, event));
+    this.emitters = opts.stages.map((_, i) => (event: LogEvent) => {
+      // its own labels, even when the emitting stage passed its trigger's object along
+      event.labels = { ...event.labels };
+      this.runStages(i + 1, event);
+    });
     this.router = opts.router;
-    this.staticLabels = Object.freeze({ ...opts.labels });
+    this.staticLabels = { ...opts.labels };
     this.log = opts.log;
     opts.metrics.counter('logship_records_total', 'Records produced by parsing, by source.', ['source']);
     this.linesProcessed = opts.metrics.count('logship_records_total', [opts.sourceName]);
@@ -111,19 +116,19 @@ export class LineProcessor implements LineReceiver {
         ctx.verbatim = false;
         record = plainRecord(line.text, ctx);
       }
-      let json: string | undefined;
+      let verbatim: VerbatimLine | undefined;
       if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
-      else if (ctx.verbatim && transport === undefined) json = line.text;
+      else if (ctx.verbatim && transport === undefined) verbatim = VerbatimLine.capture(line.text, record);
       const timestamp = record.timestamp;
-      event = { record, labels: this.staticLabels, ack: line.ack, json, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: lastCanonicalTimestampMs(timestamp), parsedTimeText: timestamp };
+      event = { record, labels: { ...this.staticLabels }, ack: line.ack, verbatim, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: lastCanonicalTimestampMs(timestamp), parsedTimeText: timestamp };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.countParseError(this.parserName, 'exception');
       this.faults.note({ kind: 'parse', where: this.parserName, reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_as_text', file: line.source.file, offset: line.offset }, err);
       event = {
         record: { timestamp: new Date(line.readTime).toISOString(), level: 'INFO', service: ctx.service, message: line.text, source: line.source, metadata: { timestamp_source: 'read_time' } },
-        labels: this.staticLabels, ack: line.ack, json: undefined, jsonAdded: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: NaN, parsedTimeText: undefined,
+        labels: { ...this.staticLabels }, ack: line.ack, verbatim: undefined, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: NaN, parsedTimeText: undefined,
       };
     }
     this.linesProcessed.inc();

@@ -136,10 +136,7 @@ export class RedactStage implements Stage {
   }
 
   process(event: LogEvent): LogEvent {
-    const before = this.replaced;
     this.record(event.record);
-    // every replacement is counted: a count that moved means the record is no longer its line
-    if (this.replaced !== before) event.json = undefined;
     return event;
   }
 

@@ -62,7 +62,6 @@ export class TimestampStage implements Stage {
       if (iso !== undefined) {
         if (iso !== event.record.timestamp) {
           event.record.timestamp = iso;
-          event.json = undefined;
           if (event.record.metadata?.timestamp_source !== undefined) delete event.record.metadata.timestamp_source;
         }
         return event;

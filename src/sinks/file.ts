@@ -9,7 +9,7 @@ import type { FileSinkConfig } from './file-config.ts';
 import type { Sink, SinkStatus } from '../core/sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
 import type { RecordFaults } from '../self-metrics/faults.ts';
-import { recordJsonIsolated } from './record-json.ts';
+import { RecordJson, recordJsonIsolated } from './record-json.ts';
 
 /**
  * Appends normalized records as NDJSON to a local file. Records are acknowledged after the
@@ -23,6 +23,7 @@ export class FileSink implements Sink {
   private readonly m: SinkMetrics;
   private fh: FileHandle | null = null;
   private readonly batcher: Batcher;
+  private readonly json = new RecordJson();
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
 
   private readonly faults: RecordFaults | undefined;
@@ -67,7 +68,7 @@ export class FileSink implements Sink {
 
   private async send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (let i = 0; i < batch.length; i++) text += recordJsonIsolated(batch[i], this.name, this.faults) + '\n';
+    for (let i = 0; i < batch.length; i++) text += recordJsonIsolated(this.json, batch[i], this.name, this.faults) + '\n';
     for (let attempt = 0; ; attempt++) {
       try {
         await this.fh!.write(text);

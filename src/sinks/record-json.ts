@@ -2,72 +2,75 @@ import { fallbackEvent } from '../core/fallback-record.ts';
 import type { LogEvent, SourceInfo } from '../core/record.ts';
 import type { RecordFaults } from '../self-metrics/faults.ts';
 
-/** The last frozen SourceInfo and its tail (a frozen object stays as it is). */
-let lastSource: SourceInfo | undefined;
-let lastSourceTail = '';
-
 /**
  * `,"source":{…}}`: what closes a record's JSON after its other keys. Sources hand out one frozen
- * SourceInfo per file or container, so its JSON is made once.
+ * SourceInfo per file or container, so its JSON is made once per sink: a frozen object's own
+ * values cannot change (a write throws), and SourceInfo holds only strings, so its identity
+ * stands for its content. A source object that is not frozen is serialized every time.
  */
-export function sourceTail(source: SourceInfo): string {
-  if (source === lastSource) return lastSourceTail;
-  const tail = ',"source":' + JSON.stringify(source) + '}';
-  if (Object.isFrozen(source)) {
-    lastSource = source;
-    lastSourceTail = tail;
+export class SourceJson {
+  private last: SourceInfo | undefined;
+  private lastTail = '';
+
+  tail(source: SourceInfo): string {
+    if (source === this.last) return this.lastTail;
+    const tail = ',"source":' + JSON.stringify(source) + '}';
+    if (Object.isFrozen(source)) {
+      this.last = source;
+      this.lastTail = tail;
+    }
+    return tail;
   }
-  return tail;
 }
 
 /**
- * The record as JSON text in three pieces, `head + added + tail`: for a line that already was the
- * record (LogEvent.json: a JSON line in the shared schema that stages at most added top-level
- * keys to) the line as read without its closing `}`, the keys stages added (LogEvent.jsonAdded,
- * usually '') and `,"source":{…}}` (one string per source: sinks may keep its bytes); else the
- * record serialized, '' and ''. Same object either way; only the key order differs (`source`
- * last). A sink that copies bytes writes the pieces one after the other: joining them would build
- * a string only to copy it once more.
+ * The record as JSON text in three pieces, `head + added + tail`: for a record that still is the
+ * line it was parsed from (LogEvent.verbatim: a JSON line in the shared schema, proven unchanged
+ * when shipped, top-level keys stages appended aside) the line as read without its closing `}`,
+ * the members stages appended (usually '') and `,"source":{…}}` (one string per source: sinks
+ * may keep its bytes); else the record serialized, '' and ''. Same object either way; only the
+ * key order differs (`source` last). A sink that copies bytes writes the pieces one after the
+ * other: joining them would build a string only to copy it once more. One per sink.
  */
 export class RecordJson {
   head = '';
   added = '';
   tail = '';
+  private readonly source = new SourceJson();
 
   /** Sets head, added and tail to `event`'s record. */
   of(event: LogEvent): this {
-    const json = event.json;
-    if (json === undefined) {
+    const line = event.verbatim;
+    const added = line === undefined ? null : line.additions(event.record);
+    if (added === null) {
       this.head = JSON.stringify(event.record);
       this.added = '';
       this.tail = '';
       return this;
     }
-    // json ends in `}` and holds at least the record's required keys (FieldMapper.verbatim)
-    this.head = json.slice(0, json.length - 1);
-    this.added = event.jsonAdded ?? '';
-    this.tail = sourceTail(event.record.source);
+    const text = line!.text;
+    this.head = text.slice(0, text.length - 1);
+    this.added = added;
+    this.tail = this.source.tail(event.record.source);
     return this;
+  }
+
+  /** The record as one JSON string. */
+  string(event: LogEvent): string {
+    this.of(event);
+    return this.tail === '' ? this.head : this.head + this.added + this.tail;
   }
 }
 
-const scratch = new RecordJson();
-
-/** The record as one JSON string (see RecordJson). */
-export function recordJson(event: LogEvent): string {
-  scratch.of(event);
-  return scratch.tail === '' ? scratch.head : scratch.head + scratch.added + scratch.tail;
-}
-
 /**
- * The record's JSON (recordJson), or, when encoding it throws, the JSON of its fallback
+ * The record's JSON (RecordJson.string), or, when encoding it throws, the JSON of its fallback
  * (fallbackEvent) with the fault noted: one record's encoding failure never fails its batch.
  */
-export function recordJsonIsolated(event: LogEvent, sink: string, faults: RecordFaults | undefined): string {
+export function recordJsonIsolated(json: RecordJson, event: LogEvent, sink: string, faults: RecordFaults | undefined): string {
   try {
-    return recordJson(event);
+    return json.string(event);
   } catch (err) {
     faults?.note({ kind: 'encode', where: sink, reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_fallback', file: event.record.source?.file, offset: event.offset }, err);
-    return recordJson(fallbackEvent(event, err));
+    return json.string(fallbackEvent(event, err));
   }
 }

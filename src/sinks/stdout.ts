@@ -7,7 +7,7 @@ import type { Sink, SinkStatus } from '../core/sink.ts';
 import { SinkMetrics } from './sink-metrics.ts';
 import { boundedJson } from '../core/fallback-record.ts';
 import type { RecordFaults } from '../self-metrics/faults.ts';
-import { recordJsonIsolated } from './record-json.ts';
+import { RecordJson, recordJsonIsolated } from './record-json.ts';
 
 /** Prints records as NDJSON on stdout (`run --dry-run`, debugging). */
 export class StdoutSink implements Sink {
@@ -16,6 +16,7 @@ export class StdoutSink implements Sink {
   private readonly cfg: StdoutSinkConfig;
   private readonly m: SinkMetrics;
   private readonly batcher: Batcher;
+  private readonly json = new RecordJson();
   private sent = 0;
   private lastSuccess: number | null = null;
 
@@ -44,7 +45,7 @@ export class StdoutSink implements Sink {
 
   private send(batch: LogEvent[]): Promise<void> {
     let text = '';
-    for (const e of batch) text += (this.cfg.pretty ? prettyJson(e) : recordJsonIsolated(e, this.name, this.faults)) + '\n';
+    for (const e of batch) text += (this.cfg.pretty ? prettyJson(e) : recordJsonIsolated(this.json, e, this.name, this.faults)) + '\n';
     return new Promise((resolve) => {
       process.stdout.write(text, () => {
         this.sent += batch.length;

@@ -2,7 +2,7 @@ import t from 'tap';
 import pino from 'pino';
 import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { createParser } from '../../parsers/index.ts';
-import { LabelsStage, labelsStageSchema, writableLabels } from '../../src/pipeline/labels.ts';
+import { LabelsStage, labelsStageSchema } from '../../src/pipeline/labels.ts';
 import { LineProcessor } from '../../src/pipeline/processor.ts';
 import type { Stage } from '../../src/core/stage.ts';
 import { NO_ACK, type LogEvent } from '../../src/core/record.ts';
@@ -59,8 +59,7 @@ t.test('an emitted event and its trigger do not share label writes', async (t) =
   const setter: Stage = {
     name: 'setter',
     process(event) {
-      const labels = writableLabels(event);
-      labels.seen = event.record.message;
+      event.labels.seen = event.record.message;
       return event;
     },
   };

@@ -9,12 +9,27 @@ import { LineProcessor } from '../../src/pipeline/processor.ts';
 import { redactionConfigSchema } from '../../src/pipeline/redact.ts';
 import { createBuiltinStages } from '../../src/pipeline/registry.ts';
 import { NO_ACK, type LogEvent, type SourceInfo } from '../../src/core/record.ts';
-import { recordJson, sourceTail } from '../../src/sinks/record-json.ts';
+import { RecordJson, SourceJson } from '../../src/sinks/record-json.ts';
 
 // The default pipeline (classification, then redaction) behind the json parser, as the daemon runs it.
 const log = pino({ level: 'silent' });
 const source: SourceInfo = Object.freeze({ type: 'file' as const, name: 'app', file: '/var/log/app.log', host: 'h1' });
 const READ = Date.parse('2026-11-23T12:00:00Z');
+
+const json = new RecordJson();
+const recordJson = (e: LogEvent): string => json.string(e);
+
+/** The line the record ships as (while it still is the line, keys appended aside), else undefined. */
+function shippedLine(e: LogEvent): string | undefined {
+  const added = e.verbatim?.additions(e.record);
+  return added === null || added === undefined ? undefined : e.verbatim!.text;
+}
+
+/** The members stages appended to a record that still is its line, else undefined. */
+function appended(e: LogEvent): string | undefined {
+  const added = e.verbatim?.additions(e.record);
+  return added === null || added === '' ? undefined : added;
+}
 
 function pipeline() {
   const events: LogEvent[] = [];
@@ -36,7 +51,7 @@ const CANONICAL = '{"timestamp":"2026-11-23T11:59:58.123Z","level":"INFO","servi
 t.test('a JSON line already in the shared schema is shipped as read, plus its source', async (t) => {
   const { ship } = pipeline();
   const e = ship(CANONICAL);
-  t.equal(e.json, CANONICAL, 'the event carries the line as the record\'s JSON');
+  t.equal(shippedLine(e), CANONICAL, 'the event carries the line as the record\'s JSON');
   const out = recordJson(e);
   t.equal(out, CANONICAL.slice(0, -1) + ',"source":{"type":"file","name":"app","file":"/var/log/app.log","host":"h1"}}');
   t.same(JSON.parse(out), JSON.parse(JSON.stringify(e.record)), 'the same object as the serialized record');
@@ -79,15 +94,15 @@ t.test('anything the record changed, renamed, added or could have folded is seri
   ];
   for (const [name, line] of cases) {
     const e = ship(line);
-    t.equal(e.json, undefined, name);
+    t.equal(shippedLine(e), undefined, name);
     t.same(JSON.parse(recordJson(e)), JSON.parse(JSON.stringify(e.record)), `${name}: the record itself`);
   }
   const dup = recordJson(ship(cases.find(([n]) => n === 'a duplicate key JSON.parse folded')![1]));
   t.notMatch(dup, /Bearer/, 'a value JSON.parse dropped is not shipped');
-  t.equal(ship(CANONICAL, true).json, undefined, 'a line cut at max_line_bytes');
+  t.equal(shippedLine(ship(CANONICAL, true)), undefined, 'a line cut at max_line_bytes');
   const withHttp = variant({ http: { method: 'GET', route: '/users/:id', status_code: 200, response_time: 12.5 } });
-  t.equal(ship(withHttp).json, withHttp, 'the schema\'s own http group is the record\'s');
-  t.equal(ship(CANONICAL.replace('"level":', '"level": ')).json, CANONICAL.replace('"level":', '"level": '), 'spacing after a colon changes nothing');
+  t.equal(shippedLine(ship(withHttp)), withHttp, 'the schema\'s own http group is the record\'s');
+  t.equal(shippedLine(ship(CANONICAL.replace('"level":', '"level": '))), CANONICAL.replace('"level":', '"level": '), 'spacing after a colon changes nothing');
 });
 
 t.test('a record classification only added top-level keys to is its line plus those keys', async (t) => {
@@ -95,27 +110,27 @@ t.test('a record classification only added top-level keys to is its line plus th
   const c = JSON.parse(CANONICAL) as Record<string, unknown>;
   const login = JSON.stringify({ ...c, message: 'User logged in' });
   const e = ship(login);
-  t.equal(e.json, login, 'the line is still the record\'s JSON');
-  t.equal(e.jsonAdded, ',"event_type":"security","action":"successful_login"');
+  t.equal(shippedLine(e), login, 'the line is still the record\'s JSON');
+  t.equal(appended(e), ',"event_type":"security","action":"successful_login"');
   t.equal(recordJson(e), login.slice(0, -1) + ',"event_type":"security","action":"successful_login","source":{"type":"file","name":"app","file":"/var/log/app.log","host":"h1"}}');
   t.same(JSON.parse(recordJson(e)), JSON.parse(JSON.stringify(e.record)), 'the same object as the serialized record');
 
   // sshd's message names the user and address: the record lacks ip_address, so it is added too
   const sshd = ship(JSON.stringify({ ...c, message: 'Failed password for root from 10.0.0.1 port 22 ssh2' }));
-  t.equal(sshd.jsonAdded, ',"event_type":"security","action":"failed_login","ip_address":"10.0.0.1"', 'user_id was there: only the address is added');
+  t.equal(appended(sshd), ',"event_type":"security","action":"failed_login","ip_address":"10.0.0.1"', 'user_id was there: only the address is added');
   t.same(JSON.parse(recordJson(sshd)), JSON.parse(JSON.stringify(sshd.record)));
   t.equal(sshd.record.user_id, 'u-42', 'the line\'s own user id is kept');
 
   const typed = ship(JSON.stringify({ ...c, event_type: 'security', message: 'User logged in' }));
-  t.equal(typed.jsonAdded, ',"action":"successful_login"', 'an event_type the line had is not added again');
+  t.equal(appended(typed), ',"action":"successful_login"', 'an event_type the line had is not added again');
   t.same(JSON.parse(recordJson(typed)), JSON.parse(JSON.stringify(typed.record)));
 
   const scanner = ship(JSON.stringify({ ...c, user_agent: 'sqlmap/1.7' }));
-  t.equal(scanner.json, undefined, 'a mark inside metadata (threat) serializes the record');
+  t.equal(shippedLine(scanner), undefined, 'a mark inside metadata (threat) serializes the record');
   t.equal(scanner.record.metadata?.threat, 'scanner');
 
   const secret = ship(JSON.stringify({ ...c, message: 'User logged in with token=abcdefghijklmnopqrstuvwx' }));
-  t.equal(secret.json, undefined, 'redaction after classification still serializes the record');
+  t.equal(shippedLine(secret), undefined, 'redaction after classification still serializes the record');
   t.notMatch(recordJson(secret), /abcdefghijklmnop/);
   t.match(recordJson(secret), /"action":"successful_login"/);
 });
@@ -145,14 +160,16 @@ t.test('whatever the line, the shipped JSON is the record and a line is reused o
     // key order may differ (`source` comes last): compared as objects
     assert.deepStrictEqual(JSON.parse(recordJson(e)), JSON.parse(JSON.stringify(e.record)), line);
     const keys = new Set(pairs.map(([k]) => k));
-    if (e.json !== undefined && keys.size !== pairs.length) throw new Error(`a line with a duplicate key was reused: ${line}`);
-    if (e.json !== undefined && pairs.some(([k]) => Object.hasOwn(base, k))) throw new Error(`a line with a duplicate key was reused: ${line}`);
-    if (e.json !== undefined && e.jsonAdded !== undefined) marked++;
+    if (shippedLine(e) !== undefined && keys.size !== pairs.length) throw new Error(`a line with a duplicate key was reused: ${line}`);
+    if (shippedLine(e) !== undefined && pairs.some(([k]) => Object.hasOwn(base, k))) throw new Error(`a line with a duplicate key was reused: ${line}`);
+    if (shippedLine(e) !== undefined && appended(e) !== undefined) marked++;
   }), { numRuns: 3000 });
   t.ok(marked > 100, `${marked} of 3000 lines shipped as read plus the keys classification added`);
 });
 
 t.test('a source object that is not frozen is serialized each time, so a change to it shows', async (t) => {
+  const tails = new SourceJson();
+  const sourceTail = (s: SourceInfo) => tails.tail(s);
   const mutable: SourceInfo = { type: 'file', name: 'app', file: '/var/log/a.log' };
   t.equal(sourceTail(mutable), ',"source":{"type":"file","name":"app","file":"/var/log/a.log"}}');
   mutable.file = '/var/log/b.log';

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { LogEvent, LogRecord } from '../../core/record.ts';
-import { sourceTail } from '../record-json.ts';
+import { LabelsCopy } from '../../core/labels-copy.ts';
+import { SourceJson } from '../record-json.ts';
 
 /** Field names in the document: logship's own schema or Elastic Common Schema (ECS). */
 export type DocumentSchema = 'logship' | 'ecs';
@@ -187,44 +188,65 @@ function ecsDocument(event: LogEvent, opts: DocumentOptions): Record<string, unk
   return d;
 }
 
-/** The JSON source line of one event (without newline). */
-export function encodeDocument(event: LogEvent, opts: DocumentOptions): string {
-  if (opts.schema === 'logship' && event.json !== undefined) {
-    const doc = verbatimDocument(event, event.json, opts);
-    if (doc !== undefined) return doc;
-  }
-  return JSON.stringify(opts.schema === 'ecs' ? ecsDocument(event, opts) : logshipDocument(event, opts));
-}
-
 const TIMESTAMP_FIRST = '{"timestamp":';
-let lastLabels: Record<string, string> | undefined;
-let lastLabelsTail = '';
 
 /**
- * The logship document of a line that already was the record (LogEvent.json) without building
- * it again: the line with its first key renamed `@timestamp`, then the keys stages added
- * (LogEvent.jsonAdded), labels and source. Undefined when the document is more than that: an
- * http group (its response_time is copied to the top), metadata to clean, or a line whose first
- * key is not `timestamp`. Same object as logshipDocument's; the key order differs.
+ * Encodes events as documents (one per sink: it keeps the JSON of the labels and source it last
+ * saw, which consecutive events mostly share).
  */
-function verbatimDocument(event: LogEvent, json: string, opts: DocumentOptions): string | undefined {
-  const r = event.record;
-  if (r.http !== undefined || event.truncated || !json.startsWith(TIMESTAMP_FIRST)) return undefined;
-  if (r.metadata !== undefined && needsCleaning(r.metadata, 0, opts.metadataMaxDepth)) return undefined;
-  // A source's events share one frozen labels object: its JSON is made once.
-  // (only a frozen one is remembered: a frozen object stays as it is)
-  const labels = event.labels;
-  let labelsTail = lastLabelsTail;
-  if (labels !== lastLabels) {
-    const clean = cleanLabels(labels);
-    labelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
-    if (Object.isFrozen(labels)) {
-      lastLabels = labels;
-      lastLabelsTail = labelsTail;
-    }
+export class DocumentEncoder {
+  private readonly opts: DocumentOptions;
+  private readonly source = new SourceJson();
+  private labels: LabelsCopy | null = null;
+  private labelsTail = '';
+
+  constructor(opts: DocumentOptions) {
+    this.opts = opts;
   }
-  const added = event.jsonAdded === undefined ? '' : event.jsonAdded;
-  return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + added + labelsTail + sourceTail(r.source);
+
+  /** The JSON source line of one event (without newline). */
+  encode(event: LogEvent): string {
+    const opts = this.opts;
+    if (opts.schema === 'logship' && event.verbatim !== undefined) {
+      const doc = this.verbatimDocument(event);
+      if (doc !== undefined) return doc;
+    }
+    return JSON.stringify(opts.schema === 'ecs' ? ecsDocument(event, opts) : logshipDocument(event, opts));
+  }
+
+  /**
+   * The logship document of a record that still is its line (LogEvent.verbatim) without building
+   * it again: the line with its first key renamed `@timestamp`, then the keys stages appended,
+   * labels and source. Undefined when the document is more than that: a record changed since
+   * the line was read, an http group (its response_time is copied to the top), metadata to
+   * clean, or a line whose first key is not `timestamp`. Same object as logshipDocument's; the
+   * key order differs.
+   */
+  private verbatimDocument(event: LogEvent): string | undefined {
+    const r = event.record;
+    const line = event.verbatim!;
+    const json = line.text;
+    if (r.http !== undefined || event.truncated || !json.startsWith(TIMESTAMP_FIRST)) return undefined;
+    if (r.metadata !== undefined && needsCleaning(r.metadata, 0, this.opts.metadataMaxDepth)) return undefined;
+    const added = line.additions(r);
+    if (added === null) return undefined;
+    return '{"@timestamp":' + json.slice(TIMESTAMP_FIRST.length, json.length - 1) + added + this.labelsJson(event.labels) + this.source.tail(r.source);
+  }
+
+  /** `,"labels":{…}` ('' for none), made again only when the labels differ from the last event's. */
+  private labelsJson(labels: Record<string, string>): string {
+    if (this.labels === null || !this.labels.matches(labels)) {
+      const clean = cleanLabels(labels);
+      this.labelsTail = clean === undefined ? '' : ',"labels":' + JSON.stringify(clean);
+      this.labels = new LabelsCopy(labels);
+    }
+    return this.labelsTail;
+  }
+}
+
+/** The JSON source line of one event (without newline); a sink keeps one DocumentEncoder instead. */
+export function encodeDocument(event: LogEvent, opts: DocumentOptions): string {
+  return new DocumentEncoder(opts).encode(event);
 }
 
 /** base64url digits, for trimming a digest's text to its first 128 bits. */

@@ -4,7 +4,6 @@ import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import type { Ack, LogEvent } from '../../core/record.ts';
 import { describeError, fallbackEvent } from '../../core/fallback-record.ts';
 import type { RecordFaults } from '../../self-metrics/faults.ts';
-import { recordJson } from '../record-json.ts';
 import { VERSION } from '../../core/version.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
@@ -15,7 +14,7 @@ import { BULK_FILTER_PATH, BulkResponseError, bulkAction, decodeBulkItem, parseB
 import { BulkBatchBuilder, BulkBody, type BulkItems } from './bulk-batch.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.ts';
-import { documentId, encodeDocument, type DocumentOptions } from './document.ts';
+import { DocumentEncoder, documentId } from './document.ts';
 import { compileDataStreamName, compileIndexName, type TargetNamer } from './target.ts';
 import { buildTemplates } from './template.ts';
 
@@ -60,7 +59,7 @@ export class ElasticsearchSink implements Sink {
   private readonly log: Logger;
   private readonly m: SinkMetrics;
   private readonly namer: TargetNamer;
-  private readonly docOpts: DocumentOptions;
+  private readonly documents: DocumentEncoder;
   private readonly deadLetters: DeadLetterFile;
   private readonly origin: string;
   private readonly basePath: string;
@@ -86,7 +85,7 @@ export class ElasticsearchSink implements Sink {
     this.log = log.child({ sink: name });
     this.m = new SinkMetrics(metrics);
     this.namer = cfg.mode === 'data_stream' ? compileDataStreamName(cfg.data_stream) : compileIndexName(cfg.index);
-    this.docOpts = { schema: cfg.schema, metadataMaxDepth: cfg.metadata_max_depth };
+    this.documents = new DocumentEncoder({ schema: cfg.schema, metadataMaxDepth: cfg.metadata_max_depth });
     this.deadLetters = new DeadLetterFile(cfg.dead_letter_path);
     this.maxBytes = Math.max(1, cfg.batch.max_bytes);
     this.gzipLevel = cfg.gzip ? cfg.gzip_level : null;
@@ -134,7 +133,7 @@ export class ElasticsearchSink implements Sink {
     let source: string;
     let action: string;
     try {
-      source = encodeDocument(event, this.docOpts);
+      source = this.documents.encode(event);
       action = bulkAction(this.namer(event), this.cfg.document_id === 'auto' ? documentId(event, source) : undefined);
     } catch (err) {
       this.encodeFailed(event, err);
@@ -314,7 +313,7 @@ export class ElasticsearchSink implements Sink {
     } catch {
       // the index name came from the record too; the letter says none
     }
-    const letter: DeadLetter = { time: new Date().toISOString(), sink: this.name, index, status: 0, reason: 'encode_error', error: describeError(err), document: JSON.parse(recordJson(fallback)) as unknown };
+    const letter: DeadLetter = { time: new Date().toISOString(), sink: this.name, index, status: 0, reason: 'encode_error', error: describeError(err), document: JSON.parse(JSON.stringify(fallback.record)) as unknown };
     this.faults?.note({ kind: 'encode', where: this.name, reason: err instanceof Error ? err.name : 'exception', outcome: 'dead_lettered', file: event.record.source?.file, offset: event.offset }, err);
     void this.persistLetters([letter]).then((fresh) => {
       if (fresh.length > 0) {

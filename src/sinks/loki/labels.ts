@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { LogEvent, SourceInfo } from '../../core/record.ts';
 import { lookupTable } from '../../core/lookup-table.ts';
+import { LabelsCopy } from '../../core/labels-copy.ts';
 
 /**
  * Stream labels and structured metadata for Loki.
@@ -227,12 +228,13 @@ export interface StreamLabelerOptions {
 }
 
 /**
- * What one shared, frozen labels object (a source's static labels: see LineProcessor) fixes of a
- * stream, together with one frozen SourceInfo (a file's or container stream's: job, host, pod,
- * container, stream...) when the record's source is frozen: the configured labels they give a
- * value, and which ones still come from the record. Its memo is keyed by the record's values
- * only, so events that share both objects read and look up just those (typically service, level).
- * Frozen objects cannot change, so their identity stands for their content.
+ * What one labels content (a source's static labels plus what stages set: see LabelsCopy) fixes
+ * of a stream, together with one frozen SourceInfo (a file's or container stream's: job, host,
+ * pod, container, stream...) when the record's source is frozen: the configured labels they give
+ * a value, and which ones still come from the record. Its memo is keyed by the record's values
+ * only, so events with the same labels and source read and look up just those (typically
+ * service, level). Labels are matched by content; a source by identity, which stands for its
+ * content because a frozen object of strings cannot change (a write to it throws).
  */
 interface SharedLabelsPlan {
   /** Per configured label: whether the labels object gives its value, and that value as text. */
@@ -247,6 +249,15 @@ interface SharedLabelsPlan {
   /** The labeler's memo generation this plan's memo belongs to (a reset empties all memos). */
   generation: number;
 }
+
+/** The plans of one labels content: without a source, and per frozen source. */
+interface LabelsPlans {
+  plan: SharedLabelsPlan | null;
+  bySource: WeakMap<object, SharedLabelsPlan>;
+}
+
+/** Distinct labels contents given a plan; more (labels set per line from record fields) take the per-line path. */
+const MAX_LABEL_PLANS = 1024;
 
 /** Labels that survive in an overflow stream (everything else becomes OVERFLOW_VALUE). */
 const CORE_LABELS = new Set(['job', 'level']);
@@ -275,12 +286,11 @@ export class StreamLabeler {
   /** Entries in the plans' memos of the current generation (bounded by memoMax like the memo). */
   private planEntries = 0;
   private memoGeneration = 0;
-  /** Plans per frozen labels object; the last one looked up is kept at hand. */
-  private readonly plans = new WeakMap<object, SharedLabelsPlan>();
-  private readonly sourcePlans = new WeakMap<object, WeakMap<object, SharedLabelsPlan>>();
+  /** Plans per labels content (LabelsCopy.key); the last one looked up is kept at hand. */
+  private readonly plans = new Map<string, LabelsPlans>();
   /** Which configured labels the record's SourceInfo alone decides when the labels do not. */
   private readonly fromSource: boolean[];
-  private lastLabels: object | null = null;
+  private lastLabels: LabelsCopy | null = null;
   private lastSource: object | null = null;
   private lastPlan: SharedLabelsPlan | null = null;
   private readonly memoMax: number;
@@ -324,7 +334,7 @@ export class StreamLabeler {
   resolve(event: LogEvent, now?: number): ResolvedStream {
     const labels = event.labels;
     const source = event.record.source;
-    const plan = labels === this.lastLabels && source === this.lastSource ? this.lastPlan : this.planFor(labels, source);
+    const plan = source === this.lastSource && this.lastLabels !== null && this.lastLabels.matches(labels) ? this.lastPlan : this.planFor(labels, source);
     if (plan !== null) return this.resolveShared(event, plan, now ?? this.now());
     const vals = this.values;
     const last = this.readers.length - 1;
@@ -359,30 +369,28 @@ export class StreamLabeler {
     return false;
   }
 
-  /** The plan for a frozen labels object (and frozen source, when it is), or null. */
+  /**
+   * The plan for these labels (and source, when it is frozen), or null when MAX_LABEL_PLANS other
+   * label contents have plans already (labels that vary per line: the per-line path serves them).
+   */
   private planFor(labels: Record<string, string>, source: SourceInfo): SharedLabelsPlan | null {
+    const copy = new LabelsCopy(labels);
+    let plans = this.plans.get(copy.key);
+    if (plans === undefined && this.plans.size < MAX_LABEL_PLANS) {
+      plans = { plan: null, bySource: new WeakMap() };
+      this.plans.set(copy.key, plans);
+    }
     let plan: SharedLabelsPlan | null = null;
-    if (Object.isFrozen(labels)) {
+    if (plans !== undefined) {
       if (Object.isFrozen(source)) {
-        let bySource = this.sourcePlans.get(labels);
-        if (bySource === undefined) {
-          bySource = new WeakMap();
-          this.sourcePlans.set(labels, bySource);
-        }
-        plan = bySource.get(source) ?? null;
+        plan = plans.bySource.get(source) ?? null;
         if (plan === null) {
           plan = this.newPlan(labels, source);
-          bySource.set(source, plan);
+          plans.bySource.set(source, plan);
         }
-      } else {
-        plan = this.plans.get(labels) ?? null;
-        if (plan === null) {
-          plan = this.newPlan(labels, null);
-          this.plans.set(labels, plan);
-        }
-      }
+      } else plan = plans.plan ??= this.newPlan(labels, null);
     }
-    this.lastLabels = labels;
+    this.lastLabels = copy;
     this.lastSource = source;
     this.lastPlan = plan;
     return plan;

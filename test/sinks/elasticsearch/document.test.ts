@@ -12,7 +12,7 @@ import { NO_ACK, type LogEvent, type SourceInfo } from '../../../src/core/record
 import { encodeDocument, type DocumentOptions } from '../../../src/sinks/elasticsearch/document.ts';
 
 // JSON lines through the default pipeline as the daemon runs it; a line that already was the
-// record (event.json) is encoded from the line, and must give the document built from the record.
+// record (event.verbatim) is encoded from the line, and must give the document built from the record.
 const log = pino({ level: 'silent' });
 const source: SourceInfo = Object.freeze({ type: 'file' as const, name: 'app', file: '/var/log/app.log', host: 'h1' });
 const OPTS: DocumentOptions = { schema: 'logship', metadataMaxDepth: 3 };
@@ -33,7 +33,13 @@ function pipeline(labels: Record<string, string>) {
 
 /** The document built from the record, as for any line that is not the record. */
 function fromRecord(e: LogEvent): unknown {
-  return JSON.parse(encodeDocument({ ...e, json: undefined }, OPTS));
+  return JSON.parse(encodeDocument({ ...e, verbatim: undefined }, OPTS));
+}
+
+/** The line the record ships as (while it still is the line, keys appended aside), else undefined. */
+function shippedLine(e: LogEvent): string | undefined {
+  const added = e.verbatim?.additions(e.record);
+  return added === null || added === undefined ? undefined : e.verbatim!.text;
 }
 
 const CANONICAL = '{"timestamp":"2026-11-23T11:59:58.123Z","level":"INFO","service":"api","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","user_id":"u-42","message":"Request completed","metadata":{"document_id":"doc1","file_size":1386176,"tags":["a",{"k":1}]}}';
@@ -41,17 +47,17 @@ const CANONICAL = '{"timestamp":"2026-11-23T11:59:58.123Z","level":"INFO","servi
 t.test('a verbatim JSON line becomes its document without serializing the record again', async (t) => {
   const ship = pipeline({ job: 'app', 'team.name': 'payments' });
   const e = ship(CANONICAL);
-  t.equal(e.json, CANONICAL);
+  t.equal(shippedLine(e), CANONICAL);
   const doc = encodeDocument(e, OPTS);
   t.ok(doc.startsWith('{"@timestamp":"2026-11-23T11:59:58.123Z","level":"INFO"'), 'the line with its first key renamed');
   t.same(JSON.parse(doc), fromRecord(e), 'the same document as the one built from the record');
   t.match(doc, /"labels":\{"job":"app","team_name":"payments"\}/, 'labels cleaned as for any document');
   const deep = ship(CANONICAL.replace('"tags":["a",{"k":1}]', '"deep":{"a":{"b":{"c":{"d":1}}}},"dotted.name":1'));
-  t.not(deep.json, undefined);
+  t.not(shippedLine(deep), undefined);
   t.same(JSON.parse(encodeDocument(deep, OPTS)), fromRecord(deep), 'metadata that needs cleaning is cleaned');
   t.notMatch(encodeDocument(deep, OPTS), /dotted\.name/);
   const http = ship(CANONICAL.replace('"message"', '"http":{"method":"GET","status_code":200,"response_time":12.5},"message"'));
-  t.not(http.json, undefined);
+  t.not(shippedLine(http), undefined);
   t.same(JSON.parse(encodeDocument(http, OPTS)), fromRecord(http), 'an http group gives response_time at the top');
   const levelFirst = ship('{"level":"INFO","timestamp":"2026-11-23T11:59:58.123Z","service":"api","message":"m"}');
   t.same(JSON.parse(encodeDocument(levelFirst, OPTS)), fromRecord(levelFirst), 'timestamp not first');
@@ -80,8 +86,8 @@ t.test('whatever the line and labels, the document is the one built from the rec
     const members = [['timestamp', '2026-11-23T11:59:58.123Z'], ['level', 'INFO'], ['service', 'api'], ['message', msg], ...pairs].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
     const line = `{${members.join(',')}}`;
     const e = ships[li](line);
-    if (e.json !== undefined) verbatim++;
-    if (e.jsonAdded !== undefined && e.json !== undefined) marked++;
+    if (shippedLine(e) !== undefined) verbatim++;
+    if (shippedLine(e) !== undefined && e.verbatim!.additions(e.record) !== '') marked++;
     assert.deepStrictEqual(JSON.parse(encodeDocument(e, OPTS)), fromRecord(e), line);
   }), { numRuns: 3000 });
   t.ok(verbatim > 300, `${verbatim} of 3000 lines took the verbatim path`);
