@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, runCli, tempDir, waitFor, writeConfig } from './support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, runCli, tempDir, waitFor, writeConfig } from './support/daemon.ts';
 import { LokiTestServer } from './servers/loki-server.ts';
 import { EsServer } from './servers/es-server.ts';
 import { shippedSeqs, appendSeq } from './sources/cli-support.ts';
@@ -61,8 +61,8 @@ sinks:
   t.teardown(() => dry.kill('SIGKILL'));
   await dry.waitHttp(port);
   await waitFor('the dry run prints every record', () => dry.stdout.split('\n').filter((l) => l.includes('"seq":')).length === 100);
-  // three positions sync intervals
-  await new Promise((r) => setTimeout(r, 400));
+  // three positions sync intervals: a wrongly made data directory would show up
+  await graceForLateEvents(400);
   t.equal((await dry.kill('SIGTERM')).code, 0);
   t.notOk(existsSync(data), 'no positions, no output file, no dead-letter file: the data directory was never made');
   t.equal(loki.allEntries().length, 0, 'nothing pushed to Loki');

@@ -249,13 +249,18 @@ if (!LOKI_BIN) {
     await waitFor('first lines delivered', () => committed() > 0, 20_000, 100);
     await loki.stop('SIGKILL');
     const sizeAtKill = statSync(file).size;
-    await sleep(1500); // acks of requests that were in flight settle (or fail)
+    // Once the sink saw Loki gone, no ack can come; then the positions file holds every
+    // acknowledged offset once it equals what the tailer committed in memory. Waited for as
+    // events: a fixed wait could end before a late positions write on a loaded machine.
+    const apiStatus = async () => (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { sinks: Array<{ state: string }>; sources: Array<{ files: Array<{ committed: number }> }> };
+    await waitFor('the sink retrying', async () => (await apiStatus()).sinks.every((s) => s.state === 'retrying'), 60_000, 100);
+    await waitFor('the acknowledged offset persisted', async () => committed() === (await apiStatus()).sources[0].files[0]?.committed, 60_000, 100);
     const atOutageStart = committed();
     t.ok(atOutageStart <= sizeAtKill, 'positions within the file');
     const observed: number[] = [];
     for (let i = 0; i < 17; i++) {
       write(1000); // keep logging during the outage
-      await sleep(1000);
+      await sleep(1000); // paces the writer over the outage; nothing asserted waits on it
       observed.push(committed());
     }
     t.ok(observed.every((o) => o === atOutageStart), `positions did not move while Loki was down (${atOutageStart}; saw ${[...new Set(observed)].join(',')})`);

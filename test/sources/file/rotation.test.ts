@@ -185,8 +185,8 @@ t.test('app.log.lock, app.log.tmp and app.log-backup.txt beside a rotated log ne
   d = new DaemonProcess(['run', '--config', cfg]);
   await d.waitHttp(port);
   await waitFor('all 300 lines', () => shippedSeqs(out).counts.size >= 300);
-  // three rescans and a rotation-scan round after the last line
-  await sleep(1000);
+  // three rescans and a rotation-scan round after the last line: a leaked sidecar would show up
+  await graceForLateEvents(1000);
   const c = shippedSeqs(out);
   const leaked = [...c.counts.keys()].filter((k) => k >= 1_000_000);
   t.same(leaked, [], 'nothing from the sidecar files');
