@@ -125,7 +125,8 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
   // su's "FAILED SU (to root) alice on pts/0", login's "FAILED LOGIN (1) on '/dev/tty1' FOR ..." (each
   // beside the PAM module's own "authentication failure;" line, which counts).
   { name: 'auth_failure_summary', when: { message: { contains: ['Too many authentication failures', 'more authentication failures', 'check pass; user unknown', 'incorrect password attempt', 'FAILED SU', 'FAILED LOGIN'] } }, set: { event_type: 'security', action: S.authContext },
-    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+))', repeat: true } },
+    // user= / rhost= in any order; OpenSSH < 7.4 "Too many authentication failures for root"; sudo's "bob : 3 incorrect password attempts"
+    extract: { field: 'message', pattern: '\\b(?:user=(?<user_id>[^\\s;]+)|rhost=(?<rhost>[^\\s;]+)|failures for (?:invalid user )?(?<user_id>[^\\s\\[]+))|^\\s*(?<user_id>[^\\s:]+) : \\d+ incorrect password', repeat: true } },
   // PAM under sshd: sshd writes its own verdict ("Failed password for ...") for the same attempt.
   // Linux-PAM pam_unix: "authentication failure; logname=%s uid=%d euid=%d tty=%s ruser=%s rhost=%s  user=%s".
   { name: 'sshd_pam_context', when: { message: { contains: '(sshd:auth): authentication failure' } }, set: { event_type: 'security', action: S.authContext },
