@@ -54,8 +54,11 @@ export interface BruteForceStatus {
   window_seconds: number;
   sources_over_threshold: number;
   tracked_sources: number;
-  /** Sources over the threshold with the most failed logins in their current burst, most first. */
-  top_sources: Array<{ source_ip: string; failed_logins: number }>;
+  /**
+   * The sources with the most failed logins, most first: a source over the threshold with its
+   * current burst, any other with its failures within the window.
+   */
+  top_sources: Array<{ source_ip: string; failed_logins: number; over_threshold: boolean }>;
   /** The detector's clock (the records' time). */
   clock: string;
 }

@@ -153,6 +153,32 @@ export class BruteForceDetector {
     return out;
   }
 
+  /**
+   * The `k` remembered sources with the most failed logins at `now`, over the threshold or not:
+   * a source over it counts its current burst, any other the failures it remembers within the
+   * window (at most threshold - 1). Reads every remembered source: for scrapes, not per line.
+   */
+  topByFailures(k: number, now: number): Array<{ source: string; failures: number; over: boolean }> {
+    const out: Array<{ source: string; failures: number; over: boolean }> = [];
+    if (k <= 0) return out;
+    const from = now - this.window;
+    for (const [key, s] of this.sources.entries()) {
+      if (this.currentlyOver(s, now)) {
+        out.push({ source: key, failures: s.burst, over: true });
+        continue;
+      }
+      let n = 0;
+      for (let i = 0; i < s.seen; i++) {
+        const t = s.times[i];
+        if (t > from && t <= now + this.window) n++;
+      }
+      if (n > 0) out.push({ source: key, failures: n, over: false });
+    }
+    out.sort((a, b) => b.failures - a.failures || (a.source < b.source ? -1 : 1));
+    if (out.length > k) out.length = k;
+    return out;
+  }
+
   /** Sources currently remembered (at most maxSources). */
   get tracked(): number {
     return this.sources.size;

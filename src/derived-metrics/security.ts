@@ -21,6 +21,7 @@ export const SECURITY_METRIC_NAMES = {
   bruteForceOver: 'brute_force_sources_over_threshold',
   bruteForceTracked: 'brute_force_tracked_sources',
   bruteForceTop: 'brute_force_source_failed_logins',
+  bruteForceTopFailing: 'brute_force_top_source_failed_logins',
 } as const;
 
 const ACTIONS: ReadonlySet<string> = new Set(Object.values(SECURITY_ACTIONS));
@@ -77,7 +78,7 @@ export class SecurityMetrics {
     this.windowMs = bf.window;
     // Scrape-time gauges read the current detector: re-register them so a reloaded stage's
     // detector replaces the previous one's.
-    for (const name of [N.bruteForceOver, N.bruteForceTracked, N.bruteForceTop]) m.remove(name);
+    for (const name of [N.bruteForceOver, N.bruteForceTracked, N.bruteForceTop, N.bruteForceTopFailing]) m.remove(name);
     if (!bf.enabled) {
       this.detector = null;
       return;
@@ -96,6 +97,10 @@ export class SecurityMetrics {
       m.gauge(N.bruteForceTop, `Failed logins in the current burst of the top ${k} source IPs over the brute-force threshold (at most expose_top_sources series).`, ['source_ip'], function () {
         this.reset();
         for (const t of detector.top(k, now())) this.set({ source_ip: t.source }, t.failures);
+      });
+      m.gauge(N.bruteForceTopFailing, `Failed logins of the top ${k} source IPs by failures, over the threshold or not: the current burst of one over it, else its failures within the window (at most expose_top_sources series).`, ['source_ip'], function () {
+        this.reset();
+        for (const t of detector.topByFailures(k, now())) this.set({ source_ip: t.source }, t.failures);
       });
     }
   }
@@ -152,7 +157,7 @@ export class SecurityMetrics {
       window_seconds: this.windowMs / 1000,
       sources_over_threshold: this.detector.overThreshold(now),
       tracked_sources: this.detector.tracked,
-      top_sources: this.detector.top(k, now).map((t) => ({ source_ip: t.source, failed_logins: t.failures })),
+      top_sources: this.detector.topByFailures(k, now).map((t) => ({ source_ip: t.source, failed_logins: t.failures, over_threshold: t.over })),
       clock: new Date(now).toISOString(),
     };
   }

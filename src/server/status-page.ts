@@ -164,9 +164,9 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
   if (bf) {
     html += `<h2>Brute force</h2>
 <p class="sub" id="brute-force" data-over="${bf.sources_over_threshold}" data-tracked="${bf.tracked_sources}">${num(bf.sources_over_threshold)} source IP${bf.sources_over_threshold === 1 ? '' : 's'} over ${num(bf.threshold)} failed logins in ${duration(bf.window_seconds)} · ${num(bf.tracked_sources)} remembered · at ${e(bf.clock.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} (the records' time)</p>
-<table id="brute-force-sources"><thead><tr><th>Source IP</th><th class="n" title="failed logins since it crossed the threshold (counting the ones that crossed it)">Failed logins</th></tr></thead><tbody>`;
-    for (const s of bf.top_sources) html += `<tr data-source-ip="${e(s.source_ip)}" data-failed-logins="${s.failed_logins}"><td class="path">${e(s.source_ip)}</td><td class="n">${num(s.failed_logins)}</td></tr>`;
-    if (bf.top_sources.length === 0) html += `<tr><td colspan="2" class="muted">no source over the threshold</td></tr>`;
+<table id="brute-force-sources"><thead><tr><th>Source IP</th><th class="n" title="over the threshold: failed logins since it crossed it (counting the ones that crossed it); else failed logins within the window">Failed logins</th><th>Over the threshold</th></tr></thead><tbody>`;
+    for (const s of bf.top_sources) html += `<tr data-source-ip="${e(s.source_ip)}" data-failed-logins="${s.failed_logins}" data-over="${s.over_threshold}"><td class="path">${e(s.source_ip)}</td><td class="n">${num(s.failed_logins)}</td><td>${s.over_threshold ? badge('over') : ''}</td></tr>`;
+    if (bf.top_sources.length === 0) html += `<tr><td colspan="3" class="muted">no failed logins within the window</td></tr>`;
     html += `</tbody></table>`;
   }
 
@@ -224,7 +224,7 @@ tbody tr:last-child td{border-bottom:0}
 .badge{display:inline-block;padding:.05em .6em;border-radius:999px;font-size:.85em;font-weight:600;background:var(--idle-bg);color:var(--idle)}
 .s-active,.s-ok{background:var(--good-bg);color:var(--good)}
 .s-paused,.s-rotated,.s-retrying{background:var(--warn-bg);color:var(--warn)}
-.s-auth_error{background:var(--bad-bg);color:var(--bad)}
+.s-auth_error,.s-over{background:var(--bad-bg);color:var(--bad)}
 .bar{display:inline-block;width:110px;height:8px;border-radius:4px;background:var(--idle-bg);vertical-align:middle;overflow:hidden}
 .bar>span{display:block;height:100%;background:var(--good)}.bar.behind>span,.bar.hot>span{background:var(--warn)}
 .build{color:var(--muted);margin-top:2em}

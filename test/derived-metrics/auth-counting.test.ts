@@ -89,6 +89,29 @@ t.test('the bastion session: attempts, sources and users counted once per attemp
   t.match(derived.bruteForceStatus(), { sources_over_threshold: 1, tracked_sources: 3, top_sources: [{ source_ip: '198.51.100.77', failed_logins: 6 }] });
 });
 
+t.test('top sources by failed logins, over the threshold or not (window 2 h)', async (t) => {
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const wall = Date.parse('2026-03-03T09:40:39Z');
+  const derived = new DerivedMetricsStage(derivedMetricsSchema.parse({ security: { brute_force: { threshold: 5, window: '2h' } } }), { metrics, now: () => wall });
+  const ctx: ParseContext = { source: { type: 'file', name: 'auth' }, service: 'auth', readTime: Date.parse('2026-12-04T12:00:00Z'), runtimeTimestamp: undefined, parseError() {} };
+  const parse = createParser('syslog', { timezone: 'UTC', client_error_level: 'WARN' });
+  const classify = new ClassifyStage(classificationConfigSchema.parse({}));
+  for (const line of readFileSync(BASTION_LOG, 'utf8').split('\n').filter(Boolean)) derived.process(classify.process({ record: parse(line, ctx), labels: {}, ack: NO_ACK, size: 1 }));
+  const exp = parseExposition(await metrics.metrics());
+  // every failure of the file lies within 2 h of the last one (09:40:09): the per-source counts of BASTION_EXPECTED
+  t.same(family(exp, 'brute_force_top_source_failed_logins'), {
+    'brute_force_top_source_failed_logins{source_ip="198.51.100.77"}': 6, // over the threshold: its burst
+    'brute_force_top_source_failed_logins{source_ip="203.0.113.50"}': 4, // below it (5): lines 4, 5, 22, 23
+    'brute_force_top_source_failed_logins{source_ip="2001:db8::25"}': 1, // line 8
+  });
+  t.same(family(exp, 'brute_force_source_failed_logins'), { 'brute_force_source_failed_logins{source_ip="198.51.100.77"}': 6 }, 'only sources over the threshold here');
+  t.same(derived.bruteForceStatus()?.top_sources, [
+    { source_ip: '198.51.100.77', failed_logins: 6, over_threshold: true },
+    { source_ip: '203.0.113.50', failed_logins: 4, over_threshold: false },
+    { source_ip: '2001:db8::25', failed_logins: 1, over_threshold: false },
+  ]);
+});
+
 t.test('a replay long after gives the live answer: the detector clock is the records\' time', async (t) => {
   const metrics = new MetricsRegistry({ defaultMetrics: false });
   let wall = Date.parse('2026-12-04T12:00:00Z'); // nine months after the lines were written

@@ -66,7 +66,8 @@ sinks:
   t.same(family(exp, 'brute_force_source_failed_logins'), { 'brute_force_source_failed_logins{source_ip="198.51.100.77"}': 6 });
 
   const status = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json() as { bruteForce: unknown };
-  t.match(status.bruteForce, { threshold: 5, window_seconds: 600, sources_over_threshold: 1, tracked_sources: 3, top_sources: [{ source_ip: '198.51.100.77', failed_logins: 6 }] });
+  t.match(status.bruteForce, { threshold: 5, window_seconds: 600, sources_over_threshold: 1, tracked_sources: 3, top_sources: [{ source_ip: '198.51.100.77', failed_logins: 6, over_threshold: true }] });
   const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-  t.match(page, /<tr data-source-ip="198\.51\.100\.77" data-failed-logins="6">/, 'the status page lists the source');
+  t.match(page, /<tr data-source-ip="198\.51\.100\.77" data-failed-logins="6" data-over="true">/, 'the status page lists the source');
+  t.match(family(exp, 'brute_force_top_source_failed_logins'), { 'brute_force_top_source_failed_logins{source_ip="198.51.100.77"}': 6 }, 'top sources by failed logins');
 });
