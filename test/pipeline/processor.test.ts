@@ -132,3 +132,23 @@ t.test('parse errors and drops are counted per parser and reason, and per source
   processor.receive({ text: 'bad ts', ack: NO_ACK, truncated: false, source, readTime: 0 });
   t.match(await metrics.metrics(), /logship_parse_errors_total\{parser="fussy",reason="ts"\} 3\n/, 'counts keep adding after a scrape');
 });
+
+t.test('lines no parser understood are counted in logship_parse_fallback_total by parser and reason', async (t) => {
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const events: LogEvent[] = [];
+  const processor = new LineProcessor({
+    sourceName: 'app', service: 'app', parserName: 'auto', parser: createParser('auto', { timezone: 'UTC', client_error_level: 'WARN' }), stages: [],
+    router: { route: (e) => events.push(e) }, labels: {}, metrics, log,
+  });
+  for (const text of ['free text one', 'free text two', '{"broken": ', '2024-01-15T10:00:00Z INFO parsed', '<34>not syslog']) {
+    processor.receive({ text, ack: NO_ACK, truncated: false, source, readTime: Date.parse('2024-01-15T12:00:00Z') });
+  }
+  const exposition = await metrics.metrics();
+  const series = exposition.split('\n').filter((l) => l.startsWith('logship_parse_fallback_total{')).sort();
+  t.same(series, [
+    'logship_parse_fallback_total{parser="auto",reason="unrecognized"} 2',
+    'logship_parse_fallback_total{parser="json",reason="malformed"} 1',
+    'logship_parse_fallback_total{parser="syslog",reason="malformed"} 1',
+  ]);
+  t.same(events.map((e) => e.record.message), ['free text one', 'free text two', '{"broken": ', 'parsed', '<34>not syslog'], 'every line ships; the unparsed ones as their raw text');
+});
