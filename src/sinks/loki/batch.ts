@@ -1,6 +1,6 @@
 import type { Ack } from '../../core/record.ts';
 import type { EntryMetadata, ResolvedStream } from './labels.ts';
-import { nanosString, readInt64, TAG_1_LEN, TAG_1_VARINT, TAG_2_LEN, TAG_2_VARINT, TAG_3_LEN, varintSize, writeVarint } from './push-request.ts';
+import { nanosString, readInt64, TAG_1_LEN, TAG_1_VARINT, TAG_2_LEN, TAG_2_VARINT, TAG_3_LEN, varintSize, writeVarint, type LokiStream } from './push-request.ts';
 
 /**
  * A Loki batch held as wire bytes: each entry is encoded when it arrives, into a growable buffer
@@ -235,7 +235,7 @@ function putString(buf: Buffer, pos: number, tag: number, s: string): number {
 /**
  * EntryAdapter { Timestamp timestamp = 1; string line = 2; repeated LabelPairAdapter structuredMetadata = 3; }
  * framed as field 2 of StreamAdapter; chunks become StreamAdapter { labels = 1; entries = 2 }
- * inside PushRequest { streams = 1 } (the same bytes encodePushRequest produces).
+ * inside PushRequest { streams = 1 }. The only protobuf encoder of pushes (see encodeStreams).
  */
 export class ProtobufEntryEncoder implements EntryEncoder {
   truncated = false;
@@ -468,4 +468,27 @@ function jsonTimestamp(c: StreamChunk, i: number, out: Float64Array): void {
   if (ns < 0n && sec * 1_000_000_000n !== ns) sec -= 1n;
   out[0] = Number(sec);
   out[1] = Number(ns - sec * 1_000_000_000n);
+}
+
+/**
+ * The uncompressed push body of whole streams (the halves of a batch Loki refused with 413,
+ * decoded back from its body), written by the same encoder as entries that arrive one by one.
+ */
+export function encodeStreams(encoder: EntryEncoder, streams: readonly LokiStream[]): Buffer {
+  const chunks: StreamChunk[] = [];
+  const md = { count: 0, names: [] as string[], values: [] as string[] };
+  for (const s of streams) {
+    const c = new StreamChunk({ labels: s.labels, pairs: s.pairs, touched: 0 }, Buffer.allocUnsafe(CHUNK_INITIAL_BYTES), new Uint32Array(CHUNK_INITIAL_ENTRIES));
+    for (const e of s.entries) {
+      const pairs = e.metadata ?? [];
+      md.count = pairs.length;
+      for (let i = 0; i < pairs.length; i++) {
+        md.names[i] = pairs[i][0];
+        md.values[i] = pairs[i][1];
+      }
+      encoder.append(c, e.sec, e.nanos, e.line, md, 0);
+    }
+    chunks.push(c);
+  }
+  return encoder.body(chunks, (size) => Buffer.allocUnsafe(size));
 }

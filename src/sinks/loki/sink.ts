@@ -12,9 +12,9 @@ import type { Sink, SinkStatus } from '../../core/sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
 import { DeadLetterFile } from './dead-letter.ts';
-import { ChunkPool, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type EntryEncoder } from './batch.ts';
+import { ChunkPool, encodeStreams, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type EntryEncoder } from './batch.ts';
 import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.ts';
-import { decodeJsonPush, decodePushRequest, encodeJsonPush, encodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
+import { decodeJsonPush, decodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
 import { entryTimestamp } from './timestamp.ts';
 import { RecordJson } from '../record-json.ts';
@@ -242,7 +242,7 @@ export class LokiSink implements Sink {
       streamCounts.set(s.labels, (streamCounts.get(s.labels) ?? 0) + s.entries.length);
       entries += s.entries.length;
     }
-    const raw = this.cfg.encoding === 'json' ? Buffer.from(encodeJsonPush(streams)) : encodePushRequest(streams);
+    const raw = encodeStreams(this.encoder, streams);
     return this.request(tenant, raw, entries, streamCounts, streams);
   }
 
