@@ -9,6 +9,8 @@ export class MetricsRegistry {
   readonly registry = new Registry();
   /** Per counter family: its series counted locally, by label values joined with NUL. */
   private readonly local = new Map<string, Map<string, LocalCount>>();
+  /** Per shared gauge family: the owners' fill functions (see sharedGauge). */
+  private readonly fillers = new Map<string, Set<() => void>>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) {
@@ -67,6 +69,28 @@ export class MetricsRegistry {
     const existing = this.registry.getSingleMetric(name);
     if (existing) return existing as Gauge<L>;
     return new Gauge<L>({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  /**
+   * A gauge family whose series several owners fill when it is read (each file source its files):
+   * on every read the family is reset, then each owner's `fill` sets its series, so the series of
+   * a file gone or an owner removed disappear. Returns the family and the function that removes
+   * `fill` (an owner that stops).
+   */
+  sharedGauge<L extends string = string>(name: string, help: string, labelNames: readonly L[], fill: () => void): { gauge: Gauge<L>; remove(): void } {
+    let fills = this.fillers.get(name);
+    if (fills === undefined) {
+      const all = new Set<() => void>();
+      fills = all;
+      this.fillers.set(name, all);
+      this.gauge<L>(name, help, labelNames, function () {
+        this.reset();
+        for (const f of all) f();
+      });
+    }
+    const set = fills;
+    set.add(fill);
+    return { gauge: this.registry.getSingleMetric(name) as Gauge<L>, remove: () => set.delete(fill) };
   }
 
   histogram<L extends string = string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {

@@ -16,7 +16,7 @@ import { ChunkPool, encodeStreams, JsonEntryEncoder, LokiBatch, ProtobufEntryEnc
 import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.ts';
 import { decodeJsonPush, decodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
 import { countRejections } from './rejections.ts';
-import { entryTimestamp } from './timestamp.ts';
+import { EntryTimestamps } from './timestamp.ts';
 import { RecordJson } from '../record-json.ts';
 
 /** A tenant from a stage (`labels: { values: { __tenant_id__: team-a } }`) overrides tenant_id. */
@@ -75,6 +75,7 @@ export class LokiSink implements Sink {
   private readonly encoder: EntryEncoder;
   /** The JSON line of the entry being written, in its two pieces (line_format: json). */
   private readonly json = new RecordJson();
+  private readonly timestamps = new EntryTimestamps();
   private readonly pool: ChunkPool;
   private scratchBuf = Buffer.alloc(0);
   /**
@@ -134,7 +135,7 @@ export class LokiSink implements Sink {
   write(event: LogEvent): void {
     const record = event.record;
     const now = Date.now();
-    const ts = entryTimestamp(record.timestamp, now, parsedTimestampMs(event));
+    const ts = this.timestamps.entry(record.timestamp, now, parsedTimestampMs(event));
     const maxAge = this.cfg.reject_old_samples_max_age;
     if (maxAge > 0 && ts.sec * 1000 < now - maxAge) {
       this.dropTooOld(now);

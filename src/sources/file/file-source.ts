@@ -82,8 +82,8 @@ export class FileSource implements Source {
   private readonly retiredHeads: Array<{ value: string; len: number; lineOffset: number }> = [];
   private readonly tailMetrics: TailMetrics;
   private readonly errors: FileErrors;
-  private readonly fileSize;
-  private readonly fileOffset;
+  /** Removes this source's series from the shared file gauges (set while running). */
+  private unregisterGauges: Array<() => void> = [];
   private readonly deps: FileSourceDeps;
 
   constructor(cfg: FileSourceConfig, deps: FileSourceDeps) {
@@ -94,35 +94,25 @@ export class FileSource implements Source {
     this.watcher = new FileWatcher(this.matcher, deps.log);
     this.tailMetrics = new TailMetrics(deps.metrics, cfg.name);
     this.errors = new FileErrors(cfg.name, deps);
-    // Families are shared by all sources (and survive reloads): the collect callback of the
-    // first registrant refreshes the series of every running source.
-    // Size is registered first so its collect also refreshes the offsets before they are read.
-    const holder: { offset: { reset(): void } | null } = { offset: null };
-    this.fileSize = deps.metrics.gauge('logship_file_size_bytes', 'Size of each tailed file.', ['source', 'path'], function () {
-      this.reset();
-      holder.offset?.reset();
-      for (const s of FileSource.live) s.collectFileGauges();
-    });
-    this.fileOffset = deps.metrics.gauge('logship_file_offset_bytes', 'Acknowledged offset of each tailed file (lag = size - offset).', ['source', 'path']);
-    holder.offset = this.fileOffset;
-    deps.metrics.gauge('logship_files_active', 'Files currently tailed.', ['source'], function () {
-      this.reset();
-      for (const s of FileSource.live) this.set({ source: s.name }, s.tailers.size);
-    });
   }
 
-  /** Sources of the running pipeline (metric collection spans all of them). */
-  private static readonly live = new Set<FileSource>();
-
-  private collectFileGauges(): void {
-    for (const t of this.tailers.values()) {
-      this.fileSize.set({ source: this.name, path: t.path }, t.size);
-      this.fileOffset.set({ source: this.name, path: t.path }, t.committedOffset);
-    }
+  /**
+   * Adds this source's series to the file gauge families (shared by all sources of the
+   * registry, filled by each running source when read); returns what removes them again.
+   */
+  private registerFileGauges(metrics: MetricsRegistry): Array<() => void> {
+    const size = metrics.sharedGauge('logship_file_size_bytes', 'Size of each tailed file.', ['source', 'path'], () => {
+      for (const t of this.tailers.values()) size.gauge.set({ source: this.name, path: t.path }, t.size);
+    });
+    const offset = metrics.sharedGauge('logship_file_offset_bytes', 'Acknowledged offset of each tailed file (lag = size - offset).', ['source', 'path'], () => {
+      for (const t of this.tailers.values()) offset.gauge.set({ source: this.name, path: t.path }, t.committedOffset);
+    });
+    const active = metrics.sharedGauge('logship_files_active', 'Files currently tailed.', ['source'], () => active.gauge.set({ source: this.name }, this.tailers.size));
+    return [size.remove, offset.remove, active.remove];
   }
 
   async start(): Promise<void> {
-    FileSource.live.add(this);
+    this.unregisterGauges = this.registerFileGauges(this.deps.metrics);
     const watching = this.watcher.start({
       added: (p) => void this.consider(p, false),
       changed: (p, st) => {
@@ -486,7 +476,8 @@ export class FileSource implements Source {
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.watcher.close().catch(() => {});
     await Promise.all([...this.tailers.values()].map((t) => t.stop(deadline)));
-    FileSource.live.delete(this);
+    for (const remove of this.unregisterGauges) remove();
+    this.unregisterGauges = [];
   }
 }
 

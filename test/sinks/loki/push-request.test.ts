@@ -6,9 +6,14 @@ import { compressSync } from 'snappy';
 import { decodeJsonPush, decodePushRequest, nanosString, splitStreams, type LokiEntry, type LokiStream } from '../../../src/sinks/loki/push-request.ts';
 import { encodeStreams, JsonEntryEncoder, ProtobufEntryEncoder } from '../../../src/sinks/loki/batch.ts';
 import { formatLabels } from '../../../src/sinks/loki/labels.ts';
-import { entryTimestamp, parseRfc3339 } from '../../../src/sinks/loki/timestamp.ts';
+import { EntryTimestamps } from '../../../src/sinks/loki/timestamp.ts';
 import { parseTimestampValue, TimeZone } from '../../../src/parse/time.ts';
 import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
+
+/** One reader for the file, as a sink keeps one (its minute memo included). */
+const stamps = new EntryTimestamps();
+const parseRfc3339 = (ts: string) => stamps.parseRfc3339(ts);
+const entryTimestamp = (ts: string, fallbackMs: number, knownMs?: number) => stamps.entry(ts, fallbackMs, knownMs);
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
 
