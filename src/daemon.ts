@@ -6,6 +6,7 @@ import { DerivedMetricsStage } from './derived-metrics/stage.ts';
 import { MetricsRegistry } from './self-metrics/registry.ts';
 import { createParser } from '../parsers/index.ts';
 import type { LineReceiver } from './core/line.ts';
+import { checkpointPath, DerivedMetricsCheckpoint } from './derived-metrics/checkpoint.ts';
 import { LineProcessor } from './pipeline/processor.ts';
 import { createBuiltinStages, createStage } from './pipeline/registry.ts';
 import { RecordFaults } from './self-metrics/faults.ts';
@@ -45,6 +46,8 @@ export class Daemon implements StatusProvider {
   private sinks: Sink[] = [];
   private sources: Array<FileSource | JournaldSource | SyslogSource> = [];
   private derived: DerivedMetricsStage | null = null;
+  /** Survives reloads: what the derived metrics counted, and their totals across restarts. */
+  private checkpoint: DerivedMetricsCheckpoint | null = null;
   private receivers: LineReceiver[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private server: HttpServer | null = null;
@@ -82,7 +85,7 @@ export class Daemon implements StatusProvider {
 
   async start(): Promise<void> {
     const cfg = this.cfg;
-    this.server ??= new HttpServer(cfg.server.listen, { metrics: this.metrics, status: this, log: this.log, page: await loadStatusPage() });
+    this.server ??= new HttpServer(cfg.server.listen, { metrics: this.metrics, status: this, log: this.log, page: await loadStatusPage(), afterMetricsRender: () => this.checkpoint?.save() });
     await this.startPipeline(cfg);
     await this.server.start();
   }
@@ -114,8 +117,18 @@ export class Daemon implements StatusProvider {
     const router = new FanOutRouter(this.sinks, this.faults);
     const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
     // Last, so the built-in metrics see records after classification (and after user drops).
-    this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics, knownServices: cfg.sources.map((s) => s.service ?? s.name) }) : null;
+    const ckptPath = checkpointPath(cfg.positions.path);
+    if (!cfg.derived_metrics.enabled || this.dryRun) this.checkpoint = null;
+    else if (this.checkpoint?.path !== ckptPath) this.checkpoint = new DerivedMetricsCheckpoint({ path: ckptPath, metrics, log });
+    const checkpoint = this.checkpoint;
+    this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics, knownServices: cfg.sources.map((s) => s.service ?? s.name), ...(checkpoint ? { checkpoint } : {}) }) : null;
     if (this.derived !== null) stages.push(this.derived);
+    if (checkpoint !== null) {
+      checkpoint.restore(); // once per process, now that the stage registered the families
+      const positions = this.positions;
+      checkpoint.arm({ committed: (id) => positions.get(id)?.offset, firstStart: positions.firstStart });
+      positions.onSnapshot(() => checkpoint.save());
+    }
     const host = cfg.host ?? hostname();
     // Moving off Promtail: only at logship's first start, when no file has a position of its own.
     const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart

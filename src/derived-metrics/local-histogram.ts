@@ -102,6 +102,29 @@ export class LocalHistogram {
   reset(): void {
     for (const s of this.bySeries.values()) s.reset();
   }
+
+  /** The bucket upper bounds (without +Inf). */
+  get bounds(): readonly number[] {
+    return this.upperBounds;
+  }
+
+  /** Every series with observations: label values (labelNames order), per-bucket counts, sum, count. */
+  snapshot(): Array<{ values: string[]; buckets: number[]; sum: number; count: number }> {
+    const out: Array<{ values: string[]; buckets: number[]; sum: number; count: number }> = [];
+    for (const s of this.bySeries.values()) {
+      if (s.count === 0) continue;
+      out.push({ values: this.labelNames.map((n) => s.labels[n]), buckets: [...s.buckets], sum: s.sum, count: s.count });
+    }
+    return out;
+  }
+
+  /** Adds a snapshot's series (same bounds) to this family's. */
+  restore(saved: { values: string[]; buckets: number[]; sum: number; count: number }): void {
+    const s = this.series(saved.values);
+    for (let i = 0; i < s.buckets.length; i++) s.buckets[i] += saved.buckets[i];
+    s.sum += saved.sum;
+    s.count += saved.count;
+  }
 }
 
 /** One series: per-bucket (not cumulative) counts, sum and count. */

@@ -41,7 +41,6 @@ export class PerformanceMetrics {
   private readonly duration: LocalHistogram;
   /** service → method → route → status → the series a request updates: no label objects or hashing per line. */
   private readonly requestSeries = new Map<string, Map<string, Map<string, Map<string, RequestSeries>>>>();
-  private readonly slow: Counter<'service' | 'operation'>;
   /** log_lines_total{service,level}, counted locally: no allocation or hashing per line for the one family every record hits. */
   private readonly lines: CounterTable;
   private readonly metrics: MetricsRegistry;
@@ -57,7 +56,7 @@ export class PerformanceMetrics {
     m.counter(N.httpRequests, 'HTTP requests seen in logs (access logs, app request logs), by service, method, templated route and status.', ['service', 'method', 'route', 'status']);
     m.counter(N.httpErrors, 'HTTP requests seen in logs that were answered with a 5xx status, by service, method and templated route.', ['service', 'method', 'route']);
     this.duration = LocalHistogram.family(m, N.httpDuration, 'Duration of HTTP requests seen in logs (http.response_time, else the request line\'s duration), by service, method and templated route.', ['service', 'method', 'route'], cfg.duration_buckets);
-    this.slow = m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
+    m.counter(N.slowOperations, 'Operations that exceeded their threshold (slow_operation events, or performance events with duration > threshold), by service and operation.', ['service', 'operation']);
     m.counter(N.logLines, 'Log lines seen, by service and level.', ['service', 'level']);
     this.lines = new CounterTable(m, N.logLines);
     this.routes = cfg.route_label ? new BoundedValues('route', cfg.max_routes, deps.overflow) : null;
@@ -78,7 +77,7 @@ export class PerformanceMetrics {
     if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
       const op = r.metadata?.operation;
       // Slow HTTP requests are named "GET /users/123" by classification: template the ids away.
-      this.slow.inc({ service, operation: typeof op === 'string' && op.length > 0 ? this.operations.value(op.includes('/') ? templateRoute(op) : op) : 'unknown' });
+      this.metrics.count(PERFORMANCE_METRIC_NAMES.slowOperations, [service, typeof op === 'string' && op.length > 0 ? this.operations.value(op.includes('/') ? templateRoute(op) : op) : 'unknown']).inc();
     }
   }
 

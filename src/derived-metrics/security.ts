@@ -44,7 +44,6 @@ export function linesOf(r: LogRecord): number {
  * only the top K.
  */
 export class SecurityMetrics {
-  private readonly detections: Counter<'service'>;
   private readonly detector: BruteForceDetector | null;
   private readonly threshold: number;
   private readonly windowMs: number;
@@ -72,7 +71,7 @@ export class SecurityMetrics {
     m.counter(N.suspiciousRequests, 'Suspicious requests seen in logs, by service and kind (sqli, traversal, scanner, xss, command_injection, other).', ['service', 'kind']);
     m.counter(N.rateLimitEvents, 'Rate limiting events seen in logs (rate_limited events and HTTP 429 responses), by service.', ['service']);
     m.counter(N.uploadRejected, 'Rejected file uploads seen in logs (upload_rejected events), by service.', ['service']);
-    this.detections = m.counter(N.bruteForceDetections, 'Brute-force detections: a source IP crossed the failed-login threshold within the window, by service of the failure that crossed it.', ['service']);
+    m.counter(N.bruteForceDetections, 'Brute-force detections: a source IP crossed the failed-login threshold within the window, by service of the failure that crossed it.', ['service']);
     const bf = cfg.brute_force;
     this.threshold = bf.threshold;
     this.windowMs = bf.window;
@@ -171,7 +170,7 @@ export class SecurityMetrics {
     for (const kind of [...THREAT_KINDS, OVERFLOW_VALUE]) this.series0(N.suspiciousRequests, service, kind);
     this.series0(N.rateLimitEvents, service);
     this.series0(N.uploadRejected, service);
-    this.detections.inc({ service }, 0);
+    this.series0(N.bruteForceDetections, service);
   }
 
   /** Counts one in the family's series (service, and the second label's value if it has one). */
@@ -205,7 +204,7 @@ export class SecurityMetrics {
     }
     const d = this.detector!.failure(ip, t, n);
     if (d === null) return;
-    this.detections.inc({ service });
+    this.inc(SECURITY_METRIC_NAMES.bruteForceDetections, service);
     if (emit) emit(this.detectionEvent(event, d));
   }
 

@@ -2,6 +2,7 @@ import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import type { LogEvent } from '../core/record.ts';
 import type { EmitEvent, Stage } from '../core/stage.ts';
 import { BoundedValues } from './bounded-values.ts';
+import type { DerivedMetricsCheckpoint } from './checkpoint.ts';
 import type { DerivedMetricsConfig } from './config.ts';
 import { PerformanceMetrics } from './performance.ts';
 import type { BruteForceStatus } from '../core/status.ts';
@@ -20,6 +21,7 @@ export class DerivedMetricsStage implements Stage {
   private readonly services: BoundedValues;
   private readonly security: SecurityMetrics | null;
   private readonly performance: PerformanceMetrics | null;
+  private readonly checkpoint: DerivedMetricsCheckpoint | null;
 
   /**
    * `knownServices`: the services named in the config (each source's `service`). Their counter
@@ -27,7 +29,8 @@ export class DerivedMetricsStage implements Stage {
    * that first appears with its first count hides that count from `increase()`/`rate()`, so a
    * burst right after logship starts (or on a service's first attack) would never alert.
    */
-  constructor(cfg: DerivedMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number; knownServices?: readonly string[] }) {
+  constructor(cfg: DerivedMetricsConfig, deps: { metrics: MetricsRegistry; now?: () => number; knownServices?: readonly string[]; checkpoint?: DerivedMetricsCheckpoint }) {
+    this.checkpoint = deps.checkpoint ?? null;
     const overflow = deps.metrics.counter(LABEL_OVERFLOW_METRIC, 'Values of a derived-metric label counted as "other" because the label reached its cap (max_services, max_routes, max_operations), by label.', ['label']);
     this.services = new BoundedValues('service', cfg.max_services, overflow);
     this.security = cfg.security.enabled ? new SecurityMetrics(cfg.security, deps) : null;
@@ -45,6 +48,8 @@ export class DerivedMetricsStage implements Stage {
   }
 
   process(event: LogEvent, emit?: EmitEvent): LogEvent {
+    // a line re-read after a restart or reload that the metrics counted already
+    if (this.checkpoint !== null && this.checkpoint.alreadyCounted(event)) return event;
     const service = this.services.value(event.record.service);
     this.performance?.observe(event.record, service);
     this.security?.observe(event, service, emit);

@@ -46,6 +46,7 @@ export class PositionStore {
   private entries = new Map<string, PositionEntry>();
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
+  private snapshotHook: (() => void) | null = null;
   private writing: Promise<void> | null = null;
   private readonly log: Logger;
   private readonly writeErrors;
@@ -232,6 +233,15 @@ export class PositionStore {
     return this.entries.entries();
   }
 
+  /**
+   * `fn` runs synchronously whenever a write takes its snapshot, before the file is written:
+   * state that must never be older than the positions on disk (the derived metrics checkpoint)
+   * saves itself then.
+   */
+  onSnapshot(fn: () => void): void {
+    this.snapshotHook = fn;
+  }
+
   startSync(intervalMs: number): void {
     if (!this.persist) return;
     this.timer = setInterval(() => {
@@ -247,6 +257,7 @@ export class PositionStore {
     if (!this.dirty && !force) return;
     this.dirty = false;
     const snapshot: PositionsFile = { version: 1, files: Object.fromEntries(this.entries) };
+    this.snapshotHook?.();
     this.writing = this.writeAtomic(JSON.stringify(snapshot, null, 1)).then(() => {
       if (this.writeFailingSince !== null) this.log.info({ file: this.path, failed_for_ms: Date.now() - this.writeFailingSince }, 'positions file written again');
       this.writeFailingSince = null;

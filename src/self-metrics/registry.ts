@@ -59,6 +59,18 @@ export class MetricsRegistry {
     return c;
   }
 
+  /**
+   * Every series of the counter family `name` counted through `count`, with its total (flushed
+   * or not): what a checkpoint saves. Restore a total with `count(name, values).inc(total)`.
+   */
+  countedSeries(name: string): Array<{ values: string[]; total: number }> {
+    const series = this.local.get(name);
+    if (series === undefined) return [];
+    const out: Array<{ values: string[]; total: number }> = [];
+    for (const [key, c] of series) out.push({ values: key.split('\u0000'), total: c.total });
+    return out;
+  }
+
   private flush(name: string): void {
     const series = this.local.get(name);
     if (series === undefined) return;
@@ -150,6 +162,8 @@ export interface LocalCounter {
 
 class LocalCount implements LocalCounter {
   private pending = 0;
+  /** What was flushed into the prom-client series so far. */
+  private flushed = 0;
   private readonly series: { inc(n: number): void };
 
   constructor(series: { inc(n: number): void }) {
@@ -160,10 +174,16 @@ class LocalCount implements LocalCounter {
     this.pending += n;
   }
 
+  /** Everything counted into this series. */
+  get total(): number {
+    return this.flushed + this.pending;
+  }
+
   flush(): void {
     if (this.pending === 0) return;
     const n = this.pending;
     this.pending = 0;
+    this.flushed += n;
     this.series.inc(n);
   }
 }

@@ -27,9 +27,10 @@ const STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-s
 export class HttpServer {
   private server: Server | null = null;
   private readonly listen: string;
-  private readonly deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer };
+  /** afterMetricsRender: runs once a /metrics body is rendered, before it is sent (the derived metrics checkpoint). */
+  private readonly deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer; afterMetricsRender?: () => void };
 
-  constructor(listen: string, deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer }) {
+  constructor(listen: string, deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer; afterMetricsRender?: () => void }) {
     this.listen = listen;
     this.deps = deps;
   }
@@ -62,6 +63,8 @@ export class HttpServer {
     switch (path) {
       case '/metrics': {
         const body = await this.deps.metrics.metrics();
+        // Saved after the body is rendered: a restarted logship never exports less than this scrape showed.
+        this.deps.afterMetricsRender?.();
         res.writeHead(200, { 'content-type': this.deps.metrics.contentType }).end(body);
         return;
       }
