@@ -75,7 +75,7 @@ sinks:
 `);
   const daemon = new DaemonProcess(['run', '--config', cfg]);
   t.teardown(() => daemon.kill('SIGKILL'));
-  await daemon.waitHttp(port);
+  await daemon.waitHttp(port, '/healthz', 60_000); // a loaded CI machine starts node slowly
 
   const webhook = await WebhookReceiver.start();
   t.teardown(() => webhook.close());

@@ -42,7 +42,7 @@ sinks:
   const start = async () => {
     const d = new DaemonProcess(['run', '--config', cfg]);
     daemon = d;
-    await d.waitHttp(port);
+    await d.waitHttp(port, '/healthz', 60_000); // a loaded CI machine starts node slowly
     return d;
   };
   t.teardown(() => daemon?.kill('SIGKILL'));
