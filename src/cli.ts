@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { basename, join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
+import { configWarnings } from './config/warnings.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger, LOG_LEVELS } from './core/log.ts';
 import { createParser, PARSER_NAMES } from '../parsers/index.ts';
@@ -270,6 +271,7 @@ function validate(flags: Args['flags']): number {
   if (read === null) return EXIT_CONFIG;
   const { cfg, applied } = read;
   for (const a of applied) process.stdout.write(`environment override: ${a}\n`);
+  for (const w of configWarnings(cfg)) process.stdout.write(`warning: ${w.path}: ${w.message}\n`);
   process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);
   return 0;
 }

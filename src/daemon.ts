@@ -17,6 +17,7 @@ import { PositionStore } from './positions/store.ts';
 import type { SourceInfo } from './core/record.ts';
 import type { DaemonStatus } from './core/status.ts';
 import { HttpServer, type StatusProvider } from './server/http.ts';
+import { lokiStreamFields } from './sinks/loki/stream-labels.ts';
 import { createSink } from './sinks/registry.ts';
 import type { Sink } from './core/sink.ts';
 import { FileSource } from './sources/file/file-source.ts';
@@ -110,7 +111,14 @@ export class Daemon implements StatusProvider {
     this.sinks = [];
     for (let i = 0; i < sinkConfigs.length; i++) {
       const name = this.dryRun ? 'stdout' : sinkName(cfg, i);
-      const sink = await createSink(name, sinkConfigs[i], { log, metrics, faults: this.faults });
+      const sinkCfg = sinkConfigs[i];
+      // A Loki sink also sends the sources' static labels and `filename` (README "Loki sink").
+      const effective = sinkCfg.type === 'loki' ? (() => {
+        const f = lokiStreamFields(sinkCfg, `sinks[${i}] (${name})`, cfg.sources);
+        for (const w of f.warnings) log.warn({ key: w.path }, w.message);
+        return { ...sinkCfg, labels: f.labels, structured_metadata: f.structuredMetadata };
+      })() : sinkCfg;
+      const sink = await createSink(name, effective, { log, metrics, faults: this.faults });
       await sink.start();
       this.sinks.push(sink);
     }

@@ -183,6 +183,58 @@ if (!LOKI_BIN) {
         t.equal((await d.kill('SIGTERM')).code, 0);
       }
     });
+
+    // Issue 22, item 7: the line body is the record and nothing else; where it came from goes to
+    // labels (the source's static labels) and `filename` (structured metadata, or a label).
+    for (const filename of ['structured_metadata', 'label'] as const) {
+      t.test(`the stored line is the record (≤ 1.05× the JSON line), source labels are stream labels, filename as ${filename}`, async (t) => {
+        const dir = tempDir();
+        mkdirSync(join(dir, 'logs'));
+        const file = join(dir, 'logs', 'app.log');
+        const t0 = Date.now() - 600_000;
+        const originals: string[] = [];
+        for (let i = 0; i < 200; i++) {
+          const ts = new Date(t0 + i * 10).toISOString();
+          // the shared schema (shipped as written) and the platform's CF1 format (normalized: userId → user_id, context → metadata);
+          // not security events, which classification extends with event_type and action (README "Event classification")
+          originals.push(i % 2 === 0
+            ? JSON.stringify({ timestamp: ts, level: 'INFO', service: 'api', message: `request ${i} done`, trace_id: `trace-${i}`, metadata: { seq: i, route: '/api/v1/documents' } })
+            : JSON.stringify({ timestamp: ts, level: 'INFO', service: 'cf1-frontend', message: `Rendered document list page ${i}`, context: { userId: `user${i}`, ip: '192.168.1.1' }, requestId: `req-${i}`, userId: `user${i}`, seq: i }));
+        }
+        writeFileSync(file, originals.join('\n') + '\n');
+        const port = await freePort();
+        const job = `body-${filename}`;
+        const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: ${job}, team: payments, env: prod }`, sink: `\n    filename: ${filename}` }));
+        const streams: Stream[] = await waitFor('200 lines in Loki', async () => {
+          const s = await loki.queryRange(`{job="${job}"}`, { sinceMs: 3_600_000, limit: 1000 });
+          return s.reduce((n, x) => n + x.values.length, 0) >= 200 ? s : null;
+        }, 30_000, 500);
+        let storedBytes = 0;
+        const bySeq = new Map<number, string>();
+        for (const s of streams) {
+          t.equal(s.stream.team, 'payments', 'a source label is a stream label');
+          t.equal(s.stream.env, 'prod');
+          // Loki returns structured metadata merged into the stream of a query result
+          t.equal(s.stream.filename, file, `filename (${filename})`);
+          for (const [, line] of s.values) {
+            const rec = JSON.parse(line) as { seq?: number; metadata?: { seq?: number } };
+            t.notOk('source' in rec, 'no source object in the line');
+            bySeq.set(rec.metadata?.seq ?? rec.seq ?? -1, line);
+            storedBytes += Buffer.byteLength(line);
+          }
+        }
+        const series = await (await fetch(`${loki.url}/loki/api/v1/series?match[]=${encodeURIComponent(`{job="${job}"}`)}&start=${BigInt(t0 - 60_000) * 1_000_000n}`)).json() as { data: Array<Record<string, string>> };
+        t.equal(series.data.some((l) => 'filename' in l), filename === 'label', `filename is ${filename === 'label' ? '' : 'not '}a stream label`);
+        const originalBytes = originals.reduce((n, l) => n + Buffer.byteLength(l), 0);
+        const ratio = storedBytes / originalBytes;
+        t.equal(bySeq.size, 200);
+        let worst = 0;
+        originals.forEach((l, i) => (worst = Math.max(worst, Buffer.byteLength(bySeq.get(i) ?? '') / Buffer.byteLength(l))));
+        t.ok(ratio <= 1.05, `stored lines ${storedBytes} B / original ${originalBytes} B = ${ratio.toFixed(3)} ≤ 1.05 (worst line ${worst.toFixed(3)})`);
+        t.equal(bySeq.get(0), originals[0], 'a line in the shared schema is stored exactly as written');
+        t.equal((await d.kill('SIGTERM')).code, 0);
+      });
+    }
   });
 
   t.test('real Loki with the platform limits (4 MB/s): a 100 MB backlog lands with zero loss, paced by 429s', async (t) => {

@@ -23,6 +23,12 @@ export const lokiSinkSchema = z.strictObject({
   /** Fields sent as structured metadata (high cardinality, not labels); same lookup as labels. */
   structured_metadata: z.array(z.string().min(1)).max(LOKI_MAX_STRUCTURED_METADATA_ENTRIES).default(DEFAULT_STRUCTURED_METADATA),
   line_format: z.enum(['json', 'message']).default('json'),
+  /**
+   * Where the file path goes, under Promtail's name `filename`: a stream label (as Promtail does;
+   * one stream per file), structured metadata (queryable as `| filename="…"`, no stream per file)
+   * or nowhere. Never into the line.
+   */
+  filename: z.enum(['label', 'structured_metadata', 'none']).default('structured_metadata'),
   batch: z.strictObject({
     max_bytes: size().default(1024 * 1024),
     max_wait: duration().default(1000),

@@ -139,6 +139,8 @@ export function compileRecordReader(field: string): FieldReader {
  * order as the generic readers below (labels, record or source, then metadata for record fields).
  */
 const KNOWN_FIELD_READERS: Record<string, FieldReader> = lookupTable({
+  // The file path under Promtail's name for it (the `filename` option of the Loki sink).
+  filename: (e) => e.labels.filename ?? e.record.source.file,
   host: (e) => e.labels.host ?? e.record.source.host,
   namespace: (e) => e.labels.namespace ?? e.record.source.namespace,
   pod: (e) => e.labels.pod ?? e.record.source.pod,
@@ -154,6 +156,7 @@ const KNOWN_FIELD_READERS: Record<string, FieldReader> = lookupTable({
 });
 
 const KNOWN_RECORD_READERS: Record<string, FieldReader> = lookupTable({
+  filename: (e) => e.record.source.file,
   host: (e) => e.record.source.host,
   namespace: (e) => e.record.source.namespace,
   pod: (e) => e.record.source.pod,
@@ -311,7 +314,7 @@ export class StreamLabeler {
     });
     this.fields = opts.labels.slice();
     this.recordReaders = opts.labels.map(compileRecordReader);
-    this.fromSource = opts.labels.map((f) => f === 'job' || (SOURCE_FIELDS.has(f) && sanitizeLabelName(f) === f));
+    this.fromSource = opts.labels.map((f) => f === 'job' || f === 'filename' || (SOURCE_FIELDS.has(f) && sanitizeLabelName(f) === f));
     this.order = this.names.map((_, i) => i).sort((a, b) => (this.names[a] < this.names[b] ? -1 : this.names[a] > this.names[b] ? 1 : 0));
     const ttl = Math.max(1, opts.idleTtlMs);
     this.valueCaches = this.names.map(() => new LRUCache<string, true>({ max: opts.maxValuesPerLabel, ttl, updateAgeOnGet: true, ttlResolution: 0, perf: { now: this.now } }));

@@ -49,19 +49,20 @@ t.test('CLI → Loki: labels within the allowlist, trace_id in structured metada
 
   const streams = loki.streams();
   for (const s of streams) {
-    for (const name of Object.keys(s.pairs)) t.ok(DEFAULT_LOKI_LABELS.includes(name), `label ${name} is in the allowlist`);
+    for (const name of Object.keys(s.pairs)) t.ok(DEFAULT_LOKI_LABELS.includes(name) || name === 'env', `label ${name} is in the allowlist or a source label`);
     t.equal(s.pairs.job, 'cf1-backend');
     t.equal(s.pairs.host, 'test-host');
-    t.notOk('env' in s.pairs, 'static labels outside the allowlist are not stream labels');
+    t.equal(s.pairs.env, 'prod', 'a source\'s static labels are stream labels (issue 22)');
   }
   const entries = loki.allEntries();
   const byMsg = new Map(entries.map((e) => [(JSON.parse(e.line) as LogRecord).message, e]));
   const err = byMsg.get('Document upload failed')!;
-  t.same(err.metadata, { trace_id: 'abc123', span_id: 'def456', user_id: 'user123' });
+  t.same(err.metadata, { trace_id: 'abc123', span_id: 'def456', user_id: 'user123', filename: log }, 'the file path as structured metadata under Promtail\'s name');
   t.match(err.stream.pairs, { service: 'api', level: 'ERROR' });
   t.notOk(err.stream.labels.includes('abc123'), 'trace_id is not a label');
   t.match(byMsg.get('User logged in')!.metadata, { request_id: 'req-7f3a', user_id: 'user123' });
-  t.match(JSON.parse(byMsg.get('a plain text line')!.line), { level: 'INFO', service: 'cf1-backend', source: { type: 'file', name: 'cf1-backend' } });
+  t.match(JSON.parse(byMsg.get('a plain text line')!.line), { level: 'INFO', service: 'cf1-backend' });
+  for (const e of entries) t.notOk('source' in (JSON.parse(e.line) as object), 'the line is the record only: no source object');
   t.equal(byMsg.get('late')!.metadata.trace_id, 't-late');
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

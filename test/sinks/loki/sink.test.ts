@@ -319,10 +319,10 @@ t.test('many small batches (chunks reused), two tenants, lines out of order: eve
           const rec = JSON.parse(e.line) as LogRecord;
           const src = byMessage.get(rec.message)!;
           t.ok(src !== undefined && (tenant === 'b') === (src.labels.__tenant_id__ === 'b'));
-          if (JSON.stringify(src.record) === e.line && e.metadata.trace_id === src.record.trace_id && BigInt(e.ts) === BigInt(Date.parse(src.record.timestamp)) * 1_000_000n + 123_000n) matched++;
+          if (JSON.stringify({ ...src.record, source: undefined }) === e.line && e.metadata.trace_id === src.record.trace_id && BigInt(e.ts) === BigInt(Date.parse(src.record.timestamp)) * 1_000_000n + 123_000n) matched++;
         }
       }
     }
-    t.equal(matched, 3000, `${encoding}: every line and its metadata intact`);
+    t.equal(matched, 3000, `${encoding}: every line (the record without source) and its metadata intact`);
   }
 });
