@@ -23,7 +23,7 @@ t.test('/ready is 503 with the reason while positions cannot be persisted, and 2
   const cfg = await writeConfig(dir, config(dir, port));
   const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY });
   t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port, '/ready');
+  await d.waitHttp(port, '/ready', 60_000); // a loaded machine (2 cores, 8 helpers) can take long
   chmodSync(data, 0o555); // positions.json.tmp can no longer be created
   appendSeq(log, 0, 10); // something to persist
   const bad = await waitFor('/ready 503', async () => {

@@ -133,7 +133,13 @@ export class DaemonProcess {
    */
   constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number } } = {}) {
     const launch = cliLaunch();
-    this.child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.user ?? {}) });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...launch.env, ...opts.env };
+    const argv = [...launch.nodeArgs, CLI_SOURCE, ...args];
+    // tap wraps spawn to preload its process-info hook (NODE_OPTIONS), which writes into the
+    // root-owned .tap/ and so kills a child running as another user: env(1) drops it first.
+    this.child = opts.user
+      ? spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, ...argv], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts.user })
+      : spawn(process.execPath, argv, { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));

@@ -29,7 +29,7 @@ t.test('an unreadable file and directory are logged once with path and errno, co
   chownSync(cfg, NOBODY.uid, NOBODY.gid);
   const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY });
   t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
+  await d.waitHttp(port, '/healthz', 60_000); // a loaded machine (2 cores, 8 helpers) can take long
   const status = async () => (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Status;
   const errs = await waitFor('three file errors on the status page', async () => {
     const e = (await status()).sources[0].errors;
