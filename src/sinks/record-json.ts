@@ -55,6 +55,34 @@ export class RecordJson {
     return this;
   }
 
+  /**
+   * Like of(), without `source`: for a sink whose line is the record alone (Loki: where it was
+   * read goes to labels and structured metadata). Tail `}` for a verbatim line, '' otherwise.
+   */
+  ofWithoutSource(event: LogEvent): this {
+    const line = event.verbatim;
+    const added = line === undefined ? null : line.additions(event.record);
+    if (added === null) {
+      // The record is shared with the other sinks: `source` is hidden only while it is encoded.
+      const record = event.record as { source: LogEvent['record']['source'] | undefined };
+      const source = record.source;
+      record.source = undefined;
+      try {
+        this.head = JSON.stringify(event.record);
+      } finally {
+        record.source = source;
+      }
+      this.added = '';
+      this.tail = '';
+      return this;
+    }
+    const text = line!.text;
+    this.head = text.slice(0, text.length - 1);
+    this.added = added;
+    this.tail = '}';
+    return this;
+  }
+
   /** The record as one JSON string. */
   string(event: LogEvent): string {
     this.of(event);

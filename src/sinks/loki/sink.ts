@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { compressSync, uncompressSync } from 'snappy';
 import { request, type Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
-import { parsedTimestampMs, type LogEvent, type SourceInfo } from '../../core/record.ts';
+import { parsedTimestampMs, type LogEvent } from '../../core/record.ts';
 import { VERSION } from '../../core/version.ts';
 import { BatchQueue } from '../batcher.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
@@ -148,20 +148,8 @@ export class LokiSink implements Sink {
     if (this.cfg.line_format === 'json') {
       // The line is the record and nothing else: where it was read (source.*) goes to labels or
       // structured metadata (`filename`), not into every line's bytes against Loki's rate limits.
-      // The record is shared with the other sinks, so `source` is hidden only for the encoding.
-      let json: RecordJson;
-      if (event.json !== undefined) {
-        json = this.json.of(event);
-        lineTail = '}'; // instead of the tail `,"source":{…}}`
-      } else {
-        const source = record.source;
-        (record as { source: SourceInfo | undefined }).source = undefined;
-        try {
-          json = this.json.of(event);
-        } finally {
-          record.source = source;
-        }
-      }
+      const json = this.json.ofWithoutSource(event);
+      lineTail = json.tail;
       line = json.head;
       lineAdded = json.added;
     }
