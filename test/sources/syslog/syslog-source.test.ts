@@ -1,11 +1,15 @@
 import t, { type Test } from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { connect, type Socket } from 'node:net';
 import { ByteBudget } from '../../../src/core/budget.ts';
 import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { syslogSourceSchema } from '../../../src/sources/syslog/config.ts';
 import { SyslogSource } from '../../../src/sources/syslog/syslog-source.ts';
-import { waitFor } from '../../support/daemon.ts';
+import { tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog } from '../support.ts';
 
 async function receiver(t: Test, extra: Record<string, unknown>, budgetBytes = 1 << 30) {
@@ -97,4 +101,33 @@ t.test('limits: connections over max_connections are refused, oversize messages 
   t.equal(await metric('logship_syslog_truncated_total\\{source="net"\\}'), 2);
   a.destroy();
   b.destroy();
+});
+
+const opensslMissing = spawnSync('sh', ['-c', 'command -v openssl']).status !== 0;
+
+t.test('TLS with ca: a client without a certificate is refused and counted; one with a certificate the CA signed is read', { skip: opensslMissing ? 'openssl not installed (Debian package openssl)' : false }, async (t) => {
+  const dir = tempDir();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  // One self-signed certificate: the server's, the CA, and the client's (it signed itself).
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const cfg = syslogSourceSchema.parse({ name: 'tls', type: 'syslog', listen: 'tcp://127.0.0.1:0', tls: { cert, key, ca: cert } });
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const rx = new CollectingReceiver();
+  const src = new SyslogSource(cfg, { host: 'h', receiver: rx, budget: new ByteBudget(1 << 20), metrics, log: silentLog });
+  await src.start();
+  t.teardown(() => src.stop(Date.now()));
+  const port = Number(src.bound[0].split(':').pop());
+  const anonymous = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(cert) });
+  await new Promise((res) => {
+    anonymous.once('error', res);
+    anonymous.once('close', res);
+    anonymous.write('<13>h a: should not arrive\n');
+  });
+  await waitFor('tls refusal counted', async () => /logship_syslog_connections_refused_total\{source="tls",reason="tls"\} 1/.test(await metrics.metrics()));
+  const client = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(cert), cert: readFileSync(cert), key: readFileSync(key) });
+  await new Promise<void>((res, rej) => client.once('secureConnect', res).once('error', rej));
+  client.end('<13>h a: mutual\n');
+  await waitFor('message', () => rx.lines.length === 1);
+  t.equal(rx.lines[0].text, '<13>h a: mutual');
 });
