@@ -53,3 +53,28 @@ t.test('a spent budget stops reading journalctl; room resumes it; the cursor com
   t.same(rx.lines.map((l) => Number(/^entry (\d+) /.exec(l.text)![1])), Array.from({ length: total }, (_, k) => k), 'in order, each once');
   await waitFor('last cursor', () => positions.cursor('journald:j')?.includes(`;i=${total.toString(16)};`));
 });
+
+t.test('units and matches filter through journalctl; start_at: end records the current end at once and ships only later entries', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'x.journal');
+  await writeJournal(file, [...seqEntries(0, 3, { _SYSTEMD_UNIT: 'ssh.service', PRIORITY: '4' }), ...seqEntries(3, 3, { _SYSTEMD_UNIT: 'cron.service', PRIORITY: '4' }), ...seqEntries(6, 3, { _SYSTEMD_UNIT: 'ssh.service', PRIORITY: '6' })]);
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const positions = await PositionStore.open(join(dir, 'positions.json'), silentLog, metrics);
+  const start = async (name: string, extra: Record<string, unknown>) => {
+    const rx = new CollectingReceiver();
+    const src = new JournaldSource(journaldSourceSchema.parse({ name, type: 'journald', files: [file], ...extra }), { host: 'h', receiver: rx, budget: new ByteBudget(1 << 24), positions, metrics, log: silentLog });
+    await src.start();
+    t.teardown(() => src.stop(Date.now()));
+    return rx;
+  };
+  const entries = (rx: CollectingReceiver) => rx.lines.map((l) => Number(/^entry (\d+) /.exec(l.text)![1]));
+  const filtered = await start('filtered', { start_at: 'beginning', units: ['ssh.service'], matches: ['PRIORITY=4'] });
+  await waitFor('ssh warnings', () => filtered.lines.length >= 3);
+  const fromEnd = await start('from-end', { start_at: 'end' });
+  t.match(positions.cursor('journald:from-end'), /;i=9;/, 'the last entry present at start is the stored cursor before anything shipped');
+  await writeJournal(file, seqEntries(9, 2, { _SYSTEMD_UNIT: 'ssh.service', PRIORITY: '4' }));
+  await waitFor('new entries', () => fromEnd.lines.length >= 2 && filtered.lines.length >= 5);
+  await sleep(300);
+  t.same(entries(filtered), [0, 1, 2, 9, 10], 'only ssh.service with PRIORITY=4, followed');
+  t.same(entries(fromEnd), [9, 10], 'start_at: end ships only what came after the start');
+});
