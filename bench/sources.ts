@@ -182,14 +182,17 @@ sinks:
     Time_Keep   On
 `);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const shipper of ['logship', 'fluent-bit'] as const) {
+    for (const shipper of ['logship', 'logship-lean', 'fluent-bit'] as const) {
       if (shipper === 'fluent-bit' && !fbHas('syslog')) continue;
       await receiver.reset();
       const port = await freePort();
       const work = mkdtempSync(join(tmpdir(), 'bench-syslog-'));
       const started = performance.now();
-      const child = shipper === 'logship'
-        ? logship(`
+      // logship-lean: classification, redaction and derived metrics off, i.e. parse + labels +
+      // ship like the Fluent Bit pipeline beside it.
+      const lean = shipper === 'logship-lean' ? 'classification: { enabled: false }\nredaction: { enabled: false }\nderived_metrics: { enabled: false }\n' : '';
+      const child = shipper !== 'fluent-bit'
+        ? logship(`${lean}
 server: { listen: "127.0.0.1:${await freePort()}" }
 positions: { path: "${work}/positions.json" }
 sources:
@@ -200,7 +203,8 @@ sinks:
         : spawn(FLUENT_BIT, ['-q', '-R', fbParsers, '-i', 'syslog', '-p', 'mode=tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`, '-p', 'parser=syslog-rfc5424', '-p', 'mem_buf_limit=64MB',
           '-o', 'loki', '-p', 'host=127.0.0.1', '-p', `port=${new URL(receiver.url).port}`, '-p', 'labels=job=fb', '-p', 'label_keys=$ident', '-p', 'line_format=json', '-p', 'match=*'], { stdio: ['ignore', 'ignore', 'inherit'] });
       const r = await measure(shipper, child, receiver, N, started, () => sendTcp(port, corpus));
-      row('syslog RFC 5424, TCP → Loki', r, `round ${round + 1}; ${shipper === 'logship' ? 'default pipeline' : 'regex parser syslog-rfc5424, service label'}`);
+      const note = { logship: 'default pipeline', 'logship-lean': "Fluent Bit's work: classification, redaction, derived metrics off", 'fluent-bit': 'regex parser syslog-rfc5424, ident label' }[shipper];
+      row('syslog RFC 5424, TCP → Loki', r, `round ${round + 1}; ${note}`);
     }
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
