@@ -4,6 +4,7 @@ import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { ClassifyStage, classifyStageSchema, type ClassificationConfig } from './classify.ts';
 import { DropStage, dropStageSchema } from './drop.ts';
 import { ExtractStage, extractStageSchema } from './extract.ts';
+import { FormatStage, formatStageSchema } from './format.ts';
 import { LabelsStage, labelsStageSchema } from './labels.ts';
 import { MatchStage, matchStageFields } from './match.ts';
 import { MessageStage, messageStageSchema } from './message.ts';
@@ -15,7 +16,7 @@ import { TimestampStage, timestampStageSchema } from './timestamp.ts';
 type LeafStageConfig =
   | z.infer<typeof labelsStageSchema> | z.infer<typeof dropStageSchema> | z.infer<typeof metricsStageSchema>
   | z.infer<typeof classifyStageSchema> | z.infer<typeof redactStageSchema> | z.infer<typeof extractStageSchema>
-  | z.infer<typeof timestampStageSchema> | z.infer<typeof messageStageSchema>;
+  | z.infer<typeof timestampStageSchema> | z.infer<typeof messageStageSchema> | z.infer<typeof formatStageSchema>;
 
 /** A match stage as configured: its own keys plus the stages it runs. */
 export interface MatchStageConfig extends z.infer<z.ZodObject<typeof matchStageFields>> {
@@ -36,7 +37,7 @@ const matchStageSchema = z.strictObject({
 /** Every stage type the config accepts. New stages add their schema here and a case below. */
 export const stageSchema = z.discriminatedUnion('type', [
   labelsStageSchema, dropStageSchema, metricsStageSchema, classifyStageSchema, redactStageSchema,
-  extractStageSchema, timestampStageSchema, messageStageSchema, matchStageSchema,
+  extractStageSchema, timestampStageSchema, messageStageSchema, formatStageSchema, matchStageSchema,
 ]);
 
 export interface StageContext {
@@ -62,6 +63,8 @@ export function createStage(cfg: StageConfig, _ctx: StageContext): Stage {
       return new TimestampStage(cfg, _ctx.metrics);
     case 'message':
       return new MessageStage(cfg);
+    case 'format':
+      return new FormatStage(cfg);
     case 'match':
       return new MatchStage(cfg, cfg.stages.map((s) => createStage(s, _ctx)));
   }

@@ -133,8 +133,7 @@ function convertStage(kind: string, body: Raw, scope: StageScope, log: IssueLog)
     case 'metrics':
       return metrics(body, scope, log);
     case 'template':
-      log.left('template stages are not converted (logship has no Go templates); derive the value with extract/regex stages instead');
-      return [];
+      return template(body, scope, log);
     case 'docker':
     case 'cri':
     case 'multiline':
@@ -447,4 +446,64 @@ function metricRule(name: string, def: Raw, scope: StageScope, log: IssueLog): R
   scope.metricNames.add(full);
   log.left('series carry no labels: Promtail labels each series with the stream\'s labels, logship metric labels come from record fields (add labels: {name: field} to the rule)');
   return rule;
+}
+
+const GO_FUNCTIONS: Record<string, { case?: 'upper' | 'lower'; trim?: true }> = { ToUpper: { case: 'upper' }, ToLower: { case: 'lower' }, TrimSpace: { trim: true } };
+
+/**
+ * Go templates that only interpolate values (`{{ .Value }}-{{ .app }}`), or apply one of ToUpper,
+ * ToLower, TrimSpace to a single value (`{{ ToUpper .Value }}`, `{{ .Value | ToLower }}`), become a
+ * format stage; anything else (if, Replace, regexReplaceAll, ...) is reported.
+ */
+function template(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
+  log.unknownKeys(body, ['source', 'template']);
+  const src = str(body.source);
+  const text = str(body.template);
+  if (src === undefined || text === undefined) {
+    log.left('needs source and template');
+    return [];
+  }
+  const into = scope.field(src, log.at('source'));
+  if (into === undefined) return [];
+  if (into !== 'message' && !into.startsWith('metadata.')) {
+    log.at('source').left(`the template would write ${into}, which logship keeps as read`);
+    return [];
+  }
+  let out = '';
+  let fn: (typeof GO_FUNCTIONS)[string] | undefined;
+  let actions = 0;
+  let last = 0;
+  const unsupported = () => {
+    log.at('template').left(`${JSON.stringify(text)}: only templates that interpolate values ({{ .name }}) or apply ToUpper, ToLower or TrimSpace to one value convert`);
+    return [];
+  };
+  for (const m of text.matchAll(/\{\{-?\s*(.*?)\s*-?\}\}/g)) {
+    out += text.slice(last, m.index);
+    last = m.index + m[0].length;
+    actions++;
+    const ref = goTemplateAction(m[1]);
+    if (ref === undefined || (ref.fn !== undefined && fn !== undefined)) return unsupported();
+    if (ref.fn !== undefined) fn = GO_FUNCTIONS[ref.fn];
+    const field = scope.field(ref.name === 'Value' ? src : ref.name, log.at('template'));
+    if (field === undefined) return [];
+    out += `{${field}}`;
+  }
+  out += text.slice(last);
+  // A function applies to the whole result: only when the template is that one action.
+  if (fn !== undefined && (actions !== 1 || !/^\{[^{}]+\}$/.test(out))) return unsupported();
+  // Literal braces would read as placeholders.
+  if (/[{}]/.test(out.replace(/\{[A-Za-z_][A-Za-z0-9_.]*\}/g, ''))) return unsupported();
+  scope.extracted(src);
+  return [{ type: 'format', into, text: out, ...(fn?.case ? { case: fn.case } : {}), ...(fn?.trim ? { trim: true } : {}) }];
+}
+
+/** `.name`, `Fn .name` or `.name | Fn` (Fn one of GO_FUNCTIONS); undefined for anything else. */
+function goTemplateAction(inner: string): { name: string; fn?: string } | undefined {
+  let m = /^\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+  if (m) return { name: m[1] };
+  m = /^([A-Za-z]+)\s+\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+  if (m && GO_FUNCTIONS[m[1]]) return { name: m[2], fn: m[1] };
+  m = /^\.([A-Za-z_][A-Za-z0-9_]*)\s*\|\s*([A-Za-z]+)$/.exec(inner);
+  if (m && GO_FUNCTIONS[m[2]]) return { name: m[1], fn: m[2] };
+  return undefined;
 }
