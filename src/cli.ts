@@ -27,7 +27,10 @@ import type { ParseContext, Parser } from './parse/types.ts';
 import { MetricsRegistry } from './self-metrics/registry.ts';
 import { applyTransportFields } from './pipeline/processor.ts';
 import { createBuiltinStages } from './pipeline/registry.ts';
-import { NO_ACK, type LogEvent, type LogRecord } from './core/record.ts';
+import { NO_ACK, type LogEvent, type LogRecord, type SourceInfo } from './core/record.ts';
+import type { LineReceiver, SourceLine } from './core/line.ts';
+import { containerFields } from './sources/container/metadata.ts';
+import { createLineChain } from './sources/line-chain.ts';
 import { JournalEntryDecoder, type JournalEntry } from './sources/journald/entry.ts';
 import { PACKAGE_ROOT, VERSION } from './core/version.ts';
 import { RecordJson } from './sinks/record-json.ts';
@@ -44,11 +47,13 @@ Usage:
       --dry-run prints the records that would be shipped as NDJSON on stdout instead.
   logship validate [--config FILE]
       Check a config file; prints every problem with its key path. Exit 0 valid, 2 invalid.
-  logship parse [--parser NAME] [--service NAME] [--pattern RE] [--timezone TZ] [--config FILE [--source NAME]] [--no-stages]
+  logship parse [--parser NAME] [--service NAME] [--pattern RE] [--timezone TZ] [--config FILE [--source NAME] [--file PATH]] [--no-stages]
       Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}),
       after the built-in classification and redaction unless --no-stages. With --config, the
       source's parser, parser_options and service and the config's classification/redaction;
-      for a journald source the input is \`journalctl -o json\` output, mapped like the daemon does.
+      for a journald source the input is \`journalctl -o json\` output, mapped like the daemon does;
+      for a file source its whole chain: Docker/CRI decoding (partial lines rejoined) and multiline,
+      with container metadata from --file (default: the source's first path).
   logship es-template [--config FILE] [--sink NAME] [--format json|console]
       Print the Elasticsearch component + index template for the (first) elasticsearch sink:
       JSON (default) or Kibana Dev Tools requests. manage_template: true installs it on start.
@@ -72,12 +77,12 @@ const GLOBAL_FLAGS = ['help', 'version', 'log-level'];
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
   run: ['config', 'dry-run'],
   validate: ['config'],
-  parse: ['parser', 'service', 'pattern', 'timezone', 'config', 'source', 'no-stages'],
+  parse: ['parser', 'service', 'pattern', 'timezone', 'config', 'source', 'file', 'no-stages'],
   'es-template': ['config', 'sink', 'format'],
   convert: ['from'],
   help: [],
 };
-const VALUE_FLAGS = new Set(['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source', 'from']);
+const VALUE_FLAGS = new Set(['config', 'log-level', 'parser', 'service', 'sink', 'format', 'pattern', 'timezone', 'source', 'from', 'file']);
 const SHORT_FLAGS: Record<string, string> = { '-c': 'config', '-h': 'help', '-v': 'version' };
 
 /**
@@ -409,7 +414,42 @@ async function parse(flags: Args['flags']): Promise<number> {
   const defaultService = ctx.service;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   const json = new RecordJson();
-  for await (const line of rl) {
+  const fileSource = source !== undefined && source.type !== 'journald' && source.type !== 'syslog' && 'paths' in source ? source : undefined;
+  if (fileSource !== undefined) {
+    // The daemon's per-file chain (container decoding, partial rejoin, multiline) in front of the parser.
+    const out: string[] = [];
+    const file = str('file') ?? fileSource.paths[0];
+    const info: SourceInfo = { type: fileSource.type, name: fileSource.name, file, host: cfg?.host ?? hostname() };
+    if (fileSource.type !== 'file') Object.assign(info, containerFields(fileSource.type, file));
+    const printer: LineReceiver = {
+      receive(sl: SourceLine): void {
+        ctx.readTime = sl.readTime;
+        ctx.runtimeTimestamp = sl.runtimeTimestamp;
+        ctx.source = sl.source;
+        const record = parser(sl.text, ctx);
+        if (sl.truncated) (record.metadata ??= {}).truncated = true;
+        let event: LogEvent | null = { record, labels: {}, ack: NO_ACK, size: sl.text.length };
+        for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
+        if (event !== null) out.push(json.string(event));
+      },
+      flush(): void {},
+    };
+    const chain = createLineChain(fileSource, printer, { metrics, log: createLogger('warn') });
+    const drainOut = async () => {
+      if (out.length === 0) return;
+      const text = out.join('\n') + '\n';
+      out.length = 0;
+      if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+    };
+    for await (const line of rl) {
+      chain.receive({ text: line, ack: NO_ACK, truncated: false, source: info, readTime: Date.now() });
+      chain.flush(false);
+      await drainOut();
+    }
+    chain.flush(true);
+    await drainOut();
+  }
+  for await (const line of fileSource !== undefined ? [] : rl) {
     ctx.readTime = Date.now();
     let record: LogRecord;
     if (journal !== undefined) {
