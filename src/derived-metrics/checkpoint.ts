@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { LogshipError } from '../core/errors.ts';
-import type { LogEvent } from '../core/record.ts';
+import type { Ack, LogEvent } from '../core/record.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { LocalHistogram } from './local-histogram.ts';
 import { PERFORMANCE_METRIC_NAMES } from './performance.ts';
@@ -54,6 +54,8 @@ export class DerivedMetricsCheckpoint {
   /** The identity counted most recently and its offset, not yet in `counted` (no Map write per record). */
   private lastId: string | undefined = undefined;
   private lastOffset = 0;
+  /** The ack of the record counted most recently (its identity is lastId). */
+  private lastAck: Ack | undefined = undefined;
   /** Per identity: the offsets [from, to] of records an earlier run (or the pipeline before a reload) counted. */
   private readonly armed = new Map<string, { from: number; to: number }>();
   private restored = false;
@@ -120,6 +122,11 @@ export class DerivedMetricsCheckpoint {
   alreadyCounted(event: LogEvent): boolean {
     const off = event.offset;
     if (off === undefined) return false;
+    // The lines of one read share their ack: the common case is one comparison.
+    if (event.ack === this.lastAck && this.armed.size === 0) {
+      this.lastOffset = off;
+      return false;
+    }
     const id = event.ack.identity;
     if (id === undefined) return false;
     if (this.armed.size !== 0) {
@@ -133,6 +140,7 @@ export class DerivedMetricsCheckpoint {
       this.settleLast();
       this.lastId = id;
     }
+    this.lastAck = event.ack;
     this.lastOffset = off;
     return false;
   }
@@ -140,6 +148,7 @@ export class DerivedMetricsCheckpoint {
   private settleLast(): void {
     if (this.lastId !== undefined) this.counted.set(this.lastId, this.lastOffset);
     this.lastId = undefined;
+    this.lastAck = undefined;
   }
 
   /** Writes the checkpoint now (synchronously: the counters and offsets of one instant). */
