@@ -13,7 +13,7 @@ import { SinkMetrics } from '../sink-metrics.ts';
 import { BULK_FILTER_PATH, BulkResponseError, bulkAction, decodeBulkItem, parseBulkResponse, parseRequestError, type ItemError } from './bulk.ts';
 import { BulkBatchBuilder, BulkBody, type BulkItems } from './bulk-batch.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
-import { DeadLetterFile, type DeadLetter } from './dead-letter.ts';
+import { DeadLetterFile } from '../dead-letter.ts';
 import { DocumentEncoder, documentId } from './document.ts';
 import { compileDataStreamName, compileIndexName, type TargetNamer } from './target.ts';
 import { buildTemplates } from './template.ts';
@@ -22,6 +22,23 @@ import { buildTemplates } from './template.ts';
 interface EsBatch {
   builder: BulkBatchBuilder;
   body: Promise<BulkBody> | null;
+}
+
+/** One refused document as written to the dead-letter file. */
+interface DeadLetter {
+  /** ISO time of the rejection. */
+  time: string;
+  sink: string;
+  index: string;
+  _id?: string;
+  /** Item (or request) status from Elasticsearch. */
+  status: number;
+  /** ES error type, e.g. mapper_parsing_exception; the metric's `reason` label. */
+  reason: string;
+  /** ES's explanation, e.g. "failed to parse field [x] of type [long] ...". */
+  error: string;
+  /** The document exactly as it was sent. */
+  document: unknown;
 }
 
 /** What one HTTP attempt returned. */
@@ -60,7 +77,7 @@ export class ElasticsearchSink implements Sink {
   private readonly m: SinkMetrics;
   private readonly namer: TargetNamer;
   private readonly documents: DocumentEncoder;
-  private readonly deadLetters: DeadLetterFile;
+  private readonly deadLetters: DeadLetterFile<DeadLetter>;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
@@ -86,7 +103,7 @@ export class ElasticsearchSink implements Sink {
     this.m = new SinkMetrics(metrics);
     this.namer = cfg.mode === 'data_stream' ? compileDataStreamName(cfg.data_stream) : compileIndexName(cfg.index);
     this.documents = new DocumentEncoder({ schema: cfg.schema, metadataMaxDepth: cfg.metadata_max_depth });
-    this.deadLetters = new DeadLetterFile(cfg.dead_letter_path);
+    this.deadLetters = new DeadLetterFile<DeadLetter>({ path: cfg.dead_letter_path, idField: '_id' });
     this.maxBytes = Math.max(1, cfg.batch.max_bytes);
     this.gzipLevel = cfg.gzip ? cfg.gzip_level : null;
     this.queue = new BatchQueue<EsBatch>({

@@ -11,7 +11,7 @@ import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
 import type { Sink, SinkStatus } from '../../core/sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
-import { DeadLetterFile } from './dead-letter.ts';
+import { DeadLetterFile } from '../dead-letter.ts';
 import { ChunkPool, encodeStreams, JsonEntryEncoder, LokiBatch, ProtobufEntryEncoder, type EntryEncoder } from './batch.ts';
 import { formatLabels, StreamLabeler, StructuredMetadataPicker } from './labels.ts';
 import { decodeJsonPush, decodePushRequest, nanosString, splitStreams, type LokiStream } from './push-request.ts';
@@ -44,6 +44,21 @@ const SNAPPY_COPY = { copyOutputData: true };
 
 function allocBody(size: number): Buffer {
   return Buffer.allocUnsafe(size);
+}
+
+/** One entry given up on, as written to the dead-letter file. */
+interface LokiDeadLetter {
+  /** ISO time it was given up. */
+  time: string;
+  sink: string;
+  tenant: string;
+  reason: string;
+  /** The stream's label string. */
+  labels: string;
+  /** Unix nanoseconds. */
+  timestamp: string;
+  line: string;
+  structured_metadata?: Record<string, string>;
 }
 
 type Outcome = { kind: 'final' } | { kind: 'split' } | { kind: 'aborted' } | { kind: 'retry'; status: string; reason: string; waitMs: number };
@@ -84,7 +99,7 @@ export class LokiSink implements Sink {
    * outage with no success at all backs off exponentially.
    */
   private readonly backoffs = new Map<string, Backoff>();
-  private readonly deadLetter: DeadLetterFile | null;
+  private readonly deadLetter: DeadLetterFile<LokiDeadLetter> | null;
   private readonly pushUrl: string;
   private readonly baseHeaders: Record<string, string>;
   private readonly abort = new AbortController();
@@ -115,7 +130,7 @@ export class LokiSink implements Sink {
     this.encoder = cfg.encoding === 'json' ? new JsonEntryEncoder() : new ProtobufEntryEncoder();
     // Enough idle chunk memory for the next batch of each tenant to start without allocating.
     this.pool = new ChunkPool(2 * cfg.batch.max_bytes + 256 * 1024);
-    this.deadLetter = cfg.dead_letter_path ? new DeadLetterFile(cfg.dead_letter_path) : null;
+    this.deadLetter = cfg.dead_letter_path ? new DeadLetterFile<LokiDeadLetter>({ path: cfg.dead_letter_path }) : null;
     this.pushUrl = `${cfg.url}/loki/api/v1/push`;
     const headers: Record<string, string> = {
       'user-agent': `logship/${VERSION}`,
@@ -386,7 +401,7 @@ export class LokiSink implements Sink {
       return true;
     }
     const now = new Date().toISOString();
-    const records: unknown[] = [];
+    const records: LokiDeadLetter[] = [];
     for (const s of streams) {
       for (const e of s.entries) {
         records.push({
@@ -397,7 +412,7 @@ export class LokiSink implements Sink {
       }
     }
     try {
-      await this.deadLetter.append(records);
+      await this.deadLetter.write(records);
     } catch (err) {
       this.log.error({ err: (err as Error).message, path: this.deadLetter.path }, 'cannot write the dead-letter file; the batch stays held');
       return false;
@@ -420,6 +435,7 @@ export class LokiSink implements Sink {
     this.abort.abort();
     await this.dispatcher?.destroy();
     this.dispatcher = null;
+    await this.deadLetter?.close().catch(() => {});
   }
 
   status(): SinkStatus {
