@@ -2,6 +2,7 @@ import { clfOrPlain } from '../src/parse/clf.ts';
 import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseCtimeTime, TimeZone } from '../src/parse/time.ts';
+import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
 
@@ -53,7 +54,7 @@ export function parseApacheError(line: string, ctx: ParseContext, tz: TimeZone):
       meta.pid = Number(block.slice(4, t < 0 ? block.length : t));
       if (t >= 0) meta.tid = Number(block.slice(t + 5));
     } else if (block.startsWith('client ')) {
-      ip = hostOf(block.slice(7));
+      ip = ipLiteral(hostOf(block.slice(7)));
     } else if (block.startsWith('remote ')) {
       meta.remote = block.slice(7);
     } else break;

@@ -2,6 +2,7 @@ import { clfOrPlain } from '../src/parse/clf.ts';
 import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { lastEnd, parseSlashTime, TimeZone } from '../src/parse/time.ts';
+import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { HttpInfo, LogRecord } from '../src/core/record.ts';
 
@@ -99,7 +100,10 @@ function parseTail(line: string, p: number, rec: LogRecord, meta: Record<string,
       p = e;
     }
     if (TAIL_KEYS.has(key)) {
-      if (key === 'client') rec.ip_address = val;
+      if (key === 'client') {
+        const ip = ipLiteral(val);
+        if (ip !== undefined) rec.ip_address = ip;
+      }
       else if (key === 'request') {
         const s1 = val.indexOf(' '), s2 = val.lastIndexOf(' ');
         if (s1 > 0 && s2 > s1) {

@@ -1,6 +1,7 @@
 import type { HttpInfo, Level, LogRecord } from '../core/record.ts';
 import { applyTimestamp, httpStatusLevel, unparsedRecord } from './normalize.ts';
 import { parseClfTime } from './time.ts';
+import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
 
@@ -71,14 +72,16 @@ export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, par
     }
   } else if (p < n) return fail('malformed');
 
-  const rec: LogRecord = {
-    timestamp: '',
-    level: httpStatusLevel(status, clientErrorLevel),
-    service: ctx.service,
-    message: line,
-    ip_address: line.slice(0, a),
-    source: ctx.source,
-  };
+  const addr = line.slice(0, a);
+  const ip = ipLiteral(addr);
+  const level = httpStatusLevel(status, clientErrorLevel);
+  let rec: LogRecord;
+  if (ip !== undefined) rec = { timestamp: '', level, service: ctx.service, message: line, ip_address: ip, source: ctx.source };
+  else {
+    // apache %h with HostnameLookups On writes the client's name: never an ip_address
+    rec = { timestamp: '', level, service: ctx.service, message: line, source: ctx.source };
+    if (addr !== '-') rec.metadata = { remote_host: addr };
+  }
   const http: HttpInfo = {};
   let meta: Record<string, unknown> | undefined;
   // request line: METHOD SP target SP protocol

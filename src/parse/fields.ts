@@ -3,6 +3,7 @@ import { applyTimestamp, levelOf } from './normalize.ts';
 import { FIELD_SLOTS, type FieldSlot } from './options.ts';
 import { parseTimestampValue, type TimeZone } from './time.ts';
 import type { TimeFormat } from './time-format.ts';
+import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
 
@@ -298,6 +299,9 @@ export class FieldMapper {
         return parseTimestampValue(v, this.tz, ctx.readTime);
       case LEVEL:
         return levelOf(v);
+      case IP:
+        // only an IP literal; a host name stays under its own key in metadata
+        return typeof v === 'string' ? ipLiteral(v) : undefined;
       case MESSAGE:
         return typeof v === 'string' ? v : undefined;
       case DUR:

@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { duration } from '../core/config-fields.ts';
 import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../core/events.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { compileUserRegex } from '../parse/safe-regex.ts';
+import { ipLiteral } from '../parse/ip-literal.ts';
 import type { LogEvent, LogRecord } from '../core/record.ts';
 import { getField, splitPath } from './field.ts';
 import type { Stage } from '../core/stage.ts';
@@ -544,21 +544,6 @@ function fillFromGroups(groups: Record<string, string | undefined> | undefined, 
       else if ((r.metadata ??= {}).remote_host === undefined) r.metadata.remote_host = val;
     } else if ((r.metadata ??= {})[k] === undefined) r.metadata[k] = val;
   }
-}
-
-/**
- * `s` as an IP literal (IPv4, IPv6 without zone brackets; an IPv4-mapped `::ffff:a.b.c.d` as the
- * IPv4 address, so one client is one brute-force source), or undefined for anything else.
- */
-export function ipLiteral(s: string): string | undefined {
-  const v = isIP(s);
-  if (v === 4) return s;
-  if (v !== 6) return undefined;
-  if (s.length > 7 && s.charCodeAt(0) === 58 && /^::ffff:/i.test(s)) {
-    const v4 = s.slice(7);
-    if (isIP(v4) === 4) return v4;
-  }
-  return s;
 }
 
 /** A name for the slow operation: the app's own, else the HTTP route (or path without query), else the message start. */
