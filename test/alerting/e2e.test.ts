@@ -216,16 +216,16 @@ sinks:
   }
 
   const latency = async () => {
-    // 10% of cf1-backend's requests take 3.5 s for 15 s (HighLatencyP95 holds for 5m = 5 s).
+    // 10% of cf1-backend's requests take 3.5 s for 20 s (HighLatencyP95 holds for 5m = 5 s).
     const start = Date.now();
-    const stop = step('cf1-backend', { slowShare: 0.1, errorShare: 0 }, 15_000);
+    const stop = step('cf1-backend', { slowShare: 0.1, errorShare: 0 }, 20_000);
     await expectAlert('p95 latency', { alertname: 'HighLatencyP95', service: 'cf1-backend' }, 'warning', start, stop);
   };
 
   const errors = async () => {
-    // cf1-payments answers 10% of its requests with 503 for 15 s.
+    // cf1-payments answers 10% of its requests with 503 for 20 s (HighErrorRatio, for: 5m = 5 s, fired after ~11 s in the measured runs).
     const start = Date.now();
-    const stop = step('cf1-payments', { slowShare: 0, errorShare: 0.1 }, 15_000);
+    const stop = step('cf1-payments', { slowShare: 0, errorShare: 0.1 }, 20_000);
     await Promise.all([
       expectAlert('error-rate step', { alertname: 'HighErrorRatio', service: 'cf1-payments' }, 'critical', start, stop),
       expectAlert('error-rate step', { alertname: 'HighErrorRate', service: 'cf1-payments' }, 'critical', start, stop),
