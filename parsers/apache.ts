@@ -1,7 +1,7 @@
-import { clfOrPlain } from '../src/parse/clf.ts';
+import { ClfScanner } from '../src/parse/clf.ts';
 import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { lastEnd, parseCtimeTime, TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
@@ -14,14 +14,15 @@ import type { Level, LogRecord } from '../src/core/record.ts';
  */
 export function createApacheParser(options?: Pick<ParserOptions, 'timezone' | 'client_error_level'>): Parser {
   const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
-  const clientErrorLevel = options?.client_error_level ?? 'WARN';
+  const time = new TimeReader();
+  const clf = new ClfScanner({ flavor: 'apache', parser: 'apache', clientErrorLevel: options?.client_error_level ?? 'WARN', time });
   return (line: string, ctx: ParseContext): LogRecord => {
     if (line.charCodeAt(0) === 91) {
-      const rec = parseApacheError(line, ctx, tz);
+      const rec = parseApacheError(line, ctx, tz, time);
       if (rec !== undefined) return rec;
-      return unparsedRecord(line, ctx, 'apache', 'malformed');
+      return unparsedRecord(line, ctx, 'apache', 'malformed', time);
     }
-    return clfOrPlain(line, ctx, 'apache', 'apache', clientErrorLevel);
+    return clf.parseOrPlain(line, ctx);
   };
 }
 
@@ -30,10 +31,10 @@ export function isApacheErrorStart(line: string): boolean {
   return line.length > 26 && line.charCodeAt(0) === 91 && line.charCodeAt(4) === 32 && line.charCodeAt(8) === 32 && line.charCodeAt(14) === 58;
 }
 
-export function parseApacheError(line: string, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
-  const iso = parseCtimeTime(line, 1, tz);
-  if (iso === undefined || line.charCodeAt(lastEnd) !== 93) return undefined;
-  let p = lastEnd + 1;
+export function parseApacheError(line: string, ctx: ParseContext, tz: TimeZone, time: TimeReader): LogRecord | undefined {
+  const iso = time.parseCtimeTime(line, 1, tz);
+  if (iso === undefined || line.charCodeAt(time.end) !== 93) return undefined;
+  let p = time.end + 1;
   let level: Level | undefined;
   const meta: Record<string, unknown> = {};
   let ip: string | undefined;
@@ -81,7 +82,7 @@ export function parseApacheError(line: string, ctx: ParseContext, tz: TimeZone):
     rec.metadata = meta;
     break;
   }
-  applyTimestamp(rec, iso, ctx, 'apache');
+  applyTimestamp(rec, iso, ctx, 'apache', time);
   return rec;
 }
 
@@ -96,4 +97,3 @@ function hostOf(addr: string): string {
   return addr;
 }
 
-export const parseApache: Parser = createApacheParser();

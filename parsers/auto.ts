@@ -4,10 +4,10 @@ import { createLogfmtParser } from './logfmt.ts';
 import { isNginxErrorStart, parseNginxError } from './nginx.ts';
 import { appLineOptions, parseAppLine } from './plain.ts';
 import { parseSyslog } from './syslog.ts';
-import { clfFailure, parseClf } from '../src/parse/clf.ts';
+import { ClfScanner } from '../src/parse/clf.ts';
 import { fallbackRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { lastEnd, parseIsoPrefix, TimeZone } from '../src/parse/time.ts';
+import { TimeZone, type TimeReader } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { LogRecord } from '../src/core/record.ts';
 
@@ -26,10 +26,12 @@ export function createAutoParser(options?: Pick<ParserOptions, 'timezone' | 'fie
   const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
   const json = createJsonParser(options);
   const logfmt = createLogfmtParser(options);
-  const clientErrorLevel = options?.client_error_level ?? 'WARN';
   const app = appLineOptions(options);
+  // one TimeReader for every format this parser tries
+  const time = app.time;
+  const clf = new ClfScanner({ flavor: 'nginx', parser: 'nginx', clientErrorLevel: options?.client_error_level ?? 'WARN', time });
   // the last resort: an app line (leading time and/or level), else the raw text, counted as a fallback
-  const plain = (line: string, ctx: ParseContext, parser = 'auto', reason = 'unrecognized'): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, parser, reason);
+  const plain = (line: string, ctx: ParseContext, parser = 'auto', reason = 'unrecognized'): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, parser, reason, time);
   const failed = (parser: string, reason: string, line: string, ctx: ParseContext): LogRecord => {
     ctx.parseError(parser, reason);
     return plain(line, ctx, parser, reason);
@@ -39,26 +41,26 @@ export function createAutoParser(options?: Pick<ParserOptions, 'timezone' | 'fie
     const c0 = line.charCodeAt(0);
     if (c0 === 123 /* { */) return json(line, ctx);
     if (c0 === 60 /* < */) {
-      if (isDigit(line, 1)) return parseSyslog(line, ctx, tz) ?? failed('syslog', 'malformed', line, ctx);
+      if (isDigit(line, 1)) return parseSyslog(line, ctx, tz, time) ?? failed('syslog', 'malformed', line, ctx);
       return plain(line, ctx);
     }
     if (c0 === 91 /* [ */) {
-      if (isApacheErrorStart(line)) return parseApacheError(line, ctx, tz) ?? failed('apache', 'malformed', line, ctx);
+      if (isApacheErrorStart(line)) return parseApacheError(line, ctx, tz, time) ?? failed('apache', 'malformed', line, ctx);
       if (looksLikeJsonArray(line)) return json(line, ctx);
       return plain(line, ctx);
     }
     if (c0 >= 48 && c0 <= 57) {
-      if (isNginxErrorStart(line)) return parseNginxError(line, ctx, tz) ?? failed('nginx', 'malformed', line, ctx);
-      if (looksLikeClf(line)) return parseClf(line, ctx, 'nginx', 'nginx', clientErrorLevel) ?? failed('nginx', clfFailure, line, ctx);
-      if (looksLikeRsyslog(line, tz)) return parseSyslog(line, ctx, tz) ?? plain(line, ctx);
+      if (isNginxErrorStart(line)) return parseNginxError(line, ctx, tz, time) ?? failed('nginx', 'malformed', line, ctx);
+      if (looksLikeClf(line)) return clf.parse(line, ctx) ?? failed('nginx', clf.failure, line, ctx);
+      if (looksLikeRsyslog(line, tz, time)) return parseSyslog(line, ctx, tz, time) ?? plain(line, ctx);
       if (isNumberLine(line)) return json(line, ctx);
       return plain(line, ctx);
     }
     if ((c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122) || c0 === 58 /* IPv6 */) {
       if (line.charCodeAt(3) === 32 && MONTH_START.has(line.slice(0, 3)) && line.charCodeAt(9) === 58) {
-        return parseSyslog(line, ctx, tz) ?? plain(line, ctx);
+        return parseSyslog(line, ctx, tz, time) ?? plain(line, ctx);
       }
-      if (looksLikeClf(line)) return parseClf(line, ctx, 'nginx', 'nginx', clientErrorLevel) ?? failed('nginx', clfFailure, line, ctx);
+      if (looksLikeClf(line)) return clf.parse(line, ctx) ?? failed('nginx', clf.failure, line, ctx);
       if (looksLikeLogfmt(line)) return logfmt(line, ctx);
     }
     return plain(line, ctx);
@@ -77,10 +79,10 @@ function looksLikeClf(line: string): boolean {
 }
 
 /** rsyslog's default file format: `2024-01-15T10:00:00.123456+00:00 host app[123]: msg`. */
-function looksLikeRsyslog(line: string, tz: TimeZone): boolean {
+function looksLikeRsyslog(line: string, tz: TimeZone, time: TimeReader): boolean {
   if (line.charCodeAt(10) !== 84 /* T */) return false;
-  if (parseIsoPrefix(line, tz, 0) === undefined) return false;
-  let p = lastEnd;
+  if (time.parseIsoPrefix(line, tz, 0) === undefined) return false;
+  let p = time.end;
   if (line.charCodeAt(p) !== 32) return false;
   const h = line.indexOf(' ', p + 1);
   if (h < 0) return false;

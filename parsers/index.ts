@@ -3,7 +3,7 @@ import { createAutoParser } from './auto.ts';
 import { createJsonParser } from './json.ts';
 import { createLogfmtParser } from './logfmt.ts';
 import { createNginxParser } from './nginx.ts';
-import { createPlainParser, parseRaw } from './plain.ts';
+import { createPlainParser, createRawParser } from './plain.ts';
 import { createRegexParser } from './regex.ts';
 import { createSyslogParser } from './syslog.ts';
 import { LogshipError } from '../src/core/errors.ts';
@@ -22,7 +22,7 @@ const FACTORIES: Record<string, (o: ParserOptions) => Parser> = {
   apache: (o) => createApacheParser(o),
   syslog: (o) => createSyslogParser(o),
   plain: (o) => createPlainParser(o),
-  raw: () => parseRaw,
+  raw: () => createRawParser(),
   regex: (o) => createRegexParser(o),
 };
 

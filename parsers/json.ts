@@ -2,7 +2,7 @@ import { FieldMapper } from '../src/parse/fields.ts';
 import { compileTimeFormat } from '../src/parse/time-format.ts';
 import { unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { LogRecord } from '../src/core/record.ts';
 
@@ -15,16 +15,17 @@ import type { LogRecord } from '../src/core/record.ts';
  * strings) become plain records with the raw line as message and a counted parse error.
  */
 export function createJsonParser(options?: Pick<ParserOptions, 'timezone' | 'fields' | 'time_format'>): Parser {
-  const mapper = new FieldMapper('json', TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, options?.fields, { timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
+  const time = new TimeReader();
+  const mapper = new FieldMapper({ parser: 'json', tz: TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC, time, fields: options?.fields, timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
   const groups = new JsonLineGroups();
   const parse: Parser = (line: string, ctx: ParseContext): LogRecord => {
     let obj = groups.take(line);
     if (obj === UNPARSED) obj = parseLine(line);
     if (obj === MALFORMED) {
-      return unparsedRecord(line, ctx, 'json', 'malformed');
+      return unparsedRecord(line, ctx, 'json', 'malformed', time);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      return unparsedRecord(line, ctx, 'json', 'not_an_object');
+      return unparsedRecord(line, ctx, 'json', 'not_an_object', time);
     }
     const rec = mapper.map(obj as Record<string, unknown>, ctx);
     if (mapper.verbatim && line.charCodeAt(line.length - 1) === 125 /* } */) {
@@ -138,7 +139,6 @@ function parseLine(line: string): unknown {
 }
 
 /** The json parser with the built-in aliases (zone-less times read as UTC). */
-export const parseJson: Parser = createJsonParser();
 
 /**
  * The keys of a parsed JSON value, nested ones included; -1 when too deep to bother. Each key

@@ -1,7 +1,7 @@
-import { clfOrPlain } from '../src/parse/clf.ts';
+import { ClfScanner } from '../src/parse/clf.ts';
 import { applyTimestamp, levelOf, unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { lastEnd, parseSlashTime, TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { HttpInfo, LogRecord } from '../src/core/record.ts';
@@ -14,15 +14,16 @@ import type { HttpInfo, LogRecord } from '../src/core/record.ts';
  */
 export function createNginxParser(options?: Pick<ParserOptions, 'timezone' | 'client_error_level'>): Parser {
   const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
-  const clientErrorLevel = options?.client_error_level ?? 'WARN';
+  const time = new TimeReader();
+  const clf = new ClfScanner({ flavor: 'nginx', parser: 'nginx', clientErrorLevel: options?.client_error_level ?? 'WARN', time });
   return (line: string, ctx: ParseContext): LogRecord => {
-    if (isNginxErrorStart(line)) return parseNginxError(line, ctx, tz) ?? errorFallback(line, ctx);
-    return clfOrPlain(line, ctx, 'nginx', 'nginx', clientErrorLevel);
+    if (isNginxErrorStart(line)) return parseNginxError(line, ctx, tz, time) ?? errorFallback(line, ctx, time);
+    return clf.parseOrPlain(line, ctx);
   };
 }
 
-function errorFallback(line: string, ctx: ParseContext): LogRecord {
-  return unparsedRecord(line, ctx, 'nginx', 'malformed');
+function errorFallback(line: string, ctx: ParseContext, time: TimeReader): LogRecord {
+  return unparsedRecord(line, ctx, 'nginx', 'malformed', time);
 }
 
 /** `YYYY/MM/DD HH:MM:SS [` */
@@ -32,9 +33,9 @@ export function isNginxErrorStart(line: string): boolean {
 
 const TAIL_KEYS = new Set(['client', 'server', 'request', 'subrequest', 'upstream', 'host', 'referrer']);
 
-export function parseNginxError(line: string, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
-  const iso = parseSlashTime(line, 0, tz);
-  if (iso === undefined || lastEnd !== 19) return undefined;
+export function parseNginxError(line: string, ctx: ParseContext, tz: TimeZone, time: TimeReader): LogRecord | undefined {
+  const iso = time.parseSlashTime(line, 0, tz);
+  if (iso === undefined || time.end !== 19) return undefined;
   const le = line.indexOf(']', 21);
   if (le < 0 || le > 40) return undefined;
   const levelText = line.slice(21, le);
@@ -75,7 +76,7 @@ export function parseNginxError(line: string, ctx: ParseContext, tz: TimeZone): 
     rec.metadata = meta;
     break;
   }
-  applyTimestamp(rec, iso, ctx, 'nginx');
+  applyTimestamp(rec, iso, ctx, 'nginx', time);
   return rec;
 }
 
@@ -121,4 +122,3 @@ function parseTail(line: string, p: number, rec: LogRecord, meta: Record<string,
   if (http !== undefined) rec.http = http;
 }
 
-export const parseNginx: Parser = createNginxParser();

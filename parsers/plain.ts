@@ -1,7 +1,7 @@
 import { applyTimestamp, fallbackRecord, levelOf, plainRecord } from '../src/parse/normalize.ts';
 import { compileTimeFormat, type TimeFormat } from '../src/parse/time-format.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { lastEnd, parseIsoPrefix, parseKlogTime, parseTimeOnly, TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
 import { lookupTable } from '../src/core/lookup-table.ts';
@@ -18,7 +18,7 @@ import { lookupTable } from '../src/core/lookup-table.ts';
  */
 export function createPlainParser(options?: Pick<ParserOptions, 'timezone' | 'time_format'>): Parser {
   const app = appLineOptions(options);
-  return (line: string, ctx: ParseContext): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, 'plain', 'no_time_or_level');
+  return (line: string, ctx: ParseContext): LogRecord => parseAppLine(line, ctx, app) ?? fallbackRecord(line, ctx, 'plain', 'no_time_or_level', app.time);
 }
 
 /** What parseAppLine needs besides the line: made once per parser (the layouts keep scratch state). */
@@ -30,6 +30,8 @@ export interface AppLineOptions {
   javaLayouts: { compact: TimeFormat; slashed: TimeFormat; dayMonthName: TimeFormat };
   /** Where a TimeFormat puts the index after the time. */
   end: { at: number };
+  /** The parser's own TimeReader. */
+  time: TimeReader;
 }
 
 export function appLineOptions(options?: Pick<ParserOptions, 'timezone' | 'time_format'>): AppLineOptions {
@@ -45,11 +47,15 @@ export function appLineOptions(options?: Pick<ParserOptions, 'timezone' | 'time_
       dayMonthName: compileTimeFormat('dd MMM yyyy HH:mm:ss'),
     },
     end: { at: 0 },
+    time: new TimeReader(),
   };
 }
 
 /** The whole line is the message (`raw`). */
-export const parseRaw: Parser = (line, ctx) => plainRecord(line, ctx);
+export function createRawParser(): Parser {
+  const time = new TimeReader();
+  return (line, ctx) => plainRecord(line, ctx, time);
+}
 
 const KLOG_LEVELS: Record<string, Level> = lookupTable({ I: 'INFO', W: 'WARN', E: 'ERROR', F: 'FATAL', D: 'DEBUG' });
 
@@ -58,6 +64,7 @@ export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOption
   const n = line.length;
   if (n < 4) return undefined;
   const tz = app.tz;
+  const time = app.time;
   const c0 = line.charCodeAt(0);
   let iso: string | undefined;
   let p = 0;
@@ -75,15 +82,15 @@ export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOption
   }
 
   if (KLOG_LEVELS[line[0]] !== undefined && isDigit(line, 1) && isDigit(line, 4) && line.charCodeAt(5) === 32) {
-    const t = parseKlogTime(line, 1, tz, ctx.readTime);
-    if (t !== undefined) return klog(line, ctx, t, KLOG_LEVELS[line[0]]);
+    const t = time.parseKlogTime(line, 1, tz, ctx.readTime);
+    if (t !== undefined) return klog(line, ctx, t, KLOG_LEVELS[line[0]], time);
   }
   if (iso !== undefined) {
     // time_format read it
   } else if (c0 >= 48 && c0 <= 57) {
-    iso = parseIsoPrefix(line, tz, 0);
-    if (iso === undefined && line.charCodeAt(2) === 58) iso = parseTimeOnly(line, 0, tz, ctx.readTime);
-    if (iso !== undefined) p = lastEnd;
+    iso = time.parseIsoPrefix(line, tz, 0);
+    if (iso === undefined && line.charCodeAt(2) === 58) iso = time.parseTimeOnly(line, 0, tz, ctx.readTime);
+    if (iso !== undefined) p = time.end;
     else {
       const layout = javaLayoutAt(line, app);
       if (layout !== undefined) {
@@ -92,17 +99,17 @@ export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOption
       }
     }
   } else if (c0 === 91 /* [ */ && isDigit(line, 1)) {
-    const t = parseIsoPrefix(line, tz, 1) ?? (line.charCodeAt(3) === 58 ? parseTimeOnly(line, 1, tz, ctx.readTime) : undefined);
-    if (t !== undefined && line.charCodeAt(lastEnd) === 93) {
+    const t = time.parseIsoPrefix(line, tz, 1) ?? (line.charCodeAt(3) === 58 ? time.parseTimeOnly(line, 1, tz, ctx.readTime) : undefined);
+    if (t !== undefined && line.charCodeAt(time.end) === 93) {
       iso = t;
-      p = lastEnd + 1;
+      p = time.end + 1;
     }
   } else if (line.charCodeAt(1) === 44 && line.charCodeAt(3) === 91 && KLOG_LEVELS[line[0]] !== undefined) {
     // Ruby Logger: "E, [2024-01-15T10:00:00.123456 #1234] ERROR -- progname: msg"
-    const t = parseIsoPrefix(line, tz, 4);
+    const t = time.parseIsoPrefix(line, tz, 4);
     if (t !== undefined) {
       iso = t;
-      p = lastEnd;
+      p = time.end;
       if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 35) {
         const e = line.indexOf(']', p);
         if (e > 0) {
@@ -115,7 +122,7 @@ export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOption
 
   if (iso === undefined) {
     // No time: only an upper-case level word first counts ("ERROR: x", "WARNING:root:x", "[WARN] x")
-    return levelFirst(line, ctx);
+    return levelFirst(line, ctx, time);
   }
 
   // Tokens between the time and the message: level, [thread], pid, logger, separators.
@@ -235,7 +242,7 @@ export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOption
   if (logger !== undefined) (meta ??= {}).logger = logger;
   if (thread !== undefined) (meta ??= {}).thread = thread;
   if (meta !== undefined) rec.metadata = meta;
-  applyTimestamp(rec, iso, ctx, 'plain');
+  applyTimestamp(rec, iso, ctx, 'plain', time);
   return rec;
 }
 
@@ -293,8 +300,8 @@ function isClassNameColon(tok: string): boolean {
   return dotted && tok.charCodeAt(0) !== 46;
 }
 
-function klog(line: string, ctx: ParseContext, iso: string, level: Level): LogRecord {
-  let p = skipSpaces(line, lastEnd);
+function klog(line: string, ctx: ParseContext, iso: string, level: Level, time: TimeReader): LogRecord {
+  let p = skipSpaces(line, time.end);
   const meta: Record<string, unknown> = {};
   const e = tokenEnd(line, p);
   if (isAllDigits(line.slice(p, e))) {
@@ -307,11 +314,11 @@ function klog(line: string, ctx: ParseContext, iso: string, level: Level): LogRe
     p = b + 2;
   }
   const rec: LogRecord = { timestamp: '', level, service: ctx.service, message: line.slice(p), metadata: meta, source: ctx.source };
-  applyTimestamp(rec, iso, ctx, 'plain');
+  applyTimestamp(rec, iso, ctx, 'plain', time);
   return rec;
 }
 
-function levelFirst(line: string, ctx: ParseContext): LogRecord | undefined {
+function levelFirst(line: string, ctx: ParseContext, time: TimeReader): LogRecord | undefined {
   let p = 0;
   let bracket = false;
   if (line.charCodeAt(0) === 91) {
@@ -343,7 +350,7 @@ function levelFirst(line: string, ctx: ParseContext): LogRecord | undefined {
   } else if (next !== 32) return undefined;
   const rec: LogRecord = { timestamp: '', level: levelOf(word)!, service: ctx.service, message: line.slice(skipSpaces(line, e)), source: ctx.source };
   if (meta !== undefined) rec.metadata = meta;
-  applyTimestamp(rec, undefined, ctx, 'plain');
+  applyTimestamp(rec, undefined, ctx, 'plain', time);
   return rec;
 }
 
@@ -384,4 +391,3 @@ function isAllDigits(t: string): boolean {
   return true;
 }
 
-export const parsePlain: Parser = createPlainParser();

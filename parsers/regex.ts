@@ -3,7 +3,7 @@ import { compileTimeFormat } from '../src/parse/time-format.ts';
 import { unparsedRecord } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
 import { userRegex } from '../src/parse/safe-regex.ts';
-import { TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { LogRecord } from '../src/core/record.ts';
 
@@ -21,14 +21,15 @@ import type { LogRecord } from '../src/core/record.ts';
 export function createRegexParser(options: Pick<ParserOptions, 'pattern' | 'timezone' | 'fields' | 'time_format'>): Parser {
   if (options.pattern === undefined) throw new Error('the regex parser needs parser_options.pattern');
   const re = userRegex(options.pattern);
-  const mapper = new FieldMapper('regex', TimeZone.parse(options.timezone ?? 'UTC') ?? TimeZone.UTC, options.fields, { timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
+  const time = new TimeReader();
+  const mapper = new FieldMapper({ parser: 'regex', tz: TimeZone.parse(options.timezone ?? 'UTC') ?? TimeZone.UTC, time, fields: options.fields, timeFormat: options?.time_format !== undefined ? compileTimeFormat(options.time_format) : undefined });
   // every group name: matching the pattern's alternative with an empty one yields them all
   const names = Object.keys(new RegExp(`${options.pattern}|`).exec('')?.groups ?? {});
   const hasMessage = names.some((g) => mapper.slotOf(g) === 'message');
   return (line: string, ctx: ParseContext): LogRecord => {
     const m = re.exec(line);
     if (m === null || m.groups === undefined) {
-      return unparsedRecord(line, ctx, 'regex', 'no_match');
+      return unparsedRecord(line, ctx, 'regex', 'no_match', time);
     }
     const groups: Record<string, unknown> = {};
     for (const k in m.groups) {

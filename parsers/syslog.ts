@@ -1,6 +1,6 @@
 import { applyTimestamp, unparsedRecord, syslogSeverityLevel } from '../src/parse/normalize.ts';
 import type { ParserOptions } from '../src/parse/options.ts';
-import { lastEnd, parseIsoPrefix, parseSyslogTime, TimeZone } from '../src/parse/time.ts';
+import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
 
@@ -14,16 +14,17 @@ import type { Level, LogRecord } from '../src/core/record.ts';
  */
 export function createSyslogParser(options?: Pick<ParserOptions, 'timezone'>): Parser {
   const tz = TimeZone.parse(options?.timezone ?? 'UTC') ?? TimeZone.UTC;
+  const time = new TimeReader();
   return (line: string, ctx: ParseContext): LogRecord => {
-    const rec = parseSyslog(line, ctx, tz);
+    const rec = parseSyslog(line, ctx, tz, time);
     if (rec !== undefined) return rec;
-    return unparsedRecord(line, ctx, 'syslog', 'malformed');
+    return unparsedRecord(line, ctx, 'syslog', 'malformed', time);
   };
 }
 
 const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'security', 'console', 'solaris-cron', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
 
-export function parseSyslog(line: string, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
+export function parseSyslog(line: string, ctx: ParseContext, tz: TimeZone, time: TimeReader): LogRecord | undefined {
   let p = 0;
   let pri = -1;
   if (line.charCodeAt(0) === 60 /* < */) {
@@ -34,21 +35,21 @@ export function parseSyslog(line: string, ctx: ParseContext, tz: TimeZone): LogR
     p = e + 1;
     // RFC 5424: version digit(s) then a space
     const v = line.charCodeAt(p);
-    if (v >= 49 && v <= 57 && line.charCodeAt(p + 1) === 32) return parse5424(line, p + 2, pri, ctx, tz);
+    if (v >= 49 && v <= 57 && line.charCodeAt(p + 1) === 32) return parse5424(line, p + 2, pri, ctx, tz, time);
   }
-  return parse3164(line, p, pri, ctx, tz) ?? (pri >= 0 && pri <= 7 ? kernelLevelLine(line, p, pri, ctx) : undefined);
+  return parse3164(line, p, pri, ctx, tz, time) ?? (pri >= 0 && pri <= 7 ? kernelLevelLine(line, p, pri, ctx, time) : undefined);
 }
 
 /**
  * A printk line with only its `<N>` level (0..7, facility kern): `/dev/kmsg`, `dmesg -r`,
  * containers' console logs: `<3>[   12.345678] usb 1-1: device descriptor read/64, error -71`.
  */
-function kernelLevelLine(line: string, p: number, pri: number, ctx: ParseContext): LogRecord {
+function kernelLevelLine(line: string, p: number, pri: number, ctx: ParseContext, time: TimeReader): LogRecord {
   const meta: Record<string, unknown> = {};
   const rec = base(ctx, pri, meta);
   rec.message = line.slice(p);
   rec.metadata = meta;
-  applyTimestamp(rec, undefined, ctx, 'syslog');
+  applyTimestamp(rec, undefined, ctx, 'syslog', time);
   return rec;
 }
 
@@ -61,13 +62,13 @@ function base(ctx: ParseContext, pri: number, meta: Record<string, unknown>): Lo
   return rec;
 }
 
-function parse3164(line: string, p: number, pri: number, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
+function parse3164(line: string, p: number, pri: number, ctx: ParseContext, tz: TimeZone, time: TimeReader): LogRecord | undefined {
   let iso: string | undefined;
   const c = line.charCodeAt(p);
-  if (c >= 48 && c <= 57) iso = parseIsoPrefix(line, tz, p);
-  else iso = parseSyslogTime(line, p, tz, ctx.readTime);
+  if (c >= 48 && c <= 57) iso = time.parseIsoPrefix(line, tz, p);
+  else iso = time.parseSyslogTime(line, p, tz, ctx.readTime);
   if (iso === undefined) return undefined;
-  p = lastEnd;
+  p = time.end;
   if (line.charCodeAt(p) !== 32) return undefined;
   p++;
   const meta: Record<string, unknown> = {};
@@ -101,7 +102,7 @@ function parse3164(line: string, p: number, pri: number, ctx: ParseContext, tz: 
     if (lv !== undefined) rec.level = lv;
   }
   repeatCount(rec.message, meta);
-  applyTimestamp(rec, iso, ctx, 'syslog');
+  applyTimestamp(rec, iso, ctx, 'syslog', time);
   return rec;
 }
 
@@ -148,16 +149,16 @@ function isTag(t: string): boolean {
   return true;
 }
 
-function parse5424(line: string, p: number, pri: number, ctx: ParseContext, tz: TimeZone): LogRecord | undefined {
+function parse5424(line: string, p: number, pri: number, ctx: ParseContext, tz: TimeZone, time: TimeReader): LogRecord | undefined {
   const meta: Record<string, unknown> = {};
   const rec = base(ctx, pri, meta);
   let iso: string | undefined;
   if (line.charCodeAt(p) === 45) {
     p++;
   } else {
-    iso = parseIsoPrefix(line, tz, p);
+    iso = time.parseIsoPrefix(line, tz, p);
     if (iso === undefined) return undefined;
-    p = lastEnd;
+    p = time.end;
   }
   const fields: string[] = [];
   for (let i = 0; i < 4; i++) {
@@ -199,7 +200,7 @@ function parse5424(line: string, p: number, pri: number, ctx: ParseContext, tz: 
   rec.message = msg;
   rec.metadata = meta;
   repeatCount(msg, meta);
-  applyTimestamp(rec, iso, ctx, 'syslog');
+  applyTimestamp(rec, iso, ctx, 'syslog', time);
   return rec;
 }
 
@@ -243,4 +244,3 @@ function parseSdElement(line: string, p: number, sd: Record<string, Record<strin
   return p + 1;
 }
 
-export const parseSyslogLine: Parser = createSyslogParser();

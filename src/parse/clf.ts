@@ -1,6 +1,6 @@
 import type { HttpInfo, Level, LogRecord } from '../core/record.ts';
 import { applyTimestamp, httpStatusLevel, unparsedRecord } from './normalize.ts';
-import { parseClfTime } from './time.ts';
+import type { TimeReader } from './time.ts';
 import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
@@ -23,127 +23,153 @@ import { lookupTable } from '../core/lookup-table.ts';
  */
 export type ClfFlavor = 'nginx' | 'apache';
 
-/** Why a line did not scan: `truncated` when it ended mid-structure, else `malformed`. */
-export let clfFailure: 'truncated' | 'malformed' = 'malformed';
+/**
+ * The CLF scanner of one parser instance (nginx, apache, auto): its flavor and TimeReader, and why
+ * the last line did not scan. One per parser, reused for every line.
+ */
+export class ClfScanner {
+  /** Why the last line did not scan: `truncated` when it ended mid-structure, else `malformed`. */
+  failure: 'truncated' | 'malformed' = 'malformed';
+  private readonly flavor: ClfFlavor;
+  /** The parser name parse errors are counted under. */
+  private readonly parser: string;
+  private readonly clientErrorLevel: Level;
+  private readonly time: TimeReader;
 
-export function parseClf(line: string, ctx: ParseContext, flavor: ClfFlavor, parser: string, clientErrorLevel: Level): LogRecord | undefined {
-  const n = line.length;
-  const a = line.indexOf(' ');
-  if (a <= 0) return fail(a < 0 ? 'truncated' : 'malformed');
-  const b = line.indexOf(' ', a + 1);
-  if (b < 0) return fail('truncated');
-  const c = line.indexOf(' [', b);
-  if (c < 0) return fail(line.indexOf('[') < 0 && n - b < 40 ? 'truncated' : 'malformed');
-  // the time is normally exactly 26 chars; tolerate other lengths
-  let te = c + 28;
-  if (line.charCodeAt(te) !== 93 /* ] */) {
-    te = line.indexOf(']', c + 2);
-    if (te < 0) return fail('truncated');
+  constructor(opts: { flavor: ClfFlavor; parser: string; clientErrorLevel: Level; time: TimeReader }) {
+    this.flavor = opts.flavor;
+    this.parser = opts.parser;
+    this.clientErrorLevel = opts.clientErrorLevel;
+    this.time = opts.time;
   }
-  const timeText = line.slice(c + 2, te);
-  if (te + 2 >= n) return fail('truncated');
-  if (line.charCodeAt(te + 1) !== 32 || line.charCodeAt(te + 2) !== 34) return fail('malformed');
-  const rs = te + 3;
-  const re = closingQuote(line, rs);
-  if (re < 0) return fail('truncated');
-  // status
-  const ss = re + 2;
-  if (line.charCodeAt(re + 1) !== 32) return fail(re + 1 >= n ? 'truncated' : 'malformed');
-  const status = int3(line, ss);
-  if (status < 0) return fail(ss + 3 > n ? 'truncated' : 'malformed');
-  let p = ss + 3;
-  let bytes: number | undefined;
-  if (line.charCodeAt(p) === 32) {
-    p++;
-    if (line.charCodeAt(p) === 45 /* - */) {
+
+  parse(line: string, ctx: ParseContext): LogRecord | undefined {
+    const { flavor, parser, clientErrorLevel } = this;
+    const n = line.length;
+    const a = line.indexOf(' ');
+    if (a <= 0) return this.fail(a < 0 ? 'truncated' : 'malformed');
+    const b = line.indexOf(' ', a + 1);
+    if (b < 0) return this.fail('truncated');
+    const c = line.indexOf(' [', b);
+    if (c < 0) return this.fail(line.indexOf('[') < 0 && n - b < 40 ? 'truncated' : 'malformed');
+    // the time is normally exactly 26 chars; tolerate other lengths
+    let te = c + 28;
+    if (line.charCodeAt(te) !== 93 /* ] */) {
+      te = line.indexOf(']', c + 2);
+      if (te < 0) return this.fail('truncated');
+    }
+    const timeText = line.slice(c + 2, te);
+    if (te + 2 >= n) return this.fail('truncated');
+    if (line.charCodeAt(te + 1) !== 32 || line.charCodeAt(te + 2) !== 34) return this.fail('malformed');
+    const rs = te + 3;
+    const re = closingQuote(line, rs);
+    if (re < 0) return this.fail('truncated');
+    // status
+    const ss = re + 2;
+    if (line.charCodeAt(re + 1) !== 32) return this.fail(re + 1 >= n ? 'truncated' : 'malformed');
+    const status = int3(line, ss);
+    if (status < 0) return this.fail(ss + 3 > n ? 'truncated' : 'malformed');
+    let p = ss + 3;
+    let bytes: number | undefined;
+    if (line.charCodeAt(p) === 32) {
       p++;
-    } else {
-      let v = 0;
-      const s = p;
-      while (p < n) {
-        const d = line.charCodeAt(p) - 48;
-        if (d < 0 || d > 9) break;
-        v = v * 10 + d;
+      if (line.charCodeAt(p) === 45 /* - */) {
         p++;
+      } else {
+        let v = 0;
+        const s = p;
+        while (p < n) {
+          const d = line.charCodeAt(p) - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+          p++;
+        }
+        // more than 15 digits cannot be a byte count (and would not be a safe integer)
+        if (p === s || p - s > 15) return this.fail('malformed');
+        bytes = v;
       }
-      // more than 15 digits cannot be a byte count (and would not be a safe integer)
-      if (p === s || p - s > 15) return fail('malformed');
-      bytes = v;
-    }
-  } else if (p < n) return fail('malformed');
+    } else if (p < n) return this.fail('malformed');
 
-  const addr = line.slice(0, a);
-  const ip = ipLiteral(addr);
-  const level = httpStatusLevel(status, clientErrorLevel);
-  let rec: LogRecord;
-  if (ip !== undefined) rec = { timestamp: '', level, service: ctx.service, message: line, ip_address: ip, source: ctx.source };
-  else {
-    // apache %h with HostnameLookups On writes the client's name: never an ip_address
-    rec = { timestamp: '', level, service: ctx.service, message: line, source: ctx.source };
-    if (addr !== '-') rec.metadata = { remote_host: addr };
-  }
-  const http: HttpInfo = {};
-  let meta: Record<string, unknown> | undefined;
-  // request line: METHOD SP target SP protocol
-  const sp1 = line.indexOf(' ', rs);
-  const sp2 = sp1 > 0 && sp1 < re ? line.lastIndexOf(' ', re - 1) : -1;
-  if (sp1 > rs && sp2 > sp1 && line.charCodeAt(sp2 + 1) === 72 /* H */) {
-    http.method = line.slice(rs, sp1);
-    http.path = line.slice(sp1 + 1, sp2);
-    http.protocol = line.slice(sp2 + 1, re);
-  } else if (re > rs && !(re === rs + 1 && line.charCodeAt(rs) === 45)) {
-    meta = { request: line.slice(rs, re) };
-  }
-  http.status_code = status;
-  if (bytes !== undefined) http.bytes = bytes;
-  const user = line.slice(b + 1, c);
-  if (user !== '-' && user.length > 0) rec.user_id = user;
-
-  // combined: "referer" "user-agent"
-  if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
-    const fe = closingQuote(line, p + 2);
-    if (fe < 0) {
-      markTruncated(rec, ctx, parser);
-      return finish(rec, http, meta, timeText, ctx, parser);
+    const addr = line.slice(0, a);
+    const ip = ipLiteral(addr);
+    const level = httpStatusLevel(status, clientErrorLevel);
+    let rec: LogRecord;
+    if (ip !== undefined) rec = { timestamp: '', level, service: ctx.service, message: line, ip_address: ip, source: ctx.source };
+    else {
+      // apache %h with HostnameLookups On writes the client's name: never an ip_address
+      rec = { timestamp: '', level, service: ctx.service, message: line, source: ctx.source };
+      if (addr !== '-') rec.metadata = { remote_host: addr };
     }
-    const ref = line.slice(p + 2, fe);
-    if (ref !== '-' && ref.length > 0) http.referrer = ref;
-    p = fe + 1;
+    const http: HttpInfo = {};
+    let meta: Record<string, unknown> | undefined;
+    // request line: METHOD SP target SP protocol
+    const sp1 = line.indexOf(' ', rs);
+    const sp2 = sp1 > 0 && sp1 < re ? line.lastIndexOf(' ', re - 1) : -1;
+    if (sp1 > rs && sp2 > sp1 && line.charCodeAt(sp2 + 1) === 72 /* H */) {
+      http.method = line.slice(rs, sp1);
+      http.path = line.slice(sp1 + 1, sp2);
+      http.protocol = line.slice(sp2 + 1, re);
+    } else if (re > rs && !(re === rs + 1 && line.charCodeAt(rs) === 45)) {
+      meta = { request: line.slice(rs, re) };
+    }
+    http.status_code = status;
+    if (bytes !== undefined) http.bytes = bytes;
+    const user = line.slice(b + 1, c);
+    if (user !== '-' && user.length > 0) rec.user_id = user;
+
+    // combined: "referer" "user-agent"
     if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
-      const ue = closingQuote(line, p + 2);
-      if (ue < 0) {
+      const fe = closingQuote(line, p + 2);
+      if (fe < 0) {
         markTruncated(rec, ctx, parser);
-        return finish(rec, http, meta, timeText, ctx, parser);
+        return this.finish(rec, http, meta, timeText, ctx);
       }
-      const ua = line.slice(p + 2, ue);
-      if (ua !== '-' && ua.length > 0) rec.user_agent = ua;
-      p = ue + 1;
+      const ref = line.slice(p + 2, fe);
+      if (ref !== '-' && ref.length > 0) http.referrer = ref;
+      p = fe + 1;
+      if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 34) {
+        const ue = closingQuote(line, p + 2);
+        if (ue < 0) {
+          markTruncated(rec, ctx, parser);
+          return this.finish(rec, http, meta, timeText, ctx);
+        }
+        const ua = line.slice(p + 2, ue);
+        if (ua !== '-' && ua.length > 0) rec.user_agent = ua;
+        p = ue + 1;
+      }
     }
+    if (p < n) meta = extras(line, p, flavor, rec, http, meta);
+    return this.finish(rec, http, meta, timeText, ctx);
   }
-  if (p < n) meta = extras(line, p, flavor, rec, http, meta);
-  return finish(rec, http, meta, timeText, ctx, parser);
-}
 
-function fail(why: 'truncated' | 'malformed'): undefined {
-  clfFailure = why;
-  return undefined;
+  /** The record, or a plain record with a counted parse error. */
+  parseOrPlain(line: string, ctx: ParseContext): LogRecord {
+    const rec = this.parse(line, ctx);
+    if (rec !== undefined) return rec;
+    return unparsedRecord(line, ctx, this.parser, this.failure, this.time);
+  }
+
+  private fail(why: 'truncated' | 'malformed'): undefined {
+    this.failure = why;
+    return undefined;
+  }
+
+  private finish(rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined, timeText: string, ctx: ParseContext): LogRecord {
+    rec.http = http;
+    if (meta !== undefined) rec.metadata = rec.metadata === undefined ? meta : Object.assign(meta, rec.metadata);
+    const iso = this.time.parseClfTime(timeText);
+    if (iso === undefined) {
+      ctx.parseError(this.parser, 'bad_timestamp');
+      (rec.metadata ??= {}).time_local = timeText;
+    }
+    applyTimestamp(rec, iso, ctx, this.parser, this.time);
+    return rec;
+  }
 }
 
 function markTruncated(rec: LogRecord, ctx: ParseContext, parser: string): void {
   ctx.parseError(parser, 'truncated');
   (rec.metadata ??= {}).parse_error = 'truncated';
-}
-
-function finish(rec: LogRecord, http: HttpInfo, meta: Record<string, unknown> | undefined, timeText: string, ctx: ParseContext, parser: string): LogRecord {
-  rec.http = http;
-  if (meta !== undefined) rec.metadata = rec.metadata === undefined ? meta : Object.assign(meta, rec.metadata);
-  const iso = parseClfTime(timeText);
-  if (iso === undefined) {
-    ctx.parseError(parser, 'bad_timestamp');
-    (rec.metadata ??= {}).time_local = timeText;
-  }
-  applyTimestamp(rec, iso, ctx, parser);
-  return rec;
 }
 
 /** Index of the closing `"` of a quoted field starting at i (backslash escapes skipped), -1 if none. */
@@ -291,11 +317,4 @@ function isDigits(t: string): boolean {
     if (c < 48 || c > 57) return false;
   }
   return true;
-}
-
-/** A CLF parser for one flavor: the record, or a plain record with a counted parse error. */
-export function clfOrPlain(line: string, ctx: ParseContext, flavor: ClfFlavor, parser: string, clientErrorLevel: Level): LogRecord {
-  const rec = parseClf(line, ctx, flavor, parser, clientErrorLevel);
-  if (rec !== undefined) return rec;
-  return unparsedRecord(line, ctx, parser, clfFailure);
 }

@@ -1,7 +1,7 @@
 import type { HttpInfo, LogRecord } from '../core/record.ts';
 import { applyTimestamp, levelOf } from './normalize.ts';
 import { FIELD_SLOTS, type FieldSlot } from './options.ts';
-import { parseTimestampValue, type TimeZone } from './time.ts';
+import type { TimeReader, TimeZone } from './time.ts';
 import type { TimeFormat } from './time-format.ts';
 import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
@@ -73,6 +73,8 @@ export class FieldMapper {
   private readonly from: Array<string | undefined> = new Array(N).fill(undefined);
   private readonly tz: TimeZone;
   private readonly parser: string;
+  /** The parser's own TimeReader. */
+  private readonly time: TimeReader;
   /**
    * After map(): true when the record has exactly the input's keys with the input's values
    * (every key the schema's own name, every value already in the schema's form, nothing added
@@ -87,10 +89,12 @@ export class FieldMapper {
   private readonly timeFormat: TimeFormat | undefined;
   private readonly timeEnd = { at: 0 };
 
-  constructor(parser: string, tz: TimeZone, extra: Partial<Record<FieldSlot, string | string[]>> = {}, opts: { timeFormat?: TimeFormat } = {}) {
-    this.parser = parser;
-    this.tz = tz;
+  constructor(opts: { parser: string; tz: TimeZone; time: TimeReader; fields?: Partial<Record<FieldSlot, string | string[]>>; timeFormat?: TimeFormat }) {
+    this.parser = opts.parser;
+    this.tz = opts.tz;
+    this.time = opts.time;
     this.timeFormat = opts.timeFormat;
+    const extra = opts.fields ?? {};
     for (let slot = 0; slot < N; slot++) {
       const name = FIELD_SLOTS[slot];
       const user = extra[name];
@@ -239,7 +243,7 @@ export class FieldMapper {
     // `metadata` object becomes the record's as is rather than a copy.
     if (metaObj !== undefined) meta = meta === undefined ? metaObj : Object.assign(meta, metaObj);
     if (meta !== undefined) rec.metadata = meta;
-    applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser);
+    applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser, this.time);
     // a clamped (future) time is replaced and noted in metadata
     this.verbatim = verbatim && rec.timestamp === vals[TS];
     this.inputKeys = inputKeys;
@@ -296,7 +300,7 @@ export class FieldMapper {
           const iso = this.timeFormat.parse(v, 0, this.tz, ctx.readTime, this.timeEnd);
           if (iso !== undefined && this.timeEnd.at === v.length) return iso;
         }
-        return parseTimestampValue(v, this.tz, ctx.readTime);
+        return this.time.parseTimestampValue(v, this.tz, ctx.readTime);
       case LEVEL:
         return levelOf(v);
       case IP:

@@ -1,5 +1,5 @@
 import type { Level, LogRecord } from '../core/record.ts';
-import { FUTURE_TOLERANCE_MS, isoFromMs, parseTimestampValue, TimeZone } from './time.ts';
+import type { TimeReader } from './time.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
 
@@ -76,52 +76,33 @@ export function httpStatusLevel(status: number | undefined, clientErrorLevel: Le
 }
 
 /**
- * Normalizes a timestamp value to RFC 3339 UTC, keeping sub-millisecond digits. Accepts ISO
- * strings (any offset; zone-less read as UTC), epoch seconds / ms / µs / ns, CLF, syslog.
- */
-export function normalizeTimestamp(value: unknown, tz: TimeZone = TimeZone.UTC, refMs = Date.now()): string | undefined {
-  return parseTimestampValue(value, tz, refMs);
-}
-
-let cachedRead = -1;
-let cachedReadIso = '';
-let cachedLimitIso = '';
-
-export function readTime(ctx: ParseContext): string {
-  if (ctx.readTime !== cachedRead) cacheReadTime(ctx.readTime);
-  return cachedReadIso;
-}
-
-function cacheReadTime(ms: number): void {
-  cachedRead = ms;
-  cachedReadIso = isoFromMs(ms) ?? new Date(0).toISOString();
-  cachedLimitIso = isoFromMs(ms + FUTURE_TOLERANCE_MS) ?? '9999';
-}
-
-/**
  * Sets the record's timestamp: the line's own time when it has one, else the container
  * runtime's, else the read time (marked `metadata.timestamp_source: "read_time"`). A time more
  * than 10 minutes after the read time is clamped to the read time, counted as a parse error
- * (reason `future_timestamp`) and kept in `metadata.original_timestamp`.
+ * (reason `future_timestamp`) and kept in `metadata.original_timestamp`. `time` is the parser's
+ * own TimeReader: it also hands on the epoch ms of the last canonical timestamp it read
+ * (ParseContext.timestampText/timestampMs, a consistent pair whatever record it belongs to).
  */
-export function applyTimestamp(rec: LogRecord, iso: string | undefined, ctx: ParseContext, parser: string): void {
-  if (ctx.readTime !== cachedRead) cacheReadTime(ctx.readTime);
+export function applyTimestamp(rec: LogRecord, iso: string | undefined, ctx: ParseContext, parser: string, time: TimeReader): void {
+  time.readTime(ctx.readTime);
+  ctx.timestampText = time.lastCanonical;
+  ctx.timestampMs = time.lastCanonicalMs;
   if (iso === undefined) {
     if (ctx.runtimeTimestamp) {
       rec.timestamp = ctx.runtimeTimestamp;
       return;
     }
-    rec.timestamp = cachedReadIso;
+    rec.timestamp = time.readIso;
     (rec.metadata ??= {}).timestamp_source = 'read_time';
     return;
   }
   // RFC 3339 UTC strings with 4-digit years order like the instants they name (to the ms).
-  if (iso > cachedLimitIso) {
+  if (iso > time.readLimitIso) {
     ctx.parseError(parser, 'future_timestamp');
     const m = (rec.metadata ??= {});
     m.timestamp_source = 'clamped';
     m.original_timestamp = iso;
-    rec.timestamp = cachedReadIso;
+    rec.timestamp = time.readIso;
     return;
   }
   rec.timestamp = iso;
@@ -131,20 +112,20 @@ export function applyTimestamp(rec: LogRecord, iso: string | undefined, ctx: Par
  * A line no parser understood, shipped as its raw text and counted as a fallback
  * (`logship_parse_fallback_total{parser,reason}`). Not a parse error: nothing was malformed.
  */
-export function fallbackRecord(line: string, ctx: ParseContext, parser: string, reason: string): LogRecord {
+export function fallbackRecord(line: string, ctx: ParseContext, parser: string, reason: string, time: TimeReader): LogRecord {
   ctx.parseFallback?.(parser, reason);
-  return plainRecord(line, ctx);
+  return plainRecord(line, ctx, time);
 }
 
 /** A line of `parser`'s format that it could not read: a counted parse error, shipped as raw text (and a fallback). */
-export function unparsedRecord(line: string, ctx: ParseContext, parser: string, reason: string): LogRecord {
+export function unparsedRecord(line: string, ctx: ParseContext, parser: string, reason: string, time: TimeReader): LogRecord {
   ctx.parseError(parser, reason);
-  return fallbackRecord(line, ctx, parser, reason);
+  return fallbackRecord(line, ctx, parser, reason, time);
 }
 
 /** A record for a line that carries nothing but text. */
-export function plainRecord(line: string, ctx: ParseContext): LogRecord {
+export function plainRecord(line: string, ctx: ParseContext, time: TimeReader): LogRecord {
   const rec: LogRecord = { timestamp: '', level: 'INFO', service: ctx.service, message: line, source: ctx.source };
-  applyTimestamp(rec, undefined, ctx, 'plain');
+  applyTimestamp(rec, undefined, ctx, 'plain', time);
   return rec;
 }

@@ -1,4 +1,4 @@
-import { inferYear, isoFromMs, type TimeZone } from './time.ts';
+import { inferYear, IsoFormatter, type TimeZone } from './time.ts';
 
 /**
  * A time layout a user names in `parser_options.time_format`, for times the built-in recognition
@@ -119,6 +119,8 @@ export function compileTimeFormat(spec: string): TimeFormat {
 interface Fields { year: number; year2: number; month: number; day: number; hour: number; minute: number; second: number }
 
 class LayoutFormat implements TimeFormat {
+  /** Its own per-second memo: a format belongs to one parser. */
+  private readonly iso = new IsoFormatter();
   private readonly f: Fields = { year: -1, year2: -1, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
 
   readonly spec: string;
@@ -222,11 +224,12 @@ class LayoutFormat implements TimeFormat {
     }
     if (Number.isNaN(ms)) return undefined;
     end.at = p;
-    return isoFromMs(ms, frac);
+    return this.iso.format(ms, frac);
   }
 }
 
 class EpochFormat implements TimeFormat {
+  private readonly iso = new IsoFormatter();
   readonly spec: 'epoch' | 'epoch_ms';
 
   constructor(spec: 'epoch' | 'epoch_ms') {
@@ -247,7 +250,7 @@ class EpochFormat implements TimeFormat {
     const whole = Number(s.slice(start, frac.length > 0 ? p - frac.length - 1 : p));
     const ms = this.spec === 'epoch' ? whole * 1000 + (frac.length > 0 ? Math.floor(Number(`0.${frac}`) * 1000) : 0) : whole;
     end.at = p;
-    return isoFromMs(ms, this.spec === 'epoch' ? frac : '');
+    return this.iso.format(ms, this.spec === 'epoch' ? frac : '');
   }
 }
 

@@ -22,6 +22,13 @@ export interface ParseContext {
    * only `source` to add (LogEvent.json). The caller resets it before each line.
    */
   verbatim?: boolean;
+  /**
+   * Set by the parser (normalize's applyTimestamp): a timestamp text it read as already canonical
+   * and its epoch ms, so sinks need not parse that text again (LogEvent.parsedTimeMs). A consistent
+   * pair, not necessarily the returned record's timestamp: compare the text before using the ms.
+   */
+  timestampText?: string;
+  timestampMs?: number;
 }
 
 /**

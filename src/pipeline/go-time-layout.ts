@@ -1,5 +1,5 @@
 import { LogshipError } from '../core/errors.ts';
-import { isoFromMs, parseOffset, TimeZone } from '../parse/time.ts';
+import { IsoFormatter, isoFromMs, parseOffset, TimeZone } from '../parse/time.ts';
 
 export class TimeLayoutError extends LogshipError {}
 
@@ -69,6 +69,8 @@ const TOKENS: Array<[string, string, Part | null]> = [
  * without a zone is read in `location`.
  */
 export class GoTimeLayout {
+  /** Its own per-second memo: a layout belongs to one stage. */
+  private readonly iso = new IsoFormatter();
   private readonly re: RegExp;
   private readonly parts: Part[];
   private readonly location: TimeZone;
@@ -144,7 +146,7 @@ export class GoTimeLayout {
     const wall = Date.UTC(year, month - 1, day, hour, minute, second, frac.length === 0 ? 0 : Number(frac.slice(0, 3).padEnd(3, '0')));
     if (new Date(wall).getUTCDate() !== day) return undefined;
     const ms = zone !== undefined ? wall - zone * 60_000 : this.location.wallToUtc(wall);
-    return isoFromMs(ms, frac);
+    return this.iso.format(ms, frac);
   }
 }
 

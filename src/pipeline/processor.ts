@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CounterTable, type MetricsRegistry } from '../self-metrics/registry.ts';
 import { plainRecord } from '../parse/normalize.ts';
-import { lastCanonicalTimestampMs } from '../parse/time.ts';
+import { TimeReader } from '../parse/time.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, LogRecord, SourceInfo } from '../core/record.ts';
 import { VerbatimLine } from '../core/verbatim-line.ts';
@@ -35,6 +35,8 @@ export class LineProcessor implements LineReceiver {
   /** The source's static labels: each event gets its own copy, which stages may write into. */
   private readonly staticLabels: Readonly<Record<string, string>>;
   private readonly ctx: ParseContext;
+  /** For the records this processor makes itself (a line nested too deep ships as its text). */
+  private readonly time = new TimeReader();
   /** The source's service (config `service`, else its name); a line's transport may name its own. */
   private readonly service: string;
   private readonly linesProcessed;
@@ -88,6 +90,9 @@ export class LineProcessor implements LineReceiver {
       readTime: 0,
       runtimeTimestamp: undefined,
       parseError: (parser, reason) => this.countParseError(parser, reason),
+      verbatim: false,
+      timestampText: undefined,
+      timestampMs: NaN,
       parseFallback: (parser, reason) => this.parseFallbacks.get(parser, reason).inc(),
     };
   }
@@ -114,14 +119,13 @@ export class LineProcessor implements LineReceiver {
         this.countParseError(this.parserName, 'too_deep');
         this.faults.note({ kind: 'parse', where: this.parserName, reason: 'too_deep', outcome: 'shipped_as_text', error: `nested deeper than ${MAX_RECORD_DEPTH} levels`, file: line.source.file, offset: line.offset });
         ctx.verbatim = false;
-        record = plainRecord(line.text, ctx);
+        record = plainRecord(line.text, ctx, this.time);
       }
       let verbatim: VerbatimLine | undefined;
       if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
       else if (ctx.verbatim && transport === undefined) verbatim = VerbatimLine.capture(line.text, record);
-      const timestamp = record.timestamp;
-      event = { record, labels: { ...this.staticLabels }, ack: line.ack, verbatim, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: lastCanonicalTimestampMs(timestamp), parsedTimeText: timestamp };
+      event = { record, labels: { ...this.staticLabels }, ack: line.ack, verbatim, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: ctx.timestampMs, parsedTimeText: ctx.timestampText };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.
       this.countParseError(this.parserName, 'exception');

@@ -5,7 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TimeZone, isoFromMs, localZoneName, parseTimestampValue } from '../../src/parse/time.ts';
+import { TimeReader, TimeZone, localZoneName } from '../../src/parse/time.ts';
+
+/** One reader for the whole file, as a parser keeps one for all its lines (its memos included). */
+const reader = new TimeReader();
 import type { ParseContext } from '../../src/parse/types.ts';
 
 function ctxAt(iso: string, errors: string[] = []): ParseContext {
@@ -46,7 +49,7 @@ t.test('timestamp formats and zones', async (t) => {
     [Number.NaN, utc, undefined],
     [1e300, utc, undefined],
   ];
-  for (const [v, tz, want] of cases) t.equal(parseTimestampValue(v, tz, ref), want, `${JSON.stringify(v)} in ${tz.name}`);
+  for (const [v, tz, want] of cases) t.equal(reader.parseTimestampValue(v, tz, ref), want, `${JSON.stringify(v)} in ${tz.name}`);
   t.equal(TimeZone.parse('Not/AZone'), undefined);
   t.equal(TimeZone.parse('+05:30')!.wallToUtc(Date.UTC(2024, 0, 1, 5, 30)), Date.UTC(2024, 0, 1));
 });
@@ -55,13 +58,13 @@ t.test('toISOString-shaped UTC times: kept as given when valid, canonicalised or
   const utc = TimeZone.UTC;
   const ref = Date.UTC(2024, 5, 1);
   for (const v of ['2024-01-15T10:00:00.123Z', '1999-12-31T23:59:59.999Z', '2024-02-29T00:00:00.000Z']) {
-    t.equal(parseTimestampValue(v, utc, ref), v, v);
-    t.equal(parseTimestampValue(v, utc, ref), new Date(v).toISOString(), `${v} is what toISOString gives`);
+    t.equal(reader.parseTimestampValue(v, utc, ref), v, v);
+    t.equal(reader.parseTimestampValue(v, utc, ref), new Date(v).toISOString(), `${v} is what toISOString gives`);
   }
   for (const v of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-15T24:00:00.000Z', '2024-01-15T10:60:00.000Z', '2024-01-15T10:00:00.0a0Z', '2024-01-15T10:00:0x.000Z']) {
-    t.equal(parseTimestampValue(v, utc, ref), undefined, `${v} refused`);
+    t.equal(reader.parseTimestampValue(v, utc, ref), undefined, `${v} refused`);
   }
-  t.equal(parseTimestampValue('2024/01/15T10:00:00.123Z', utc, ref), '2024-01-15T10:00:00.123Z', 'slash dates come out as RFC 3339');
+  t.equal(reader.parseTimestampValue('2024/01/15T10:00:00.123Z', utc, ref), '2024-01-15T10:00:00.123Z', 'slash dates come out as RFC 3339');
 });
 
 t.test('RFC 3164 year inference never lands in the future', async (t) => {
@@ -125,11 +128,11 @@ t.test('isoFromMs formats exactly like toISOString (its per-second cache include
     for (const m of list) {
       const iso = new Date(m).toISOString();
       const want = frac.length <= 3 ? iso : `${iso.slice(0, 20)}${frac}Z`;
-      const got = isoFromMs(m, frac);
+      const got = reader.iso.format(m, frac);
       if (got !== want) throw new Error(`${m} ${frac}: got ${got}, want ${want}`);
     }
   }), { numRuns: 20_000 });
-  t.equal(isoFromMs(253402300800000), undefined, 'past year 9999');
+  t.equal(reader.iso.format(253402300800000), undefined, 'past year 9999');
 });
 
 t.test('toISOString-shaped times: the same verdict whichever times came before (per-day cache)', async (t) => {
@@ -143,7 +146,7 @@ t.test('toISOString-shaped times: the same verdict whichever times came before (
     // the same days again with other times, so the cache is hit with valid and invalid times
     for (const p of [...stamps, ...sameDay.map((x, i) => ({ ...stamps[i % stamps.length], ...x }))]) {
       const v = format(p);
-      const got = parseTimestampValue(v, TimeZone.UTC, 0);
+      const got = reader.parseTimestampValue(v, TimeZone.UTC, 0);
       if (got !== (valid(p) ? v : undefined)) throw new Error(`${v}: got ${got}`);
     }
   }), { numRuns: 5_000 });
