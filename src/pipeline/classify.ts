@@ -113,6 +113,10 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
   // "input_userauth_request: invalid user %s [preauth]". The verdict follows as "Failed ... for invalid user".
   { name: 'sshd_invalid_user', when: { message: { contains: ['Invalid user ', 'input_userauth_request: invalid user'] } }, set: { event_type: 'security', action: S.authContext },
     extract: { field: 'message', pattern: 'nvalid user (?<user_id>\\S*)(?: from (?<ip_address>\\S+))?' } },
+  // auth.c allowed_user(): "User %.100s from %.100s not allowed because ..." (AllowUsers, DenyUsers,
+  // a locked account); the attempt itself follows as "Failed ... for invalid user".
+  { name: 'sshd_user_not_allowed', when: { message: { contains: ' not allowed because ' } }, set: { event_type: 'security', action: S.authContext },
+    extract: { field: 'message', pattern: 'User (?<user_id>\\S+) from (?<ip_address>\\S+) not allowed' } },
   // auth.c auth_maxtries_exceeded(), sshd's PAM conversation error, a postponed (not yet decided) attempt.
   { name: 'sshd_attempt_summary', when: { message: { contains: ['maximum authentication attempts exceeded', 'Postponed keyboard-interactive', 'PAM: Authentication failure for'] } }, set: { event_type: 'security', action: S.authContext },
     extract: { field: 'message', pattern: 'for (?:invalid user |illegal user )?(?<user_id>\\S*) from (?<ip_address>\\S+)' } },
@@ -168,7 +172,7 @@ export const BUILTIN_RULES: z.input<typeof ruleSchema>[] = [
  * look for these few words instead of every needle (most needles are variations of them), which
  * is a cheaper pass over every message. gateNeedles fails at load when a needle holds none.
  */
-const GATE_WORDS = ['failed', 'fail login', 'accepted', 'invalid user', 'authenticat', 'postponed', 'incorrect password', 'check pass'];
+const GATE_WORDS = ['failed', 'fail login', 'accepted', 'invalid user', 'authenticat', 'postponed', 'incorrect password', 'check pass', ' not allowed because '];
 
 function gateNeedles(needles: string[]): string[] {
   for (const n of needles) {
