@@ -10,8 +10,8 @@ export const labelsStageSchema = z.strictObject({
   /** Static labels added to every event. */
   values: z.record(z.string(), z.string()).default({}),
   /**
-   * Labels removed after `from` and `values` (set empty: sinks leave empty labels out and do not
-   * fill them in from the record either). Promtail's labeldrop.
+   * Labels removed after `from` and `values` (set empty: the Loki sink leaves empty labels out and
+   * does not fill them in from the record either). Promtail's labeldrop.
    */
   drop: z.array(z.string().min(1)).optional(),
   /** When given, every other label is removed the same way (Promtail's labelallow). */

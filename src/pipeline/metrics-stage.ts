@@ -42,7 +42,7 @@ const ruleSchema = z.strictObject({
   value: z.string().min(1).optional(),
   /** Multiplies the value (e.g. 0.001 for a millisecond field into a `_seconds` metric). */
   scale: z.number().finite().default(1),
-  /** label name → record field path. */
+  /** label name → record field path, or `labels.<name>` for one of the event's labels. */
   labels: z.record(z.string(), z.string().min(1)).default({}),
   buckets: bucketsSchema.optional(),
   /** Series kept for this metric; one more evicts the least recently updated series. */
@@ -137,6 +137,8 @@ class MetricRule {
   private readonly type: MetricRuleConfig['type'];
   private readonly conditions: Condition[];
   private readonly labelNames: string[];
+  /** Per label: the event label it copies, or null for a record field (labelPaths). */
+  private readonly labelLabels: Array<string | null>;
   private readonly labelPaths: string[][];
   private readonly valuePath: string[] | null;
   private readonly scale: number;
@@ -152,6 +154,7 @@ class MetricRule {
     this.conditions = rule.match.map(compileCondition);
     const labelNames = Object.keys(rule.labels);
     this.labelNames = labelNames;
+    this.labelLabels = Object.values(rule.labels).map((p) => (p.startsWith('labels.') ? p.slice('labels.'.length) : null));
     this.labelPaths = Object.values(rule.labels).map(splitPath);
     this.values = new Array<string>(labelNames.length).fill('');
     this.valuePath = rule.value !== undefined ? splitPath(rule.value) : null;
@@ -170,7 +173,8 @@ class MetricRule {
     this.cap = new SeriesCap({ metric: rule.name, maxSeries: rule.max_series, idleMs: rule.idle_expiry, evicted, perf, owner: { remove: (...v: string[]) => metric.remove(...v) } });
   }
 
-  observe(r: LogRecord): void {
+  observe(event: LogEvent): void {
+    const r = event.record;
     const conditions = this.conditions;
     for (let i = 0; i < conditions.length; i++) if (!conditions[i](r)) return;
     let value = 1;
@@ -191,7 +195,8 @@ class MetricRule {
     const values = this.values;
     let key = '';
     for (let i = 0; i < values.length; i++) {
-      let v = fieldText(getField(r, this.labelPaths[i])) ?? '';
+      const label = this.labelLabels[i];
+      let v = (label !== null ? event.labels[label] : fieldText(getField(r, this.labelPaths[i]))) ?? '';
       if (v.length > MAX_LABEL_VALUE) v = v.slice(0, MAX_LABEL_VALUE);
       values[i] = v;
       key = i === 0 ? v : `${key}\u0000${v}`;
@@ -227,7 +232,7 @@ export class MetricsStage implements Stage {
 
   process(event: LogEvent): LogEvent {
     const rules = this.rules;
-    for (let i = 0; i < rules.length; i++) rules[i].observe(event.record);
+    for (let i = 0; i < rules.length; i++) rules[i].observe(event);
     return event;
   }
 }

@@ -45,7 +45,7 @@ function writeCorpus(logs: string): { total: number; dropped: number } {
   total += 30;
   dropped += 7; // i % 4 === 3: DEBUG, dropped by the match stage (i = 3, 7, ..., 27)
   const clf = (i: number) => new Date(t0 + i * 1000).toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
-  write(join(logs, 'nginx', 'access.log'), lines(25, (i) => `10.0.0.${i} - - [${clf(i)}] "${i % 5 === 4 ? 'GET /healthz' : i % 2 ? 'POST /api/pay' : 'GET /api/doc'} HTTP/1.1" ${i % 7 === 0 ? 503 : 200} 12 "-" "curl"`));
+  write(join(logs, 'nginx', 'access.log'), lines(25, (i) => `10.0.0.${i} - - [${clf(i)}] "${i % 5 === 4 ? 'GET /healthz' : i % 2 ? 'POST /api/pay' : 'GET /api/doc'} HTTP/1.1" ${i % 7 === 0 ? 503 : 200} ${(i * 97) % 2000} "-" "curl"`));
   total += 25;
   dropped += 5; // health checks
   write(join(logs, 'containers', 'c1', 'c1-json.log'), lines(12, (i) => JSON.stringify({ log: `docker line ${i}\n`, stream: i % 2 ? 'stderr' : 'stdout', time: new Date(t0 + i * 1000).toISOString().replace('Z', '123456Z') })));
@@ -73,6 +73,16 @@ async function stored(loki: LokiProcess, query = '{job=~".+"}'): Promise<Map<str
     out.set(key, [...(out.get(key) ?? []), ...s.values.map(([ts]) => ts)].sort());
   }
   return out;
+}
+
+/** `promtail_custom_*` samples of a /metrics page, labels sorted, empty labels left out (as Prometheus reads them). */
+async function customMetrics(port: number): Promise<string[]> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith('promtail_custom_')).map((l) => {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(l)!;
+    const labels = (m[2] ?? '').match(/[a-z_]+="(?:[^"\\]|\\.)*"/g) ?? [];
+    return `${m[1]}{${labels.filter((x) => !x.endsWith('=""')).sort().join(',')}} ${Number(m[3])}`;
+  }).sort();
 }
 
 const count = (m: Map<string, string[]>) => [...m.values()].reduce((n, v) => n + v.length, 0);
@@ -124,6 +134,10 @@ if (!existsSync(PROMTAIL_BIN) || !existsSync(LOKI_BIN)) {
       t.equal(mine.length, ts.length, `line count of ${key}`);
       if (!readTime(key)) t.same(mine, ts, `timestamps of ${key}`);
     }
+    // The nginx job's custom metrics: the same series (stream labels) and values on both /metrics.
+    const [mp, ml] = await Promise.all([customMetrics(Number(envP.HTTP_PORT)), customMetrics(Number(envL.HTTP_PORT))]);
+    t.ok(mp.length > 10, `Promtail exported its custom metrics (${mp.length} samples)`);
+    t.same(ml, mp, 'logship exports the same promtail_custom_* samples');
   });
 
   t.test('stop Promtail half way through a file, start logship: every line stored exactly once', { timeout: 90_000 }, async (t) => {

@@ -101,8 +101,10 @@ export function convertPromtail(text: string, file = '<input>'): Conversion {
   // Every label and structured-metadata name a sink reads is set on every source, empty where
   // Promtail would not have it: sinks leave empty labels out instead of filling them from the record.
   // (filename is set for every event by the first stage.)
-  const allNames = [...labelNames, ...metadataNames].filter((n) => n !== 'filename');
-  for (const s of sources) for (const n of allNames) if (s.labels[n] === undefined) s.labels[n] = '';
+  for (const s of sources) for (const n of labelNames) if (n !== 'filename' && s.labels[n] === undefined) s.labels[n] = '';
+  // Structured metadata the same way, on the event (a source's own labels are all stream labels).
+  const first = pipeline[0] as { values?: Record<string, string> };
+  if (metadataNames.size > 0) first.values = Object.fromEntries([...metadataNames].sort().map((n) => [n, '']));
 
   const labelList = [...labelNames].sort();
   if (labelList.length > MAX_LABELS) log.at('scrape_configs').left(`${labelList.length} label names in all (${labelList.join(', ')}); logship's Loki sink takes at most ${MAX_LABELS}: ${labelList.slice(MAX_LABELS).join(', ')} left out`);
@@ -299,7 +301,7 @@ function convertScrape(sc: Raw, log: IssueLog, ctx: ScrapeContext): { sources: S
     scope.containerFields(containerType);
     // Promtail's docker and cri stages label every line with its stream.
     stages.push({ type: 'labels', from: { stream: 'source.stream' } });
-    ctx.labelNames.add('stream');
+    scope.label('stream');
   }
   stages.push(...convertStages(rawStages.slice(head), scope, stagesLog, head));
   return { sources: statics2, stages };

@@ -23,12 +23,21 @@ export class StageScope {
   readonly metricNames: Set<string>;
   /** Static labels of the job: a Promtail stage may read them from the extracted map, a logship field cannot. */
   readonly staticLabels: ReadonlySet<string>;
+  /** The labels this job's entries carry at the current stage (what Promtail's custom metrics are labelled with). */
+  readonly jobLabels: Set<string>;
 
   constructor(opts: { labelNames: Set<string>; metadataNames: Set<string>; metricNames: Set<string>; staticLabels: ReadonlySet<string> }) {
     this.labelNames = opts.labelNames;
     this.metadataNames = opts.metadataNames;
     this.metricNames = opts.metricNames;
     this.staticLabels = opts.staticLabels;
+    this.jobLabels = new Set([...opts.staticLabels, 'filename']);
+  }
+
+  /** A stage sets label `name` on this job's entries. */
+  label(name: string): void {
+    this.labelNames.add(name);
+    this.jobLabels.add(name);
   }
 
   /** The record field holding extracted value `name`, or undefined (reported) when logship cannot read it. */
@@ -125,9 +134,9 @@ function convertStage(kind: string, body: Raw, scope: StageScope, log: IssueLog)
     case 'match':
       return match(body, scope, log);
     case 'labeldrop':
-      return labelList(body, 'drop', log);
+      return labelList(body, 'drop', scope, log);
     case 'labelallow':
-      return labelList(body, 'keep', log);
+      return labelList(body, 'keep', scope, log);
     case 'tenant':
       return tenant(body, scope, log);
     case 'metrics':
@@ -221,7 +230,7 @@ function labels(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
     const field = scope.field(name, log.at(label));
     if (field === undefined) continue;
     from[label] = field;
-    scope.labelNames.add(label);
+    scope.label(label);
   }
   return Object.keys(from).length > 0 ? [{ type: 'labels', from }] : [];
 }
@@ -235,7 +244,7 @@ function staticLabels(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
       continue;
     }
     values[label] = s;
-    scope.labelNames.add(label);
+    scope.label(label);
   }
   return Object.keys(values).length > 0 ? [{ type: 'labels', values }] : [];
 }
@@ -353,12 +362,13 @@ function match(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
   return [{ type: 'match', ...(name ? { name } : {}), selector, stages }];
 }
 
-function labelList(body: Raw, key: 'drop' | 'keep', log: IssueLog): StageOut[] {
+function labelList(body: Raw, key: 'drop' | 'keep', scope: StageScope, log: IssueLog): StageOut[] {
   const list = Array.isArray(body.__value) ? body.__value.map(str).filter((s): s is string => s !== undefined) : undefined;
   if (list === undefined) {
     log.left('expected a list of label names');
     return [];
   }
+  for (const l of [...scope.jobLabels]) if (key === 'drop' ? list.includes(l) : !list.includes(l)) scope.jobLabels.delete(l);
   return [{ type: 'labels', [key]: list }];
 }
 
@@ -444,7 +454,9 @@ function metricRule(name: string, def: Raw, scope: StageScope, log: IssueLog): R
     return undefined;
   }
   scope.metricNames.add(full);
-  log.left('series carry no labels: Promtail labels each series with the stream\'s labels, logship metric labels come from record fields (add labels: {name: field} to the rule)');
+  // Promtail labels each series with the entry's labels at this stage.
+  const labels = [...scope.jobLabels].filter((l) => !l.startsWith('__')).sort();
+  if (labels.length > 0) rule.labels = Object.fromEntries(labels.map((l) => [l, `labels.${l}`]));
   return rule;
 }
 
