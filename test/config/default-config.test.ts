@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, readNdjson, ROOT, runCli, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
+import { DaemonProcess, ROOT, freePort, graceForLateEvents, readNdjson, runCli, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
 
 const DEFAULT_CONFIG_PATH = join(ROOT, 'config', 'logship.yaml');
 
@@ -60,7 +60,7 @@ t.test('the default config reads Docker json-file as docker, CRI pods as CRI wit
   t.match(by('pod says hi'), [{ level: 'INFO', source: { type: 'cri', name: 'pods', namespace: 'shop', pod: 'web-7d4b9', container: 'nginx', stream: 'stdout' } }], 'CRI: decoded, Kubernetes metadata from the path, read once (not again through /var/log/containers)');
   t.equal(by('partial joined').length, 1, 'CRI: P + F joined');
   t.match(by('disk almost full'), [{ level: 'WARN', source: { type: 'file', name: 'varlog' }, metadata: { pct: 91 } }], '/var/log: auto found logfmt');
-  await new Promise((r) => setTimeout(r, 1000));
+  await graceForLateEvents(1000); // a record shipped twice would show up
   t.equal(readNdjson<Rec>(out).filter((x) => x.source.name !== 'journal').length, 5, 'nothing twice');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });

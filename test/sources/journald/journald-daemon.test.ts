@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
 import { journalToolsMissing, seqEntries, writeJournal } from './support.ts';
 
 // Journal files written by the real systemd-journal-remote from export-format input, read by
@@ -136,7 +136,7 @@ t.test('kill -9 during a journal ingest: nothing lost, duplicates only from the 
   }
   const total = batch * batches;
   await waitFor('every entry shipped', () => shippedEntries(out).size >= total, 60_000, 200);
-  await sleep(500);
+  await graceForLateEvents(500); // duplicates would show up
   const counts = shippedEntries(out);
   const lost = Array.from({ length: total }, (_, k) => k).filter((k) => !counts.has(k));
   t.same(lost.slice(0, 10), [], `missing ${lost.length}`);
@@ -167,7 +167,7 @@ t.test('a killed journalctl is restarted (counted) after the last entry read; a 
   await waitFor('restart counted', async () => (await metric(port, /^logship_journald_restarts_total\{source="journal"\} (\d+)/m)) === 1);
   await writeJournal(join(jdir, 'a.journal'), seqEntries(500, 500));
   await waitFor('next 500', () => shippedEntries(out).size >= 1000);
-  await sleep(300);
+  await graceForLateEvents(300); // duplicates would show up
   t.ok([...shippedEntries(out).values()].every((n) => n === 1), 'the restarted child continued after the last entry read: no duplicates');
   t.equal((await d.kill('SIGTERM')).code, 0);
 
@@ -178,7 +178,7 @@ t.test('a killed journalctl is restarted (counted) after the last entry read; a 
   d = new DaemonProcess(['run', '--config', cfg]);
   await d.waitHttp(port);
   await waitFor('the new file read', () => shippedEntries(out).size >= 1100);
-  await sleep(300);
+  await graceForLateEvents(300); // duplicates would show up
   t.ok([...shippedEntries(out).values()].every((n) => n === 1), 'all of the new file, its first entry included, once');
   t.equal(await metric(port, /^logship_journald_cursor_lost_total\{source="journal"\} (\d+)/m), 1, 'logship_journald_cursor_lost_total');
   t.match(d.stdout + d.stderr, /stored journal cursor is no longer in the journal/);
