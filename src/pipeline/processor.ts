@@ -8,7 +8,7 @@ import { VerbatimLine } from '../core/verbatim-line.ts';
 import type { LineReceiver, SourceLine, TransportFields } from '../core/line.ts';
 import type { Stage } from '../core/stage.ts';
 import { RecordFaults } from '../self-metrics/faults.ts';
-import { exceedsDepth, MAX_RECORD_DEPTH } from './record-depth.ts';
+import { exceedsDepth, MAX_RECORD_DEPTH, mayNestDeeperThan } from './record-depth.ts';
 
 /**
  * Lines shorter than this cannot nest deeper than MAX_RECORD_DEPTH (each level costs at least
@@ -112,7 +112,7 @@ export class LineProcessor implements LineReceiver {
     let event: LogEvent | null;
     try {
       let record = this.parser(line.text, ctx);
-      if (line.text.length > DEPTH_CHECK_MIN_CHARS && exceedsDepth(record, MAX_RECORD_DEPTH)) {
+      if (line.text.length > DEPTH_CHECK_MIN_CHARS && mayNestDeeperThan(line.text, MAX_RECORD_DEPTH) && exceedsDepth(record, MAX_RECORD_DEPTH)) {
         // JSON.parse nests without limit, but every encoder after it (JSON.stringify, the ES
         // document builder, redaction) recurses: a 240 KB `{"a":{"a":…}}` line overflowed the
         // stack in the sinks and stopped its file. It ships as the text it was instead.

@@ -29,8 +29,8 @@ function hostileLines(seed: number): Buffer[] {
     // deep inside a line that otherwise is the shared schema (the verbatim fast path)
     `{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","service":"app","message":"m","d":${deep(20_000, '{"a":', '}')}}`,
     // deep just past and just within the depth limit
-    deep(101, '{"a":', '}'),
-    deep(99, '{"a":', '}'),
+    deep(1001, '{"a":', '}'),
+    deep(999, '{"a":', '}'),
     '{"n":1e400,"big":123456789012345678901234567890123456789,"neg":-1e-400,"nan":"NaN"}',
     `{"msg":"${'s'.repeat(200_000)}"}`,
     // over max_line_bytes: cut, flagged truncated
