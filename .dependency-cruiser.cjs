@@ -47,6 +47,7 @@ module.exports = {
     box('sinks', 'src/sinks/', []),
     box('server', 'src/server/', []),
     box('config', 'src/config/', ['src/parse/', 'parsers/', 'src/positions/', 'src/sources/', 'src/pipeline/', 'src/derived-metrics/', 'src/sinks/', 'src/server/']),
+    box('convert', 'src/convert/', ['src/config/', 'src/parse/', 'parsers/', 'src/positions/', 'src/sources/', 'src/pipeline/', 'src/derived-metrics/', 'src/sinks/', 'src/server/']),
     box('daemon', 'src/daemon.ts', ['src/config/', 'src/parse/', 'parsers/', 'src/positions/', 'src/sources/', 'src/pipeline/', 'src/derived-metrics/', 'src/sinks/', 'src/server/']),
     {
       name: 'src-not-to-tests-or-bench',

@@ -34,6 +34,7 @@ import { createLineChain } from './sources/line-chain.ts';
 import { JournalEntryDecoder, type JournalEntry } from './sources/journald/entry.ts';
 import { PACKAGE_ROOT, VERSION } from './core/version.ts';
 import { RecordJson } from './sinks/record-json.ts';
+import { enableLinearRegexEngine } from './parse/safe-regex.ts';
 
 const EXIT_CONFIG = 2;
 export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'logship.yaml');
@@ -229,6 +230,9 @@ function readConfig(flags: Args['flags']): { cfg: Config; applied: string[] } {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Before any config is read: every regex compiled from here on (user patterns, multiline starts)
+  // gets V8's linear-engine fallback (src/parse/safe-regex.ts says why).
+  enableLinearRegexEngine();
   let args: Args;
   try {
     args = parseArgs(argv);

@@ -13,7 +13,6 @@ export const memoryConfigSchema = z.strictObject({
    */
   max_buffer_bytes: size().default(16 * 1024 * 1024),
 }).default({ max_buffer_bytes: 16 * 1024 * 1024 });
-export type MemoryConfig = z.infer<typeof memoryConfigSchema>;
 
 /**
  * One global byte budget over everything read but not yet acknowledged by every sink

@@ -4,8 +4,8 @@
  * (`{"event_type":"security","action":"failed_login",...}`, see shared/notes/seed-log-formats.md).
  */
 
-export const EVENT_TYPES = ['security', 'performance', 'business', 'audit'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/** The `event_type` values (documentation: records carry them as plain strings). */
+const EVENT_TYPES = ['security', 'performance', 'business', 'audit'] as const;
 
 /** `action` values of `event_type: security` records. */
 export const SECURITY_ACTIONS = {
@@ -36,11 +36,9 @@ export const SECURITY_ACTIONS = {
   /** Emitted by logship's brute-force detector (one record per detection). */
   bruteForceDetected: 'brute_force_detected',
 } as const;
-export type SecurityAction = (typeof SECURITY_ACTIONS)[keyof typeof SECURITY_ACTIONS];
 
 /** `metadata.threat` values for `suspicious_request`. */
 export const THREAT_KINDS = ['sqli', 'traversal', 'scanner', 'xss', 'command_injection'] as const;
-export type ThreatKind = (typeof THREAT_KINDS)[number];
 
 /**
  * `event_type: performance` records: `metadata.operation` names the operation, `duration` is in

@@ -18,7 +18,6 @@ const bruteForceSchema = z.strictObject({
   /** Exports brute_force_source_failed_logins{source_ip} for at most this many sources over the threshold (0: none): bounded cardinality. */
   expose_top_sources: z.number().int().min(0).max(1000).default(10),
 });
-export type BruteForceConfig = z.infer<typeof bruteForceSchema>;
 
 const securitySchema = z.strictObject({
   enabled: z.boolean().default(true),

@@ -53,11 +53,6 @@ export function levelOf(value: unknown): Level | undefined {
   return undefined;
 }
 
-/** levelOf with a fallback. */
-export function normalizeLevel(value: unknown, fallback: Level = 'INFO'): Level {
-  return levelOf(value) ?? fallback;
-}
-
 /** Syslog severity 0..7 → level. */
 export function syslogSeverityLevel(sev: number): Level {
   if (sev <= 2) return 'FATAL';

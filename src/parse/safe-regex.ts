@@ -17,11 +17,27 @@ import { LogshipError } from '../core/errors.ts';
  *    re-run on the linear engine. Common patterns keep full speed; a catastrophic one costs
  *    a bounded amount of backtracking and then linear time — it cannot hang.
  *
- * Both are V8 flags set once at load; they only change behaviour for regexes that would
- * otherwise backtrack excessively, which protects every regex in the process.
+ * Both are process-wide V8 flags. They are set only where needed, by enableLinearRegexEngine()
+ * below, which compileUserRegex calls before compiling a user pattern (config load, `validate`,
+ * the stages and the regex parser): importing this module changes nothing, and a process that
+ * never compiles a user regex never sets them. They only change behaviour for regexes that would
+ * otherwise backtrack excessively, so once set they protect every regex in the process.
  */
-setFlagsFromString('--enable-experimental-regexp-engine');
-setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+/**
+ * Turns on V8's linear-time regex engine (flag `l`) and the fallback to it after excessive
+ * backtracking. Idempotent and stateless: it asks V8 whether `l` is accepted already.
+ */
+export function enableLinearRegexEngine(): void {
+  try {
+    new RegExp('', 'l');
+    return;
+  } catch {
+    // not enabled yet
+  }
+  setFlagsFromString('--enable-experimental-regexp-engine');
+  setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+}
 
 export type CompiledRegex = { ok: true; regex: RegExp } | { ok: false; error: string };
 
@@ -31,6 +47,7 @@ export type CompiledRegex = { ok: true; regex: RegExp } | { ok: false; error: st
  * rewriting ASCII letters into both-case classes (`a` → `[aA]`) instead.
  */
 export function compileUserRegex(pattern: string, flags = ''): CompiledRegex {
+  enableLinearRegexEngine();
   if (flags.includes('i')) {
     flags = flags.replace('i', '');
     try {

@@ -17,4 +17,3 @@ export const positionsConfigSchema = z.strictObject({
   /** Promtail's positions file: at the first start, files with no position continue at Promtail's offset. */
   import_promtail: z.string().min(1).optional(),
 }).default({ path: './data/positions.json', sync_interval: 1000, expire_after: 3_600_000, on_lost: 'beginning' });
-export type PositionsConfig = z.infer<typeof positionsConfigSchema>;

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { LogshipError } from '../core/errors.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import type { PositionsLost } from '../core/status.ts';
 
@@ -32,8 +31,6 @@ interface PositionsFile {
   version: 1;
   files: Record<string, PositionEntry>;
 }
-
-export class PositionsError extends LogshipError {}
 
 /**
  * The positions file: JSON, written atomically every sync_interval and on shutdown

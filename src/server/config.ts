@@ -9,4 +9,3 @@ export const serverConfigSchema = z.strictObject({
   /** /ready fails when a sink has been failing for longer than this. */
   ready_max_failing: duration().default(5 * 60_000),
 }).default({ listen: '127.0.0.1:9711', ready_max_failing: 300_000 });
-export type ServerConfig = z.infer<typeof serverConfigSchema>;

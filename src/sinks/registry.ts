@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { LogshipError } from '../core/errors.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import type { RecordFaults } from '../self-metrics/faults.ts';
 import { elasticsearchSinkSchema } from './elasticsearch/config.ts';
@@ -13,8 +12,6 @@ import { StdoutSink } from './stdout.ts';
 /** Every sink type the config accepts. New sinks add their schema here and a case in createSink. */
 export const sinkSchema = z.discriminatedUnion('type', [fileSinkSchema, stdoutSinkSchema, lokiSinkSchema, elasticsearchSinkSchema]);
 export type SinkConfig = z.infer<typeof sinkSchema>;
-
-export class SinkNotAvailableError extends LogshipError {}
 
 export interface SinkContext {
   log: Logger;

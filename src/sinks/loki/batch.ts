@@ -12,8 +12,6 @@ import { nanosString, readInt64, TAG_1_LEN, TAG_1_VARINT, TAG_2_LEN, TAG_2_VARIN
  * file is read in order); a stream that did not is reordered at seal time.
  */
 
-export const NO_METADATA: EntryMetadata = { count: 0, names: [], values: [] };
-
 /** One stream's entries in the open batch. */
 export class StreamChunk {
   stream: ResolvedStream;

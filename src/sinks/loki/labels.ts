@@ -14,7 +14,6 @@ import { LabelsCopy } from '../../core/labels-copy.ts';
 
 /** Loki's validation limits (pkg/validation/limits.go defaults). */
 export const LOKI_MAX_LABEL_NAMES = 15;
-export const LOKI_MAX_LABEL_NAME_LENGTH = 1024;
 export const LOKI_MAX_LABEL_VALUE_LENGTH = 2048;
 
 /** The value an over-cardinality label takes (and the non-core labels of an overflow stream). */
@@ -28,10 +27,6 @@ export function sanitizeLabelName(name: string): string {
   let out = name.replace(/[^a-zA-Z0-9_]/g, '_');
   if (out.length === 0 || (out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57)) out = `_${out}`;
   return out;
-}
-
-export function isValidLabelName(name: string): boolean {
-  return VALID_NAME.test(name);
 }
 
 /** Go's strconv.Quote for the characters that need it (what Loki's label parser unquotes). */

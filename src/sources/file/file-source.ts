@@ -58,6 +58,18 @@ const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip)$/;
 /** How often per-file chains are asked to emit timed-out partial / multiline records. */
 const CHAIN_FLUSH_MS = 250;
 
+/** What openFile needs to start tailing one file. */
+interface OpenFileOptions {
+  path: string;
+  /** The identity (device:inode) the file was opened under. */
+  key: string;
+  st: Stats;
+  initial: boolean;
+  rotated: boolean;
+  startAt?: number;
+  fd?: number;
+}
+
 /**
  * One configured file source. Finds files (chokidar change events on the glob base directories,
  * a periodic rescan as the safety net), keeps one Tailer per file identity (device + inode, the
@@ -208,7 +220,7 @@ export class FileSource implements Source {
     }
     this.opening.add(key);
     try {
-      await this.openFile(path, key, st, initial, false, undefined, fd);
+      await this.openFile({ path, key, st, initial, rotated: false, fd });
       this.errors.cleared(path);
     } catch (err) {
       this.openFailed(path, err);
@@ -297,7 +309,7 @@ export class FileSource implements Source {
         }
         this.opening.add(key);
         try {
-          await this.openFile(f.path, key, f.st, false, true, start);
+          await this.openFile({ path: f.path, key, st: f.st, initial: false, rotated: true, startAt: start });
           // It was renamed away before any tailer saw it at its path: still a rotation.
           if (unseenRotation) this.tailMetrics.rotations.inc();
           log.info({ file: f.path, size: f.st.size, offset: start ?? entry?.offset }, why);
@@ -349,7 +361,14 @@ export class FileSource implements Source {
     });
   }
 
-  private async openFile(path: string, key: string, st: Stats, initial: boolean, rotated: boolean, startAt?: number, fd?: number): Promise<void> {
+  /**
+   * Starts tailing one file. `initial`: found by the first scan (start_at applies to files never
+   * seen); `rotated`: a generation renamed away from its path (read to EOF, then closed);
+   * `startAt`: where to start instead of the known position; `fd`: already open (consider()).
+   */
+  private async openFile(opts: OpenFileOptions): Promise<void> {
+    const { path, key, st, initial, rotated, startAt } = opts;
+    let fd = opts.fd;
     const { positions, log } = this.deps;
     if (fd === undefined) {
       fd = await openAsync(path, 'r');
