@@ -54,16 +54,6 @@ export function parseJsonPath(text: string): Array<string | number> | undefined 
   return out.length > 0 ? out : undefined;
 }
 
-const jsonPath = () =>
-  z.string().transform((v, ctx) => {
-    const p = parseJsonPath(v);
-    if (p === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a field path like a.b or a[0]."c.d", got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return p;
-  });
-
 export const extractStageSchema = z.strictObject({
   type: z.literal('extract'),
   name: z.string().optional(),
