@@ -90,7 +90,11 @@ t.test('security counters, per series', async (t) => {
   t.same(family(exp, 'brute_force_detections_total'), {});
   t.equal(exp.series.get('brute_force_tracked_sources'), 4);
   t.equal(exp.series.get('brute_force_sources_over_threshold'), 0);
-  t.notOk([...exp.series.keys()].some((k) => k.includes('10.0.0.1')), 'no IP appears in any label without opt-in');
+  // Source IPs are label values only in the two top-source gauges (bounded by expose_top_sources, default 10)
+  t.same([...exp.series.keys()].filter((k) => k.includes('10.0.0.1')).map((k) => k.slice(0, k.indexOf('{'))), ['brute_force_top_source_failed_logins'], 'an IP appears only in the top-sources gauge');
+  const off = stageWith({ security: { brute_force: { expose_top_sources: 0 } } });
+  off.feed(rec({ service: 'api', level: 'WARN', event_type: 'security', action: 'failed_login', ip_address: '10.0.0.1' }));
+  t.notOk([...(await scrape(off.metrics)).series.keys()].some((k) => k.includes('10.0.0.1')), 'expose_top_sources: 0: no IP in any label');
 });
 
 t.test('performance counters and the duration histogram, per series', async (t) => {
