@@ -1,8 +1,8 @@
 import type { Stats } from 'node:fs';
 import { close, fstat, open } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ByteBudget } from '../../core/budget.ts';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
@@ -19,6 +19,7 @@ import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
 import { FileWatcher } from './watcher.ts';
 import type { Source } from '../../core/source.ts';
+import { identitiesIn, isCompressedGeneration, isRotationOf, RetiredHeads } from './rotation.ts';
 
 export interface FileSourceDeps {
   host: string;
@@ -51,9 +52,6 @@ export interface FileStatus {
 const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
 const closeAsync = promisify(close);
-
-/** Rotated names that hold compressed bytes, never lines. */
-const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip)$/;
 
 /** How often per-file chains are asked to emit timed-out partial / multiline records. */
 const CHAIN_FLUSH_MS = 250;
@@ -91,7 +89,7 @@ export class FileSource implements Source {
   private scanAgain = false;
   private startedAt = Date.now();
   /** Heads of recently truncated files, to recognise their copytruncate copies. */
-  private readonly retiredHeads: Array<{ value: string; len: number; lineOffset: number }> = [];
+  private readonly retiredHeads = new RetiredHeads();
   private readonly tailMetrics: TailMetrics;
   private readonly errors: FileErrors;
   /** Removes this source's series from the shared file gauges (set while running). */
@@ -286,7 +284,7 @@ export class FileSource implements Source {
     for (const [dir, names] of byDir) {
       for (const [key, f] of await identitiesIn(dir)) {
         present.add(key);
-        if (this.stopped || this.tailers.has(key) || this.opening.has(key) || this.matcher.matches(f.path) || COMPRESSED.test(f.path) || this.matcher.excludes(f.path)) continue;
+        if (this.stopped || this.tailers.has(key) || this.opening.has(key) || this.matcher.matches(f.path) || isCompressedGeneration(f.path) || this.matcher.excludes(f.path)) continue;
         const entry = positions.get(key);
         let start: number | undefined;
         let why: string;
@@ -330,13 +328,8 @@ export class FileSource implements Source {
 
   /** Where a copy should be read from if its head is a truncated file's old head; 'live' if it is a tailed file's current head. */
   private async copiedHead(path: string, size: number): Promise<number | 'live' | null> {
-    for (let i = this.retiredHeads.length - 1; i >= 0; i--) {
-      const r = this.retiredHeads[i];
-      if (r.len > 0 && size >= r.len && (await fingerprintOf(path, r.len).catch(() => '')) === r.value) {
-        this.retiredHeads.splice(i, 1);
-        return Math.min(r.lineOffset, size);
-      }
-    }
+    const copied = await this.retiredHeads.takeCopyOf(path, size);
+    if (copied !== null) return copied;
     for (const t of this.tailers.values()) {
       const e = this.deps.positions.get(t.key);
       if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOf(path, e.fp_len).catch(() => '')) === e.fingerprint) return 'live';
@@ -435,8 +428,7 @@ export class FileSource implements Source {
         this.requestScan();
       },
       onTruncated: (head, lineOffset) => {
-        this.retiredHeads.push({ ...head, lineOffset });
-        if (this.retiredHeads.length > 32) this.retiredHeads.shift();
+        this.retiredHeads.add(head, lineOffset);
         this.requestScan();
       },
       onCommit: (off) => positions.advance(key, off),
@@ -498,38 +490,4 @@ export class FileSource implements Source {
     for (const remove of this.unregisterGauges) remove();
     this.unregisterGauges = [];
   }
-}
-
-/**
- * The suffixes rotation appends to a log's name: logrotate's `.1` (and `.1` after a compressed
- * generation is excluded by COMPRESSED), dateext's `-20240101` (`-%Y%m%d`, optionally with
- * `%H`/`%M`/`%S`), and `.2024-01-01` (logback, Python's TimedRotatingFileHandler, optionally
- * with a time). Nothing else: `.lock`, `.tmp`, `-backup.txt` are not rotations.
- */
-const ROTATION_SUFFIX = /^[.\-_](?:\d{1,6}|\d{8}(?:[-_.]?\d{2,6})?|\d{10}|\d{4}-\d{2}-\d{2}(?:[-_T.]?\d{2}(?:[-:.]?\d{2}){0,2})?)$/;
-
-/** True when `name` is `base` plus a rotation suffix (see ROTATION_SUFFIX). */
-export function isRotationOf(name: string, base: string): boolean {
-  return name.length > base.length && name.startsWith(base) && ROTATION_SUFFIX.test(name.slice(base.length));
-}
-
-/** Every regular file directly in `dir`, by identity. */
-async function identitiesIn(dir: string): Promise<Map<string, { path: string; st: Stats }>> {
-  const out = new Map<string, { path: string; st: Stats }>();
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const p = join(dir, name);
-    try {
-      const st = await stat(p);
-      if (st.isFile()) out.set(identityKey(st), { path: p, st });
-    } catch {
-      // vanished meanwhile
-    }
-  }
-  return out;
 }
