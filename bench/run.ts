@@ -5,18 +5,19 @@
  * RSS (VmHWM). With ../shared/peers present (or FLUENT_BIT_BIN / PROMTAIL_BIN), the JSON→Loki
  * scenario also runs Fluent Bit and Promtail on the same corpus into the same receiver.
  *
- *   npm run bench [-- --quick] [-- --only json-loki,side-by-side] [-- --no-write] [-- --rounds N]
+ *   npm run bench [-- --quick] [-- --only json-loki,side-by-side,mixed-host] [-- --no-write] [-- --rounds N]
+ *                 [-- --side-lines N] [-- --corpora seed,seed-spaced,pino,python,json]
  *
  * --rounds N (default 3, quick 1): runs of each throughput scenario and side-by-side rounds.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { writeCorpus, type CorpusKind } from './corpus.ts';
+import { JSON_CORPORA, writeCorpus, type CorpusKind } from './corpus.ts';
 import { readProcStats } from './proc.ts';
 import { NODE24, ROOT, freePort, sleep, startCountsink, startEsTestServer, startLokiTestServer, type Receiver } from './receivers.ts';
-import { fluentBitShipper, logshipLaunch, logshipShipper, measure, peerAvailable, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
+import { MIXED_FILES, fluentBitMixedShipper, fluentBitShipper, logshipLaunch, logshipMixedShipper, logshipShipper, measure, peerAvailable, promtailMixedShipper, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -147,11 +148,41 @@ if (!only || only.has('idle')) {
   console.log(`idle, 1,000 files: ${fmt(pct, 2)}% CPU, rss ${fmt(b.rssBytes / MiB)} MiB (${shipped} initial lines shipped)`);
 }
 
-// Side by side on the same corpus into the same receiver (countsink, Loki's own push parser).
-if (!only || only.has('side-by-side')) {
-  const c = await corpus('json', N);
+// Side by side on the same corpora into the same receiver (countsink, Loki's own push parser):
+// every JSON corpus (the seed format compact and spaced, pino, a Python logger, the old compact
+// corpus), then the mixed host. --corpora seed,pino,... picks corpora; --side-lines N sizes them.
+const sideN = argv.includes('--side-lines') ? Number(argv[argv.indexOf('--side-lines') + 1]) : N;
+const corporaArg = argv.includes('--corpora') ? argv[argv.indexOf('--corpora') + 1].split(',') : null;
+
+async function sideBySideRun(label: string, path: string, bytes: number, lines: number, shippers: Shipper[]): Promise<void> {
   const rx = await startCountsink('loki');
   try {
+    const runs = new Map<string, Row[]>(shippers.map((s) => [s.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const s of shippers) {
+        try {
+          const r = toRow(label, await measure(s, path, bytes, lines, rx));
+          runs.get(s.name)!.push(r);
+          report(r);
+        } catch (e) {
+          console.log(`${label}: ${s.name} failed: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const rs of runs.values()) {
+      if (rs.length === 0) continue;
+      const perCpu = (r: Row) => r.lines / r.cpu;
+      rs.sort((a, b) => perCpu(a) - perCpu(b));
+      sideBySide.push({ ...rs[Math.floor((rs.length - 1) / 2)], perCpuRange: [perCpu(rs[0]), perCpu(rs[rs.length - 1])] });
+    }
+  } finally {
+    await rx.stop();
+  }
+}
+
+if (!only || only.has('side-by-side')) {
+  for (const kind of JSON_CORPORA.filter((k) => !corporaArg || corporaArg.includes(k))) {
+    const c = await corpus(kind, sideN);
     const shippers = [logshipShipper({ sink: 'loki', parser: 'json' })];
     if (peerAvailable('fluent-bit')) {
       // Fluent Bit's pipeline parses, labels and attaches structured metadata; logship's default
@@ -160,22 +191,24 @@ if (!only || only.has('side-by-side')) {
       shippers.push(fluentBitShipper());
     }
     if (peerAvailable('promtail')) shippers.push(promtailShipper());
-    const runs = new Map<string, Row[]>(shippers.map((s) => [s.name, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const s of shippers) {
-        const r = toRow('JSON → Loki push (countsink)', await measure(s, c.path, c.bytes, N, rx));
-        runs.get(s.name)!.push(r);
-        report(r);
-      }
-    }
-    for (const rs of runs.values()) {
-      const perCpu = (r: Row) => r.lines / r.cpu;
-      rs.sort((a, b) => perCpu(a) - perCpu(b));
-      sideBySide.push({ ...rs[Math.floor((rs.length - 1) / 2)], perCpuRange: [perCpu(rs[0]), perCpu(rs[rs.length - 1])] });
-    }
-  } finally {
-    await rx.stop();
+    await sideBySideRun(`${kind} → Loki push`, c.path, c.bytes, sideN, shippers);
   }
+}
+
+// A mixed host: JSON app log, nginx with request times, syslog and CRI with partial lines, tailed at once.
+if (!only || only.has('mixed-host')) {
+  const per = Math.round(sideN / 4);
+  const dir = join(CORPUS_DIR, `mixed-${per}`);
+  mkdirSync(dir, { recursive: true });
+  let bytes = 0;
+  for (const [kind, file] of [['seed', MIXED_FILES.json], ['nginx', MIXED_FILES.nginx], ['syslog', MIXED_FILES.syslog], ['cri', MIXED_FILES.cri]] as const) {
+    const path = join(dir, file);
+    bytes += existsSync(path) ? statSync(path).size : await writeCorpus(path, kind, per);
+  }
+  const shippers = [logshipMixedShipper()];
+  if (peerAvailable('fluent-bit')) shippers.push(fluentBitMixedShipper());
+  if (peerAvailable('promtail')) shippers.push(promtailMixedShipper());
+  await sideBySideRun('mixed host → Loki push', dir, bytes, per * 4, shippers);
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3)} GiB; Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}${quick ? '; --quick (20% sizes)' : ''}`;
@@ -190,17 +223,15 @@ if (rows.length) {
   }
 }
 if (sideBySide.length) {
-  const ls = sideBySide.find((r) => r.shipper === 'logship');
-  const how = rounds === 1 ? 'one run' : `the shippers taking turns for ${rounds} rounds, each shipper's median run (by lines per CPU-s)`;
-  md += `\nSide by side, same ${fmt(N)}-line corpus (${fmt(sideBySide[0].bytes / MiB)} MiB) into the same receiver (countsink), ${how}:\n\n| shipper | lines/s | CPU s | lines per CPU-s | range over the rounds | peak RSS | logship's lines per CPU-s ÷ this |\n|---|---:|---:|---:|---:|---:|---:|\n`;
+  const how = rounds === 1 ? 'one run each' : `the shippers taking turns for ${rounds} rounds, each shipper's median run (by lines per CPU-s)`;
+  md += `\nSide by side into the same receiver (countsink), ${how}; "vs" = logship's lines per CPU-s ÷ this shipper's:\n\n| corpus | shipper | lines | MiB | lines/s | CPU s | lines per CPU-s | range over the rounds | peak RSS | logship ÷ this |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
   for (const r of sideBySide) {
+    const ls = sideBySide.find((x) => x.scenario === r.scenario && x.shipper === 'logship');
     const ratio = ls ? (ls.lines / ls.cpu) / (r.lines / r.cpu) : NaN;
     const range = r.perCpuRange ? `${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}` : '-';
-    md += `| ${r.shipper} | ${fmt(r.lines / r.seconds)} | ${fmt(r.cpu, 2)} | ${fmt(r.lines / r.cpu)} | ${range} | ${fmt(r.rss / MiB)} MiB | ${r.shipper === EQUAL_WORK ? '-' : `${fmt(ratio, 2)}×`} |\n`;
+    md += `| ${r.scenario} | ${r.shipper} | ${fmt(r.lines)} | ${fmt(r.bytes / MiB)} | ${fmt(r.lines / r.seconds)} | ${fmt(r.cpu, 2)} | ${fmt(r.lines / r.cpu)} | ${range} | ${fmt(r.rss / MiB)} MiB | ${r.shipper === EQUAL_WORK || r.shipper === 'logship' ? '-' : `${fmt(ratio, 2)}×`} |\n`;
   }
-  const eq = sideBySide.find((r) => r.shipper === EQUAL_WORK);
-  const fb = sideBySide.find((r) => r.shipper === 'fluent-bit');
-  if (eq && fb) md += `\n"${EQUAL_WORK}": logship with redaction, classification and derived metrics switched off, so that it parses, labels and attaches structured metadata like the Fluent Bit pipeline; its lines per CPU-s ÷ Fluent Bit's: ${fmt((eq.lines / eq.cpu) / (fb.lines / fb.cpu), 2)}×.\n`;
+  md += `\n"${EQUAL_WORK}": logship with redaction, classification and derived metrics switched off, so that it parses, labels and attaches structured metadata like the Fluent Bit pipeline.\n`;
 }
 console.log('\n' + md);
 if (!noWrite) {

@@ -148,3 +148,102 @@ export async function measure(shipper: Shipper, corpus: string, bytes: number, e
   if (!stats) throw new Error(`no /proc stats for ${shipper.name}`);
   return { shipper: shipper.name, lines: got, bytes, seconds: (doneAt - started) / 1000, stats, peakRssBytes: Math.max(stats.peakRssBytes, sampler.maxRss) };
 }
+
+/**
+ * The mixed-host scenario's files (issue 26): the platform's JSON app log, nginx access log with
+ * request times, /var/log/syslog and a CRI pod log with partial lines, all tailed at once.
+ */
+export const MIXED_FILES = { json: 'app.log', nginx: 'access.log', syslog: 'syslog', cri: 'pod.log' } as const;
+
+/** logship with one source per file of a mixed-host directory (`corpus` is the directory). */
+export function logshipMixedShipper(): Shipper {
+  return {
+    name: 'logship',
+    async start(dir, receiver, workDir) {
+      const port = await freePort();
+      const cfg = `server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${workDir}/positions.json" }
+sources:
+  - { name: app, type: file, paths: ["${dir}/${MIXED_FILES.json}"], parser: json, start_at: beginning }
+  - { name: nginx, type: file, paths: ["${dir}/${MIXED_FILES.nginx}"], parser: nginx, start_at: beginning }
+  - { name: syslog, type: file, paths: ["${dir}/${MIXED_FILES.syslog}"], parser: syslog, start_at: beginning }
+  - { name: pods, type: cri, paths: ["${dir}/${MIXED_FILES.cri}"], parser: auto, start_at: beginning }
+sinks:
+  - { type: loki, url: "${receiver.url}" }
+`;
+      writeFileSync(join(workDir, 'logship.yaml'), cfg);
+      const launch = logshipLaunch();
+      return spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
+    },
+  };
+}
+
+/**
+ * Fluent Bit on the mixed-host directory: four tail inputs, its stock nginx and CRI regexes and
+ * an RFC 3164 file regex (as in Fluent Bit's conf/parsers.conf), the CRI multiline parser joining
+ * partial lines, JSON as in the JSON side by side.
+ */
+export function fluentBitMixedShipper(): Shipper {
+  return {
+    name: 'fluent-bit',
+    async start(dir, receiver, workDir) {
+      const bin = process.env.FLUENT_BIT_BIN ?? resolve(PEERS_BIN, 'fluent-bit');
+      const parsers = join(workDir, 'parsers.conf');
+      writeFileSync(parsers, readFileSync(resolve(PEERS_BIN, '..', 'fluent-bit-parsers.conf'), 'utf8') + `
+[PARSER]
+    Name        nginx
+    Format      regex
+    Regex       ^(?<remote>[^ ]*) (?<host>[^ ]*) (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "(?<method>\\S+)(?: +(?<path>[^\\"]*?)(?: +\\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\\"]*)" "(?<agent>[^\\"]*)")
+    Time_Key    time
+    Time_Format %d/%b/%Y:%H:%M:%S %z
+
+[PARSER]
+    Name        syslog-file
+    Format      regex
+    Regex       ^(?<time>[^ ]* {1,2}[^ ]* [^ ]*) (?<host>[^ ]*) (?<ident>[a-zA-Z0-9_\\/\\.\\-]*)(?:\\[(?<pid>[0-9]+)\\])?(?:[^\\:]*\\:)? *(?<message>.*)$
+    Time_Key    time
+    Time_Format %b %d %H:%M:%S
+`);
+      const port = new URL(receiver.url).port;
+      const tail = (file: string, tag: string, ...p: string[]) => ['-i', 'tail', '-t', tag, '-p', `path=${dir}/${file}`, '-p', 'read_from_head=true', '-p', 'buffer_max_size=1M', '-p', 'buffer_chunk_size=1M', '-p', 'mem_buf_limit=64MB', '-p', `db=${workDir}/fb-${tag}.db`, ...p.flatMap((x) => ['-p', x])];
+      return spawn(bin, ['-q', '-R', parsers,
+        ...tail(MIXED_FILES.json, 'app', 'parser=json'),
+        ...tail(MIXED_FILES.nginx, 'nginx', 'parser=nginx'),
+        ...tail(MIXED_FILES.syslog, 'syslog', 'parser=syslog-file'),
+        ...tail(MIXED_FILES.cri, 'pods', 'multiline.parser=cri'),
+        '-o', 'loki', '-p', 'host=127.0.0.1', '-p', `port=${port}`, '-p', 'labels=job=fb', '-p', 'label_keys=$level,$service', '-p', 'line_format=json', '-p', 'match=*'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  };
+}
+
+/** Promtail on the mixed-host directory: a json stage for the app log, regex for nginx, cri for the pod log. */
+export function promtailMixedShipper(): Shipper {
+  return {
+    name: 'promtail',
+    async start(dir, receiver, workDir) {
+      const bin = process.env.PROMTAIL_BIN ?? resolve(PEERS_BIN, 'promtail');
+      const cfg = join(workDir, 'promtail.yaml');
+      const job = (name: string, file: string, stages: string) => `  - job_name: ${name}
+    static_configs:
+      - targets: [localhost]
+        labels: { job: ${name}, __path__: "${dir}/${file}" }
+    pipeline_stages:
+${stages}`;
+      writeFileSync(cfg, `server: { disable: true }
+positions: { filename: "${workDir}/positions.yaml" }
+clients:
+  - url: ${receiver.url.replace(/\/$/, '')}/loki/api/v1/push
+scrape_configs:
+${job('app', MIXED_FILES.json, `      - json: { expressions: { level: level, service: service, ts: timestamp } }
+      - labels: { level: , service: }
+      - timestamp: { source: ts, format: RFC3339Nano }
+`)}${job('nginx', MIXED_FILES.nginx, `      - regex: { expression: '^(?P<remote>\\S+) \\S+ \\S+ \\[(?P<time>[^\\]]*)\\] "(?P<method>\\S+) (?P<path>\\S+) [^"]*" (?P<status>\\d+)' }
+      - labels: { status: }
+`)}${job('syslog', MIXED_FILES.syslog, `      - regex: { expression: '^\\w{3} +\\d+ [\\d:]+ (?P<host>\\S+) (?P<ident>[^\\[:]+)' }
+      - labels: { ident: }
+`)}${job('pods', MIXED_FILES.cri, `      - cri: {}
+`)}`);
+      return spawn(bin, [`-config.file=${cfg}`, '-log.level=warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  };
+}
