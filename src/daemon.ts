@@ -24,6 +24,7 @@ import { FileSource } from './sources/file/file-source.ts';
 import { createLineChain } from './sources/line-chain.ts';
 import { findJournalctl, journalExists } from './sources/journald/journalctl.ts';
 import { JournaldSource } from './sources/journald/journald-source.ts';
+import type { JournaldSourceConfig } from './sources/journald/config.ts';
 import { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './core/version.ts';
 
@@ -46,6 +47,8 @@ export class Daemon implements StatusProvider {
   private positions: PositionStore | null = null;
   private sinks: Sink[] = [];
   private sources: Array<FileSource | JournaldSource | SyslogSource> = [];
+  /** Journal sources left off at start (enabled: false, or auto without journalctl or a journal): /api/status says why. */
+  private journalsNotStarted: Array<{ cfg: JournaldSourceConfig; why: string }> = [];
   private derived: DerivedMetricsStage | null = null;
   /** Survives reloads: what the derived metrics counted, and their totals across restarts. */
   private checkpoint: DerivedMetricsCheckpoint | null = null;
@@ -143,12 +146,14 @@ export class Daemon implements StatusProvider {
       ? await PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
       : null;
     this.sources = [];
+    this.journalsNotStarted = [];
     this.receivers = [];
     for (const src of cfg.sources) {
       if (src.type === 'journald' && src.enabled !== true) {
         const why = src.enabled === false ? 'enabled: false' : findJournalctl(src.journalctl) === undefined ? `enabled: auto and ${src.journalctl} not found` : !journalExists(src) ? 'enabled: auto and no journal files found' : null;
         if (why !== null) {
           log.info({ source: src.name, why }, 'journal source not started');
+          this.journalsNotStarted.push({ cfg: src, why });
           continue;
         }
       }
@@ -245,11 +250,20 @@ export class Daemon implements StatusProvider {
       ready: this.ready(),
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
       sources: this.sources.map((s) => {
-        if (s instanceof SyslogSource) return { name: s.name, type: 'syslog', paths: s.status().listen, files: [] };
-        if (s instanceof JournaldSource) return { name: s.name, type: 'journald', paths: s.status().journal, files: [] };
+        if (s instanceof SyslogSource) {
+          const syslog = s.status();
+          return { name: s.name, type: 'syslog', paths: syslog.listeners.map((l) => l.address), files: [], syslog };
+        }
+        if (s instanceof JournaldSource) {
+          const journald = s.status();
+          return { name: s.name, type: 'journald', paths: journald.journal, files: [], journald };
+        }
         const sc = this.cfg.sources.find((c) => c.name === s.name);
         return { name: s.name, type: sc?.type ?? 'file', paths: sc !== undefined && 'paths' in sc ? sc.paths : [], files: s.files().map((f) => ({ ...f, lag: Math.max(0, f.size - f.committed) })), errors: s.fileErrors() };
-      }),
+      }).concat(this.positions === null ? [] : this.journalsNotStarted.map(({ cfg, why }) => {
+        const journald = JournaldSource.notStartedStatus(cfg, why, this.positions!);
+        return { name: cfg.name, type: 'journald', paths: journald.journal, files: [], journald };
+      })),
       sinks: this.sinks.map((s) => s.status()),
       bruteForce: this.derived?.bruteForceStatus() ?? null,
       faults: this.faults.snapshot(),

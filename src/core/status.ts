@@ -20,6 +20,10 @@ export interface DaemonStatus {
     files: Array<{ path: string; key: string; offset: number; committed: number; size: number; state: string; lag: number }>;
     /** Files that match the globs and cannot be opened or read (retried at every rescan). */
     errors?: FileErrorStatus[];
+    /** A `type: journald` source's reader (absent for other types). */
+    journald?: JournaldStatus;
+    /** A `type: syslog` receiver's listeners and counts (absent for other types). */
+    syslog?: SyslogStatus;
   }>;
   sinks: SinkStatus[];
   /** The brute-force detector (derived_metrics.security.brute_force); null when off. */
@@ -28,6 +32,47 @@ export interface DaemonStatus {
   faults?: FaultsSnapshot;
   /** The positions store: lost (every generation was corrupt at start), and whether writes fail now. */
   positions?: { path: string; lost: PositionsLost | null; writeFailingSince: number | null; lastWriteError: string | null };
+}
+
+/**
+ * A journal source: its journalctl child and how far every sink acknowledged. not_started: no
+ * child ran yet (start pending, or journalctl cannot be spawned: `reason` says why, and it is
+ * retried with backoff); restarting: the child exited and is restarted after `restartInMs`.
+ */
+export interface JournaldStatus {
+  state: 'not_started' | 'running' | 'restarting' | 'stopped';
+  /** Why it is not running (the spawn error, or the child's exit code/signal and stderr); null while running. */
+  reason: string | null;
+  /** Epoch ms of the next start attempt while not_started/restarting with a retry pending; else null. */
+  restartAt: number | null;
+  /** The backoff before that attempt (doubles per quick exit up to max_restart_delay). */
+  backoffMs: number | null;
+  /** The journal read: the directory, files or the local journal. */
+  journal: string[];
+  /** The cursor stored with the positions: a restart resumes after this entry. */
+  committedCursor: string | null;
+  /** Entries read from journalctl (including skipped ones). */
+  entriesRead: number;
+  /** Entries final in every sink (acknowledged, or skipped by exclude_units): the cursor's entry and all before it. */
+  entriesAcked: number;
+  entriesSkipped: number;
+  /** journalctl children that exited or failed to start and were restarted. */
+  restarts: number;
+}
+
+/** A syslog receiver: where it listens and what it received and dropped. */
+export interface SyslogStatus {
+  listeners: Array<{ address: string; protocol: 'udp' | 'tcp'; tls: boolean }>;
+  /** Open TCP/TLS connections, and the max_connections limit. */
+  connections: number;
+  maxConnections: number;
+  messagesReceived: { udp: number; tcp: number };
+  /** Messages dropped (overload: UDP while the budget was spent; too_large: an octet-counted frame over max_message_bytes). */
+  dropped: { overload: number; too_large: number };
+  /** Connections refused (max_connections) or failed in the TLS handshake. */
+  refusedConnections: { max_connections: number; tls: number };
+  /** Messages cut at max_message_bytes (shipped). */
+  truncated: number;
 }
 
 /** Positions existed at start but none could be trusted: where files started instead, and where the corrupt generations were set aside. */

@@ -158,6 +158,8 @@ export class CounterTable {
 /** A counter series incremented on a hot path; see MetricsRegistry.count. */
 export interface LocalCounter {
   inc(n?: number): void;
+  /** Everything counted into this series (flushed or not). */
+  readonly total: number;
 }
 
 class LocalCount implements LocalCounter {

@@ -120,6 +120,9 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
     ok: 'delivering',
     retrying: 'failing, retrying with backoff; files are held',
     auth_error: 'credentials rejected: needs an operator',
+    running: 'journalctl is running',
+    restarting: 'journalctl exited; restarted after the backoff',
+    not_started: 'journalctl has not run yet (see why)',
   };
 
   const files = st.sources.flatMap((s) => s.files);
@@ -139,6 +142,7 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
   html += `<h2>Sources and files</h2>
 <table id="files"><thead><tr><th>Source</th><th>File</th><th>State</th><th class="n" title="acknowledged by every sink; the restart position">Offset</th><th class="n" title="read so far">Read</th><th class="n">Size</th><th class="n" title="size − offset: bytes not yet delivered">Lag</th><th>Delivered</th></tr></thead><tbody>`;
   for (const s of st.sources) {
+    if (s.journald || s.syslog) continue; // their own tables below
     const src = `<td class="src" rowspan="${Math.max(1, s.files.length)}"><b>${e(s.name)}</b>${s.type ? `<div class="sub">${e(s.type)}</div>` : ''}</td>`;
     if (s.files.length === 0) {
       html += `<tr class="nofiles" data-source="${e(s.name)}">${src}<td colspan="7" class="muted">no file matches ${(s.paths ?? []).map((p) => `<code>${e(p)}</code>`).join(', ') || 'the configured paths'}</td></tr>`;
@@ -150,6 +154,32 @@ export function renderStatusBody(st: DaemonStatus, now: number): string {
     });
   }
   html += `</tbody></table>`;
+
+  const journals = st.sources.filter((s) => s.journald);
+  if (journals.length > 0) {
+    html += `<h2>Journal sources</h2>
+<table id="journald"><thead><tr><th>Source</th><th>Journal</th><th>State</th><th class="n">Read</th><th class="n" title="final in every sink (or skipped by exclude_units)">Acked</th><th class="n" title="journalctl children restarted">Restarts</th><th title="stored with the positions: a restart resumes after this entry">Committed cursor</th></tr></thead><tbody>`;
+    for (const s of journals) {
+      const j = s.journald!;
+      const retry = j.restartAt !== null ? ` · retry in ${Math.max(0, Math.ceil((j.restartAt - now) / 1000))}s (backoff ${j.backoffMs === null ? '?' : Math.round(j.backoffMs / 100) / 10}s)` : '';
+      html += `<tr data-source="${e(s.name)}" data-state="${e(j.state)}" data-read="${j.entriesRead}" data-acked="${j.entriesAcked}" data-restarts="${j.restarts}" data-cursor="${e(j.committedCursor ?? '')}"><td><b>${e(s.name)}</b></td><td class="path">${j.journal.map((p) => e(p)).join('<br>')}</td><td title="${e(STATE_HELP[j.state] ?? '')}">${badge(j.state)}${j.reason !== null ? `<div class="err why" title="${e(j.reason)}">${e(j.reason)}</div>` : ''}${retry ? `<div class="sub">${e(retry.slice(3))}</div>` : ''}</td><td class="n">${num(j.entriesRead)}</td><td class="n">${num(j.entriesAcked)}${j.entriesSkipped > 0 ? `<div class="sub">${num(j.entriesSkipped)} skipped</div>` : ''}</td><td class="n${j.restarts > 0 ? ' behind' : ''}">${num(j.restarts)}</td><td class="path cursor">${j.committedCursor === null ? '<span class="muted">none yet</span>' : e(j.committedCursor)}</td></tr>`;
+    }
+    html += `</tbody></table>`;
+  }
+
+  const receivers = st.sources.filter((s) => s.syslog);
+  if (receivers.length > 0) {
+    html += `<h2>Syslog receivers</h2>
+<table id="syslog"><thead><tr><th>Source</th><th>Listeners</th><th class="n" title="open TCP/TLS connections / max_connections">Connections</th><th class="n">Received</th><th class="n" title="overload: UDP while the buffer was full; too_large: octet-counted frame over max_message_bytes">Dropped</th><th class="n" title="max_connections reached, or TLS handshake failed">Refused</th><th class="n" title="cut at max_message_bytes, shipped">Truncated</th></tr></thead><tbody>`;
+    for (const s of receivers) {
+      const y = s.syslog!;
+      const dropped = y.dropped.overload + y.dropped.too_large;
+      const refused = y.refusedConnections.max_connections + y.refusedConnections.tls;
+      const listeners = y.listeners.map((l) => `<code>${e(l.address)}</code>${l.tls ? ' <span class="badge">TLS</span>' : ''}`).join('<br>');
+      html += `<tr data-source="${e(s.name)}" data-connections="${y.connections}" data-udp="${y.messagesReceived.udp}" data-tcp="${y.messagesReceived.tcp}" data-dropped-overload="${y.dropped.overload}" data-dropped-too-large="${y.dropped.too_large}"><td><b>${e(s.name)}</b></td><td>${listeners}</td><td class="n">${num(y.connections)} / ${num(y.maxConnections)}</td><td class="n">${num(y.messagesReceived.udp + y.messagesReceived.tcp)}<div class="sub">udp ${num(y.messagesReceived.udp)} · tcp ${num(y.messagesReceived.tcp)}</div></td><td class="n${dropped > 0 ? ' dropped behind' : ''}">${num(dropped)}<div class="sub">overload ${num(y.dropped.overload)} · too large ${num(y.dropped.too_large)}</div></td><td class="n${refused > 0 ? ' behind' : ''}">${num(refused)}<div class="sub">max_connections ${num(y.refusedConnections.max_connections)} · tls ${num(y.refusedConnections.tls)}</div></td><td class="n">${num(y.truncated)}</td></tr>`;
+    }
+    html += `</tbody></table>`;
+  }
 
   html += `<h2>Sinks</h2>
 <table id="sinks"><thead><tr><th>Sink</th><th>Type</th><th>State</th><th>Last success</th><th class="n">Retries</th><th class="n" title="accepted, not yet final">Queued</th><th class="n" title="requests in flight">In flight</th><th class="n">Sent</th><th class="n" title="rejected for good: counted, logged, dead-lettered">Dropped</th><th>Last error</th></tr></thead><tbody>`;
@@ -222,9 +252,9 @@ tbody tr:last-child td{border-bottom:0}
 .behind{color:var(--warn);font-weight:600}.dropped.behind{color:var(--bad)}
 .muted{color:var(--muted)}code{font-size:.9em}
 .badge{display:inline-block;padding:.05em .6em;border-radius:999px;font-size:.85em;font-weight:600;background:var(--idle-bg);color:var(--idle)}
-.s-active,.s-ok{background:var(--good-bg);color:var(--good)}
-.s-paused,.s-rotated,.s-retrying{background:var(--warn-bg);color:var(--warn)}
-.s-auth_error,.s-over{background:var(--bad-bg);color:var(--bad)}
+.s-active,.s-ok,.s-running{background:var(--good-bg);color:var(--good)}
+.s-paused,.s-rotated,.s-retrying,.s-restarting{background:var(--warn-bg);color:var(--warn)}
+.s-auth_error,.s-over,.s-not_started{background:var(--bad-bg);color:var(--bad)}
 .bar{display:inline-block;width:110px;height:8px;border-radius:4px;background:var(--idle-bg);vertical-align:middle;overflow:hidden}
 .bar>span{display:block;height:100%;background:var(--good)}.bar.behind>span,.bar.hot>span{background:var(--warn)}
 .build{color:var(--muted);margin-top:2em}

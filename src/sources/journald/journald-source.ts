@@ -7,6 +7,7 @@ import type { LineReceiver } from '../../core/line.ts';
 import type { PositionStore } from '../../positions/store.ts';
 import { FileWatermark } from '../../positions/watermark.ts';
 import type { SourceInfo } from '../../core/record.ts';
+import type { JournaldStatus } from '../../core/status.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { JournaldSourceConfig } from './config.ts';
 import { JournalEntryDecoder, JournalEntryError, journalSourceInfo } from './entry.ts';
@@ -65,6 +66,12 @@ export class JournaldSource {
   private restartDelay: number;
   private restartTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** What /api/status shows: the child's state, why it is not running, when it is retried. */
+  private state: JournaldStatus['state'] = 'not_started';
+  private notRunningReason: string | null = 'start pending';
+  private restartAt: number | null = null;
+  private backoffMs: number | null = null;
+  private restarts = 0;
 
   constructor(cfg: JournaldSourceConfig, deps: JournaldSourceDeps) {
     this.name = cfg.name;
@@ -96,6 +103,9 @@ export class JournaldSource {
   /** Stops the child; entries already handed on are the sinks' to finish (their acks still commit). */
   async stop(_readDeadline: number): Promise<void> {
     this.stopping = true;
+    this.state = 'stopped';
+    this.notRunningReason = 'source stopped';
+    this.restartAt = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
     this.child = null;
@@ -109,12 +119,29 @@ export class JournaldSource {
   }
 
   /** For /api/status. */
-  status(): { journal: string[]; committedCursor: string | undefined; entriesInFlight: number } {
-    return { journal: this.describe(), committedCursor: this.deps.positions.cursor(this.key), entriesInFlight: this.watermark.pending };
+  status(): JournaldStatus {
+    return {
+      state: this.state,
+      reason: this.state === 'running' ? null : this.notRunningReason,
+      restartAt: this.restartAt,
+      backoffMs: this.restartAt === null ? null : this.backoffMs,
+      journal: this.describe(),
+      committedCursor: this.deps.positions.cursor(this.key) ?? null,
+      entriesRead: this.nextSeq,
+      entriesAcked: this.committedSeq,
+      entriesSkipped: this.metrics.skipped.total,
+      restarts: this.restarts,
+    };
+  }
+
+  /** For /api/status, a source the daemon did not start (enabled: false, or auto without a journal): why, and where it would resume. */
+  static notStartedStatus(cfg: JournaldSourceConfig, why: string, positions: PositionStore): JournaldStatus {
+    const committedCursor = positions.cursor(`journald:${cfg.name}`) ?? null;
+    return { state: 'not_started', reason: why, restartAt: null, backoffMs: null, journal: describeJournal(cfg), committedCursor, entriesRead: 0, entriesAcked: 0, entriesSkipped: 0, restarts: 0 };
   }
 
   private describe(): string[] {
-    return this.cfg.directory !== undefined ? [this.cfg.directory] : this.cfg.files ?? ['local journal'];
+    return describeJournal(this.cfg);
   }
 
   /** Every entry before `n` is final: store the cursor of entry n - 1. */
@@ -172,6 +199,11 @@ export class JournaldSource {
     this.partial = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => this.onData(chunk, child.stdout));
+    child.once('spawn', () => {
+      if (this.child !== child) return;
+      this.state = 'running';
+      this.restartAt = null;
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-2000)));
     let ended = false;
     const onEnd = (why: Record<string, unknown>) => {
@@ -190,6 +222,13 @@ export class JournaldSource {
     const delay = this.restartDelay;
     this.restartDelay = Math.min(this.restartDelay * 2, this.cfg.max_restart_delay);
     this.metrics.restarts.inc();
+    this.restarts++;
+    // A child that never spawned (journalctl missing, not executable) means the source never ran.
+    if (this.state !== 'running' && this.state !== 'restarting') this.state = 'not_started';
+    else this.state = 'restarting';
+    this.notRunningReason = describeExit(why, this.stderrTail.trim());
+    this.restartAt = Date.now() + delay;
+    this.backoffMs = delay;
     this.deps.log.warn({ source: this.name, ...why, stderr: this.stderrTail.trim() || undefined, restart_in_ms: delay }, 'journalctl exited; restarting it after the last entry read');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
@@ -247,6 +286,18 @@ export class JournaldSource {
       transport: e.transport,
     });
   }
+}
+
+/** The journal a source reads, as logs and /api/status name it. */
+function describeJournal(cfg: JournaldSourceConfig): string[] {
+  return cfg.directory !== undefined ? [cfg.directory] : cfg.files ?? ['local journal'];
+}
+
+/** Why the child is not running, for /api/status: the spawn error, or its exit code/signal and last stderr line. */
+function describeExit(why: Record<string, unknown>, stderr: string): string {
+  const what = typeof why.err === 'string' ? `cannot run journalctl: ${why.err}` : why.signal ? `journalctl killed by ${String(why.signal)}` : `journalctl exited with code ${String(why.code)}`;
+  const lastLine = stderr.split('\n').pop() ?? '';
+  return lastLine.length > 0 ? `${what}: ${lastLine}` : what;
 }
 
 /** Two cursors name the same entry: same seqnum id (`s=`) and seqnum (`i=`). */

@@ -8,6 +8,7 @@ import { LogshipError } from '../../core/errors.ts';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import type { LineReceiver } from '../../core/line.ts';
 import type { SourceInfo } from '../../core/record.ts';
+import type { SyslogStatus } from '../../core/status.ts';
 import { BudgetAck } from '../budget-ack.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { ListenAddress, SyslogSourceConfig } from './config.ts';
@@ -78,9 +79,22 @@ export class SyslogSource implements Source {
     await Promise.all(closing);
   }
 
-  /** For /api/status: what it listens on and how many TCP peers are connected. */
-  status(): { listen: string[]; connections: number } {
-    return { listen: this.bound, connections: this.sockets.size };
+  /** For /api/status: what it listens on, how many TCP peers are connected, what it received and dropped. */
+  status(): SyslogStatus {
+    const m = this.metrics;
+    const tls = this.cfg.tls !== undefined;
+    return {
+      listeners: this.bound.map((address) => {
+        const protocol = address.startsWith('udp:') ? 'udp' : 'tcp';
+        return { address, protocol, tls: protocol === 'tcp' && tls };
+      }),
+      connections: this.sockets.size,
+      maxConnections: this.cfg.max_connections,
+      messagesReceived: { udp: m.udpMessages.total, tcp: m.tcpMessages.total },
+      dropped: { overload: m.droppedOverload.total, too_large: m.droppedTooLarge.total },
+      refusedConnections: { max_connections: m.refusedMaxConnections.total, tls: m.refusedTls.total },
+      truncated: m.truncated.total,
+    };
   }
 
   private emit(text: string, truncated: boolean, source: SourceInfo): void {

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import type { DaemonStatus, JournaldStatus } from '../../../src/core/status.ts';
 import { journalToolsMissing, seqEntries, writeJournal } from './support.ts';
 
 // Journal files written by the real systemd-journal-remote from export-format input, read by
@@ -55,6 +56,12 @@ function committedEntries(dir: string): number {
   return c === undefined ? 0 : parseInt(/;i=([0-9a-f]+)/.exec(c)![1], 16);
 }
 
+/** The journald part of each source on /api/status, by source name. */
+async function journaldStatus(port: number): Promise<Record<string, JournaldStatus | undefined>> {
+  const st = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as DaemonStatus;
+  return Object.fromEntries(st.sources.map((s) => [s.name, s.journald]));
+}
+
 async function metric(port: number, re: RegExp): Promise<number> {
   const m = re.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
   return m ? Number(m[1]) : 0;
@@ -95,6 +102,14 @@ t.test('journal fields map into records; sshd entries drive the security metrics
   t.match(recs[3], { level: 'FATAL', service: 'kernel', message: 'raw \\xff\u0000 tail' }, 'binary MESSAGE: invalid bytes escaped');
   t.equal(await metric(port, /^auth_failures_total\{service="sshd"\} (\d+)/m), 2, 'auth_failures_total{service="sshd"}');
   t.equal(await metric(port, /^logship_journald_entries_skipped_total\{source="journal"\} (\d+)/m), 1);
+  // /api/status: 5 entries read (one skipped), all 5 final once the sink acknowledged; the cursor is the last one's.
+  const st = await waitFor('all 5 entries acknowledged', async () => {
+    const j = (await journaldStatus(port)).journal;
+    return j?.entriesAcked === 5 ? j : null;
+  });
+  t.match(st, { state: 'running', reason: null, restartAt: null, journal: [jdir], entriesRead: 5, entriesAcked: 5, entriesSkipped: 1, restarts: 0, committedCursor: /;i=5;/ }, 'the journal source on /api/status');
+  const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  t.match(page, /<tr data-source="journal" data-state="running" data-read="5" data-acked="5" data-restarts="0" data-cursor="[^"]*;i=5;[^"]*">/, 'the status page lists the journal source');
   t.equal((await d.kill('SIGTERM')).code, 0);
 
   // `logship parse` with the same source maps journalctl's JSON output the same way.
@@ -165,6 +180,11 @@ t.test('a killed journalctl is restarted (counted) after the last entry read; a 
   t.match(child, /^\d+$/, 'journalctl runs as the daemon\'s child');
   process.kill(Number(child), 'SIGKILL');
   await waitFor('restart counted', async () => (await metric(port, /^logship_journald_restarts_total\{source="journal"\} (\d+)/m)) === 1);
+  const restarted = await waitFor('running again', async () => {
+    const j = (await journaldStatus(port)).journal;
+    return j?.state === 'running' ? j : null;
+  });
+  t.match(restarted, { restarts: 1, reason: null, entriesRead: 500 }, '/api/status counts the restart');
   await writeJournal(join(jdir, 'a.journal'), seqEntries(500, 500));
   await waitFor('next 500', () => shippedEntries(out).size >= 1000);
   await graceForLateEvents(300); // duplicates would show up
@@ -182,5 +202,34 @@ t.test('a killed journalctl is restarted (counted) after the last entry read; a 
   t.ok([...shippedEntries(out).values()].every((n) => n === 1), 'all of the new file, its first entry included, once');
   t.equal(await metric(port, /^logship_journald_cursor_lost_total\{source="journal"\} (\d+)/m), 1, 'logship_journald_cursor_lost_total');
   t.match(d.stdout + d.stderr, /stored journal cursor is no longer in the journal/);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('/api/status says why a journal source is not running: left off at start, or journalctl cannot be spawned (retried with backoff)', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const missingBinary = join(dir, 'no-journalctl');
+  const cfg = await writeConfig(dir, `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${dir}/data/positions.json" }
+sources:
+  - { name: off, type: journald, enabled: false }
+  - { name: broken, type: journald, enabled: true, journalctl: "${missingBinary}", directory: "${dir}", restart_delay: 30s }
+sinks:
+  - { type: file, path: "${dir}/data/shipped.ndjson", fsync: false }
+`);
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const broken = await waitFor('the spawn failure reported', async () => {
+    const j = (await journaldStatus(port)).broken;
+    return j?.reason?.startsWith('cannot run journalctl') ? j : null;
+  });
+  t.match(broken, { state: 'not_started', reason: /ENOENT/, backoffMs: 30_000, restarts: 1, entriesRead: 0, committedCursor: null, journal: [dir] }, 'a child that never spawned: not_started, why, and the retry');
+  t.ok(broken.restartAt !== null && broken.restartAt > Date.now(), 'the next attempt is ahead');
+  t.match((await journaldStatus(port)).off, { state: 'not_started', reason: 'enabled: false', restartAt: null, journal: ['local journal'] }, 'a source left off at start is listed with why');
+  const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  t.match(page, /<tr data-source="broken" data-state="not_started"[^>]*>.*cannot run journalctl: [^<]*ENOENT.*retry in \d+s \(backoff 30s\)/, 'the page shows why and when it retries');
+  t.match(page, /<tr data-source="off" data-state="not_started"[^>]*>.*enabled: false/);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });

@@ -91,6 +91,24 @@ sinks:
   t.match(metrics, /logship_syslog_messages_total\{source="net",transport="udp"\} 2/);
   t.match(metrics, /logship_syslog_messages_total\{source="net",transport="tcp"\} 4/);
   t.match(metrics, /logship_syslog_messages_total\{source="secure",transport="tcp"\} 3/);
+
+  // /api/status and the status page show each receiver: listeners, connections, counts, drops.
+  const status = (await (await fetch(`http://127.0.0.1:${http}/api/status`)).json()) as { sources: Array<{ name: string; type: string; syslog?: unknown }> };
+  t.same(status.sources.find((s) => s.name === 'net')?.syslog, {
+    listeners: [{ address: `udp://127.0.0.1:${udp}`, protocol: 'udp', tls: false }, { address: `tcp://127.0.0.1:${tcp}`, protocol: 'tcp', tls: false }],
+    connections: 0,
+    maxConnections: 256, // the max_connections default
+    messagesReceived: { udp: 2, tcp: 4 },
+    dropped: { overload: 0, too_large: 0 },
+    refusedConnections: { max_connections: 0, tls: 0 },
+    truncated: 0,
+  }, 'the UDP+TCP receiver on /api/status');
+  t.match(status.sources.find((s) => s.name === 'secure')?.syslog, { listeners: [{ address: `tcp://127.0.0.1:${tlsPort}`, protocol: 'tcp', tls: true }], messagesReceived: { udp: 0, tcp: 3 } }, 'the TLS receiver on /api/status');
+  const page = await (await fetch(`http://127.0.0.1:${http}/`)).text();
+  t.match(page, /<table id="syslog">/, 'the status page has a syslog receivers table');
+  t.match(page, new RegExp(`<tr data-source="net" data-connections="0" data-udp="2" data-tcp="4" data-dropped-overload="0" data-dropped-too-large="0">.*<code>udp://127\\.0\\.0\\.1:${udp}</code>`));
+  t.match(page, new RegExp(`<tr data-source="secure"[^>]*>.*<code>tcp://127\\.0\\.0\\.1:${tlsPort}</code> <span class="badge">TLS</span>`));
+  t.notMatch(page, /<tr class="nofiles" data-source="(net|secure)"/, 'a receiver is not listed as a file source without files');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
