@@ -19,6 +19,7 @@ import { basename, join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { configWarnings } from './config/warnings.ts';
+import { renderEffectiveConfig } from './config/effective-config.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger, LOG_LEVELS } from './core/log.ts';
 import { createParser, PARSER_NAMES } from '../parsers/index.ts';
@@ -46,8 +47,10 @@ Usage:
       Run the daemon. Without --config: the embedded default (${'config/logship.yaml'}),
       shipping to LOKI_URL or ELASTICSEARCH_URL when set, else to ./data/shipped.ndjson.
       --dry-run prints the records that would be shipped as NDJSON on stdout instead.
-  logship validate [--config FILE]
+  logship validate [--config FILE] [--print-config]
       Check a config file; prints every problem with its key path. Exit 0 valid, 2 invalid.
+      --print-config prints the effective config instead (after \${VAR} expansion, defaults and
+      environment overrides) as YAML on stdout, credentials as <secret>; notes go to stderr.
   logship parse [--parser NAME] [--service NAME] [--pattern RE] [--timezone TZ] [--config FILE [--source NAME] [--file PATH]] [--no-stages]
       Read lines on stdin, print normalized records as NDJSON (parsers: ${PARSER_NAMES.join(', ')}),
       after the built-in classification and redaction unless --no-stages. With --config, the
@@ -77,7 +80,7 @@ const GLOBAL_FLAGS = ['help', 'version', 'log-level'];
 /** Each command's own flags; a flag listed here with a value is in VALUE_FLAGS too. */
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
   run: ['config', 'dry-run'],
-  validate: ['config'],
+  validate: ['config', 'print-config'],
   parse: ['parser', 'service', 'pattern', 'timezone', 'config', 'source', 'file', 'no-stages'],
   'es-template': ['config', 'sink', 'format'],
   convert: ['from'],
@@ -279,6 +282,13 @@ function validate(flags: Args['flags']): number {
   const read = readConfigOrReport(flags);
   if (read === null) return EXIT_CONFIG;
   const { cfg, applied } = read;
+  if (flags.has('print-config')) {
+    // stdout is the YAML alone (redirectable into a file); the notes go to stderr.
+    for (const a of applied) process.stderr.write(`environment override: ${a}\n`);
+    for (const w of configWarnings(cfg)) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+    process.stdout.write(renderEffectiveConfig(cfg));
+    return 0;
+  }
   for (const a of applied) process.stdout.write(`environment override: ${a}\n`);
   for (const w of configWarnings(cfg)) process.stdout.write(`warning: ${w.path}: ${w.message}\n`);
   process.stdout.write(`config ok: ${cfg.sources.length} source(s), ${cfg.pipeline.length} stage(s), ${cfg.sinks.length} sink(s)\n`);

@@ -76,3 +76,45 @@ sinks:
   t.pass('the real run shipped every line to every sink');
   t.equal((await real.kill('SIGTERM')).code, 0);
 });
+
+// Issue 25: the equivalent of Promtail's -print-config-stderr.
+t.test('validate --print-config prints the effective config as YAML (expanded, defaulted, overridden) with credentials masked', async (t) => {
+  const dir = tempDir();
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'file-token-s3cret\n');
+  const cfg = await writeConfig(dir, `
+positions: { path: "${dir}/data/positions.json" }
+sources:
+  - { name: app, paths: ["\${APP_LOGS}/*.log"] }
+sinks:
+  - type: loki
+    url: http://127.0.0.1:3100
+    basic_auth: { username: shipper, password: "\${LOKI_PASSWORD}" }
+    headers: { Authorization: "Bearer header-s3cret", X-Scope-OrgID: tenant-a }
+  - { type: loki, url: http://127.0.0.1:3101, bearer_token_file: "${tokenFile}" }
+  - { type: elasticsearch, url: http://127.0.0.1:9200, api_key: inline-s3cret }
+`);
+  const env = { APP_LOGS: '/srv/app', LOKI_PASSWORD: 'env-s3cret', LOGSHIP_LISTEN: '127.0.0.1:9999' };
+  const r = await runCli(['validate', '--config', cfg, '--print-config'], { env });
+  t.equal(r.code, 0, r.stderr);
+  const { parse } = await import('yaml');
+  const printed = parse(r.stdout) as Record<string, any>;
+  t.same(printed.sources[0].paths, ['/srv/app/*.log'], '${VAR} expanded');
+  t.equal(printed.sources[0].start_at, 'end', 'defaults filled in (a file source starts at the end by default)');
+  t.equal(printed.positions.sync_interval, 1000, 'durations in milliseconds (positions.sync_interval defaults to 1s)');
+  t.equal(printed.server.listen, '127.0.0.1:9999', 'the environment override applied');
+  t.match(r.stderr, /environment override: server\.listen from LOGSHIP_LISTEN/, 'and named on stderr');
+  t.same(printed.sinks[0].basic_auth, { username: 'shipper', password: '<secret>' }, 'password masked, username kept');
+  t.same(printed.sinks[0].headers, { Authorization: '<secret>', 'X-Scope-OrgID': 'tenant-a' }, 'a credential header masked, the tenant kept');
+  t.equal(printed.sinks[1].bearer_token_file, '<secret>', 'a *_file secret masked');
+  t.equal(printed.sinks[2].api_key, '<secret>');
+  t.notMatch(r.stdout, /s3cret/, 'no credential anywhere in the output');
+  t.notMatch(r.stdout, /config ok/, 'stdout is the YAML alone');
+
+  // The printed config is a config: validate accepts it back.
+  const again = join(dir, 'printed.yaml');
+  writeFileSync(again, r.stdout.replace(/bearer_token_file: <secret>/, `bearer_token_file: ${tokenFile}`));
+  const back = await runCli(['validate', '--config', again], { env: {} });
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /config ok: 1 source\(s\), 0 stage\(s\), 3 sink\(s\)/);
+});
