@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import type { Config } from './schema.ts';
 
 /** What a secret value prints as. */
-export const SECRET_MASK = '<secret>';
+const SECRET_MASK = '<secret>';
 
 /**
  * Keys whose values are credentials: the inline ones and the `*_file` ones, which the schema has
