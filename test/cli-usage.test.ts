@@ -2,8 +2,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, freePort, graceForLateEvents, runCli, tempDir, waitFor, writeConfig } from './support/daemon.ts';
-import { LokiTestServer } from './servers/loki-server.ts';
-import { EsServer } from './servers/es-server.ts';
+import { startLokiAndEs } from './servers/sink-servers.ts';
 import { shippedSeqs, appendSeq } from './sources/cli-support.ts';
 
 // Issue 22, item 5: a typo must not start the daemon on the default config (which tails /var/log).
@@ -34,12 +33,7 @@ t.test('unknown commands and flags exit 2 naming them with a suggestion; nothing
 
 // Issue 22, item 4: a dry run writes nothing, so the real run that follows ships everything.
 t.test('run --dry-run writes no positions, no dead letters, sends nothing to any sink; the real run then ships every line', async (t) => {
-  const loki = new LokiTestServer();
-  await loki.start();
-  t.teardown(() => loki.stop());
-  const es = new EsServer({ storeSource: true });
-  await es.start();
-  t.teardown(() => es.stop());
+  const { loki, es } = await startLokiAndEs(t);
   const dir = tempDir();
   mkdirSync(join(dir, 'logs'));
   const log = join(dir, 'logs', 'app.log');

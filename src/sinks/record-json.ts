@@ -48,11 +48,7 @@ export class RecordJson {
       this.tail = '';
       return this;
     }
-    const text = line!.text;
-    this.head = text.slice(0, text.length - 1);
-    this.added = added;
-    this.tail = this.source.tail(event.record.source);
-    return this;
+    return this.verbatim(line!.text, added, this.source.tail(event.record.source));
   }
 
   /**
@@ -76,10 +72,14 @@ export class RecordJson {
       this.tail = '';
       return this;
     }
-    const text = line!.text;
+    return this.verbatim(line!.text, added, '}');
+  }
+
+  /** A verbatim line: its text without the closing `}`, then the additions, then `tail`. */
+  private verbatim(text: string, added: string, tail: string): this {
     this.head = text.slice(0, text.length - 1);
     this.added = added;
-    this.tail = '}';
+    this.tail = tail;
     return this;
   }
 

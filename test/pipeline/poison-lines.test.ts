@@ -2,8 +2,7 @@ import t from 'tap';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, freePort, readNdjson, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
-import { LokiTestServer } from '../servers/loki-server.ts';
-import { EsServer } from '../servers/es-server.ts';
+import { startLokiAndEs } from '../servers/sink-servers.ts';
 
 /**
  * Issue 22, item 1: hostile lines between normal ones, through the real daemon into every sink
@@ -95,12 +94,7 @@ function counts(messages: Iterable<string>): Map<number, number> {
 
 t.test('hostile lines between normal ones: every normal line exactly once in file, Loki, ES and stdout; one reader; faults counted', { timeout: 120_000 }, async (t) => {
   const started = Date.now();
-  const loki = new LokiTestServer();
-  await loki.start();
-  t.teardown(() => loki.stop());
-  const es = new EsServer({ storeSource: true });
-  await es.start();
-  t.teardown(() => es.stop());
+  const { loki, es } = await startLokiAndEs(t);
   const dir = tempDir('logship-poison-');
   mkdirSync(join(dir, 'logs'));
   const log = join(dir, 'logs', 'app.log');

@@ -67,6 +67,18 @@ export function builtCli(): string {
   return CLI_BUILT;
 }
 
+/** A record as the file sink wrote it: the fields the source tests check, with the source's metadata shape. */
+export interface ShippedRecord<Metadata = Record<string, unknown>> {
+  timestamp: string;
+  level: string;
+  service: string;
+  message: string;
+  event_type?: string;
+  action?: string;
+  metadata?: Metadata;
+  source: { type: string; name: string; host?: string; peer?: string };
+}
+
 export function tempDir(prefix = 'logship-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -2,30 +2,15 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, tempDir, waitFor, writeConfig, type ShippedRecord } from '../../support/daemon.ts';
 import type { DaemonStatus, JournaldStatus } from '../../../src/core/status.ts';
-import { journalToolsMissing, seqEntries, writeJournal } from './support.ts';
+import { exitUnlessJournalTools, seqEntries, writeJournal } from './support.ts';
 
 // Journal files written by the real systemd-journal-remote from export-format input, read by
 // the real daemon through the real journalctl.
-const missing = journalToolsMissing();
-if (missing !== null) {
-  t.comment(`SKIP: ${missing}`);
-  t.pass(`skipped: ${missing}`);
-  t.end();
-  process.exit(0);
-}
+exitUnlessJournalTools();
 
-interface Shipped {
-  timestamp: string;
-  level: string;
-  service: string;
-  message: string;
-  event_type?: string;
-  action?: string;
-  metadata?: Record<string, unknown> & { journal?: Record<string, unknown> };
-  source: { type: string; name: string; host?: string };
-}
+type Shipped = ShippedRecord<Record<string, unknown> & { journal?: Record<string, unknown> }>;
 
 function config(dir: string, port: number, source: string, budget = '16MiB'): string {
   return `

@@ -7,15 +7,9 @@ import { journaldSourceSchema } from '../../../src/sources/journald/config.ts';
 import { JournaldSource } from '../../../src/sources/journald/journald-source.ts';
 import { graceForLateEvents, tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog } from '../support.ts';
-import { journalToolsMissing, seqEntries, writeJournal } from './support.ts';
+import { exitUnlessJournalTools, seqEntries, writeJournal } from './support.ts';
 
-const missing = journalToolsMissing();
-if (missing !== null) {
-  t.comment(`SKIP: ${missing}`);
-  t.pass(`skipped: ${missing}`);
-  t.end();
-  process.exit(0);
-}
+exitUnlessJournalTools();
 
 t.test('a spent budget stops reading journalctl; room resumes it; the cursor commits only what was acknowledged', async (t) => {
   const dir = tempDir();

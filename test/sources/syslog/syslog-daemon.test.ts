@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { DaemonProcess, freePort, readNdjson, tempDir, waitFor, writeConfig } from '../../support/daemon.ts';
+import { DaemonProcess, freePort, readNdjson, tempDir, waitFor, writeConfig, type ShippedRecord } from '../../support/daemon.ts';
 
 // The real producers: util-linux logger (RFC 5424 / 3164, UDP / TCP, octet counting) and a
 // TLS client with a throwaway certificate made by openssl.
@@ -14,16 +14,7 @@ if (missing.length > 0) {
   process.exit(0);
 }
 
-interface Shipped {
-  timestamp: string;
-  level: string;
-  service: string;
-  message: string;
-  event_type?: string;
-  action?: string;
-  metadata?: { hostname?: string; structured_data?: Record<string, Record<string, string>>; facility?: string; pid?: number };
-  source: { type: string; name: string; peer?: string };
-}
+type Shipped = ShippedRecord<{ hostname?: string; structured_data?: Record<string, Record<string, string>>; facility?: string; pid?: number }>;
 
 function logger(args: string[], message: string): void {
   execFileSync('logger', [...args, message], { stdio: ['ignore', 'inherit', 'inherit'] });
