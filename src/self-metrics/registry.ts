@@ -60,6 +60,15 @@ export class MetricsRegistry {
   }
 
   /**
+   * A counter family labelled by `source` alone (registered on first use) and that source's
+   * series of it, counted locally (see `count`): what every per-source counter of the sources is.
+   */
+  sourceCount(name: string, help: string, source: string): LocalCounter {
+    this.counter(name, help, ['source']);
+    return this.count(name, [source]);
+  }
+
+  /**
    * Every series of the counter family `name` counted through `count`, with its total (flushed
    * or not): what a checkpoint saves. Restore a total with `count(name, values).inc(total)`.
    */

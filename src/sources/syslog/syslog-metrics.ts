@@ -22,8 +22,7 @@ export class SyslogMetrics {
     metrics.counter('logship_syslog_dropped_total', 'Syslog messages dropped: overload (a UDP datagram while the buffer budget was spent), too_large (an octet-counted frame over max_message_bytes).', ['source', 'reason']);
     this.droppedOverload = metrics.count('logship_syslog_dropped_total', [source, 'overload']);
     this.droppedTooLarge = metrics.count('logship_syslog_dropped_total', [source, 'too_large']);
-    metrics.counter('logship_syslog_truncated_total', 'Syslog messages cut at max_message_bytes.', ['source']);
-    this.truncated = metrics.count('logship_syslog_truncated_total', [source]);
+    this.truncated = metrics.sourceCount('logship_syslog_truncated_total', 'Syslog messages cut at max_message_bytes.', source);
     metrics.counter('logship_syslog_connections_refused_total', 'TCP connections refused (max_connections) or failed (tls: handshake error).', ['source', 'reason']);
     this.refusedMaxConnections = metrics.count('logship_syslog_connections_refused_total', [source, 'max_connections']);
     this.refusedTls = metrics.count('logship_syslog_connections_refused_total', [source, 'tls']);
