@@ -45,6 +45,35 @@ t.test('server-side render: complete without JavaScript, escaped, one embedded r
   t.match(scripts[0], /const renderStatusBody = function renderStatusBody\(/, 'the same renderer the server used');
 });
 
+t.test('journal sources and syslog receivers get their own tables: state and why, retry, cursor; listeners, drops by reason', async (t) => {
+  const now = Date.now();
+  const html = renderStatusPage(sampleStatus({
+    sources: [
+      {
+        name: 'journal', type: 'journald', paths: ['/var/log/journal'], files: [],
+        journald: { state: 'restarting', reason: 'journalctl exited with code 1: Failed to open <journal>', restartAt: now + 4000, backoffMs: 4000, journal: ['/var/log/journal'], committedCursor: 's=ab;i=2a;b=cd', entriesRead: 1200, entriesAcked: 1100, entriesSkipped: 3, restarts: 3 },
+      },
+      {
+        name: 'net', type: 'syslog', paths: ['udp://0.0.0.0:514', 'tcp://0.0.0.0:6514'], files: [],
+        syslog: { listeners: [{ address: 'udp://0.0.0.0:514', protocol: 'udp', tls: false }, { address: 'tcp://0.0.0.0:6514', protocol: 'tcp', tls: true }], connections: 2, maxConnections: 256, messagesReceived: { udp: 10, tcp: 20 }, dropped: { overload: 4, too_large: 1 }, refusedConnections: { max_connections: 0, tls: 2 }, truncated: 1 },
+      },
+    ],
+  }));
+  const journal = /<tr data-source="journal"[^]*?<\/tr>/.exec(html)?.[0] ?? '';
+  t.match(journal, /data-state="restarting" data-read="1200" data-acked="1100" data-restarts="3" data-cursor="s=ab;i=2a;b=cd"/);
+  t.match(journal, /Failed to open &#60;journal&#62;/, 'why it is not running, escaped');
+  t.match(journal, /retry in [45]s \(backoff 4s\)/, 'when it retries and the backoff');
+  t.match(journal, /3 skipped/);
+  const net = /<tr data-source="net"[^]*?<\/tr>/.exec(html)?.[0] ?? '';
+  t.match(net, /data-connections="2" data-udp="10" data-tcp="20" data-dropped-overload="4" data-dropped-too-large="1"/);
+  t.match(net, /<code>tcp:\/\/0\.0\.0\.0:6514<\/code> <span class="badge">TLS<\/span>/, 'the TLS listener is marked');
+  t.notMatch(net, /<code>udp:\/\/0\.0\.0\.0:514<\/code> <span class="badge">TLS/, 'the UDP one is not');
+  t.match(net, /2 \/ 256/, 'connections against max_connections');
+  t.match(net, /overload 4 · too large 1/, 'drops by reason');
+  t.match(net, /max_connections 0 · tls 2/, 'refusals by reason');
+  t.notMatch(html, /<tr class="nofiles" data-source="(journal|net)"/, 'neither is listed as a file source without files');
+});
+
 const noChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; .ci/run does)`;
 
 /**
