@@ -1,3 +1,5 @@
+import type { Test } from 'tap';
+
 /**
  * A small reader of the Prometheus text exposition format for assertions: series keyed as
  * `name{a="x",b="y"}` with labels sorted by name, and every family's TYPE and HELP.
@@ -54,6 +56,11 @@ export function family(exp: Exposition, name: string): Record<string, number> {
     if (base === name) out[k] = v;
   }
   return out;
+}
+
+/** One `t.same` per family (named by it): each family's series exactly as expected, no more, no fewer. */
+export function sameFamilies(t: Test, exp: Exposition, expected: Record<string, Record<string, number>>): void {
+  for (const [name, series] of Object.entries(expected)) t.same(family(exp, name), series, name);
 }
 
 /** Family names a scrape exports (from its TYPE lines), with histogram/summary sample names added. */
