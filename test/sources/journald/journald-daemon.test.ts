@@ -12,13 +12,13 @@ exitUnlessJournalTools();
 
 type Shipped = ShippedRecord<Record<string, unknown> & { journal?: Record<string, unknown> }>;
 
-function config(dir: string, port: number, source: string, budget = '16MiB'): string {
+function config(dir: string, port: number, sources: string | string[], budget = '16MiB'): string {
   return `
 server: { listen: "127.0.0.1:${port}" }
 positions: { path: "${dir}/data/positions.json", sync_interval: 200ms }
 memory: { max_buffer_bytes: ${budget} }
 sources:
-  - ${source}
+  - ${[sources].flat().join('\n  - ')}
 sinks:
   - { type: file, path: "${dir}/data/shipped.ndjson", fsync: false }
 `;
@@ -194,15 +194,10 @@ t.test('/api/status says why a journal source is not running: left off at start,
   const dir = tempDir();
   const port = await freePort();
   const missingBinary = join(dir, 'no-journalctl');
-  const cfg = await writeConfig(dir, `
-server: { listen: "127.0.0.1:${port}" }
-positions: { path: "${dir}/data/positions.json" }
-sources:
-  - { name: off, type: journald, enabled: false }
-  - { name: broken, type: journald, enabled: true, journalctl: "${missingBinary}", directory: "${dir}", restart_delay: 30s }
-sinks:
-  - { type: file, path: "${dir}/data/shipped.ndjson", fsync: false }
-`);
+  const cfg = await writeConfig(dir, config(dir, port, [
+    '{ name: off, type: journald, enabled: false }',
+    `{ name: broken, type: journald, enabled: true, journalctl: "${missingBinary}", directory: "${dir}", restart_delay: 30s }`,
+  ]));
   const d = new DaemonProcess(['run', '--config', cfg]);
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port);
