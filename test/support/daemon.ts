@@ -83,15 +83,26 @@ export function tempDir(prefix = 'logship-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/**
+ * A free TCP port on 127.0.0.1 (bound then released), picked at random below Linux's ephemeral
+ * range (32768-60999 by default). A port from listen(0) comes from that range, and between its
+ * release and the daemon's bind any outgoing connection on the machine (undici to Loki, a
+ * scrape) may take it as its local port: EADDRINUSE, seen in CI. Below the range only another
+ * test's explicit bind can take it, and a random pick among 12,000 ports makes that unlikely.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+    if (attempt > 200) throw new Error('no free port in 20000-31999 after 200 tries');
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
 }
 
