@@ -6,6 +6,7 @@ import type { TimeFormat } from './time-format.ts';
 import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
+import { setOwnProperty } from './own-property.ts';
 
 /**
  * The keys each logger family uses for each schema field, best first. Dotted names match a flat
@@ -169,7 +170,7 @@ export class FieldMapper {
         nameVal = v;
         continue;
       }
-      (meta ??= {})[k] = v;
+      setOwnProperty((meta ??= {}), k, v);
     }
     if (httpObj !== undefined) {
       // Our own schema's http group (or a logger that nests the same names).
@@ -185,7 +186,7 @@ export class FieldMapper {
             continue;
           }
         }
-        (rest ??= {})[k] = v;
+        setOwnProperty((rest ??= {}), k, v);
       }
       if (rest !== undefined) {
         (meta ??= {}).http = rest;

@@ -92,3 +92,15 @@ t.test('the json parser reads a line exactly as JSON.parse does (it parses it in
   }), { numRuns: 4000 });
   t.pass('4000 lines');
 });
+
+// The counterexample fast-check found (seed 1303223300): a `__proto__` key is data, kept as an own field.
+t.test('a __proto__ key is kept as data and the record stays schema-valid', async (t) => {
+  for (const line of ['{"__proto__":[]}', '{"message":"x","__proto__":{"a":1}}', '{"http":{"__proto__":[1]},"message":"y"}']) {
+    t.doesNotThrow(() => valid(line), line);
+  }
+  const json = parsers.find(([n]) => n === 'json')![1];
+  const rec = json('{"message":"x","__proto__":[1,2]}', ctx);
+  t.equal(Object.getPrototypeOf(rec.metadata), Object.prototype, 'metadata keeps its prototype');
+  t.same(Object.getOwnPropertyDescriptor(rec.metadata, '__proto__')?.value, [1, 2], 'the value is an own field');
+  t.match(JSON.stringify(rec), /"__proto__":\[1,2\]/, 'and ships');
+});
