@@ -27,6 +27,19 @@ import { JournaldSource } from './sources/journald/journald-source.ts';
 import type { JournaldSourceConfig } from './sources/journald/config.ts';
 import { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './core/version.ts';
+import type { LokiSinkConfig } from './sinks/loki/config.ts';
+
+type SourceConfig = Config['sources'][number];
+
+/** What every source of one pipeline is wired to. */
+interface SourceWiring {
+  positions: PositionStore;
+  positionsExpireAfter: number;
+  stages: Stage[];
+  router: FanOutRouter;
+  /** Promtail's positions, at logship's first start with `positions.import_promtail`. */
+  promtail: PromtailPositionsImport | null;
+}
 
 export interface DaemonOptions {
   log: Logger;
@@ -97,9 +110,26 @@ export class Daemon implements StatusProvider {
   private async startPipeline(cfg: Config): Promise<void> {
     const { log, metrics } = this;
     this.budget = new ByteBudget(cfg.memory.max_buffer_bytes);
-    const bp = metrics.counter('logship_backpressure_seconds_total', 'Seconds the tailers spent paused because the buffer budget was spent.');
+    this.startFlushTimer(this.budget);
+    this.positions = await PositionStore.open(cfg.positions.path, log, metrics, { onLost: cfg.positions.on_lost, persist: !this.dryRun });
+    this.positions.startSync(cfg.positions.sync_interval);
+    await this.startSinks(cfg);
+    const router = new FanOutRouter(this.sinks, this.faults);
+    const stages = this.createStages(cfg, this.positions);
+    // Moving off Promtail: only at logship's first start, when no file has a position of its own.
+    const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
+      ? await PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
+      : null;
+    this.createSources(cfg, { positions: this.positions, positionsExpireAfter: cfg.positions.expire_after, stages, router, promtail });
+    for (const s of this.sources) await s.start();
+    this.running = true;
+    log.info({ sources: this.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
+  }
+
+  /** Every 500 ms: counts the budget's backpressure seconds and flushes lines the receivers hold. */
+  private startFlushTimer(budget: ByteBudget): void {
+    const bp = this.metrics.counter('logship_backpressure_seconds_total', 'Seconds the tailers spent paused because the buffer budget was spent.');
     let lastBp = 0;
-    const budget = this.budget;
     this.flushTimer = setInterval(() => {
       const now = budget.backpressureSeconds();
       if (now > lastBp) bp.inc(now - lastBp);
@@ -107,95 +137,100 @@ export class Daemon implements StatusProvider {
       for (const r of this.receivers) r.flush(false);
     }, 500);
     this.flushTimer.unref();
-    this.positions = await PositionStore.open(cfg.positions.path, log, metrics, { onLost: cfg.positions.on_lost, persist: !this.dryRun });
-    this.positions.startSync(cfg.positions.sync_interval);
+  }
 
+  /** Starts the configured sinks (stdout alone with --dry-run), each listed once started. */
+  private async startSinks(cfg: Config): Promise<void> {
     const sinkConfigs = this.dryRun ? [{ type: 'stdout' as const, pretty: false }] : cfg.sinks;
     this.sinks = [];
     for (let i = 0; i < sinkConfigs.length; i++) {
       const name = this.dryRun ? 'stdout' : sinkName(cfg, i);
       const sinkCfg = sinkConfigs[i];
-      // A Loki sink also sends the sources' static labels and `filename` (README "Loki sink").
-      const effective = sinkCfg.type === 'loki' ? (() => {
-        const f = lokiStreamFields(sinkCfg, `sinks[${i}] (${name})`, cfg.sources);
-        for (const w of f.warnings) log.warn({ key: w.path }, w.message);
-        return { ...sinkCfg, labels: f.labels, structured_metadata: f.structuredMetadata };
-      })() : sinkCfg;
-      const sink = await createSink(name, effective, { log, metrics, faults: this.faults });
+      const effective = sinkCfg.type === 'loki' ? this.withSourceLabels(cfg, sinkCfg, `sinks[${i}] (${name})`) : sinkCfg;
+      const sink = await createSink(name, effective, { log: this.log, metrics: this.metrics, faults: this.faults });
       await sink.start();
       this.sinks.push(sink);
     }
-    const router = new FanOutRouter(this.sinks, this.faults);
+  }
+
+  /** A Loki sink also sends the sources' static labels and `filename` (README "Loki sink"). */
+  private withSourceLabels(cfg: Config, sinkCfg: LokiSinkConfig, where: string): LokiSinkConfig {
+    const fields = lokiStreamFields(sinkCfg, where, cfg.sources);
+    for (const w of fields.warnings) this.log.warn({ key: w.path }, w.message);
+    return { ...sinkCfg, labels: fields.labels, structured_metadata: fields.structuredMetadata };
+  }
+
+  /** Built-in stages, the configured pipeline, then the derived metrics (with their checkpoint). */
+  private createStages(cfg: Config, positions: PositionStore): Stage[] {
+    const { log, metrics } = this;
     const stages: Stage[] = [...createBuiltinStages(cfg, { log, metrics }), ...cfg.pipeline.map((s) => createStage(s, { log, metrics }))];
-    // Last, so the built-in metrics see records after classification (and after user drops).
     const ckptPath = checkpointPath(cfg.positions.path);
     if (!cfg.derived_metrics.enabled || this.dryRun) this.checkpoint = null;
     else if (this.checkpoint?.path !== ckptPath) this.checkpoint = new DerivedMetricsCheckpoint({ path: ckptPath, metrics, log });
     const checkpoint = this.checkpoint;
     this.derived = cfg.derived_metrics.enabled ? new DerivedMetricsStage(cfg.derived_metrics, { metrics, knownServices: cfg.sources.map((s) => s.service ?? s.name), ...(checkpoint ? { checkpoint } : {}) }) : null;
+    // Last, so the built-in metrics see records after classification (and after user drops).
     if (this.derived !== null) stages.push(this.derived);
     if (checkpoint !== null) {
       checkpoint.restore(); // once per process, now that the stage registered the families
-      const positions = this.positions;
       checkpoint.arm({ committed: (id) => positions.get(id)?.offset, firstStart: positions.firstStart });
       positions.onSnapshot(() => checkpoint.save());
     }
-    const host = cfg.host ?? hostname();
-    // Moving off Promtail: only at logship's first start, when no file has a position of its own.
-    const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
-      ? await PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
-      : null;
+    return stages;
+  }
+
+  /** One line processor per source and the source feeding it; journal sources that stay off are noted for /api/status. */
+  private createSources(cfg: Config, wiring: SourceWiring): void {
     this.sources = [];
     this.journalsNotStarted = [];
     this.receivers = [];
+    const host = cfg.host ?? hostname();
     for (const src of cfg.sources) {
-      if (src.type === 'journald' && src.enabled !== true) {
-        const why = src.enabled === false ? 'enabled: false' : findJournalctl(src.journalctl) === undefined ? `enabled: auto and ${src.journalctl} not found` : !journalExists(src) ? 'enabled: auto and no journal files found' : null;
-        if (why !== null) {
-          log.info({ source: src.name, why }, 'journal source not started');
-          this.journalsNotStarted.push({ cfg: src, why });
-          continue;
-        }
+      const why = src.type === 'journald' ? journalNotStartedReason(src) : null;
+      if (src.type === 'journald' && why !== null) {
+        this.log.info({ source: src.name, why }, 'journal source not started');
+        this.journalsNotStarted.push({ cfg: src, why });
+        continue;
       }
-      const processor = new LineProcessor({
-        sourceName: src.name,
-        service: src.service ?? src.name,
-        parserName: src.parser,
-        parser: createParser(src.parser, src.parser_options),
-        stages,
-        router,
-        labels: { job: src.name, ...src.labels },
-        metrics,
-        log,
-        faults: this.faults,
-      });
+      const processor = this.createProcessor(src, wiring);
       this.receivers.push(processor);
-      if (src.type === 'journald') {
-        this.sources.push(new JournaldSource(src, { host, receiver: processor, budget: this.budget, positions: this.positions, metrics, log }));
-        continue;
-      }
-      if (src.type === 'syslog') {
-        this.sources.push(new SyslogSource(src, { host, receiver: processor, budget: this.budget, metrics, log }));
-        continue;
-      }
-      const source = new FileSource(src, {
-        host,
-        // Per file: container decode/rejoin → multiline → the source's shared processor.
-        receiverFor: (_info: SourceInfo) => createLineChain(src, processor, { metrics, log }),
-        budget: this.budget,
-        // A drained backlog ships now instead of after the sinks' max_wait.
-        onCaughtUp: () => router.caughtUp(),
-        positions: this.positions,
-        positionsExpireAfter: cfg.positions.expire_after,
-        importOffset: promtail ? (path, size, fd) => promtail.offsetFor(path, size, fd) : undefined,
-        metrics,
-        log,
-      });
-      this.sources.push(source);
+      this.sources.push(this.createSource(src, { ...wiring, host, processor }));
     }
-    for (const s of this.sources) await s.start();
-    this.running = true;
-    log.info({ sources: this.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
+  }
+
+  private createProcessor(src: SourceConfig, wiring: SourceWiring): LineProcessor {
+    return new LineProcessor({
+      sourceName: src.name,
+      service: src.service ?? src.name,
+      parserName: src.parser,
+      parser: createParser(src.parser, src.parser_options),
+      stages: wiring.stages,
+      router: wiring.router,
+      labels: { job: src.name, ...src.labels },
+      metrics: this.metrics,
+      log: this.log,
+      faults: this.faults,
+    });
+  }
+
+  private createSource(src: SourceConfig, wiring: SourceWiring & { host: string; processor: LineProcessor }): FileSource | JournaldSource | SyslogSource {
+    const { metrics, log, budget } = this;
+    const { host, processor, positions, router, promtail } = wiring;
+    if (src.type === 'journald') return new JournaldSource(src, { host, receiver: processor, budget, positions, metrics, log });
+    if (src.type === 'syslog') return new SyslogSource(src, { host, receiver: processor, budget, metrics, log });
+    return new FileSource(src, {
+      host,
+      // Per file: container decode/rejoin → multiline → the source's shared processor.
+      receiverFor: (_info: SourceInfo) => createLineChain(src, processor, { metrics, log }),
+      budget,
+      // A drained backlog ships now instead of after the sinks' max_wait.
+      onCaughtUp: () => router.caughtUp(),
+      positions,
+      positionsExpireAfter: wiring.positionsExpireAfter,
+      importOffset: promtail ? (path, size, fd) => promtail.offsetFor(path, size, fd) : undefined,
+      metrics,
+      log,
+    });
   }
 
   /** Stop reading, flush held lines, drain sinks within the grace period, persist positions. */
@@ -275,6 +310,15 @@ export class Daemon implements StatusProvider {
       },
     };
   }
+}
+
+/** Why a journal source with `enabled: false` or `auto` stays off, or null when it starts. */
+function journalNotStartedReason(src: JournaldSourceConfig): string | null {
+  if (src.enabled === true) return null;
+  if (src.enabled === false) return 'enabled: false';
+  if (findJournalctl(src.journalctl) === undefined) return `enabled: auto and ${src.journalctl} not found`;
+  if (!journalExists(src)) return 'enabled: auto and no journal files found';
+  return null;
 }
 
 async function loadStatusPage(): Promise<(status: unknown) => string> {
