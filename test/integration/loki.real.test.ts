@@ -301,6 +301,9 @@ if (!LOKI_BIN) {
     }
     await waitFor('first lines delivered', () => committed() > 0, 20_000, 100);
     await loki.stop('SIGKILL');
+    // The sink only learns Loki is gone when it has something to push: everything written so far may
+    // already be acknowledged, so log more before waiting for it to report retrying.
+    write(1000);
     const sizeAtKill = statSync(file).size;
     // Once the sink saw Loki gone, no ack can come; then the positions file holds every
     // acknowledged offset once it equals what the tailer committed in memory. Waited for as
