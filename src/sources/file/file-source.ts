@@ -2,7 +2,6 @@ import type { Stats } from 'node:fs';
 import { close, fstat, open } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ByteBudget } from '../../core/budget.ts';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
@@ -14,12 +13,12 @@ import { containerFields } from '../container/metadata.ts';
 import { GlobMatcher, type PathProblem } from './discovery.ts';
 import type { FileErrorStatus } from '../../core/status.ts';
 import { FileErrors } from './file-errors.ts';
-import { FINGERPRINT_MAX, fingerprint, fingerprintOf, identityKey } from './identity.ts';
+import { FINGERPRINT_MAX, fingerprint, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
 import { FileWatcher } from './watcher.ts';
 import type { Source } from '../../core/source.ts';
-import { identitiesIn, isCompressedGeneration, isRotationOf, RetiredHeads } from './rotation.ts';
+import { RetiredHeads, RotatedGenerationScan, type RotatedGeneration } from './rotation.ts';
 
 export interface FileSourceDeps {
   host: string;
@@ -259,82 +258,38 @@ export class FileSource implements Source {
   }
 
   /**
-   * Rotated generations found by identity in the directories of tailed / known files, under
-   * names the globs do not match (app.log.1, app-20240101.log; matching names are the rescan's):
-   * - a known identity with unread bytes (rotated while logship was stopped): read from its
-   *   acknowledged offset to EOF — neither skipped nor re-read;
-   * - an unknown file named after a known one and renamed or written since `since`: a generation
-   *   that was created and rotated away before discovery saw it (while logship was stopped, or
-   *   within milliseconds): read whole;
-   * - a copytruncate copy (its head is the head a truncated file had): read from where that
-   *   file's last full line ended, so copytruncate loses nothing even when logship is behind.
-   * Each is closed after EOF + rotate_wait once everything it emitted is acknowledged.
+   * Opens the rotated generations a RotatedGenerationScan finds (see there), each closed after EOF
+   * + rotate_wait once everything it emitted is acknowledged; then forgets positions of files gone
+   * longer than positions.expire_after.
    */
   private async scanRotated(since: number): Promise<void> {
     const { positions, log } = this.deps;
-    const byDir = new Map<string, string[]>();
-    for (const [, e] of positions.all()) {
-      if (e.source !== this.name) continue;
-      const dir = dirname(e.path);
-      const names = byDir.get(dir);
-      if (names) names.push(basename(e.path));
-      else byDir.set(dir, [basename(e.path)]);
-    }
-    const present = new Set<string>();
-    for (const [dir, names] of byDir) {
-      for (const [key, f] of await identitiesIn(dir)) {
-        present.add(key);
-        if (this.stopped || this.tailers.has(key) || this.opening.has(key) || this.matcher.matches(f.path) || isCompressedGeneration(f.path) || this.matcher.excludes(f.path)) continue;
-        const entry = positions.get(key);
-        let start: number | undefined;
-        let why: string;
-        let unseenRotation = false;
-        if (entry) {
-          if (entry.source !== this.name || f.st.size <= entry.offset) continue;
-          // The same identity could be a reused inode: only the same content is the generation we read.
-          if (entry.fp_len > 0 && (f.st.size < entry.fp_len || (await fingerprintOf(f.path, entry.fp_len).catch(() => '')) !== entry.fingerprint)) continue;
-          why = 'rotated generation with unread lines; reading the rest of it';
-        } else {
-          const name = basename(f.path);
-          // Only a rotation's name (app.log.1, app.log-20240101): app.log.lock, app.log.tmp or
-          // app.log-backup.txt beside it are someone else's files, not lines logged to app.log.
-          if (Math.max(f.st.ctimeMs, f.st.mtimeMs) <= since || !names.some((n) => isRotationOf(name, n))) continue;
-          const copyOf = await this.copiedHead(f.path, f.st.size);
-          if (copyOf === 'live') continue; // a copy of a file still being tailed: decide once it is truncated
-          start = copyOf ?? 0;
-          unseenRotation = copyOf === null;
-          why = copyOf === null ? 'unseen rotated generation (created and rotated before discovery); reading it' : 'copy of a truncated file (copytruncate); reading it from where the original was read';
-        }
-        this.opening.add(key);
-        try {
-          await this.openFile({ path: f.path, key, st: f.st, initial: false, rotated: true, startAt: start });
-          // It was renamed away before any tailer saw it at its path: still a rotation.
-          if (unseenRotation) this.tailMetrics.rotations.inc();
-          log.info({ file: f.path, size: f.st.size, offset: start ?? entry?.offset }, why);
-        } catch (err) {
-          log.warn({ err: (err as Error).message, file: f.path }, 'cannot open rotated file');
-        } finally {
-          this.opening.delete(key);
-        }
-      }
-    }
-    // Forget files that are gone (not merely rotated: rotated generations keep their entries while
-    // they exist, or the next rename of an old generation would look like a new file).
-    const expireAfter = this.deps.positionsExpireAfter ?? 3_600_000;
-    for (const [key, e] of positions.all()) if (e.source === this.name && present.has(key)) e.updated = Date.now();
-    const n = positions.expire(expireAfter, (k, e) => e.source === this.name && !present.has(k) && !this.tailers.has(k) && !this.opening.has(k));
+    const scan = new RotatedGenerationScan({
+      source: this.name,
+      positions,
+      since,
+      retiredHeads: this.retiredHeads,
+      tailedKeys: () => this.tailers.keys(),
+      skip: (key, path) => this.stopped || this.tailers.has(key) || this.opening.has(key) || this.matcher.matches(path) || this.matcher.excludes(path),
+    });
+    for await (const generation of scan.generations()) await this.openRotated(generation);
+    const n = scan.forgetGone(this.deps.positionsExpireAfter ?? 3_600_000, (k) => this.tailers.has(k) || this.opening.has(k));
     if (n > 0) log.info({ source: this.name, entries: n }, 'forgot positions of files gone longer than positions.expire_after');
   }
 
-  /** Where a copy should be read from if its head is a truncated file's old head; 'live' if it is a tailed file's current head. */
-  private async copiedHead(path: string, size: number): Promise<number | 'live' | null> {
-    const copied = await this.retiredHeads.takeCopyOf(path, size);
-    if (copied !== null) return copied;
-    for (const t of this.tailers.values()) {
-      const e = this.deps.positions.get(t.key);
-      if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOf(path, e.fp_len).catch(() => '')) === e.fingerprint) return 'live';
+  private async openRotated(g: RotatedGeneration): Promise<void> {
+    const { log } = this.deps;
+    this.opening.add(g.key);
+    try {
+      await this.openFile({ path: g.path, key: g.key, st: g.st, initial: false, rotated: true, startAt: g.startAt });
+      // It was renamed away before any tailer saw it at its path: still a rotation.
+      if (g.unseenRotation) this.tailMetrics.rotations.inc();
+      log.info({ file: g.path, size: g.st.size, offset: g.offset }, g.why);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, file: g.path }, 'cannot open rotated file');
+    } finally {
+      this.opening.delete(g.key);
     }
-    return null;
   }
 
   /** Coalesces scan requests: one scan at a time, one more after it if asked meanwhile. */

@@ -1,12 +1,14 @@
 import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { PositionEntry, PositionStore } from '../../positions/store.ts';
 import { fingerprintOf, identityKey } from './identity.ts';
 
 /**
  * What rotation looks like from beside a log: which names are its generations, which of them hold
- * compressed bytes, which files a directory holds by identity, and the heads of truncated files
- * that a copytruncate copy starts with. FileSource decides what to read from these.
+ * compressed bytes, which files a directory holds by identity, the heads of truncated files that a
+ * copytruncate copy starts with, and the scan that finds the generations to read
+ * (RotatedGenerationScan). FileSource opens what the scan finds.
  */
 
 /** Rotated names that hold compressed bytes, never lines. */
@@ -73,6 +75,123 @@ export class RetiredHeads {
         this.heads.splice(i, 1);
         return Math.min(r.lineOffset, size);
       }
+    }
+    return null;
+  }
+}
+
+/** A rotated generation the scan found worth reading: from where, and why (for the log). */
+export interface RotatedGeneration {
+  path: string;
+  key: string;
+  st: Stats;
+  /** Where to start; undefined: from the acknowledged offset of its position entry. */
+  startAt: number | undefined;
+  /** The offset it is read from, as logged. */
+  offset: number | undefined;
+  /** Created and renamed away before any tailer saw it at its path: still a rotation to count. */
+  unseenRotation: boolean;
+  why: string;
+}
+
+/** What the scan looks at and what it must leave alone. */
+export interface RotatedGenerationScanOptions {
+  source: string;
+  positions: PositionStore;
+  /** An unknown generation counts only when renamed or written after this (epoch ms). */
+  since: number;
+  retiredHeads: RetiredHeads;
+  /** Identities tailed now (a copy of one of their heads is not read until it is truncated). */
+  tailedKeys: () => Iterable<string>;
+  /** True for a file the scan must not offer: already tailed or opening, or a path the globs match or exclude. */
+  skip: (key: string, path: string) => boolean;
+}
+
+/**
+ * Rotated generations found by identity in the directories of the source's known files, under
+ * names the globs do not match (app.log.1, app-20240101.log; matching names are the rescan's):
+ * - a known identity with unread bytes (rotated while logship was stopped): read from its
+ *   acknowledged offset to EOF — neither skipped nor re-read;
+ * - an unknown file named after a known one and renamed or written since `since`: a generation
+ *   that was created and rotated away before discovery saw it (while logship was stopped, or
+ *   within milliseconds): read whole;
+ * - a copytruncate copy (its head is the head a truncated file had): read from where that
+ *   file's last full line ended, so copytruncate loses nothing even when logship is behind.
+ * Generations are yielded one at a time, so the caller opens each before the next is judged.
+ */
+export class RotatedGenerationScan {
+  /** Identities seen in the scanned directories: their positions are kept. */
+  private readonly present = new Set<string>();
+  private readonly opts: RotatedGenerationScanOptions;
+
+  constructor(opts: RotatedGenerationScanOptions) {
+    this.opts = opts;
+  }
+
+  async *generations(): AsyncGenerator<RotatedGeneration> {
+    for (const [dir, names] of this.knownNamesByDirectory()) {
+      for (const [key, f] of await identitiesIn(dir)) {
+        this.present.add(key);
+        if (this.opts.skip(key, f.path) || isCompressedGeneration(f.path)) continue;
+        const entry = this.opts.positions.get(key);
+        const found = entry ? await this.unreadRest(key, f, entry) : await this.unseenOrCopy(key, f, names);
+        if (found !== null) yield found;
+      }
+    }
+  }
+
+  /**
+   * Forgets the positions of this source's files that are gone (not merely rotated: rotated
+   * generations keep their entries while they exist, or the next rename of an old generation
+   * would look like a new file) for longer than `expireAfter`; returns how many.
+   */
+  forgetGone(expireAfter: number, inUse: (key: string) => boolean): number {
+    const { positions, source } = this.opts;
+    for (const [key, e] of positions.all()) if (e.source === source && this.present.has(key)) e.updated = Date.now();
+    return positions.expire(expireAfter, (k, e) => e.source === source && !this.present.has(k) && !inUse(k));
+  }
+
+  /** The basenames of the source's known files, by directory. */
+  private knownNamesByDirectory(): Map<string, string[]> {
+    const byDir = new Map<string, string[]>();
+    for (const [, e] of this.opts.positions.all()) {
+      if (e.source !== this.opts.source) continue;
+      const dir = dirname(e.path);
+      const names = byDir.get(dir);
+      if (names) names.push(basename(e.path));
+      else byDir.set(dir, [basename(e.path)]);
+    }
+    return byDir;
+  }
+
+  /** A known identity with bytes beyond its acknowledged offset, if its content is still the one read. */
+  private async unreadRest(key: string, f: { path: string; st: Stats }, entry: PositionEntry): Promise<RotatedGeneration | null> {
+    if (entry.source !== this.opts.source || f.st.size <= entry.offset) return null;
+    // The same identity could be a reused inode: only the same content is the generation we read.
+    if (entry.fp_len > 0 && (f.st.size < entry.fp_len || (await fingerprintOf(f.path, entry.fp_len).catch(() => '')) !== entry.fingerprint)) return null;
+    return { path: f.path, key, st: f.st, startAt: undefined, offset: entry.offset, unseenRotation: false, why: 'rotated generation with unread lines; reading the rest of it' };
+  }
+
+  /** An unknown file named as a rotation of a known one: an unseen generation (read whole) or a copytruncate copy. */
+  private async unseenOrCopy(key: string, f: { path: string; st: Stats }, knownNames: string[]): Promise<RotatedGeneration | null> {
+    const name = basename(f.path);
+    // Only a rotation's name (app.log.1, app.log-20240101): app.log.lock, app.log.tmp or
+    // app.log-backup.txt beside it are someone else's files, not lines logged to app.log.
+    if (Math.max(f.st.ctimeMs, f.st.mtimeMs) <= this.opts.since || !knownNames.some((n) => isRotationOf(name, n))) return null;
+    const copyOf = await this.copiedHead(f.path, f.st.size);
+    if (copyOf === 'live') return null; // a copy of a file still being tailed: decide once it is truncated
+    const start = copyOf ?? 0;
+    const why = copyOf === null ? 'unseen rotated generation (created and rotated before discovery); reading it' : 'copy of a truncated file (copytruncate); reading it from where the original was read';
+    return { path: f.path, key, st: f.st, startAt: start, offset: start, unseenRotation: copyOf === null, why };
+  }
+
+  /** Where a copy should be read from if its head is a truncated file's old head; 'live' if it is a tailed file's current head. */
+  private async copiedHead(path: string, size: number): Promise<number | 'live' | null> {
+    const copied = await this.opts.retiredHeads.takeCopyOf(path, size);
+    if (copied !== null) return copied;
+    for (const key of this.opts.tailedKeys()) {
+      const e = this.opts.positions.get(key);
+      if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOf(path, e.fp_len).catch(() => '')) === e.fingerprint) return 'live';
     }
     return null;
   }
