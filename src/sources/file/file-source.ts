@@ -52,6 +52,20 @@ const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
 const closeAsync = promisify(close);
 
+/**
+ * Opens `path` for a file first seen under identity `key` (device:inode), or fails when the path
+ * now holds another file.
+ */
+async function openAs(path: string, key: string): Promise<number> {
+  const fd = await openAsync(path, 'r');
+  const now = await fstatAsync(fd).catch(() => null);
+  if (now === null || identityKey(now) !== key) {
+    await closeAsync(fd).catch(() => {});
+    throw new Error(`file at ${path} changed identity while opening`);
+  }
+  return fd;
+}
+
 /** How often per-file chains are asked to emit timed-out partial / multiline records. */
 const CHAIN_FLUSH_MS = 250;
 
@@ -315,53 +329,64 @@ export class FileSource implements Source {
    * `startAt`: where to start instead of the known position; `fd`: already open (consider()).
    */
   private async openFile(opts: OpenFileOptions): Promise<void> {
-    const { path, key, st, initial, rotated, startAt } = opts;
-    let fd = opts.fd;
-    const { positions, log } = this.deps;
-    if (fd === undefined) {
-      fd = await openAsync(path, 'r');
-      const now = await fstatAsync(fd).catch(() => null);
-      if (now === null || identityKey(now) !== key) {
-        await closeAsync(fd).catch(() => {});
-        throw new Error(`file at ${path} changed identity while opening`);
-      }
-    }
-    const size = st.size;
-    const fpLen = Math.min(size, FINGERPRINT_MAX);
-    const ownFd = fd;
-    const fpOf = (len: number) => fingerprint(ownFd, len);
+    const { path, key, st, initial, rotated } = opts;
+    const fd = opts.fd ?? (await openAs(path, key));
+    const fpLen = Math.min(st.size, FINGERPRINT_MAX);
     let fp: string;
     try {
-      fp = await fpOf(fpLen);
+      fp = await fingerprint(fd, fpLen);
     } catch (err) {
-      await closeAsync(ownFd).catch(() => {});
+      await closeAsync(fd).catch(() => {});
       throw err;
     }
+    const start = await this.startOffset(opts, { fd, fingerprint: { value: fp, len: fpLen } });
+    this.deps.positions.set(key, { path, offset: start, dev: st.dev, ino: st.ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
+    const tailer = this.createTailer(opts, { start, fingerprint: { value: fp, len: fpLen } });
+    await this.startTailer(tailer, fd, opts);
+    this.deps.log.info({ file: path, offset: start, size: st.size, source: this.name, rotated }, 'tailing file');
+    // A new generation at a path: one before it may have come and gone unseen.
+    if (!initial && !rotated) this.requestScan();
+  }
+
+  /**
+   * Where a newly opened file starts: `startAt` if given; else its position when the content is
+   * still the one read; else the start, or the end per positions.on_lost (positions lost), an
+   * imported Promtail offset or start_at (first start); else 0.
+   */
+  private async startOffset(opts: OpenFileOptions, open: { fd: number; fingerprint: { value: string; len: number } }): Promise<number> {
+    const { path, key, st, initial, startAt } = opts;
+    const { positions, log } = this.deps;
+    if (startAt !== undefined) return startAt;
+    const size = st.size;
     const known = positions.get(key);
-    let start = 0;
-    if (startAt !== undefined) {
-      start = startAt;
-    } else if (known) {
-      const sameContent = known.fp_len <= size && (known.fp_len === fpLen ? known.fingerprint === fp : (await fpOf(known.fp_len)) === known.fingerprint);
-      if (sameContent && known.offset <= size) start = known.offset;
-      else {
-        log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
-        this.tailMetrics.truncations.inc();
-      }
-    } else if (initial && positions.lost !== null) {
-      // Possibly tailed before; its position is lost with the rest (positions.on_lost).
-      if (positions.lost.startAt === 'end') start = size;
-    } else if (initial && positions.firstStart) {
-      const imported = await this.deps.importOffset?.(path, size, ownFd);
-      if (imported !== undefined) start = imported;
-      else if (this.cfg.start_at === 'end') start = size;
+    if (known) {
+      const fp = open.fingerprint;
+      const sameContent = known.fp_len <= size && (known.fp_len === fp.len ? known.fingerprint === fp.value : (await fingerprint(open.fd, known.fp_len)) === known.fingerprint);
+      if (sameContent && known.offset <= size) return known.offset;
+      log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
+      this.tailMetrics.truncations.inc();
+      return 0;
     }
-    positions.set(key, { path, offset: start, dev: st.dev, ino: st.ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
+    if (initial && positions.lost !== null) {
+      // Possibly tailed before; its position is lost with the rest (positions.on_lost).
+      return positions.lost.startAt === 'end' ? size : 0;
+    }
+    if (initial && positions.firstStart) {
+      const imported = await this.deps.importOffset?.(path, size, open.fd);
+      if (imported !== undefined) return imported;
+      if (this.cfg.start_at === 'end') return size;
+    }
+    return 0;
+  }
+
+  private createTailer(opts: OpenFileOptions, read: { start: number; fingerprint: { value: string; len: number } }): Tailer {
+    const { path, key, rotated } = opts;
+    const { positions, log } = this.deps;
     const info = this.sourceInfo(path);
     const receiver = this.deps.receiverFor(info);
     const tailer: Tailer = new Tailer({
-      path, key, startOffset: start,
-      fingerprint: { value: fp, len: fpLen },
+      path, key, startOffset: read.start,
+      fingerprint: read.fingerprint,
       maxLineBytes: this.cfg.max_line_bytes,
       partialLineTimeout: this.cfg.partial_line_timeout,
       rotateWait: this.cfg.rotate_wait,
@@ -389,15 +414,14 @@ export class FileSource implements Source {
       onCommit: (off) => positions.advance(key, off),
       onCaughtUp: this.deps.onCaughtUp,
       onFingerprint: (value, len) => positions.setFingerprint(key, value, len),
-      onClose: (reason) => {
-        if (this.tailers.get(key) === tailer) this.tailers.delete(key);
-        if (this.byPath.get(tailer.path) === tailer) this.byPath.delete(tailer.path);
-        // Nothing more comes from this file: emit held partial / multiline records now.
-        receiver.flush(true);
-        positions.touch(key);
-        log.info({ file: tailer.path, reason, offset: tailer.offset }, 'closed file');
-      },
+      onClose: (reason) => this.tailerClosed(tailer, reason),
     });
+    return tailer;
+  }
+
+  /** Registers the tailer under its identity (and its path, unless rotated away) and starts it on `fd`. */
+  private async startTailer(tailer: Tailer, fd: number, opts: OpenFileOptions): Promise<void> {
+    const { path, key, rotated } = opts;
     this.tailers.set(key, tailer);
     if (!rotated) {
       // The path's previous file (found replaced by a rescan, not an event): let it notice now.
@@ -405,15 +429,21 @@ export class FileSource implements Source {
       this.byPath.set(path, tailer);
     }
     try {
-      await tailer.start(ownFd); // takes the descriptor over (closes it on failure)
+      await tailer.start(fd); // takes the descriptor over (closes it on failure)
     } catch (err) {
       this.tailers.delete(key);
       if (this.byPath.get(path) === tailer) this.byPath.delete(path);
       throw err;
     }
-    log.info({ file: path, offset: start, size, source: this.name, rotated }, 'tailing file');
-    // A new generation at a path: one before it may have come and gone unseen.
-    if (!initial && !rotated) this.requestScan();
+  }
+
+  private tailerClosed(tailer: Tailer, reason: string): void {
+    if (this.tailers.get(tailer.key) === tailer) this.tailers.delete(tailer.key);
+    if (this.byPath.get(tailer.path) === tailer) this.byPath.delete(tailer.path);
+    // Nothing more comes from this file: emit held partial / multiline records now.
+    tailer.receiver.flush(true);
+    this.deps.positions.touch(tailer.key);
+    this.deps.log.info({ file: tailer.path, reason, offset: tailer.offset }, 'closed file');
   }
 
   private sourceInfo(path: string): SourceInfo {
