@@ -205,6 +205,12 @@ export class FileSource implements Source {
       return false;
     }
     if (this.followRename(path, identityKey(st))) return true;
+    await this.openNew(path, initial);
+    return true;
+  }
+
+  /** Tails the file at `path` unless its identity, read from the open descriptor, is tailed or opening already. */
+  private async openNew(path: string, initial: boolean): Promise<void> {
     // Open first and take the identity from the descriptor: the path can be replaced between a
     // stat and an open (rename + create), and a generation must never be confused with the next.
     // Raw descriptors, not FileHandles: the tailer owns the fd from here and a FileHandle would
@@ -215,19 +221,19 @@ export class FileSource implements Source {
     } catch (err) {
       // ENOENT: renamed away meanwhile: its tailer (if any) or the next event handles it.
       this.openFailed(path, err);
-      return true;
+      return;
     }
-    let key: string;
+    let st: Stats;
     try {
       st = await fstatAsync(fd);
-      key = identityKey(st);
     } catch {
       await closeAsync(fd).catch(() => {});
-      return true;
+      return;
     }
+    const key = identityKey(st);
     if (this.followRename(path, key) || this.opening.has(key)) {
       await closeAsync(fd).catch(() => {});
-      return true;
+      return;
     }
     this.opening.add(key);
     try {
@@ -238,7 +244,6 @@ export class FileSource implements Source {
     } finally {
       this.opening.delete(key);
     }
-    return true;
   }
 
   /** A vanished file is no error (it was rotated or deleted); anything else is listed until it opens. */
