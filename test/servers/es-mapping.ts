@@ -71,10 +71,25 @@ function jsonType(v: unknown): string {
   return 'object';
 }
 
+/**
+ * A field's mapping by name: own properties only. Field names come from documents, and ES maps
+ * `__proto__`, `constructor` or `toString` like any other name; a plain `props[name]` would find
+ * Object.prototype's members instead (and writing through them polluted every object in the
+ * process: the next countFields recursed forever, so every later request got a 500).
+ */
+function fieldOf(props: Record<string, FieldMapping>, name: string): FieldMapping | undefined {
+  return Object.hasOwn(props, name) ? props[name] : undefined;
+}
+
+/** Adds a field's mapping as an own property (an assignment to `__proto__` would set the prototype). */
+function defineField(props: Record<string, FieldMapping>, name: string, mapping: FieldMapping): void {
+  Object.defineProperty(props, name, { value: mapping, enumerable: true, writable: true, configurable: true });
+}
+
 /** Counts mapped fields (objects, leaves and multi-fields) as index.mapping.total_fields.limit does. */
 export function countFields(props: Record<string, FieldMapping>): number {
   let n = 0;
-  for (const k in props) {
+  for (const k of Object.keys(props)) {
     n++;
     const f = props[k];
     if (f.properties) n += countFields(f.properties);
@@ -108,7 +123,7 @@ export class DocumentMapper {
       if (this.fieldCount + extra > this.totalFieldsLimit) {
         throw new MappingError('illegal_argument_exception', `Limit of total fields [${this.totalFieldsLimit}] has been exceeded while adding new fields [${extra}]`);
       }
-      for (const a of added) if (!a.parent[a.name]) a.parent[a.name] = a.mapping;
+      for (const a of added) if (!fieldOf(a.parent, a.name)) defineField(a.parent, a.name, a.mapping);
       this.fieldCount = countFields(this.mapping.properties);
     }
   }
@@ -134,7 +149,7 @@ export class DocumentMapper {
       let dyn = dynamic;
       for (let i = 0; i < segs.length - 1; i++) {
         path = path ? `${path}.${segs[i]}` : segs[i];
-        let node = parentProps[segs[i]] ?? added.find((a) => a.parent === parentProps && a.name === segs[i])?.mapping;
+        let node = fieldOf(parentProps, segs[i]) ?? added.find((a) => a.parent === parentProps && a.name === segs[i])?.mapping;
         if (!node) {
           if (!this.allowNew(dyn, segs[i], path)) break;
           node = { properties: {} };
@@ -163,7 +178,7 @@ export class DocumentMapper {
 
   private field(value: unknown, props: Record<string, FieldMapping>, path: string, name: string, dynamic: RootMapping['dynamic'], id: string, added: Array<{ parent: Record<string, FieldMapping>; name: string; mapping: FieldMapping }>): void {
     if (value === null || value === undefined) return;
-    let m = props[name] ?? added.find((a) => a.parent === props && a.name === name)?.mapping;
+    let m = fieldOf(props, name) ?? added.find((a) => a.parent === props && a.name === name)?.mapping;
     if (Array.isArray(value)) {
       for (const v of value) this.field(v, props, path, name, dynamic, id, added);
       return;
@@ -251,9 +266,10 @@ export function mergeMappings(target: RootMapping, source: Partial<RootMapping> 
   if (source.dynamic !== undefined) target.dynamic = source.dynamic;
   if (source.dynamic_templates) target.dynamic_templates = [...(target.dynamic_templates ?? []), ...structuredClone(source.dynamic_templates)];
   const mergeProps = (t: Record<string, FieldMapping>, s: Record<string, FieldMapping>) => {
-    for (const k in s) {
-      if (t[k]?.properties && s[k].properties && !s[k].type) mergeProps(t[k].properties!, s[k].properties!);
-      else t[k] = structuredClone(s[k]);
+    for (const k of Object.keys(s)) {
+      const have = fieldOf(t, k);
+      if (have?.properties && s[k].properties && !s[k].type) mergeProps(have.properties, s[k].properties!);
+      else defineField(t, k, structuredClone(s[k]));
     }
   };
   if (source.properties) mergeProps(target.properties, source.properties);

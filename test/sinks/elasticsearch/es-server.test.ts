@@ -116,3 +116,25 @@ t.test('fault injection', async (t) => {
   r = await bulk(es, '{"create":{"_index":"a"}}\n{}\n');
   t.equal(r.body.items[0].create.status, 201);
 });
+
+t.test("field names that are Object.prototype's members are ordinary fields, as in ES (the poison-lines stall)", async (t) => {
+  const es = new EsServer();
+  await es.start();
+  t.teardown(() => es.stop());
+  // The record of poison-lines' hostile line `{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}},...}`
+  // as the ES sink sends it: the keys are own fields of metadata (JSON.parse makes them so).
+  const hostile = '{"@timestamp":"2026-01-01T00:00:00.000Z","message":"proto","metadata":{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}},"toString":1}}';
+  let r = await bulk(es, `{"create":{"_index":"logs-a","_id":"1"}}\n${hostile}\n{"create":{"_index":"logs-a","_id":"2"}}\n{"message":"after"}\n`);
+  t.equal(r.status, 200, 'the request is answered (it was a 500: Maximum call stack size exceeded)');
+  t.same(r.body.items.map((i: any) => i.create.status), [201, 201]);
+  t.equal(({} as Record<string, unknown>).properties, undefined, 'Object.prototype is not written to');
+  r = await bulk(es, '{"create":{"_index":"logs-b","_id":"3"}}\n{"message":"later"}\n');
+  t.equal(r.status, 200, 'a later request to another index still works');
+  const meta = es.mapping('logs-a')!.properties.metadata.properties!;
+  t.ok(Object.hasOwn(meta, '__proto__') && Object.hasOwn(meta, 'constructor') && Object.hasOwn(meta, 'toString'), 'mapped as own fields');
+  t.equal(meta['toString' as string].type, 'long');
+  r = await bulk(es, '{"create":{"_index":"logs-a","_id":"4"}}\n{"metadata":{"toString":"not a number"}}\n{"create":{"_index":"logs-a","_id":"5"}}\n{"metadata":{"__proto__":{"polluted":"yes"}}}\n');
+  t.same(r.body.items.map((i: any) => i.create.status), [400, 400], 'and enforced like any field: a string into the long, a string into the boolean');
+  t.equal(r.body.items[0].create.error.type, 'mapper_parsing_exception');
+  t.equal(es.docs('logs-a').find((d) => d._id === '1')?._source.message, 'proto');
+});
