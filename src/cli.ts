@@ -13,28 +13,14 @@
 // 4 interleaved runs each way: 142-149 vs 151-156 MiB, CPU 7.17 vs 7.16 s). Every
 // way logship is launched passes the same flags and environment: this shebang (npm bin, systemd), the `start`
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
-import { hostname } from 'node:os';
-import { createInterface } from 'node:readline';
 import { basename, join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { configWarnings } from './config/warnings.ts';
-import { renderEffectiveConfig } from './config/effective-config.ts';
 import { Daemon } from './daemon.ts';
 import { createLogger, LOG_LEVELS } from './core/log.ts';
-import { createParser, PARSER_NAMES } from '../parsers/index.ts';
-import { DEFAULT_PARSER_OPTIONS } from './parse/options.ts';
-import type { ParseContext, Parser } from './parse/types.ts';
-import { MetricsRegistry } from './self-metrics/registry.ts';
-import { applyTransportFields } from './pipeline/processor.ts';
-import { createBuiltinStages } from './pipeline/registry.ts';
-import { NO_ACK, type LogEvent, type LogRecord, type SourceInfo } from './core/record.ts';
-import type { LineReceiver, SourceLine } from './core/line.ts';
-import { containerFields } from './sources/container/metadata.ts';
-import { createLineChain } from './sources/line-chain.ts';
-import { JournalEntryDecoder, type JournalEntry } from './sources/journald/entry.ts';
+import { PARSER_NAMES } from '../parsers/index.ts';
 import { PACKAGE_ROOT, VERSION } from './core/version.ts';
-import { RecordJson } from './sinks/record-json.ts';
 import { enableLinearRegexEngine } from './parse/safe-regex.ts';
 
 const EXIT_CONFIG = 2;
@@ -260,11 +246,14 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command || 'run') {
     case 'validate':
-      return validate(flags);
+      return await validate(flags);
     case 'run':
       return run(flags, level);
-    case 'parse':
-      return parse(flags);
+    case 'parse': {
+      // Loaded for this command only: the daemon never needs the preview's readline and chain wiring.
+      const { parseCommand } = await import('./parse-command.ts');
+      return parseCommand(flags);
+    }
     case 'es-template':
       return esTemplate(flags);
     case 'convert': {
@@ -278,7 +267,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function validate(flags: Args['flags']): number {
+async function validate(flags: Args['flags']): Promise<number> {
   const read = readConfigOrReport(flags);
   if (read === null) return EXIT_CONFIG;
   const { cfg, applied } = read;
@@ -286,6 +275,7 @@ function validate(flags: Args['flags']): number {
     // stdout is the YAML alone (redirectable into a file); the notes go to stderr.
     for (const a of applied) process.stderr.write(`environment override: ${a}\n`);
     for (const w of configWarnings(cfg)) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+    const { renderEffectiveConfig } = await import('./config/effective-config.ts');
     process.stdout.write(renderEffectiveConfig(cfg));
     return 0;
   }
@@ -371,122 +361,6 @@ async function esTemplate(flags: Args['flags']): Promise<number> {
     process.stderr.write('logship: --format must be json or console\n');
     return EXIT_CONFIG;
   }
-  return 0;
-}
-
-async function parse(flags: Args['flags']): Promise<number> {
-  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
-  // With --config, the named source's parser, parser_options and service, and the config's
-  // built-in stages: exactly what the daemon would ship. Flags override.
-  let cfg: Config | undefined;
-  let source: Config['sources'][number] | undefined;
-  if (str('config') !== undefined) {
-    try {
-      cfg = loadConfig(str('config')!);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`${e.message}\n`);
-        return EXIT_CONFIG;
-      }
-      throw e;
-    }
-    source = str('source') !== undefined ? cfg.sources.find((s) => s.name === str('source')) : cfg.sources[0];
-    if (!source) {
-      process.stderr.write(`logship: no source named "${str('source')}" in ${str('config')}\n`);
-      return EXIT_CONFIG;
-    }
-  }
-  const name = str('parser') ?? source?.parser ?? 'auto';
-  if (!PARSER_NAMES.includes(name)) {
-    process.stderr.write(`logship: unknown parser "${name}" (known: ${PARSER_NAMES.join(', ')})\n`);
-    return EXIT_CONFIG;
-  }
-  const options = { ...DEFAULT_PARSER_OPTIONS, ...(name === source?.parser ? source.parser_options : {}) };
-  if (str('pattern') !== undefined) options.pattern = str('pattern');
-  if (str('timezone') !== undefined) options.timezone = str('timezone')!;
-  let parser: Parser;
-  try {
-    parser = createParser(name, options);
-  } catch (e) {
-    process.stderr.write(`logship: ${(e as Error).message}\n`);
-    return EXIT_CONFIG;
-  }
-  const metrics = new MetricsRegistry({ defaultMetrics: false });
-  const stages = flags.has('no-stages') ? [] : createBuiltinStages(cfg ?? parseConfig('sources: [{name: stdin, paths: [/dev/null]}]\nsinks: [{type: stdout}]', '<defaults>'), { log: createLogger('warn'), metrics });
-  const errors = new Map<string, number>();
-  const fallbacks = new Map<string, number>();
-  const ctx: ParseContext = {
-    source: { type: 'stdin', name: source?.name ?? 'stdin' },
-    service: str('service') ?? source?.service ?? source?.name ?? 'stdin',
-    readTime: Date.now(),
-    runtimeTimestamp: undefined,
-    parseError: (p, reason) => errors.set(`${p}:${reason}`, (errors.get(`${p}:${reason}`) ?? 0) + 1),
-    parseFallback: (p, reason) => fallbacks.set(`${p}:${reason}`, (fallbacks.get(`${p}:${reason}`) ?? 0) + 1),
-  };
-  // A journal source reads `journalctl -o json` lines: each is mapped like the daemon maps it.
-  const journal = source?.type === 'journald' ? new JournalEntryDecoder(source.max_message_bytes) : undefined;
-  const defaultService = ctx.service;
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  const json = new RecordJson();
-  const fileSource = source !== undefined && source.type !== 'journald' && source.type !== 'syslog' && 'paths' in source ? source : undefined;
-  if (fileSource !== undefined) {
-    // The daemon's per-file chain (container decoding, partial rejoin, multiline) in front of the parser.
-    const out: string[] = [];
-    const file = str('file') ?? fileSource.paths[0];
-    const info: SourceInfo = { type: fileSource.type, name: fileSource.name, file, host: cfg?.host ?? hostname() };
-    if (fileSource.type !== 'file') Object.assign(info, containerFields(fileSource.type, file));
-    const printer: LineReceiver = {
-      receive(sl: SourceLine): void {
-        ctx.readTime = sl.readTime;
-        ctx.runtimeTimestamp = sl.runtimeTimestamp;
-        ctx.source = sl.source;
-        const record = parser(sl.text, ctx);
-        if (sl.truncated) (record.metadata ??= {}).truncated = true;
-        let event: LogEvent | null = { record, labels: {}, ack: NO_ACK, size: sl.text.length };
-        for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
-        if (event !== null) out.push(json.string(event));
-      },
-      flush(): void {},
-    };
-    const chain = createLineChain(fileSource, printer, { metrics, log: createLogger('warn') });
-    const drainOut = async () => {
-      if (out.length === 0) return;
-      const text = out.join('\n') + '\n';
-      out.length = 0;
-      if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
-    };
-    for await (const line of rl) {
-      chain.receive({ text: line, ack: NO_ACK, truncated: false, source: info, readTime: Date.now() });
-      chain.flush(false);
-      await drainOut();
-    }
-    chain.flush(true);
-    await drainOut();
-  }
-  for await (const line of fileSource !== undefined ? [] : rl) {
-    ctx.readTime = Date.now();
-    let record: LogRecord;
-    if (journal !== undefined) {
-      let entry: JournalEntry;
-      try {
-        entry = journal.decode(line);
-      } catch (e) {
-        errors.set(`journald:${(e as Error).message}`, (errors.get(`journald:${(e as Error).message}`) ?? 0) + 1);
-        continue;
-      }
-      ctx.service = entry.transport.service ?? defaultService;
-      ctx.runtimeTimestamp = entry.timestamp;
-      ctx.source = { type: 'journald', name: source!.name, host: entry.hostname ?? cfg?.host ?? hostname() };
-      record = parser(entry.text, ctx);
-      applyTransportFields(record, entry.transport);
-    } else record = parser(line, ctx);
-    let event: LogEvent | null = { record, labels: {}, ack: NO_ACK, size: line.length };
-    for (let i = 0; i < stages.length && event !== null; i++) event = stages[i].process(event);
-    if (event === null) continue;
-    if (!process.stdout.write(json.string(event) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
-  }
-  for (const [k, n] of errors) process.stderr.write(`parse errors ${k}: ${n}\n`);
-  for (const [k, n] of fallbacks) process.stderr.write(`shipped as raw text ${k}: ${n}\n`);
   return 0;
 }
 

@@ -12,7 +12,7 @@ import { createBuiltinStages, createStage } from './pipeline/registry.ts';
 import { RecordFaults } from './self-metrics/faults.ts';
 import { FanOutRouter } from './pipeline/router.ts';
 import type { Stage } from './core/stage.ts';
-import { PromtailPositionsImport } from './positions/promtail-import.ts';
+import type { PromtailPositionsImport } from './positions/promtail-import.ts';
 import { PositionStore } from './positions/store.ts';
 import type { SourceInfo } from './core/record.ts';
 import type { DaemonStatus } from './core/status.ts';
@@ -25,7 +25,7 @@ import { createLineChain } from './sources/line-chain.ts';
 import { findJournalctl, journalExists } from './sources/journald/journalctl.ts';
 import { JournaldSource } from './sources/journald/journald-source.ts';
 import type { JournaldSourceConfig } from './sources/journald/config.ts';
-import { SyslogSource } from './sources/syslog/syslog-source.ts';
+import type { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './core/version.ts';
 import type { LokiSinkConfig } from './sinks/loki/config.ts';
 
@@ -73,6 +73,8 @@ export class Daemon implements StatusProvider {
   private readonly faults: RecordFaults;
   private running = false;
   private readonly dryRun: boolean;
+  /** The syslog receiver's class, loaded by startPipeline with the first syslog source. */
+  private syslogSource: typeof SyslogSource | null = null;
 
   constructor(cfg: Config, opts: DaemonOptions) {
     this.cfg = cfg;
@@ -102,7 +104,7 @@ export class Daemon implements StatusProvider {
 
   async start(): Promise<void> {
     const cfg = this.cfg;
-    this.server ??= new HttpServer(cfg.server.listen, { metrics: this.metrics, status: this, log: this.log, page: await loadStatusPage(), afterMetricsRender: () => this.checkpoint?.save() });
+    this.server ??= new HttpServer(cfg.server.listen, { metrics: this.metrics, status: this, log: this.log, page: loadStatusPage, afterMetricsRender: () => this.checkpoint?.save() });
     await this.startPipeline(cfg);
     await this.server.start();
   }
@@ -118,8 +120,10 @@ export class Daemon implements StatusProvider {
     const stages = this.createStages(cfg, this.positions);
     // Moving off Promtail: only at logship's first start, when no file has a position of its own.
     const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
-      ? await PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
+      ? await (await import('./positions/promtail-import.ts')).PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
       : null;
+    // Loaded with the first syslog source: the receiver brings net, tls and dgram.
+    if (cfg.sources.some((s) => s.type === 'syslog')) this.syslogSource ??= (await import('./sources/syslog/syslog-source.ts')).SyslogSource;
     this.createSources(cfg, { positions: this.positions, positionsExpireAfter: cfg.positions.expire_after, stages, router, promtail });
     for (const s of this.sources) await s.start();
     this.running = true;
@@ -217,7 +221,7 @@ export class Daemon implements StatusProvider {
     const { metrics, log, budget } = this;
     const { host, processor, positions, router, promtail } = wiring;
     if (src.type === 'journald') return new JournaldSource(src, { host, receiver: processor, budget, positions, metrics, log });
-    if (src.type === 'syslog') return new SyslogSource(src, { host, receiver: processor, budget, metrics, log });
+    if (src.type === 'syslog') return new this.syslogSource!(src, { host, receiver: processor, budget, metrics, log });
     return new FileSource(src, {
       host,
       // Per file: container decode/rejoin → multiline → the source's shared processor.
@@ -275,6 +279,10 @@ export class Daemon implements StatusProvider {
     return { ready: reasons.length === 0, reasons };
   }
 
+  private isSyslog(s: FileSource | JournaldSource | SyslogSource): s is SyslogSource {
+    return this.syslogSource !== null && s instanceof this.syslogSource;
+  }
+
   status(): DaemonStatus {
     return {
       version: VERSION,
@@ -285,7 +293,7 @@ export class Daemon implements StatusProvider {
       ready: this.ready(),
       buffer: { usedBytes: this.budget?.inUse ?? 0, limitBytes: this.cfg.memory.max_buffer_bytes, backpressureSeconds: this.budget?.backpressureSeconds() ?? 0 },
       sources: this.sources.map((s) => {
-        if (s instanceof SyslogSource) {
+        if (this.isSyslog(s)) {
           const syslog = s.status();
           return { name: s.name, type: 'syslog', paths: syslog.listeners.map((l) => l.address), files: [], syslog };
         }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from '../self-metrics/prom-client.ts';
 import { z } from 'zod';
 import { duration, regex } from '../core/config-fields.ts';
 import { PERFORMANCE_METRIC_NAMES } from '../derived-metrics/performance.ts';

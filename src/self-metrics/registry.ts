@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, registerDefaultMetrics } from './prom-client.ts';
 
 /**
  * The daemon's one Prometheus registry. Modules ask for their metric families by name; asking
@@ -17,7 +17,7 @@ export class MetricsRegistry {
       // The event-loop lag sampler wakes the process every `precision` ms (prom-client's 10 ms
       // default alone kept an idle daemon at ~0.7% of a core); one sample a second still shows a
       // blocked loop, and logship runs on every host.
-      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
+      registerDefaultMetrics(this.registry, { eventLoopMonitoringPrecision: 1000 });
       // prom-client exports these gauges with a "_total" suffix, which promtool flags; the
       // per-type nodejs_active_{handles,requests,resources} gauges carry the same numbers.
       for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);

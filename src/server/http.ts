@@ -17,6 +17,9 @@ export interface StatusProvider {
 
 export type PageRenderer = (status: unknown) => string;
 
+/** Loads the status page's renderer on the first request for `/` (a 40 KB module most daemons never serve). */
+export type PageLoader = () => Promise<PageRenderer>;
+
 /** Inline style and script only; data from this origin only; no frames, forms or other origins. */
 const STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -28,9 +31,10 @@ export class HttpServer {
   private server: Server | null = null;
   private readonly listen: string;
   /** afterMetricsRender: runs once a /metrics body is rendered, before it is sent (the derived metrics checkpoint). */
-  private readonly deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer; afterMetricsRender?: () => void };
+  private readonly deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageLoader; afterMetricsRender?: () => void };
+  private page: Promise<PageRenderer> | null = null;
 
-  constructor(listen: string, deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageRenderer; afterMetricsRender?: () => void }) {
+  constructor(listen: string, deps: { metrics: MetricsRegistry; status: StatusProvider; log: Logger; page?: PageLoader; afterMetricsRender?: () => void }) {
     this.listen = listen;
     this.deps = deps;
   }
@@ -81,8 +85,10 @@ export class HttpServer {
         return;
       case '/':
         if (this.deps.page) {
+          this.page ??= this.deps.page();
+          const render = await this.page;
           // The page is self-contained by design; the CSP makes the browser enforce it.
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff' }).end(this.deps.page(this.deps.status.status()));
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff' }).end(render(this.deps.status.status()));
           return;
         }
         break;

@@ -1,0 +1,241 @@
+/**
+ * Startup and memory scenarios (issue 26 items 3 and 5), apart from bench/run.ts's throughput
+ * tables. logship runs as its bin runs it (dist/, the shebang's node flags and environment;
+ * `--node-flags "..."` replaces the flags for an A/B) and is measured from /proc:
+ *
+ *   npm run build && node bench/memory.ts [--only startup,throughput,backlog-files] [--rounds N]
+ *     [--node-flags "--max-semi-space-size=8 ..."] [--lines N] [--corpus seed]
+ *     [--backlog-mib N] [--files N] [--outage-s N]
+ *
+ * startup:       the default config (no --config), LOGSHIP_LISTEN / LOGSHIP_DATA_DIR set; wall time
+ *                from spawn until /ready first answers 200 (polled every 5 ms), CPU seconds and RSS
+ *                (anonymous and file-backed) at that moment; beside it, bare Node's floor.
+ * throughput:    `--lines` lines of `--corpus` (default pipeline) into countsink: peak RSS and CPU.
+ * backlog-files: `--files` files holding `--backlog-mib` MiB (the json corpus split round-robin),
+ *                read from the beginning into the Loki test server while it answers 503 for
+ *                `--outage-s` s, then until every line is delivered: peak RSS during the outage
+ *                and over the whole run, with the daemon's own figures from /metrics.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { lineGenerator, type CorpusKind } from './corpus.ts';
+import { ProcSampler, readProcStats } from './proc.ts';
+import { NODE24, ROOT, freePort, sleep, startCountsink, startLokiTestServer } from './receivers.ts';
+import { logshipLaunch } from './shippers.ts';
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+const only = arg('only') ? new Set(arg('only')!.split(',')) : null;
+const rounds = Number(arg('rounds') ?? 3);
+const MiB = 1024 * 1024;
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const OUT = join(ROOT, 'bench', 'out');
+mkdirSync(OUT, { recursive: true });
+
+function launch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const l = logshipLaunch();
+  const flags = arg('node-flags');
+  return flags === undefined ? l : { nodeArgs: flags.split(' ').filter(Boolean), env: l.env };
+}
+
+function spawnLogship(args: string[], env: NodeJS.ProcessEnv, cwd: string): ChildProcess {
+  const l = launch();
+  return spawn(NODE24, [...l.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...l.env, ...env }, cwd });
+}
+
+/** RssAnon and RssFile of a process (MiB). */
+function rssParts(pid: number): { anon: number; file: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) / 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await once(child, 'exit');
+  clearTimeout(timer);
+}
+
+const lines: string[] = [];
+const out = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+
+// ---------------------------------------------------------------------------------------------
+if (!only || only.has('startup')) {
+  out(`\n### startup (default config), ${rounds} rounds, node flags: ${launch().nodeArgs.join(' ')}\n`);
+  out('| round | ready after | CPU s at ready | RSS at ready | of which anon / file | peak RSS |');
+  out('|---|---:|---:|---:|---:|---:|');
+  for (let round = 1; round <= rounds; round++) {
+    const work = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+    const port = await freePort();
+    const t0 = performance.now();
+    const child = spawnLogship(['run', '--log-level', 'warn'], { LOGSHIP_LISTEN: `127.0.0.1:${port}`, LOGSHIP_DATA_DIR: join(work, 'data') }, work);
+    const deadline = t0 + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`logship exited ${child.exitCode} before /ready`);
+      const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      if (performance.now() > deadline) throw new Error('logship not ready within 60 s');
+      await sleep(5);
+    }
+    const ms = performance.now() - t0;
+    const st = readProcStats(child.pid!)!;
+    const parts = rssParts(child.pid!);
+    out(`| ${round} | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB |`);
+    await stop(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+  // The floor: Node itself serving one HTTP endpoint, same flags.
+  const port = await freePort();
+  const l = launch();
+  const bare = spawn(NODE24, [...l.nodeArgs, '-e', `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`], { stdio: 'ignore', env: l.env });
+  const t0 = performance.now();
+  while (!(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false))) await sleep(5);
+  const ms = performance.now() - t0;
+  const st = readProcStats(bare.pid!)!;
+  const parts = rssParts(bare.pid!);
+  out(`| bare node + http server | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB |`);
+  await stop(bare);
+}
+
+// ---------------------------------------------------------------------------------------------
+async function writeLines(path: string, kind: CorpusKind, count: number): Promise<number> {
+  const gen = lineGenerator(kind);
+  const ws = createWriteStream(path);
+  let bytes = 0;
+  let chunk = '';
+  for (let i = 0; i < count; i++) {
+    chunk += gen(i) + '\n';
+    if (chunk.length > 1 << 20) {
+      bytes += Buffer.byteLength(chunk);
+      if (!ws.write(chunk)) await once(ws, 'drain');
+      chunk = '';
+    }
+  }
+  bytes += Buffer.byteLength(chunk);
+  ws.end(chunk);
+  await once(ws, 'finish');
+  return bytes;
+}
+
+/** logship's own figures from /metrics (budget in use, heap). */
+async function selfFigures(port: number): Promise<Record<string, number>> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const pick = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { buffer: pick('logship_buffer_bytes'), heapUsed: pick('nodejs_heap_size_used_bytes'), heapTotal: pick('nodejs_heap_size_total_bytes'), external: pick('nodejs_external_memory_bytes'), rss: pick('process_resident_memory_bytes') };
+}
+
+const figuresNote = (f: Record<string, number>) =>
+  `budget in use ${fmt(f.buffer / MiB, 1)} MiB, heap used ${fmt(f.heapUsed / MiB, 1)} of ${fmt(f.heapTotal / MiB, 1)} MiB, external ${fmt(f.external / MiB, 1)} MiB`;
+
+if (!only || only.has('throughput')) {
+  const kind = (arg('corpus') ?? 'seed') as CorpusKind;
+  const count = Number(arg('lines') ?? 200_000);
+  const corpus = join(OUT, `mem-${kind}-${count}.log`);
+  if (!existsSync(corpus)) await writeLines(corpus, kind, count);
+  out(`\n### throughput: ${fmt(count)} ${kind} lines → countsink (default pipeline), node flags: ${launch().nodeArgs.join(' ')}\n`);
+  out('| round | seconds | CPU s | lines per CPU-s | peak RSS | highest of logship\'s own figures (/metrics, every 0.5 s) |');
+  out('|---|---:|---:|---:|---:|---|');
+  for (let round = 1; round <= rounds; round++) {
+    const rx = await startCountsink('loki');
+    const work = mkdtempSync(join(tmpdir(), 'bench-mem-'));
+    const port = await freePort();
+    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: app, paths: ["${corpus}"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
+    const t0 = performance.now();
+    const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work);
+    const sampler = new ProcSampler(child.pid!, 50);
+    const most: Record<string, number> = {};
+    let lastFigures = 0;
+    while ((await rx.count()) < count) {
+      if (child.exitCode !== null) throw new Error('logship exited');
+      if (performance.now() - lastFigures > 500) {
+        lastFigures = performance.now();
+        for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) most[k] = Math.max(most[k] ?? 0, v);
+      }
+      await sleep(50);
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const st = sampler.stop()!;
+    out(`| ${round} | ${fmt(secs, 1)} | ${fmt(st.cpuSeconds, 2)} | ${fmt(count / st.cpuSeconds)} | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${figuresNote(most)} |`);
+    await stop(child);
+    await rx.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+if (!only || only.has('backlog-files')) {
+  const files = Number(arg('files') ?? 1000);
+  const mib = Number(arg('backlog-mib') ?? 1024);
+  const outage = Number(arg('outage-s') ?? 60) * 1000;
+  const dir = join(OUT, `backlog-${files}x${mib}MiB`);
+  const meta = join(dir, '.lines');
+  let total: number;
+  if (existsSync(meta)) total = Number(readFileSync(meta, 'utf8'));
+  else {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    // The json corpus (~300-byte lines), each file a contiguous share: files × lines each ≈ mib.
+    const perFile = Math.max(1, Math.round((mib * MiB) / 300 / files));
+    const gen = lineGenerator('json');
+    let n = 0;
+    for (let f = 0; f < files; f++) {
+      let text = '';
+      for (let i = 0; i < perFile; i++) text += gen(n++) + '\n';
+      writeFileSync(join(dir, `app-${String(f).padStart(4, '0')}.log`), text);
+    }
+    total = n;
+    writeFileSync(meta, String(total));
+  }
+  out(`\n### backlog: ${fmt(files)} files, ${fmt(mib)} MiB (${fmt(total)} lines), sink down ${outage / 1000} s, node flags: ${launch().nodeArgs.join(' ')}\n`);
+  const rx = await startLokiTestServer();
+  const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
+  const port = await freePort();
+  writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
+  await rx.reset();
+  await rx.fail(outage);
+  const t0 = performance.now();
+  const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work);
+  const sampler = new ProcSampler(child.pid!, 100);
+  let outagePeak = 0;
+  let figures: Record<string, number> = {};
+  while (performance.now() - t0 < outage) {
+    await sleep(1000);
+    outagePeak = Math.max(outagePeak, sampler.maxRss);
+    const f = await selfFigures(port);
+    if (!Number.isNaN(f.heapUsed)) figures = f;
+  }
+  const outageCpu = sampler.last?.cpuSeconds ?? 0;
+  let got = 0;
+  let last = performance.now();
+  for (;;) {
+    const n = await rx.count();
+    if (n !== got) {
+      got = n;
+      last = performance.now();
+    }
+    if (got >= total) break;
+    if (child.exitCode !== null) throw new Error(`logship exited with ${got}/${total}`);
+    if (performance.now() - last > 120_000) throw new Error(`stalled at ${got}/${total}`);
+    await sleep(500);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const st = sampler.stop()!;
+  out('| phase | peak RSS | CPU s | note |');
+  out('|---|---:|---:|---|');
+  out(`| sink down ${outage / 1000} s | ${fmt(outagePeak / MiB)} MiB | ${fmt(outageCpu, 2)} | at its end: ${figuresNote(figures)} |`);
+  out(`| whole run (until ${fmt(got)} lines delivered) | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${fmt(secs, 0)} s wall |`);
+  await stop(child);
+  await rx.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+out(`\nMachine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB; Node ${readFileSync(join(ROOT, 'node_modules', 'node', 'package.json'), 'utf8').match(/"version": "([^"]+)"/)?.[1]}; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
+writeFileSync(join(OUT, 'memory-last.md'), lines.join('\n') + '\n');
