@@ -23,6 +23,8 @@ type State = (typeof State)[keyof typeof State];
 /** Octet counts longer than this many digits are no octet count (10 digits > any sane limit). */
 const MAX_DIGITS = 10;
 const EMPTY = Buffer.alloc(0);
+/** What a framer step returns when nothing more of the data is to be consumed now. */
+const STOP = -1;
 
 export class SyslogFramer {
   private state: State = State.Start;
@@ -32,6 +34,8 @@ export class SyslogFramer {
   private remaining = 0;
   /** In Line state with `rest`: how much of `rest` was already searched for LF. */
   private scanned = 0;
+  /** In Line state: where in the current push's data LF may first be. */
+  private scanFrom = 0;
   /** Where the octet count parsed by the last octetCount() call ended (after its space). */
   private countEnd = 0;
   private readonly maxBytes: number;
@@ -44,92 +48,97 @@ export class SyslogFramer {
 
   push(chunk: Buffer): void {
     let data = chunk;
-    let scanFrom = 0;
+    this.scanFrom = 0;
     if (this.rest.length > 0) {
       data = Buffer.concat([this.rest, chunk]);
-      scanFrom = this.scanned;
+      this.scanFrom = this.scanned;
       this.rest = EMPTY;
     }
-    let p = 0;
-    const n = data.length;
-    while (p < n) {
-      switch (this.state) {
-        case State.Start: {
-          const c = data[p];
-          if (c === 10 || c === 13 || c === 0) {
-            p++; // blank lines (and NUL trailers some senders add) between frames
-            break;
-          }
-          if (c >= 49 && c <= 57) {
-            const len = this.octetCount(data, p);
-            if (len === undefined) {
-              this.rest = data.subarray(p); // digits up to the end of the chunk: undecided
-              this.scanned = 0;
-              return;
-            }
-            if (len >= 0) {
-              p = this.countEnd;
-              if (len > this.maxBytes) {
-                this.sink.oversize(len);
-                this.state = State.Skip;
-              } else this.state = State.Octets;
-              this.remaining = len;
-              break;
-            }
-          }
-          this.state = State.Line;
-          scanFrom = p;
-          break;
-        }
-        case State.Octets: {
-          if (n - p < this.remaining) {
-            this.rest = data.subarray(p);
-            this.scanned = 0;
-            return;
-          }
-          const end = p + this.remaining;
-          this.sink.message(data, p, end, false);
-          p = end;
-          this.state = State.Start;
-          break;
-        }
-        case State.Skip: {
-          const take = Math.min(this.remaining, n - p);
-          p += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.state = State.Start;
-          break;
-        }
-        case State.Line: {
-          // The message starts at p; scanFrom (>= p) is where LF may first be.
-          const lf = data.indexOf(10, scanFrom);
-          if (lf < 0) {
-            if (n - p > this.maxBytes) {
-              this.sink.message(data, p, p + this.maxBytes, true);
-              this.state = State.DiscardLine;
-            } else {
-              this.rest = data.subarray(p);
-              this.scanned = n - p;
-            }
-            return;
-          }
-          let end = lf;
-          if (end > p && data[end - 1] === 13) end--;
-          if (end - p > this.maxBytes) this.sink.message(data, p, p + this.maxBytes, true);
-          else this.sink.message(data, p, end, false);
-          p = lf + 1;
-          this.state = State.Start;
-          break;
-        }
-        case State.DiscardLine: {
-          const lf = data.indexOf(10, p);
-          if (lf < 0) return;
-          p = lf + 1;
-          this.state = State.Start;
-          break;
-        }
+    for (let p = 0; p !== STOP && p < data.length; ) p = this.step(data, p);
+  }
+
+  /** Consumes `data` from `p` in the current state; returns where the next step starts, or STOP when the rest waits for more data (kept in `rest`) or is discarded. */
+  private step(data: Buffer, p: number): number {
+    switch (this.state) {
+      case State.Start:
+        return this.frameStart(data, p);
+      case State.Octets:
+        return this.octets(data, p);
+      case State.Skip:
+        return this.skip(data, p);
+      case State.Line:
+        return this.line(data, p);
+      case State.DiscardLine:
+        return this.discardLine(data, p);
+    }
+  }
+
+  /** Between frames: skips blank lines, decides octet counting or newline framing. */
+  private frameStart(data: Buffer, p: number): number {
+    const c = data[p];
+    if (c === 10 || c === 13 || c === 0) return p + 1; // blank lines (and NUL trailers some senders add) between frames
+    if (c >= 49 && c <= 57) {
+      const len = this.octetCount(data, p);
+      if (len === undefined) return this.keep(data, p, 0); // digits up to the end of the chunk: undecided
+      if (len >= 0) {
+        if (len > this.maxBytes) {
+          this.sink.oversize(len);
+          this.state = State.Skip;
+        } else this.state = State.Octets;
+        this.remaining = len;
+        return this.countEnd;
       }
     }
+    this.state = State.Line;
+    this.scanFrom = p;
+    return p;
+  }
+
+  private octets(data: Buffer, p: number): number {
+    if (data.length - p < this.remaining) return this.keep(data, p, 0);
+    const end = p + this.remaining;
+    this.sink.message(data, p, end, false);
+    this.state = State.Start;
+    return end;
+  }
+
+  private skip(data: Buffer, p: number): number {
+    const take = Math.min(this.remaining, data.length - p);
+    this.remaining -= take;
+    if (this.remaining === 0) this.state = State.Start;
+    return p + take;
+  }
+
+  /** A newline-framed message from `p`; `scanFrom` (>= p) is where its LF may first be. */
+  private line(data: Buffer, p: number): number {
+    const n = data.length;
+    const lf = data.indexOf(10, this.scanFrom);
+    if (lf < 0) {
+      if (n - p <= this.maxBytes) return this.keep(data, p, n - p);
+      this.sink.message(data, p, p + this.maxBytes, true);
+      this.state = State.DiscardLine;
+      return STOP;
+    }
+    let end = lf;
+    if (end > p && data[end - 1] === 13) end--;
+    if (end - p > this.maxBytes) this.sink.message(data, p, p + this.maxBytes, true);
+    else this.sink.message(data, p, end, false);
+    this.state = State.Start;
+    return lf + 1;
+  }
+
+  private discardLine(data: Buffer, p: number): number {
+    const lf = data.indexOf(10, p);
+    if (lf < 0) return STOP;
+    this.state = State.Start;
+    return lf + 1;
+  }
+
+  /** Keeps `data` from `p` for the next push (`scanned` bytes of it already searched for LF). */
+  private keep(data: Buffer, p: number, scanned: number): number {
+    this.rest = data.subarray(p);
+    this.scanned = scanned;
+    return STOP;
   }
 
   /** The peer closed: a newline-framed message without its final LF still counts. */
