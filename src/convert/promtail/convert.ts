@@ -46,13 +46,7 @@ interface SourceOut {
  * on the raw record), the same timestamps, and that resumes from Promtail's positions.
  */
 export function convertPromtail(text: string, file = '<input>'): Conversion {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) throw new PromtailInputError('PROMTAIL_YAML', `${file}: not valid YAML: ${doc.errors[0].message}`, { file });
-  const cfg: unknown = doc.toJS();
-  if (!isMap(cfg)) throw new PromtailInputError('PROMTAIL_NOT_A_MAPPING', `${file}: expected a Promtail config (a YAML mapping with scrape_configs)`, { file });
-  if (!Array.isArray(cfg.scrape_configs) && !Array.isArray(cfg.clients) && cfg.client === undefined) {
-    throw new PromtailInputError('PROMTAIL_NOT_A_CONFIG', `${file}: no scrape_configs or clients: not a Promtail config`, { file });
-  }
+  const cfg = readPromtailConfig(text, file);
   const log = new IssueLog();
   log.unknownKeys(cfg, ['server', 'positions', 'clients', 'client', 'scrape_configs', 'target_config', 'limits_config', 'global']);
   envReferences(text, log);
@@ -60,27 +54,61 @@ export function convertPromtail(text: string, file = '<input>'): Conversion {
   const out: Raw = {};
   const server = convertServer(cfg.server, log.at('server'));
   if (server) out.server = server;
-  const positions = convertPositions(cfg.positions, log.at('positions'));
-  out.positions = positions;
+  out.positions = convertPositions(cfg.positions, log.at('positions'));
+  const names: StreamNames = { labelNames: new Set(), metadataNames: new Set(), metricNames: new Set() };
+  const clients = clientsOf(cfg, log);
+  for (const k of Object.keys(clients.external)) names.labelNames.add(k);
+  const { sources, pipeline } = convertScrapes(cfg, log, { ...names, usedNames: new Set(), external: clients.external });
+  setAbsentNamesEmpty(sources, pipeline, names);
+  out.sources = sources.map(orderedSource);
+  out.pipeline = pipeline;
+  out.sinks = convertClients(clients, log, names);
+  return { yaml: conversionYaml(out, file), issues: log.issues };
+}
 
-  const labelNames = new Set<string>();
-  const metadataNames = new Set<string>();
-  const metricNames = new Set<string>();
-  const clients = Array.isArray(cfg.clients) ? cfg.clients : cfg.client !== undefined ? [cfg.client] : [];
+/** The Promtail config as plain data, or a PromtailInputError when the text is none. */
+function readPromtailConfig(text: string, file: string): Raw {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new PromtailInputError('PROMTAIL_YAML', `${file}: not valid YAML: ${doc.errors[0].message}`, { file });
+  const cfg: unknown = doc.toJS();
+  if (!isMap(cfg)) throw new PromtailInputError('PROMTAIL_NOT_A_MAPPING', `${file}: expected a Promtail config (a YAML mapping with scrape_configs)`, { file });
+  if (!Array.isArray(cfg.scrape_configs) && !Array.isArray(cfg.clients) && cfg.client === undefined) {
+    throw new PromtailInputError('PROMTAIL_NOT_A_CONFIG', `${file}: no scrape_configs or clients: not a Promtail config`, { file });
+  }
+  return cfg;
+}
+
+/** The label, structured-metadata and metric names the converted streams use. */
+interface StreamNames {
+  labelNames: Set<string>;
+  metadataNames: Set<string>;
+  metricNames: Set<string>;
+}
+
+interface PromtailClients {
+  list: unknown[];
+  log: IssueLog;
+  /** External labels apply to every stream of a client; with one client they are the sources' labels. */
+  external: Record<string, string>;
+}
+
+function clientsOf(cfg: Raw, log: IssueLog): PromtailClients {
+  const list = Array.isArray(cfg.clients) ? cfg.clients : cfg.client !== undefined ? [cfg.client] : [];
   const clientLog = Array.isArray(cfg.clients) ? log.at('clients') : log.at('client');
-  // External labels apply to every stream of a client; with one client they are the sources' labels.
-  const external = clients.length === 1 && isMap(clients[0]) && isMap(clients[0].external_labels) ? stringMap(clients[0].external_labels, clientLog.at(0).at('external_labels')) : {};
-  if (clients.length > 1 && clients.some((c) => isMap(c) && c.external_labels !== undefined)) {
-    clients.forEach((c, i) => {
+  const external = list.length === 1 && isMap(list[0]) && isMap(list[0].external_labels) ? stringMap(list[0].external_labels, clientLog.at(0).at('external_labels')) : {};
+  if (list.length > 1 && list.some((c) => isMap(c) && c.external_labels !== undefined)) {
+    list.forEach((c, i) => {
       if (isMap(c) && c.external_labels !== undefined) clientLog.at(i).at('external_labels').left('not converted: with several clients, logship labels are the same for every sink');
     });
   }
-  for (const k of Object.keys(external)) labelNames.add(k);
+  return { list, log: clientLog, external };
+}
 
+/** Every scrape config with files: its sources, and its stages as a `match` on them after the `filename` label stage. */
+function convertScrapes(cfg: Raw, log: IssueLog, ctx: Omit<ScrapeContext, 'rescan'>): { sources: SourceOut[]; pipeline: StageOut[] } {
   const sources: SourceOut[] = [];
   const pipeline: StageOut[] = [{ type: 'labels', from: { filename: 'source.file' } }];
-  labelNames.add('filename');
-  const usedNames = new Set<string>();
+  ctx.labelNames.add('filename');
   const targetConfig = isMap(cfg.target_config) ? cfg.target_config : {};
   const rescan = str(targetConfig.sync_period);
   if (cfg.target_config !== undefined) log.at('target_config').unknownKeys(targetConfig, ['sync_period']);
@@ -91,29 +119,38 @@ export function convertPromtail(text: string, file = '<input>'): Conversion {
       at.left('expected a mapping');
       return;
     }
-    const job = convertScrape(sc, at, { labelNames, metadataNames, metricNames, usedNames, external, rescan });
+    const job = convertScrape(sc, at, { ...ctx, rescan });
     if (job === null) return;
     sources.push(...job.sources);
     if (job.stages.length > 0) pipeline.push({ type: 'match', sources: job.sources.map((s) => s.name), stages: job.stages });
   });
   if (sources.length === 0) log.at('scrape_configs').left('no scrape config with static_configs and __path__ converted: the logship config has no source');
+  return { sources, pipeline };
+}
 
-  // Every label and structured-metadata name a sink reads is set on every source, empty where
-  // Promtail would not have it: sinks leave empty labels out instead of filling them from the record.
-  // (filename is set for every event by the first stage.)
-  for (const s of sources) for (const n of labelNames) if (n !== 'filename' && s.labels[n] === undefined) s.labels[n] = '';
+/**
+ * Every label and structured-metadata name a sink reads is set on every source, empty where
+ * Promtail would not have it: sinks leave empty labels out instead of filling them from the record.
+ * (filename is set for every event by the first stage.)
+ */
+function setAbsentNamesEmpty(sources: SourceOut[], pipeline: StageOut[], names: StreamNames): void {
+  for (const s of sources) for (const n of names.labelNames) if (n !== 'filename' && s.labels[n] === undefined) s.labels[n] = '';
   // Structured metadata the same way, on the event (a source's own labels are all stream labels).
   const first = pipeline[0] as { values?: Record<string, string> };
-  if (metadataNames.size > 0) first.values = Object.fromEntries([...metadataNames].sort().map((n) => [n, '']));
+  if (names.metadataNames.size > 0) first.values = Object.fromEntries([...names.metadataNames].sort().map((n) => [n, '']));
+}
 
-  const labelList = [...labelNames].sort();
+/** One Loki sink per client, each sending every label name (at most MAX_LABELS) and metadata name. */
+function convertClients(clients: PromtailClients, log: IssueLog, names: StreamNames): Raw[] {
+  const labelList = [...names.labelNames].sort();
   if (labelList.length > MAX_LABELS) log.at('scrape_configs').left(`${labelList.length} label names in all (${labelList.join(', ')}); logship's Loki sink takes at most ${MAX_LABELS}: ${labelList.slice(MAX_LABELS).join(', ')} left out`);
-  const sinks = clients.map((c, i) => convertClient(c, clientLog.at(i), { labels: labelList.slice(0, MAX_LABELS), structured_metadata: [...metadataNames].sort() })).filter((s): s is Raw => s !== null);
+  const lists = { labels: labelList.slice(0, MAX_LABELS), structured_metadata: [...names.metadataNames].sort() };
+  const sinks = clients.list.map((c, i) => convertClient(c, clients.log.at(i), lists)).filter((s): s is Raw => s !== null);
   if (sinks.length === 0) log.at('clients').left('no client converted: the logship config has no sink');
+  return sinks;
+}
 
-  out.sources = sources.map(orderedSource);
-  out.pipeline = pipeline;
-  out.sinks = sinks;
+function conversionYaml(out: Raw, file: string): string {
   const yamlDoc = new Document(out);
   yamlDoc.commentBefore = [
     ` logship config converted from the Promtail config ${file} (logship convert --from promtail).`,
@@ -123,7 +160,7 @@ export function convertPromtail(text: string, file = '<input>'): Conversion {
     " where Promtail stopped (positions.import_promtail). logship's built-in classification,",
     ' redaction and derived metrics stay on; redaction changes lines that carry secrets.',
   ].join('\n');
-  return { yaml: yamlDoc.toString({ lineWidth: 0 }), issues: log.issues };
+  return yamlDoc.toString({ lineWidth: 0 });
 }
 
 /** logship expands `${VAR}` and `${VAR:-default}` itself; Promtail's envsubst knows more forms. */
@@ -233,10 +270,7 @@ function convertClient(v: unknown, log: IssueLog, lists: { labels: string[]; str
   return sink;
 }
 
-interface ScrapeContext {
-  labelNames: Set<string>;
-  metadataNames: Set<string>;
-  metricNames: Set<string>;
+interface ScrapeContext extends StreamNames {
   usedNames: Set<string>;
   external: Record<string, string>;
   rescan: string | undefined;
