@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -138,14 +139,7 @@ export class SyslogSource implements Source {
       this.emit(msg.toString('utf8', 0, truncated ? max : end), truncated, info);
     });
     sock.on('error', (err) => this.deps.log.error({ source: this.name, err: err.message }, 'syslog UDP socket error'));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new SyslogListenError('LISTEN_FAILED', `source ${this.name}: cannot listen on udp://${addr.host}:${addr.port}: ${err.message}`, { source: this.name, listen: `udp://${addr.host}:${addr.port}` }, { cause: err }));
-      sock.once('error', onError);
-      sock.bind(addr.port, addr.host, () => {
-        sock.off('error', onError);
-        resolve();
-      });
-    });
+    await this.listening(sock, `udp://${addr.host}:${addr.port}`, (ready) => sock.bind(addr.port, addr.host, ready));
     const a = sock.address();
     this.bound.push(`udp://${formatHost(a.address)}:${a.port}`);
     this.udpSockets.push(sock);
@@ -167,18 +161,23 @@ export class SyslogSource implements Source {
       this.metrics.refusedMaxConnections.inc();
       this.throttle.warn('max_connections', { source: this.name, peer: d?.remoteAddress, max_connections: this.cfg.max_connections }, 'syslog connection refused: max_connections reached');
     });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new SyslogListenError('LISTEN_FAILED', `source ${this.name}: cannot listen on tcp://${addr.host}:${addr.port}: ${err.message}`, { source: this.name, listen: `tcp://${addr.host}:${addr.port}` }, { cause: err }));
-      server.once('error', onError);
-      server.listen(addr.port, addr.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await this.listening(server, `tcp://${addr.host}:${addr.port}`, (ready) => server.listen(addr.port, addr.host, ready));
     server.on('error', (err) => this.deps.log.error({ source: this.name, err: err.message }, 'syslog TCP server error'));
     const a = server.address();
     if (a !== null && typeof a === 'object') this.bound.push(`tcp://${formatHost(a.address)}:${a.port}`);
     this.servers.push(server);
+  }
+
+  /** Calls `listen` and resolves when it is ready; an 'error' before that rejects with LISTEN_FAILED naming `url`. */
+  private listening(target: EventEmitter, url: string, listen: (ready: () => void) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new SyslogListenError('LISTEN_FAILED', `source ${this.name}: cannot listen on ${url}: ${err.message}`, { source: this.name, listen: url }, { cause: err }));
+      target.once('error', onError);
+      listen(() => {
+        target.off('error', onError);
+        resolve();
+      });
+    });
   }
 
   private accept(socket: Socket): void {
