@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { ByteBudget } from '../../../src/core/budget.ts';
 import { MetricsRegistry } from '../../../src/self-metrics/registry.ts';
 import { syslogSourceSchema } from '../../../src/sources/syslog/config.ts';
-import { SyslogSource } from '../../../src/sources/syslog/syslog-source.ts';
+import { SyslogListenError, SyslogSource } from '../../../src/sources/syslog/syslog-source.ts';
 import { tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog } from '../support.ts';
 
@@ -60,6 +60,19 @@ t.test('TCP: a spent budget stops reading the socket; releasing it delivers the 
   await waitFor('all messages', () => rx.lines.length >= total, 30_000);
   t.equal(rx.lines.length, total);
   t.same(rx.lines.map((l) => Number(/message (\d+)/.exec(l.text)![1])), Array.from({ length: total }, (_, k) => k), 'in order, each once');
+});
+
+t.test('a port already in use fails the start with LISTEN_FAILED naming the listener, UDP and TCP alike', async (t) => {
+  const { udp, tcp } = await receiver(t, {});
+  for (const url of [`udp://127.0.0.1:${udp}`, `tcp://127.0.0.1:${tcp}`]) {
+    const cfg = syslogSourceSchema.parse({ name: 'second', type: 'syslog', listen: [url] });
+    const src = new SyslogSource(cfg, { host: 'h', receiver: new CollectingReceiver(), budget: new ByteBudget(1 << 20), metrics: new MetricsRegistry({ defaultMetrics: false }), log: silentLog });
+    t.teardown(() => src.stop(Date.now()));
+    const err = await src.start().then(() => null, (e: unknown) => e);
+    t.ok(err instanceof SyslogListenError, `${url}: a SyslogListenError`);
+    t.match(err, { code: 'LISTEN_FAILED', message: `source second: cannot listen on ${url}: `, context: { source: 'second', listen: url } }, `${url}: named`);
+    t.match((err as Error).message, /EADDRINUSE/, `${url}: the cause`);
+  }
 });
 
 t.test('UDP: datagrams arriving while the budget is spent are dropped and counted', async (t) => {
