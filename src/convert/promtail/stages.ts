@@ -399,52 +399,41 @@ function metrics(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
   return rules.length > 0 ? [{ type: 'metrics', rules }] : [];
 }
 
+/** One Promtail metric definition, as its type's converter needs it. */
+interface MetricDefinition {
+  /** prefix + name, as Promtail exported it. */
+  name: string;
+  cfg: Raw;
+  cfgLog: IssueLog;
+  /** config.value: only records whose source field equals it count. */
+  valueFilter: string | undefined;
+  /** The logship field of the definition's source (reported when it has none). */
+  field: () => string | undefined;
+}
+
+/** A metric rule as its type makes it (key order as written), and the conditions its records must match. */
+interface TypedRule {
+  rule: Raw;
+  match: Raw[];
+}
+
 function metricRule(name: string, def: Raw, scope: StageScope, log: IssueLog): Raw | undefined {
   log.unknownKeys(def, ['type', 'description', 'source', 'prefix', 'max_idle_duration', 'config']);
   const type = str(def.type)?.toLowerCase();
   const cfg = isMap(def.config) ? def.config : {};
-  const cfgLog = log.at('config');
   const src = str(def.source) ?? name;
-  const prefix = str(def.prefix) ?? 'promtail_custom_';
-  let full = `${prefix}${name}`;
-  const rule: Raw = {};
-  const matchConds: Raw[] = [];
-  const valueFilter = str(cfg.value);
-  const field = () => scope.field(src, log.at('source'));
-  if (type === 'counter') {
-    cfgLog.unknownKeys(cfg, ['action', 'value', 'match_all', 'count_entry_bytes']);
-    if (!full.endsWith('_total')) {
-      log.left(`renamed to ${full}_total: logship counter names end in _total (Prometheus convention); Promtail exported ${full}`);
-      full += '_total';
-    }
-    if (cfg.count_entry_bytes === true) {
-      cfgLog.at('count_entry_bytes').left('not converted: logship metric rules count records or add a field');
-      return undefined;
-    }
-    if (cfg.match_all !== true) {
-      const f = field();
-      if (f === undefined) return undefined;
-      matchConds.push(valueFilter !== undefined ? { field: f, equals: valueFilter } : { field: f, exists: true });
-      if (cfg.action === 'add') rule.value = f;
-      else if (cfg.action !== 'inc') cfgLog.at('action').left(`action ${JSON.stringify(cfg.action)}: only inc and add convert`);
-    }
-    Object.assign(rule, { name: full, type: 'counter' });
-  } else if (type === 'histogram' || type === 'gauge') {
-    cfgLog.unknownKeys(cfg, type === 'histogram' ? ['value', 'buckets'] : ['value', 'action']);
-    if (type === 'gauge' && cfg.action !== 'set') {
-      cfgLog.at('action').left(`gauge action ${JSON.stringify(cfg.action)}: only set converts (logship gauges are set from a field)`);
-      return undefined;
-    }
-    const f = field();
-    if (f === undefined) return undefined;
-    if (valueFilter !== undefined) matchConds.push({ field: f, equals: valueFilter });
-    Object.assign(rule, { name: full, type, value: f });
-    if (type === 'histogram') rule.buckets = Array.isArray(cfg.buckets) ? cfg.buckets : DEFAULT_BUCKETS;
-  } else {
+  const d: MetricDefinition = { name: `${str(def.prefix) ?? 'promtail_custom_'}${name}`, cfg, cfgLog: log.at('config'), valueFilter: str(cfg.value), field: () => scope.field(src, log.at('source')) };
+  let typed: TypedRule | undefined;
+  if (type === 'counter') typed = counterRule(d, log);
+  else if (type === 'histogram' || type === 'gauge') typed = valueRule(type, d);
+  else {
     log.at('type').left(`metric type ${JSON.stringify(def.type)} is not converted`);
     return undefined;
   }
-  if (matchConds.length > 0) rule.match = matchConds;
+  if (typed === undefined) return undefined;
+  const { rule, match } = typed;
+  const full = rule.name as string;
+  if (match.length > 0) rule.match = match;
   const help = str(def.description);
   if (help) rule.help = help;
   // Promtail forgets a series after 5m without updates by default.
@@ -458,6 +447,47 @@ function metricRule(name: string, def: Raw, scope: StageScope, log: IssueLog): R
   const labels = [...scope.jobLabels].filter((l) => !l.startsWith('__')).sort();
   if (labels.length > 0) rule.labels = Object.fromEntries(labels.map((l) => [l, `labels.${l}`]));
   return rule;
+}
+
+/** A counter: of matching records (inc), or of a field's values (add); named with `_total`. */
+function counterRule(d: MetricDefinition, log: IssueLog): TypedRule | undefined {
+  const { cfg, cfgLog, valueFilter } = d;
+  cfgLog.unknownKeys(cfg, ['action', 'value', 'match_all', 'count_entry_bytes']);
+  let full = d.name;
+  if (!full.endsWith('_total')) {
+    log.left(`renamed to ${full}_total: logship counter names end in _total (Prometheus convention); Promtail exported ${full}`);
+    full += '_total';
+  }
+  if (cfg.count_entry_bytes === true) {
+    cfgLog.at('count_entry_bytes').left('not converted: logship metric rules count records or add a field');
+    return undefined;
+  }
+  const rule: Raw = {};
+  const match: Raw[] = [];
+  if (cfg.match_all !== true) {
+    const f = d.field();
+    if (f === undefined) return undefined;
+    match.push(valueFilter !== undefined ? { field: f, equals: valueFilter } : { field: f, exists: true });
+    if (cfg.action === 'add') rule.value = f;
+    else if (cfg.action !== 'inc') cfgLog.at('action').left(`action ${JSON.stringify(cfg.action)}: only inc and add convert`);
+  }
+  Object.assign(rule, { name: full, type: 'counter' });
+  return { rule, match };
+}
+
+/** A histogram of a field's values, or a gauge set from one (action set only). */
+function valueRule(type: 'histogram' | 'gauge', d: MetricDefinition): TypedRule | undefined {
+  const { cfg, cfgLog, valueFilter } = d;
+  cfgLog.unknownKeys(cfg, type === 'histogram' ? ['value', 'buckets'] : ['value', 'action']);
+  if (type === 'gauge' && cfg.action !== 'set') {
+    cfgLog.at('action').left(`gauge action ${JSON.stringify(cfg.action)}: only set converts (logship gauges are set from a field)`);
+    return undefined;
+  }
+  const f = d.field();
+  if (f === undefined) return undefined;
+  const rule: Raw = { name: d.name, type, value: f };
+  if (type === 'histogram') rule.buckets = Array.isArray(cfg.buckets) ? cfg.buckets : DEFAULT_BUCKETS;
+  return { rule, match: valueFilter !== undefined ? [{ field: f, equals: valueFilter }] : [] };
 }
 
 const GO_FUNCTIONS: Record<string, { case?: 'upper' | 'lower'; trim?: true }> = { ToUpper: { case: 'upper' }, ToLower: { case: 'lower' }, TrimSpace: { trim: true } };
