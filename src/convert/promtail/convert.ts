@@ -243,31 +243,42 @@ function convertClient(v: unknown, log: IssueLog, lists: { labels: string[]; str
   if (Object.keys(batch).length > 0) sink.batch = batch;
   if (v.timeout !== undefined) sink.timeout = str(v.timeout);
   if (isMap(v.backoff_config)) {
-    const b = v.backoff_config;
-    const bl = log.at('backoff_config');
-    bl.unknownKeys(b, ['min_period', 'max_period', 'max_retries']);
-    const retry: Raw = {};
-    if (b.min_period !== undefined) retry.min_backoff = str(b.min_period);
-    if (b.max_period !== undefined) retry.max_backoff = str(b.max_period);
-    if (Object.keys(retry).length > 0) sink.retry = retry;
-    if (b.max_retries !== undefined) bl.at('max_retries').left('logship retries without a count limit and never drops a batch (the files wait); bound it with retry.max_retry_duration and dead_letter_path');
+    const retry = convertBackoff(v.backoff_config, log.at('backoff_config'));
+    if (retry !== undefined) sink.retry = retry;
   }
   // Promtail has no cardinality guard: caps high enough to keep every stream it would create.
   sink.cardinality = { max_values_per_label: 10000, max_streams: 10000 };
+  Object.assign(sink, clientCredentials(v, log));
+  return sink;
+}
+
+/** backoff_config as the sink's retry (undefined: nothing to set); max_retries has no counterpart. */
+function convertBackoff(b: Raw, log: IssueLog): Raw | undefined {
+  log.unknownKeys(b, ['min_period', 'max_period', 'max_retries']);
+  const retry: Raw = {};
+  if (b.min_period !== undefined) retry.min_backoff = str(b.min_period);
+  if (b.max_period !== undefined) retry.max_backoff = str(b.max_period);
+  if (b.max_retries !== undefined) log.at('max_retries').left('logship retries without a count limit and never drops a batch (the files wait); bound it with retry.max_retry_duration and dead_letter_path');
+  return Object.keys(retry).length > 0 ? retry : undefined;
+}
+
+/** How a client authenticates: basic_auth, bearer token, headers, TLS (in the sink's key order). */
+function clientCredentials(v: Raw, log: IssueLog): Raw {
+  const out: Raw = {};
   if (isMap(v.basic_auth)) {
     const a = v.basic_auth;
     log.at('basic_auth').unknownKeys(a, ['username', 'password', 'password_file']);
-    sink.basic_auth = Object.fromEntries(['username', 'password', 'password_file'].filter((k) => a[k] !== undefined).map((k) => [k, str(a[k])]));
+    out.basic_auth = Object.fromEntries(['username', 'password', 'password_file'].filter((k) => a[k] !== undefined).map((k) => [k, str(a[k])]));
   }
-  if (v.bearer_token !== undefined) sink.bearer_token = str(v.bearer_token);
-  if (v.bearer_token_file !== undefined) sink.bearer_token_file = str(v.bearer_token_file);
-  if (isMap(v.headers)) sink.headers = stringMap(v.headers, log.at('headers'));
+  if (v.bearer_token !== undefined) out.bearer_token = str(v.bearer_token);
+  if (v.bearer_token_file !== undefined) out.bearer_token_file = str(v.bearer_token_file);
+  if (isMap(v.headers)) out.headers = stringMap(v.headers, log.at('headers'));
   if (isMap(v.tls_config)) {
     const t = v.tls_config;
     log.at('tls_config').unknownKeys(t, ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify']);
-    sink.tls = Object.fromEntries(['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
+    out.tls = Object.fromEntries(['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
   }
-  return sink;
+  return out;
 }
 
 interface ScrapeContext extends StreamNames {
@@ -301,23 +312,7 @@ function convertScrape(sc: Raw, log: IssueLog, ctx: ScrapeContext): { sources: S
   }
   const rawStages = Array.isArray(sc.pipeline_stages) ? sc.pipeline_stages : [];
   const stagesLog = log.at('pipeline_stages');
-  // docker / cri / multiline at the head of the pipeline are done by the source.
-  let containerType: 'docker' | 'cri' | undefined;
-  let multiline: Raw | undefined;
-  let head = 0;
-  for (; head < rawStages.length; head++) {
-    const entry = stageEntry(rawStages[head]);
-    if (entry === undefined) break;
-    const [kind, body] = entry;
-    const at = stagesLog.at(head).at(kind);
-    if ((kind === 'docker' || kind === 'cri') && containerType === undefined && multiline === undefined) {
-      containerType = kind;
-      if (kind === 'cri') at.unknownKeys(body, ['max_partial_lines', 'max_partial_line_size', 'max_partial_line_size_truncate'], 'not converted: logship caps a joined record with max_partial_bytes (1MiB)');
-      else at.unknownKeys(body, []);
-    } else if (kind === 'multiline' && multiline === undefined) {
-      multiline = convertMultiline(body, at);
-    } else break;
-  }
+  const { containerType, multiline, head } = sourceStages(rawStages, stagesLog);
   const statics2 = statics.map((s, i) => convertStatic(s, log.at('static_configs').at(i), job, ctx)).filter((s): s is SourceOut => s !== null);
   if (statics2.length === 0) return null;
   const relabel = Array.isArray(sc.relabel_configs) ? sc.relabel_configs : [];
@@ -339,6 +334,27 @@ function convertScrape(sc: Raw, log: IssueLog, ctx: ScrapeContext): { sources: S
   }
   stages.push(...convertStages(rawStages.slice(head), scope, stagesLog, head));
   return { sources: statics2, stages };
+}
+
+/** The docker / cri / multiline stages at the head of a pipeline, which the source does; `head`: how many. */
+function sourceStages(rawStages: unknown[], log: IssueLog): { containerType?: 'docker' | 'cri'; multiline?: Raw; head: number } {
+  let containerType: 'docker' | 'cri' | undefined;
+  let multiline: Raw | undefined;
+  let head = 0;
+  for (; head < rawStages.length; head++) {
+    const entry = stageEntry(rawStages[head]);
+    if (entry === undefined) break;
+    const [kind, body] = entry;
+    const at = log.at(head).at(kind);
+    if ((kind === 'docker' || kind === 'cri') && containerType === undefined && multiline === undefined) {
+      containerType = kind;
+      if (kind === 'cri') at.unknownKeys(body, ['max_partial_lines', 'max_partial_line_size', 'max_partial_line_size_truncate'], 'not converted: logship caps a joined record with max_partial_bytes (1MiB)');
+      else at.unknownKeys(body, []);
+    } else if (kind === 'multiline' && multiline === undefined) {
+      multiline = convertMultiline(body, at);
+    } else break;
+  }
+  return { containerType, multiline, head };
 }
 
 function convertMultiline(body: Raw, log: IssueLog): Raw | undefined {
