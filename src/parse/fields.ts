@@ -86,6 +86,18 @@ export class FieldMapper {
   /** After map(): how many keys the input object had. */
   inputKeys = 0;
 
+  // Per-line scratch of map() (begin() clears it): what the pass over the keys set aside.
+  /** Keys moved or renamed into `metadata`. */
+  private meta: Record<string, unknown> | undefined = undefined;
+  /** The input's own `metadata` object. */
+  private metaObj: Record<string, unknown> | undefined = undefined;
+  /** The input's own `http` object. */
+  private httpObj: Record<string, unknown> | undefined = undefined;
+  /** pino/bunyan `name`. */
+  private nameVal: string | undefined = undefined;
+  /** A key that starts a dotted alias holds an object: look for fields inside. */
+  private searchNested = false;
+
   /** parser_options.time_format, tried first on timestamp strings. */
   private readonly timeFormat: TimeFormat | undefined;
   private readonly timeEnd = { at: 0 };
@@ -123,83 +135,138 @@ export class FieldMapper {
 
   /** The record for `o`, which it takes over: nested objects of `o` may become the record's own. */
   map(o: Record<string, unknown>, ctx: ParseContext): LogRecord {
-    const { vals, prios, from, keys } = this;
+    this.begin();
+    this.takeKeys(o, ctx);
+    if (this.httpObj !== undefined) this.takeHttpGroup(this.httpObj, ctx);
+    if (this.searchNested) this.fillNested(o, ctx);
+    if (this.vals[STATUS] === undefined) this.takeNestedRequest(o, ctx);
+    const rec = this.newRecord(o, ctx);
+    this.copyFields(rec);
+    const http = this.httpGroup();
+    if (http !== undefined) this.placeHttp(rec, http);
+    // Anything in `meta` was moved or renamed; a missing level, service, message or time is added.
+    if (this.meta !== undefined || this.nameVal !== undefined || (this.httpObj !== undefined && rec.http === undefined) || this.anyRequiredMissing()) this.verbatim = false;
+    // The input object is the parser's own (fresh from JSON.parse / logfmt / regex groups): its
+    // `metadata` object becomes the record's as is rather than a copy.
+    const metaObj = this.metaObj;
+    const meta = this.meta;
+    if (metaObj !== undefined) rec.metadata = meta === undefined ? metaObj : Object.assign(meta, metaObj);
+    else if (meta !== undefined) rec.metadata = meta;
+    applyTimestamp(rec, this.vals[TS] as string | undefined, ctx, this.parser, this.time);
+    // a clamped (future) time is replaced and noted in metadata
+    if (rec.timestamp !== this.vals[TS]) this.verbatim = false;
+    // the scratch must not keep the line's objects alive until the next line
+    this.meta = this.metaObj = this.httpObj = undefined;
+    return rec;
+  }
+
+  /** Clears the slots and the per-line scratch. */
+  private begin(): void {
+    const { vals, prios, from } = this;
     for (let i = 0; i < N; i++) {
       vals[i] = undefined;
       prios[i] = 1e9;
       from[i] = undefined;
     }
-    let meta: Record<string, unknown> | undefined;
-    let metaObj: Record<string, unknown> | undefined;
-    let httpObj: Record<string, unknown> | undefined;
-    let nameVal: string | undefined;
-    let searchNested = false;
-    let verbatim = true;
-    let inputKeys = 0;
-    for (const k in o) {
-      const v = o[k];
-      inputKeys++;
-      const code = keys.get(k);
-      if (code !== undefined) {
-        const slot = (code / 1000) | 0;
-        const prio = code - slot * 1000;
-        if (prio < prios[slot]) {
-          const c = this.convert(slot, v, ctx);
-          if (c !== undefined) {
-            const prev = from[slot];
-            if (prev !== undefined) (meta ??= {})[prev] = o[prev];
-            if (c !== v || k !== RECORD_KEY[slot]) verbatim = false;
-            vals[slot] = c;
-            prios[slot] = prio;
-            from[slot] = k;
-            continue;
-          }
-        }
-      }
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-        if (k === 'metadata' && metaObj === undefined) {
-          metaObj = v as Record<string, unknown>;
-          continue;
-        }
-        if (k === 'http' && httpObj === undefined) {
-          httpObj = v as Record<string, unknown>;
-          continue;
-        }
-        if (this.containers.has(k)) searchNested = true;
-      } else if (k === 'name' && typeof v === 'string' && nameVal === undefined) {
-        nameVal = v;
-        continue;
-      }
-      setOwnProperty((meta ??= {}), k, v);
-    }
-    if (httpObj !== undefined) {
-      // Our own schema's http group (or a logger that nests the same names).
-      let rest: Record<string, unknown> | undefined;
-      for (const k in httpObj) {
-        const slot = HTTP_KEYS[k];
-        const v = httpObj[k];
-        if (slot !== undefined && vals[slot] === undefined) {
-          const c = this.convert(slot, v, ctx);
-          if (c !== undefined) {
-            if (c !== v) verbatim = false;
-            vals[slot] = c;
-            continue;
-          }
-        }
-        setOwnProperty((rest ??= {}), k, v);
-      }
-      if (rest !== undefined) {
-        (meta ??= {}).http = rest;
-        searchNested = true;
-      }
-    }
-    if (searchNested) this.fillNested(o, ctx);
-    // The platform's request lines (seed format 1d) keep method/route/status in `metadata`
-    // (Python services) or `context` (TypeScript services): a valid status code there makes
-    // them the record's http group, so app request logs feed the same HTTP metrics as access
-    // logs. The logger's own keys stay where they were.
-    if (vals[STATUS] === undefined && (this.requestFrom(metaObj, ctx) || this.requestFrom(o.context, ctx))) verbatim = false;
+    this.meta = this.metaObj = this.httpObj = undefined;
+    this.nameVal = undefined;
+    this.searchNested = false;
+    this.verbatim = true;
+  }
 
+  /** The keys that end in `metadata` (made on first use). */
+  private metaBag(): Record<string, unknown> {
+    return (this.meta ??= {});
+  }
+
+  /** One pass over the input's keys: each into its field's slot, or set aside, or into `metadata`. */
+  private takeKeys(o: Record<string, unknown>, ctx: ParseContext): void {
+    const keys = this.keys;
+    let n = 0;
+    for (const k in o) {
+      n++;
+      const v = o[k];
+      const code = keys.get(k);
+      if (code === undefined || !this.takeAlias(o, k, code, v, ctx)) this.takeOther(k, v);
+    }
+    this.inputKeys = n;
+  }
+
+  /**
+   * Puts `v` in the slot `k` is an alias of (`code`: slot * 1000 + the alias's rank) when `k` is
+   * a better alias than the slot's so far and `v` fits the field; true when it did (a worse
+   * alias taken before goes to `metadata`).
+   */
+  private takeAlias(o: Record<string, unknown>, k: string, code: number, v: unknown, ctx: ParseContext): boolean {
+    const slot = (code / 1000) | 0;
+    const prio = code - slot * 1000;
+    if (prio >= this.prios[slot]) return false;
+    const c = this.convert(slot, v, ctx);
+    if (c === undefined) return false;
+    const prev = this.from[slot];
+    if (prev !== undefined) this.metaBag()[prev] = o[prev];
+    if (c !== v || k !== RECORD_KEY[slot]) this.verbatim = false;
+    this.vals[slot] = c;
+    this.prios[slot] = prio;
+    this.from[slot] = k;
+    return true;
+  }
+
+  /** A key no field took: `metadata`, `http` and pino's `name` are set aside, the rest goes to `metadata`. */
+  private takeOther(k: string, v: unknown): void {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      if (k === 'metadata' && this.metaObj === undefined) {
+        this.metaObj = v as Record<string, unknown>;
+        return;
+      }
+      if (k === 'http' && this.httpObj === undefined) {
+        this.httpObj = v as Record<string, unknown>;
+        return;
+      }
+      if (this.containers.has(k)) this.searchNested = true;
+    } else if (k === 'name' && typeof v === 'string' && this.nameVal === undefined) {
+      this.nameVal = v;
+      return;
+    }
+    setOwnProperty(this.metaBag(), k, v);
+  }
+
+  /** Our own schema's http group (or a logger that nests the same names): what fits fills the empty http slots. */
+  private takeHttpGroup(httpObj: Record<string, unknown>, ctx: ParseContext): void {
+    const { vals } = this;
+    let rest: Record<string, unknown> | undefined;
+    for (const k in httpObj) {
+      const slot = HTTP_KEYS[k];
+      const v = httpObj[k];
+      if (slot !== undefined && vals[slot] === undefined) {
+        const c = this.convert(slot, v, ctx);
+        if (c !== undefined) {
+          if (c !== v) this.verbatim = false;
+          vals[slot] = c;
+          continue;
+        }
+      }
+      setOwnProperty((rest ??= {}), k, v);
+    }
+    if (rest !== undefined) {
+      this.metaBag().http = rest;
+      this.searchNested = true;
+    }
+  }
+
+  /**
+   * The platform's request lines (seed format 1d) keep method/route/status in `metadata`
+   * (Python services) or `context` (TypeScript services): a valid status code there makes them
+   * the record's http group, so app request logs feed the same HTTP metrics as access logs. The
+   * logger's own keys stay where they were.
+   */
+  private takeNestedRequest(o: Record<string, unknown>, ctx: ParseContext): void {
+    if (this.requestFrom(this.metaObj, ctx) || this.requestFrom(o.context, ctx)) this.verbatim = false;
+  }
+
+  /** The record with its required fields (and pino's `name` placed). */
+  private newRecord(o: Record<string, unknown>, ctx: ParseContext): LogRecord {
+    const { vals } = this;
     const level = vals[LEVEL];
     const rec: LogRecord = {
       timestamp: '',
@@ -209,10 +276,17 @@ export class FieldMapper {
       source: ctx.source,
     };
     // pino and bunyan call the application `name`
+    const nameVal = this.nameVal;
     if (nameVal !== undefined) {
       if (vals[SERVICE] === undefined && typeof o.level === 'number') rec.service = nameVal;
-      else (meta ??= {}).name = nameVal;
+      else this.metaBag().name = nameVal;
     }
+    return rec;
+  }
+
+  /** The optional top-level fields found. */
+  private copyFields(rec: LogRecord): void {
+    const { vals } = this;
     if (vals[TRACE] !== undefined) rec.trace_id = vals[TRACE] as string;
     if (vals[SPAN] !== undefined) rec.span_id = vals[SPAN] as string;
     if (vals[USER] !== undefined) rec.user_id = vals[USER] as string;
@@ -223,6 +297,11 @@ export class FieldMapper {
     if (vals[ACTION] !== undefined) rec.action = vals[ACTION] as string;
     if (vals[IP] !== undefined) rec.ip_address = vals[IP] as string;
     if (vals[UA] !== undefined) rec.user_agent = vals[UA] as string;
+  }
+
+  /** The http fields found, or undefined for none. */
+  private httpGroup(): HttpInfo | undefined {
+    const { vals } = this;
     let http: HttpInfo | undefined;
     if (vals[METHOD] !== undefined) (http ??= {}).method = vals[METHOD] as string;
     if (vals[ROUTE] !== undefined) (http ??= {}).route = vals[ROUTE] as string;
@@ -232,23 +311,21 @@ export class FieldMapper {
     if (vals[BYTES] !== undefined) (http ??= {}).bytes = vals[BYTES] as number;
     if (vals[REFERRER] !== undefined) (http ??= {}).referrer = vals[REFERRER] as string;
     if (vals[PROTOCOL] !== undefined) (http ??= {}).protocol = vals[PROTOCOL] as string;
-    if (http !== undefined) {
-      if (http.method === undefined && http.status_code === undefined && http.route === undefined && http.response_time === undefined && from[PATH] !== undefined && http.path !== undefined && Object.keys(http).length === 1) {
-        // a lone `path`/`url` is more likely a file or resource than a request: keep it as found
-        (meta ??= {})[from[PATH]!] = http.path;
-      } else rec.http = http;
-    }
-    // Anything in `meta` was moved or renamed; a missing level, service, message or time is added.
-    if (meta !== undefined || nameVal !== undefined || (httpObj !== undefined && rec.http === undefined) || vals[LEVEL] === undefined || vals[SERVICE] === undefined || vals[MESSAGE] === undefined || vals[TS] === undefined) verbatim = false;
-    // The input object is the parser's own (fresh from JSON.parse / logfmt / regex groups): its
-    // `metadata` object becomes the record's as is rather than a copy.
-    if (metaObj !== undefined) meta = meta === undefined ? metaObj : Object.assign(meta, metaObj);
-    if (meta !== undefined) rec.metadata = meta;
-    applyTimestamp(rec, vals[TS] as string | undefined, ctx, this.parser, this.time);
-    // a clamped (future) time is replaced and noted in metadata
-    this.verbatim = verbatim && rec.timestamp === vals[TS];
-    this.inputKeys = inputKeys;
-    return rec;
+    return http;
+  }
+
+  /** The http group becomes the record's, unless it is a lone `path`/`url`. */
+  private placeHttp(rec: LogRecord, http: HttpInfo): void {
+    const pathKey = this.from[PATH];
+    if (http.method === undefined && http.status_code === undefined && http.route === undefined && http.response_time === undefined && pathKey !== undefined && http.path !== undefined && Object.keys(http).length === 1) {
+      // a lone `path`/`url` is more likely a file or resource than a request: keep it as found
+      this.metaBag()[pathKey] = http.path;
+    } else rec.http = http;
+  }
+
+  private anyRequiredMissing(): boolean {
+    const { vals } = this;
+    return vals[LEVEL] === undefined || vals[SERVICE] === undefined || vals[MESSAGE] === undefined || vals[TS] === undefined;
   }
 
   /** Fills the empty http slots from `inner` when it holds a valid status code; true when it did. */
