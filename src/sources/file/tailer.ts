@@ -226,41 +226,16 @@ export class Tailer {
         continue;
       }
       if (this.atEof || Date.now() - this.lastHeadCheck >= HEAD_CHECK_MS) {
-        // Coming back after EOF (or every second while busy behind): look before reading, so a
-        // truncated-and-regrown file is not read from the middle of its new content.
-        this.lastHeadCheck = Date.now();
-        const st = await fstatAsync(this.fd);
-        this.size = st.size;
-        // Written since the last look but not longer than what we read: either we already read the
-        // appends, or it was truncated and regrown to exactly our offset (same line count and
-        // lengths — seen under load). Only the head tells them apart.
-        const modified = st.mtimeMs !== this.seenMtimeMs;
-        this.seenMtimeMs = st.mtimeMs;
-        if (st.size < this.readOffset || ((st.size > this.readOffset || modified) && !(await this.headUnchanged()))) {
-          this.truncated(st.size);
-          continue;
-        }
-        if (st.size === this.readOffset) {
+        const look = await this.lookAtFile();
+        if (look === 'truncated') continue;
+        if (look === 'no news') {
           if (await this.idle()) break;
           continue;
         }
-        this.atEof = false;
       }
       const bytesRead = await this.readChunk();
       if (bytesRead > 0) {
-        this.state = 'active';
-        this.lastDataAt = Date.now();
-        this.pollDelay = this.o.pollInterval;
-        this.split(bytesRead);
-        this.o.metrics.readBytes.inc(bytesRead);
-        if (bytesRead === this.buf.length) this.behind = true;
-        else if (this.behind) {
-          this.behind = false;
-          this.o.onCaughtUp?.();
-        }
-        if (this.fpLen < FINGERPRINT_MAX) await this.growFingerprint();
-        // Let timers, HTTP and acks run between chunks.
-        await new Promise<void>((r) => setImmediate(r));
+        await this.consume(bytesRead);
         continue;
       }
       if (this.behind) {
@@ -271,6 +246,46 @@ export class Tailer {
       this.atEof = true;
       if (await this.idle()) break;
     }
+  }
+
+  /**
+   * Coming back after EOF (or every second while busy behind): looks before reading, so a
+   * truncated-and-regrown file is not read from the middle of its new content. 'truncated': it
+   * was (and is handled); 'no news': nothing beyond what was read; 'grown': read on.
+   */
+  private async lookAtFile(): Promise<'truncated' | 'no news' | 'grown'> {
+    this.lastHeadCheck = Date.now();
+    const st = await fstatAsync(this.fd);
+    this.size = st.size;
+    // Written since the last look but not longer than what we read: either we already read the
+    // appends, or it was truncated and regrown to exactly our offset (same line count and
+    // lengths — seen under load). Only the head tells them apart.
+    const modified = st.mtimeMs !== this.seenMtimeMs;
+    this.seenMtimeMs = st.mtimeMs;
+    if (st.size < this.readOffset || ((st.size > this.readOffset || modified) && !(await this.headUnchanged()))) {
+      this.truncated(st.size);
+      return 'truncated';
+    }
+    if (st.size === this.readOffset) return 'no news';
+    this.atEof = false;
+    return 'grown';
+  }
+
+  /** A chunk of `bytesRead` bytes was read: hands its lines on, notes whether a backlog ended. */
+  private async consume(bytesRead: number): Promise<void> {
+    this.state = 'active';
+    this.lastDataAt = Date.now();
+    this.pollDelay = this.o.pollInterval;
+    this.split(bytesRead);
+    this.o.metrics.readBytes.inc(bytesRead);
+    if (bytesRead === this.buf.length) this.behind = true;
+    else if (this.behind) {
+      this.behind = false;
+      this.o.onCaughtUp?.();
+    }
+    if (this.fpLen < FINGERPRINT_MAX) await this.growFingerprint();
+    // Let timers, HTTP and acks run between chunks.
+    await new Promise<void>((r) => setImmediate(r));
   }
 
   /** The chunk at readOffset, into buf; bytes read. */
