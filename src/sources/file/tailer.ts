@@ -395,13 +395,8 @@ export class Tailer {
         }
         text = buf.toString('utf8', pos, lineEnd);
       } else {
-        const joined = this.overflow ? this.carry : Buffer.concat([this.carry, buf.subarray(pos, lineEnd)]);
-        truncated = this.overflow || joined.length > max;
-        let len = truncated ? utf8Boundary(joined, 0, Math.min(joined.length, max)) : joined.length;
-        if (!truncated && len > 0 && joined[len - 1] === 13) len--;
-        text = joined.toString('utf8', 0, len);
-        this.carry = null;
-        this.overflow = false;
+        truncated = this.overflow || this.carry.length + (lineEnd - pos) > max;
+        text = this.joinCarry(pos, lineEnd, truncated);
       }
       texts.push(text);
       ends.push(end);
@@ -410,23 +405,41 @@ export class Tailer {
       if (texts.length === ANNOUNCE) this.handOver(readTime);
     }
     this.handOver(readTime);
-    if (pos < n) {
-      const rest = buf.subarray(pos, n);
-      if (this.overflow) {
-        // still inside an over-long line: keep discarding until its newline
-      } else if (this.carry === null) {
-        this.carry = Buffer.from(rest);
-      } else {
-        this.carry = Buffer.concat([this.carry, rest]);
-      }
-      if (this.carry !== null && this.carry.length > max) {
-        // Keep one byte more than max so the join above still sees "longer than max".
-        this.carry = this.carry.subarray(0, max + 1);
-        this.overflow = true;
-      }
-    }
+    if (pos < n) this.carryOver(buf.subarray(pos, n));
     this.readOffset += n;
     this.readToken = null;
+  }
+
+  /**
+   * The line that began in an earlier chunk (`carry`) and ends at buf[lineEnd], as text (cut at
+   * max_line_bytes when `truncated`: over it, or already discarding); forgets the carry.
+   */
+  private joinCarry(pos: number, lineEnd: number, truncated: boolean): string {
+    const carry = this.carry!;
+    const max = this.o.maxLineBytes;
+    const joined = this.overflow ? carry : Buffer.concat([carry, this.buf.subarray(pos, lineEnd)]);
+    let len = truncated ? utf8Boundary(joined, 0, Math.min(joined.length, max)) : joined.length;
+    if (!truncated && len > 0 && joined[len - 1] === 13) len--;
+    this.carry = null;
+    this.overflow = false;
+    return joined.toString('utf8', 0, len);
+  }
+
+  /** Keeps a chunk's unfinished last line for the next chunk (at most max + 1 bytes of it). */
+  private carryOver(rest: Buffer): void {
+    const max = this.o.maxLineBytes;
+    if (this.overflow) {
+      // still inside an over-long line: keep discarding until its newline
+    } else if (this.carry === null) {
+      this.carry = Buffer.from(rest);
+    } else {
+      this.carry = Buffer.concat([this.carry, rest]);
+    }
+    if (this.carry !== null && this.carry.length > max) {
+      // Keep one byte more than max so the join above still sees "longer than max".
+      this.carry = this.carry.subarray(0, max + 1);
+      this.overflow = true;
+    }
   }
 
   /** Announces the lines cut so far, hands them to the receiver and forgets them. */
