@@ -338,13 +338,15 @@ export class FileSource implements Source {
     const fd = opts.fd ?? (await openAs(path, key));
     const fpLen = Math.min(st.size, FINGERPRINT_MAX);
     let fp: string;
+    let start: number;
     try {
       fp = await fingerprint(fd, fpLen);
+      start = await this.startOffset(opts, { fd, fingerprint: { value: fp, len: fpLen } });
     } catch (err) {
+      // Nobody owns the descriptor yet: a failed read here (or a failed Promtail import) must not leak it.
       await closeAsync(fd).catch(() => {});
       throw err;
     }
-    const start = await this.startOffset(opts, { fd, fingerprint: { value: fp, len: fpLen } });
     this.deps.positions.set(key, { path, offset: start, dev: st.dev, ino: st.ino, fingerprint: fp, fp_len: fpLen, source: this.name, updated: Date.now() });
     const tailer = this.createTailer(opts, { start, fingerprint: { value: fp, len: fpLen } });
     await this.startTailer(tailer, fd, opts);
