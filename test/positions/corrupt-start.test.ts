@@ -2,25 +2,18 @@ import t from 'tap';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, graceForLateEvents, waitFor, writeConfig } from '../support/daemon.ts';
-import { appendSeq, config, emptyAppLog, shippedSeqs, summarize } from '../sources/cli-support.ts';
+import { appendSeq, config, shipFirstLines, shippedSeqs, summarize } from '../sources/cli-support.ts';
 
 t.test('positions file filled with NUL bytes: the daemon starts, reports it, resumes from the backup', async (t) => {
-  const { dir, log, port } = await emptyAppLog();
-  const cfg = await writeConfig(dir, config(dir, port));
-  let d = new DaemonProcess(['run', '--config', cfg]);
-  t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
-  appendSeq(log, 0, 5000);
-  const out = join(dir, 'data', 'shipped.ndjson');
-  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 5000);
-  t.equal((await d.kill('SIGTERM')).code, 0);
+  const run = await shipFirstLines((fn) => t.teardown(fn), { lines: 5000 });
+  const { dir, log, port, out } = run;
+  t.equal((await run.daemon.kill('SIGTERM')).code, 0);
   const positions = join(dir, 'data', 'positions.json');
   const bak = JSON.parse(readFileSync(`${positions}.bak`, 'utf8')) as { files: Record<string, { offset: number }> };
   t.equal(Object.values(bak.files)[0].offset, statSync(log).size, 'the backup generation holds the final offset');
   writeFileSync(positions, Buffer.alloc(statSync(positions).size)); // what a crash mid-write on some file systems leaves
   appendSeq(log, 5000, 1000);
-  d = new DaemonProcess(['run', '--config', cfg]);
-  await d.waitHttp(port);
+  const d = await run.restart();
   await waitFor('new lines', () => shippedSeqs(out).counts.size >= 6000);
   await graceForLateEvents(800); // a wrong re-send from the start would show up as duplicates
   const s = summarize(shippedSeqs(out), 6000);
@@ -39,22 +32,20 @@ t.test('positions file filled with NUL bytes: the daemon starts, reports it, res
  * written while logship was stopped. Before: treated as a first start, 1000-1999 skipped silently.
  */
 async function bothCorrupt(teardown: (fn: () => unknown) => void, onLost: 'beginning' | 'end' | undefined): Promise<{ counts: Map<number, number>; stderr: string; metrics: string; dir: string; status: Record<string, unknown> }> {
-  const { dir, log, port } = await emptyAppLog();
-  const yaml = config(dir, port).replace('start_at: beginning', 'start_at: end');
-  const cfg = await writeConfig(dir, onLost ? yaml.replace('sync_interval: 200ms }', `sync_interval: 200ms, on_lost: ${onLost} }`) : yaml);
-  let d = new DaemonProcess(['run', '--config', cfg]);
-  teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
-  appendSeq(log, 0, 1000);
-  const out = join(dir, 'data', 'shipped.ndjson');
-  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 1000);
-  await d.kill('SIGTERM');
+  const run = await shipFirstLines(teardown, {
+    lines: 1000,
+    yaml: (dir, port) => {
+      const yaml = config(dir, port).replace('start_at: beginning', 'start_at: end');
+      return onLost ? yaml.replace('sync_interval: 200ms }', `sync_interval: 200ms, on_lost: ${onLost} }`) : yaml;
+    },
+  });
+  const { dir, log, port, out } = run;
+  await run.daemon.kill('SIGTERM');
   appendSeq(log, 1000, 1000);
   const positions = join(dir, 'data', 'positions.json');
   writeFileSync(positions, Buffer.alloc(300));
   writeFileSync(`${positions}.bak`, '{"version":1,"files":{"x"');
-  d = new DaemonProcess(['run', '--config', cfg]);
-  await d.waitHttp(port);
+  const d = await run.restart();
   appendSeq(log, 2000, 10);
   await waitFor('the lines written after the restart', () => shippedSeqs(out).counts.has(2009));
   await graceForLateEvents(500); // more re-sent lines would show up

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir } from '../support/daemon.ts';
+import { DaemonProcess, freePort, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
 
 /** One JSON line with a sequence number, padded to about `bytes`. */
 export function seqLine(seq: number, pad = 40): string {
@@ -78,4 +78,43 @@ export async function emptyAppLog(): Promise<{ dir: string; log: string; port: n
   const log = join(dir, 'logs', 'app.log');
   writeFileSync(log, '');
   return { dir, log, port: await freePort() };
+}
+
+/** A real logship process tailing logs/app.log of a temp dir into data/shipped.ndjson (see config()). */
+export interface AppLogRun {
+  dir: string;
+  log: string;
+  port: number;
+  /** The config file. */
+  cfg: string;
+  /** The file sink's output. */
+  out: string;
+  /** The process running now (restart() replaces it; the teardown SIGKILLs whichever runs). */
+  daemon: DaemonProcess;
+  /** Starts another process on the same config (after the previous one stopped) and waits for its HTTP server. */
+  restart(): Promise<DaemonProcess>;
+}
+
+/**
+ * Starts logship on an empty app.log with `yaml` (default config()), writes sequence lines
+ * 0..lines-1 and waits until all of them shipped: the opening of every stop-and-restart test.
+ */
+export async function shipFirstLines(teardown: (fn: () => unknown) => void, o: { lines: number; yaml?: (dir: string, port: number) => string }): Promise<AppLogRun> {
+  const { dir, log, port } = await emptyAppLog();
+  const cfg = await writeConfig(dir, (o.yaml ?? config)(dir, port));
+  const run: AppLogRun = {
+    dir, log, port, cfg,
+    out: join(dir, 'data', 'shipped.ndjson'),
+    daemon: new DaemonProcess(['run', '--config', cfg]),
+    async restart() {
+      run.daemon = new DaemonProcess(['run', '--config', cfg]);
+      await run.daemon.waitHttp(port);
+      return run.daemon;
+    },
+  };
+  teardown(() => run.daemon.kill('SIGKILL'));
+  await run.daemon.waitHttp(port);
+  appendSeq(log, 0, o.lines);
+  await waitFor('first lines', () => shippedSeqs(run.out).counts.size >= o.lines);
+  return run;
 }

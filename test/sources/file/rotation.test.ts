@@ -2,7 +2,7 @@ import t from 'tap';
 import { copyFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, graceForLateEvents, sleep, waitFor, writeConfig } from '../../support/daemon.ts';
-import { appendSeq, config, emptyAppLog, shippedSeqs, summarize } from '../cli-support.ts';
+import { appendSeq, config, emptyAppLog, shipFirstLines, shippedSeqs, summarize } from '../cli-support.ts';
 
 interface Status { sources: Array<{ files: Array<{ path: string; key: string; offset: number; size: number }> }> }
 
@@ -102,15 +102,9 @@ t.test('deleted while unread: the open file is read to EOF, then closed', async 
 });
 
 t.test('rotated while logship was stopped: the old generation is finished, the new one read whole', async (t) => {
-  const { dir, log, port } = await emptyAppLog();
-  const cfg = await writeConfig(dir, config(dir, port));
-  let d = new DaemonProcess(['run', '--config', cfg]);
-  t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
-  appendSeq(log, 0, 5000);
-  const out = join(dir, 'data', 'shipped.ndjson');
-  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 5000);
-  t.equal((await d.kill('SIGTERM')).code, 0);
+  const run = await shipFirstLines((fn) => t.teardown(fn), { lines: 5000 });
+  const { log, out } = run;
+  t.equal((await run.daemon.kill('SIGTERM')).code, 0);
   // While stopped: more lines, rotation by rename (twice: app.log.1 → app.log.2), new lines in the new file.
   appendSeq(log, 5000, 3000);
   renameSync(log, `${log}.1`);
@@ -118,8 +112,7 @@ t.test('rotated while logship was stopped: the old generation is finished, the n
   renameSync(`${log}.1`, `${log}.2`);
   renameSync(log, `${log}.1`);
   appendSeq(log, 9000, 1000);
-  d = new DaemonProcess(['run', '--config', cfg]);
-  await d.waitHttp(port);
+  const d = await run.restart();
   await waitFor('all lines', () => shippedSeqs(out).counts.size >= 10_000, 20_000);
   await graceForLateEvents(800); // a wrong re-read would show up
   const s = summarize(shippedSeqs(out), 10_000);
@@ -161,14 +154,8 @@ t.test('renamed to a name the globs still match: not read twice', async (t) => {
  * a restart. Only rotation names (app.log.1, app.log-20240101) are followed, to drain them.
  */
 t.test('app.log.lock, app.log.tmp and app.log-backup.txt beside a rotated log never ship; app.log.1 and app.log-20260101 are drained', async (t) => {
-  const { dir, log, port } = await emptyAppLog();
-  const cfg = await writeConfig(dir, config(dir, port));
-  let d = new DaemonProcess(['run', '--config', cfg]);
-  t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
-  appendSeq(log, 0, 100);
-  const out = join(dir, 'data', 'shipped.ndjson');
-  await waitFor('first lines', () => shippedSeqs(out).counts.size >= 100);
+  const run = await shipFirstLines((fn) => t.teardown(fn), { lines: 100 });
+  const { log, port, out } = run;
   const sidecars = [`${log}.lock`, `${log}.tmp`, `${log}-backup.txt`, `${log}.swp`, `${log}.1.bak`];
   // Sequence numbers ≥ 1,000,000 mark the lines that must never ship.
   sidecars.forEach((p, i) => appendSeq(p, 1_000_000 + i * 10, 10));
@@ -176,14 +163,13 @@ t.test('app.log.lock, app.log.tmp and app.log-backup.txt beside a rotated log ne
   appendSeq(`${log}.1`, 100, 50); // written under the old name after the rename: drained
   appendSeq(log, 150, 50);
   await waitFor('the rotated and the new file', () => shippedSeqs(out).counts.size >= 200);
-  t.equal((await d.kill('SIGTERM')).code, 0);
+  t.equal((await run.daemon.kill('SIGTERM')).code, 0);
   // While stopped: a dateext rotation, new sidecars, then a restart (the startup scan).
   appendSeq(log, 200, 50);
   renameSync(log, `${log}-20260101`);
   appendSeq(log, 250, 50);
   sidecars.forEach((p, i) => appendSeq(p, 1_000_000 + 100 + i * 10, 10));
-  d = new DaemonProcess(['run', '--config', cfg]);
-  await d.waitHttp(port);
+  const d = await run.restart();
   await waitFor('all 300 lines', () => shippedSeqs(out).counts.size >= 300);
   // three rescans and a rotation-scan round after the last line: a leaked sidecar would show up
   await graceForLateEvents(1000);
