@@ -7,6 +7,7 @@ import type { RecordFaults } from '../../self-metrics/faults.ts';
 import { VERSION } from '../../core/version.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
+import { DeliveryLoop, type GiveUp, type Verdict } from '../delivery-loop.ts';
 import type { Sink, SinkState, SinkStatus } from '../../core/sink.ts';
 import { BatchQueue } from '../batcher.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
@@ -53,6 +54,12 @@ interface Refused {
   error: ItemError;
 }
 
+/** A request Elasticsearch refused for good (one document still too large, or malformed). */
+interface EsTerminal {
+  status: number;
+  error: ItemError;
+}
+
 /** Settles forever: after the shutdown deadline a batch must neither be acknowledged nor retried. */
 const NEVER = new Promise<never>(() => {});
 
@@ -91,6 +98,9 @@ export class ElasticsearchSink implements Sink {
   private lastWarnState: SinkState = 'ok';
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
   private readonly queue: BatchQueue<EsBatch>;
+  private readonly delivery: DeliveryLoop<Attempt, BulkBody, EsTerminal>;
+  /** The state the last retry verdict asked for: `retrying`, or `auth_error` for credentials. */
+  private retryState: SinkState = 'retrying';
   private readonly spare: Buffer[] = [];
 
   private readonly faults: RecordFaults | undefined;
@@ -124,6 +134,14 @@ export class ElasticsearchSink implements Sink {
         for (let i = 0; i < acks.length; i++) acks[i].release();
       },
       onBug: (err) => this.log.error({ err }, 'elasticsearch sink send failed unexpectedly; retrying the batch'),
+    });
+    this.delivery = new DeliveryLoop<Attempt, BulkBody, EsTerminal>({
+      attempt: (body) => this.request(body),
+      classify: (body, attempt) => this.classify(body, attempt),
+      giveUp: (body, why) => this.giveUp(body, why),
+      onRetry: (n) => this.failing(this.retryState, n.reason, n.status),
+      maxRetryDurationMs: cfg.retry.max_retry_duration,
+      signal: this.abort.signal,
     });
     const u = new URL(cfg.url);
     this.origin = u.origin;
@@ -183,104 +201,98 @@ export class ElasticsearchSink implements Sink {
   private async sendBatch(batch: EsBatch): Promise<void> {
     try {
       await this.templateReady;
-      await this.deliver(await (batch.body ??= BulkBody.of(batch.builder.items(), this.gzipLevel)), Date.now());
+      const body = await (batch.body ??= BulkBody.of(batch.builder.items(), this.gzipLevel));
+      await this.delivery.deliver(body, { backoff: new Backoff(this.cfg.retry) });
     } catch (err) {
       if (this.abort.signal.aborted) return NEVER;
       throw err;
     }
   }
 
-  /** Resolves when every item of `first` is final (delivered, duplicate or dead-lettered). */
-  private async deliver(first: BulkBody, firstTry: number): Promise<void> {
-    let body = first;
-    const backoff = new Backoff(this.cfg.retry);
-    for (;;) {
-      if (this.abort.signal.aborted) return NEVER;
-      const maxRetry = this.cfg.retry.max_retry_duration;
-      if (maxRetry > 0 && Date.now() - firstTry > maxRetry && backoff.attempts > 0) {
-        await this.rejectAll(body, 0, { type: 'retry_timeout', reason: `not accepted within retry.max_retry_duration (${this.stats.lastError ?? ''})` });
-        return;
+  /**
+   * What a `_bulk` answer means for the request. Items are settled here: delivered and duplicate
+   * ones counted, refused ones dead-lettered, and only the items to retry stay in the request.
+   */
+  private async classify(body: BulkBody, attempt: Attempt): Promise<Verdict<BulkBody, EsTerminal>> {
+    if (attempt.kind === 'network') return this.retry('retrying', 'network', `connection error: ${attempt.error}`);
+    const { status, text } = attempt;
+    const retryAfter = attempt.retryAfter !== undefined ? { retryAfterMs: attempt.retryAfter } : {};
+    if (status === 200) {
+      let parsed;
+      try {
+        parsed = parseBulkResponse(text, body.count);
+      } catch (err) {
+        if (!(err instanceof BulkResponseError)) throw err;
+        return this.retry('retrying', 'bad_response', err.message);
       }
-      const attempt = await this.request(body);
-      if (this.abort.signal.aborted) return NEVER;
-      if (attempt.kind === 'network') {
-        this.failing('retrying', `connection error: ${attempt.error}`, 'network');
-        await sleep(backoff.next(), this.abort.signal);
-        continue;
+      if (!parsed.errors) {
+        this.delivered(body.count);
+        this.healthy();
+        return { kind: 'delivered' };
       }
-      const { status, text } = attempt;
-      if (status === 200) {
-        let parsed;
-        try {
-          parsed = parseBulkResponse(text, body.count);
-        } catch (err) {
-          if (!(err instanceof BulkResponseError)) throw err;
-          this.failing('retrying', err.message, 'bad_response');
-          await sleep(backoff.next(), this.abort.signal);
-          continue;
-        }
-        if (!parsed.errors) {
-          this.delivered(body.count);
-          this.healthy();
-          return;
-        }
-        const retry: number[] = [];
-        const refused: Refused[] = [];
-        let ok = 0;
-        let retryStatus = 0;
-        let retryError: ItemError | undefined;
-        for (let i = 0; i < body.count; i++) {
-          const r = parsed.items![i];
-          if (r.verdict === 'ok' || r.verdict === 'duplicate') ok++;
-          else if (r.verdict === 'retry') {
-            retry.push(i);
-            if (retryStatus === 0) {
-              retryStatus = r.status;
-              retryError = r.error;
-            }
-          } else refused.push({ i, status: r.status, error: r.error ?? { type: `http_${r.status}`, reason: '' } });
-        }
-        if (ok > 0) this.delivered(ok);
-        if (retry.length === 0 && refused.length === 0) {
-          // errors: true from 409s alone (a resend after a restart): all final.
-          this.healthy();
-          return;
-        }
-        const items = await body.items();
-        if (refused.length > 0) await this.deadLetter(items, refused);
-        if (retry.length === 0) {
-          this.healthy();
-          return;
-        }
-        const auth = retryStatus === 401 || (retryStatus === 403 && retryError?.type === 'security_exception');
-        this.failing(auth ? 'auth_error' : 'retrying', `${retry.length} of ${body.count} items refused with ${retryStatus} ${retryError?.type ?? ''}: ${retryError?.reason ?? ''}`.trim(), String(retryStatus));
-        // Exactly the refused items' bytes, unchanged: same ids, so a resend is never a copy.
-        body = await BulkBody.of(items.pick(retry), this.gzipLevel);
-        await sleep(backoff.next(attempt.retryAfter), this.abort.signal);
-        continue;
+      const retry: number[] = [];
+      const refused: Refused[] = [];
+      let ok = 0;
+      let retryStatus = 0;
+      let retryError: ItemError | undefined;
+      for (let i = 0; i < body.count; i++) {
+        const r = parsed.items![i];
+        if (r.verdict === 'ok' || r.verdict === 'duplicate') ok++;
+        else if (r.verdict === 'retry') {
+          retry.push(i);
+          if (retryStatus === 0) {
+            retryStatus = r.status;
+            retryError = r.error;
+          }
+        } else refused.push({ i, status: r.status, error: r.error ?? { type: `http_${r.status}`, reason: '' } });
       }
-      const err = parseRequestError(text);
-      if (status === 413 || status === 400) {
-        // 413: over http.max_content_length. 400: the request as a whole was refused (malformed
-        // for ES); halving finds the offending documents instead of holding everything.
-        if (body.count === 1) {
-          await this.rejectAll(body, status, err ?? { type: status === 413 ? 'request_too_large' : `http_${status}`, reason: text.slice(0, 500) });
-          return;
-        }
-        this.log.warn({ status, items: body.count, error: err }, status === 413 ? 'request too large; splitting the batch' : 'request refused as a whole; splitting the batch to isolate the refused documents');
-        const items = await body.items();
-        const half = Math.ceil(body.count / 2);
-        const lo = await BulkBody.of(items.slice(0, half), this.gzipLevel);
-        const hi = await BulkBody.of(items.slice(half, items.count), this.gzipLevel);
-        await this.deliver(lo, firstTry);
-        await this.deliver(hi, firstTry);
-        return;
+      if (ok > 0) this.delivered(ok);
+      if (retry.length === 0 && refused.length === 0) {
+        // errors: true from 409s alone (a resend after a restart): all final.
+        this.healthy();
+        return { kind: 'delivered' };
       }
-      const reason = `HTTP ${status}${err ? ` ${err.type}: ${err.reason}` : text ? `: ${text.slice(0, 200)}` : ''}`;
-      if (status === 401 || status === 403) this.failing('auth_error', `credentials rejected: ${reason}`, String(status));
-      else this.failing('retrying', reason, String(status));
-      await sleep(backoff.next(attempt.retryAfter), this.abort.signal);
+      const items = await body.items();
+      if (refused.length > 0) await this.deadLetter(items, refused);
+      if (retry.length === 0) {
+        this.healthy();
+        return { kind: 'delivered' };
+      }
+      const auth = retryStatus === 401 || (retryStatus === 403 && retryError?.type === 'security_exception');
+      const reason = `${retry.length} of ${body.count} items refused with ${retryStatus} ${retryError?.type ?? ''}: ${retryError?.reason ?? ''}`.trim();
+      // Exactly the refused items' bytes, unchanged: same ids, so a resend is never a copy.
+      const rest = await BulkBody.of(items.pick(retry), this.gzipLevel);
+      return { ...this.retry(auth ? 'auth_error' : 'retrying', String(retryStatus), reason), ...retryAfter, request: rest };
     }
+    const err = parseRequestError(text);
+    if (status === 413 || status === 400) {
+      // 413: over http.max_content_length. 400: the request as a whole was refused (malformed
+      // for ES); halving finds the offending documents instead of holding everything.
+      if (body.count === 1) {
+        return { kind: 'terminal', status: String(status), terminal: { status, error: err ?? { type: status === 413 ? 'request_too_large' : `http_${status}`, reason: text.slice(0, 500) } } };
+      }
+      this.log.warn({ status, items: body.count, error: err }, status === 413 ? 'request too large; splitting the batch' : 'request refused as a whole; splitting the batch to isolate the refused documents');
+      const items = await body.items();
+      const half = Math.ceil(body.count / 2);
+      const lo = await BulkBody.of(items.slice(0, half), this.gzipLevel);
+      const hi = await BulkBody.of(items.slice(half, items.count), this.gzipLevel);
+      return { kind: 'split', parts: [lo, hi] };
+    }
+    const reason = `HTTP ${status}${err ? ` ${err.type}: ${err.reason}` : text ? `: ${text.slice(0, 200)}` : ''}`;
+    if (status === 401 || status === 403) return { ...this.retry('auth_error', String(status), `credentials rejected: ${reason}`), ...retryAfter };
+    return { ...this.retry('retrying', String(status), reason), ...retryAfter };
+  }
+
+  /** A retry verdict; the state shows on /status once the loop retries (see `failing`). */
+  private retry(state: SinkState, status: string, reason: string): Verdict<BulkBody, EsTerminal> & { kind: 'retry' } {
+    this.retryState = state;
+    return { kind: 'retry', status, reason };
+  }
+
+  private async giveUp(body: BulkBody, why: GiveUp<EsTerminal>): Promise<boolean> {
+    if (why.cause === 'terminal') await this.rejectAll(body, why.terminal.status, why.terminal.error);
+    else await this.rejectAll(body, 0, { type: 'retry_timeout', reason: `not accepted within retry.max_retry_duration (${why.lastReason})` });
+    return true;
   }
 
   private async request(body: BulkBody): Promise<Attempt> {

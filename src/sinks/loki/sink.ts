@@ -7,7 +7,8 @@ import { parsedTimestampMs, type LogEvent } from '../../core/record.ts';
 import { VERSION } from '../../core/version.ts';
 import { BatchQueue } from '../batcher.ts';
 import { authHeaders, createDispatcher } from '../http-client.ts';
-import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
+import { Backoff, parseRetryAfter } from '../retry.ts';
+import { DeliveryLoop, type GiveUp, type RetryNotice, type Verdict } from '../delivery-loop.ts';
 import type { Sink, SinkStatus } from '../../core/sink.ts';
 import { SinkMetrics } from '../sink-metrics.ts';
 import type { LokiSinkConfig } from './config.ts';
@@ -27,6 +28,7 @@ const ENTRY_OVERHEAD = 12;
 
 /** One push request, ready to send (and re-send). */
 interface RequestBody {
+  tenant: string;
   body: Buffer;
   /** Uncompressed size (protobuf or JSON text). */
   rawBytes: number;
@@ -61,7 +63,17 @@ interface LokiDeadLetter {
   structured_metadata?: Record<string, string>;
 }
 
-type Outcome = { kind: 'final' } | { kind: 'split' } | { kind: 'aborted' } | { kind: 'retry'; status: string; reason: string; waitMs: number };
+/** What one push returned. */
+type PushResponse =
+  | { kind: 'response'; status: number; body: string; retryAfter: number | undefined }
+  | { kind: 'network'; reason: string };
+
+/** A request Loki refused for good (a single entry still too large). */
+interface LokiTerminal {
+  reason: string;
+  /** The `logship_sink_dropped_total` reason when there is no dead-letter file. */
+  metricReason: string;
+}
 
 /**
  * Ships events to Loki's push API (`POST {url}/loki/api/v1/push`): protobuf + raw snappy block
@@ -103,6 +115,8 @@ export class LokiSink implements Sink {
   private readonly pushUrl: string;
   private readonly baseHeaders: Record<string, string>;
   private readonly abort = new AbortController();
+  /** Requests are tagged with their tenant (the header), so one loop serves every tenant. */
+  private readonly delivery: DeliveryLoop<PushResponse, RequestBody, LokiTerminal>;
   private dispatcher: Dispatcher | null = null;
   private inflight = 0;
   private droppedOld = { count: 0, lastLog: 0 };
@@ -140,6 +154,14 @@ export class LokiSink implements Sink {
     if (cfg.encoding === 'json' && cfg.gzip) headers['content-encoding'] = 'gzip';
     this.baseHeaders = headers;
     this.m.streamsActive.set({ sink: name }, 0);
+    this.delivery = new DeliveryLoop<PushResponse, RequestBody, LokiTerminal>({
+      attempt: (req) => this.send(req),
+      classify: (req, res) => this.classify(req.tenant, req, res),
+      giveUp: (req, why) => this.giveUp(req.tenant, req, why),
+      onRetry: (notice) => this.retrying(notice.request.tenant, notice),
+      maxRetryDurationMs: cfg.retry.max_retry_duration,
+      signal: this.abort.signal,
+    });
   }
 
   async start(): Promise<void> {
@@ -249,7 +271,7 @@ export class LokiSink implements Sink {
     // the raw size) alive until the body is collected, measured as 2-5x the RSS in a backlog.
     if (this.cfg.encoding === 'protobuf') body = compressSync(raw, SNAPPY_COPY);
     else if (this.cfg.gzip) body = gzipSync(raw, { level: 1 });
-    return { body, rawBytes: raw.length, headers, entries, streamCounts, streams };
+    return { tenant, body, rawBytes: raw.length, headers, entries, streamCounts, streams };
   }
 
   /** A request for streams decoded back from a body (a 413 split half). */
@@ -271,97 +293,83 @@ export class LokiSink implements Sink {
     return decodePushRequest(uncompressSync(req.body, { asBuffer: true, copyOutputData: true }) as Buffer);
   }
 
-  private async deliver(tenant: string, req: RequestBody): Promise<void> {
+  private deliver(tenant: string, req: RequestBody): Promise<void> {
     let backoff = this.backoffs.get(tenant);
     if (backoff === undefined) {
       backoff = new Backoff(this.cfg.retry);
       this.backoffs.set(tenant, backoff);
     }
-    let firstFailure = 0;
-    for (let attempt = 0; ; attempt++) {
-      if (this.abort.signal.aborted) return parkForever();
-      const outcome = await this.attempt(tenant, req, backoff);
-      if (outcome.kind === 'aborted') return parkForever();
-      if (outcome.kind === 'split') {
-        const [a, b] = splitStreams(this.streamsOf(req));
-        await this.deliver(tenant, this.encode(tenant, a));
-        await this.deliver(tenant, this.encode(tenant, b));
-        return;
-      }
-      if (outcome.kind === 'final') return;
-      const now = Date.now();
-      firstFailure ||= now;
-      this.stats.retries++;
-      this.stats.lastError = outcome.reason;
-      this.stats.failingSince ??= now;
-      this.m.retries.inc({ sink: this.name, status: outcome.status });
-      const maxDuration = this.cfg.retry.max_retry_duration;
-      if (maxDuration > 0 && now - firstFailure >= maxDuration) {
-        if (await this.toDeadLetter(tenant, req, `retries exhausted after ${Math.round((now - firstFailure) / 1000)}s: ${outcome.reason}`, 'retries_exhausted')) return;
-      }
-      let wait = outcome.waitMs;
-      if (maxDuration > 0) wait = Math.max(0, Math.min(wait, firstFailure + maxDuration - now));
-      const fields = { tenant, status: outcome.status, attempt: attempt + 1, entries: req.entries, retry_in_ms: wait, reason: outcome.reason };
-      if (this.stats.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
-      else this.log.warn(fields, 'Loki push failed; retrying (the batch is held, nothing acknowledged)');
-      await sleep(wait, this.abort.signal);
-    }
+    return this.delivery.deliver(req, { backoff });
   }
 
-  private async attempt(tenant: string, req: RequestBody, backoff: Backoff): Promise<Outcome> {
+  /** One push; a connection error is an answer too (aborts are seen by the loop). */
+  private async send(req: RequestBody): Promise<PushResponse> {
     this.inflight++;
     this.m.inflight.inc({ sink: this.name });
     const started = performance.now();
-    let status = 0;
-    let body = '';
-    let retryAfter: number | undefined;
     try {
       const res = await request(this.pushUrl, {
         method: 'POST', headers: req.headers, body: req.body, dispatcher: this.dispatcher!, signal: this.abort.signal,
       });
-      status = res.statusCode;
-      retryAfter = parseRetryAfter(res.headers['retry-after']);
+      const status = res.statusCode;
+      const retryAfter = parseRetryAfter(res.headers['retry-after']);
+      let body = '';
       if (status >= 200 && status < 300) await res.body.dump();
       else body = (await res.body.text()).slice(0, 64 * 1024);
+      this.m.duration.observe({ sink: this.name, status_code: String(status) }, (performance.now() - started) / 1000);
+      return { kind: 'response', status, body, retryAfter };
     } catch (err) {
       this.m.duration.observe({ sink: this.name, status_code: 'network' }, (performance.now() - started) / 1000);
-      if (this.abort.signal.aborted) return { kind: 'aborted' };
-      const reason = `connection error: ${(err as Error).message}${(err as { code?: string }).code ? ` (${(err as { code?: string }).code})` : ''}`;
-      return { kind: 'retry', status: 'network', reason, waitMs: backoff.next() };
+      const code = (err as { code?: string }).code;
+      return { kind: 'network', reason: `connection error: ${(err as Error).message}${code ? ` (${code})` : ''}` };
     } finally {
       this.inflight--;
       this.m.inflight.dec({ sink: this.name });
     }
-    this.m.duration.observe({ sink: this.name, status_code: String(status) }, (performance.now() - started) / 1000);
+  }
 
+  private classify(tenant: string, req: RequestBody, res: PushResponse): Verdict<RequestBody, LokiTerminal> {
+    if (res.kind === 'network') return { kind: 'retry', status: 'network', reason: res.reason };
+    const { status, body, retryAfter } = res;
     if (status >= 200 && status < 300) {
-      backoff.reset();
       this.succeeded(req.entries, req);
-      return { kind: 'final' };
+      return { kind: 'delivered' };
     }
     if (status === 400) {
-      backoff.reset();
       this.rejected(tenant, req, body);
-      return { kind: 'final' };
+      return { kind: 'delivered' };
     }
     if (status === 413) {
       if (req.entries > 1) {
         this.log.warn({ tenant, entries: req.entries, bytes: req.body.length }, 'Loki answered 413 (request too large); splitting the batch');
         this.m.retries.inc({ sink: this.name, status: '413' });
-        return { kind: 'split' };
+        return { kind: 'split', parts: splitStreams(this.streamsOf(req)).map((half) => this.encode(tenant, half)) };
       }
-      if (await this.toDeadLetter(tenant, req, `Loki refused a single entry as too large (413): ${firstLine(body)}`, 'request_too_large')) return { kind: 'final' };
-      return { kind: 'retry', status: '413', reason: '413 for a single entry and the dead-letter file is not writable', waitMs: backoff.next() };
+      return { kind: 'terminal', status: '413', terminal: { reason: `Loki refused a single entry as too large (413): ${firstLine(body)}`, metricReason: 'request_too_large' } };
     }
     if (status === 401 || status === 403) {
       this.stats.authError = true;
-      backoff.next();
-      const wait = Math.max(this.cfg.auth_retry_interval, retryAfter ?? 0);
-      return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body) || 'unauthorized'}`, waitMs: wait };
+      const waitMs = Math.max(this.cfg.auth_retry_interval, retryAfter ?? 0);
+      return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body) || 'unauthorized'}`, waitMs };
     }
     // 429, 5xx, and anything unexpected (404 from a wrong URL, 3xx from a proxy): hold and retry.
     this.stats.authError = false;
-    return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body)}`.trim(), waitMs: backoff.next(retryAfter) };
+    return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body)}`.trim(), ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
+  }
+
+  private giveUp(tenant: string, req: RequestBody, why: GiveUp<LokiTerminal>): Promise<boolean> {
+    if (why.cause === 'terminal') return this.toDeadLetter(tenant, req, why.terminal.reason, why.terminal.metricReason);
+    return this.toDeadLetter(tenant, req, `retries exhausted after ${Math.round(why.failingForMs / 1000)}s: ${why.lastReason}`, 'retries_exhausted');
+  }
+
+  private retrying(tenant: string, n: RetryNotice<RequestBody>): void {
+    this.stats.retries++;
+    this.stats.lastError = n.reason;
+    this.stats.failingSince ??= Date.now();
+    this.m.retries.inc({ sink: this.name, status: n.status });
+    const fields = { tenant, status: n.status, attempt: n.attempt, entries: n.request.entries, retry_in_ms: n.waitMs, reason: n.reason };
+    if (this.stats.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
+    else this.log.warn(fields, 'Loki push failed; retrying (the batch is held, nothing acknowledged)');
   }
 
   private succeeded(entries: number, req: RequestBody): void {
@@ -449,11 +457,6 @@ export class LokiSink implements Sink {
       retries: s.retries, queued, inflight: this.inflight, sent: s.sent, dropped: s.dropped,
     };
   }
-}
-
-/** After shutdown gave up on a batch: never resolve, so its acks are never released. */
-function parkForever(): Promise<void> {
-  return new Promise<void>(() => {});
 }
 
 function firstLine(body: string): string {
