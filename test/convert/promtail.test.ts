@@ -66,6 +66,27 @@ t.test('the platform config: three jobs, three sources with their job labels, on
   }
 });
 
+t.test('labels and structured_metadata: a value that names no extracted value is reported, the others convert', async (t) => {
+  // Promtail's labels / structured_metadata stages map a key to the extracted value named by its
+  // value (empty: the value named like the key); a mapping there names nothing.
+  const res = convertPromtail(`
+clients: [{ url: http://loki:3100/loki/api/v1/push }]
+scrape_configs:
+  - job_name: app
+    static_configs: [{ labels: { __path__: /var/log/app.log } }]
+    pipeline_stages:
+      - logfmt: { mapping: { lvl: level, trace: } }
+      - labels: { level: lvl, bad_label: { a: 1 } }
+      - structured_metadata: { trace_id: trace, bad_meta: [x] }
+`);
+  t.same(res.issues.map((i) => `${i.path}: ${i.reason}`), [
+    'scrape_configs[0].pipeline_stages[1].labels.bad_label: expected the name of an extracted value',
+    'scrape_configs[0].pipeline_stages[2].structured_metadata.bad_meta: expected the name of an extracted value',
+  ]);
+  t.match(res.yaml, /from:\n\s+level: metadata\.lvl\n/, 'the good label converts');
+  t.match(res.yaml, /trace_id: metadata\.trace\n/, 'the good structured metadata converts');
+});
+
 t.test('CLI: exit 0 all converted, 1 something left out (listed on stderr), 2 unreadable', async (t) => {
   const ok = await runCli(['convert', '--from', 'promtail', join(DIR, 'platform.yaml')]);
   t.equal(ok.code, 0, ok.stderr);

@@ -219,19 +219,27 @@ function regex(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
   return [{ type: 'extract', format: 'regex', ...(from !== 'message' ? { from } : {}), pattern }];
 }
 
-function labels(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
+/**
+ * `key: source` pairs (labels, structured_metadata): each key's logship field, from the extracted
+ * value named `source` (empty: the one named like the key); keys without one are reported.
+ */
+function namedFields(body: Raw, scope: StageScope, log: IssueLog): Record<string, string> {
   const from: Record<string, string> = {};
-  for (const [label, src] of Object.entries(body)) {
-    const name = src === null || src === undefined || src === '' ? label : str(src);
+  for (const [key, src] of Object.entries(body)) {
+    const name = src === null || src === undefined || src === '' ? key : str(src);
     if (name === undefined) {
-      log.at(label).left('expected the name of an extracted value');
+      log.at(key).left('expected the name of an extracted value');
       continue;
     }
-    const field = scope.field(name, log.at(label));
-    if (field === undefined) continue;
-    from[label] = field;
-    scope.label(label);
+    const field = scope.field(name, log.at(key));
+    if (field !== undefined) from[key] = field;
   }
+  return from;
+}
+
+function labels(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
+  const from = namedFields(body, scope, log);
+  for (const label of Object.keys(from)) scope.label(label);
   return Object.keys(from).length > 0 ? [{ type: 'labels', from }] : [];
 }
 
@@ -250,16 +258,10 @@ function staticLabels(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
 }
 
 function structuredMetadata(body: Raw, scope: StageScope, log: IssueLog): StageOut[] {
-  const from: Record<string, string> = {};
-  for (const [key, src] of Object.entries(body)) {
-    const name = src === null || src === undefined || src === '' ? key : str(src);
-    const field = name === undefined ? undefined : scope.field(name, log.at(key));
-    if (field === undefined) continue;
-    // The value rides on the event as a label named like the key; the Loki sink lists it under
-    // structured_metadata (not labels), so it is sent as structured metadata only.
-    from[key] = field;
-    scope.metadataNames.add(key);
-  }
+  // The value rides on the event as a label named like the key; the Loki sink lists it under
+  // structured_metadata (not labels), so it is sent as structured metadata only.
+  const from = namedFields(body, scope, log);
+  for (const key of Object.keys(from)) scope.metadataNames.add(key);
   return Object.keys(from).length > 0 ? [{ type: 'labels', from }] : [];
 }
 
