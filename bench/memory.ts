@@ -33,6 +33,8 @@ const rounds = Number(arg('rounds') ?? 3);
 const MiB = 1024 * 1024;
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const OUT = join(ROOT, 'bench', 'out');
+/** `--budget 8MiB`: memory.max_buffer_bytes for the throughput and backlog runs (default: logship's). */
+const budgetYaml = arg('budget') ? `memory: { max_buffer_bytes: ${arg('budget')} }\n` : '';
 mkdirSync(OUT, { recursive: true });
 
 function launch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
@@ -140,14 +142,14 @@ if (!only || only.has('throughput')) {
   const count = Number(arg('lines') ?? 200_000);
   const corpus = join(OUT, `mem-${kind}-${count}.log`);
   if (!existsSync(corpus)) await writeLines(corpus, kind, count);
-  out(`\n### throughput: ${fmt(count)} ${kind} lines → countsink (default pipeline), node flags: ${launch().nodeArgs.join(' ')}\n`);
+  out(`\n### throughput: ${fmt(count)} ${kind} lines → countsink (default pipeline), node flags: ${launch().nodeArgs.join(' ')}${budgetYaml ? `, ${budgetYaml.trim()}` : ''}\n`);
   out('| round | seconds | CPU s | lines per CPU-s | peak RSS | highest of logship\'s own figures (/metrics, every 0.5 s) |');
   out('|---|---:|---:|---:|---:|---|');
   for (let round = 1; round <= rounds; round++) {
     const rx = await startCountsink('loki');
     const work = mkdtempSync(join(tmpdir(), 'bench-mem-'));
     const port = await freePort();
-    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: app, paths: ["${corpus}"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
+    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${budgetYaml}sources:\n  - { name: app, paths: ["${corpus}"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
     const t0 = performance.now();
     const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work);
     const sampler = new ProcSampler(child.pid!, 50);
@@ -194,11 +196,11 @@ if (!only || only.has('backlog-files')) {
     total = n;
     writeFileSync(meta, String(total));
   }
-  out(`\n### backlog: ${fmt(files)} files, ${fmt(mib)} MiB (${fmt(total)} lines), sink down ${outage / 1000} s, node flags: ${launch().nodeArgs.join(' ')}\n`);
+  out(`\n### backlog: ${fmt(files)} files, ${fmt(mib)} MiB (${fmt(total)} lines), sink down ${outage / 1000} s, node flags: ${launch().nodeArgs.join(' ')}${budgetYaml ? `, ${budgetYaml.trim()}` : ''}\n`);
   const rx = await startLokiTestServer();
   const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
   const port = await freePort();
-  writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
+  writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${budgetYaml}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
   await rx.reset();
   await rx.fail(outage);
   const t0 = performance.now();
@@ -215,7 +217,9 @@ if (!only || only.has('backlog-files')) {
   const outageCpu = sampler.last?.cpuSeconds ?? 0;
   let got = 0;
   let last = performance.now();
+  const drainMost: Record<string, number> = {};
   for (;;) {
+    for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) drainMost[k] = Math.max(drainMost[k] ?? 0, v);
     const n = await rx.count();
     if (n !== got) {
       got = n;
@@ -231,7 +235,7 @@ if (!only || only.has('backlog-files')) {
   out('| phase | peak RSS | CPU s | note |');
   out('|---|---:|---:|---|');
   out(`| sink down ${outage / 1000} s | ${fmt(outagePeak / MiB)} MiB | ${fmt(outageCpu, 2)} | at its end: ${figuresNote(figures)} |`);
-  out(`| whole run (until ${fmt(got)} lines delivered) | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${fmt(secs, 0)} s wall |`);
+  out(`| whole run (until ${fmt(got)} lines delivered) | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${fmt(secs, 0)} s wall; highest while draining: ${figuresNote(drainMost)} |`);
   await stop(child);
   await rx.stop();
   rmSync(work, { recursive: true, force: true });

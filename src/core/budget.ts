@@ -24,7 +24,13 @@ export const memoryConfigSchema = z.strictObject({
 export class ByteBudget extends EventEmitter {
   readonly limit: number;
   private used = 0;
-  private waiters: Array<() => void> = [];
+  /**
+   * One promise shared by everyone waiting for room: a reader that waits, times out and waits
+   * again (1,000 paused tailers do, once a second, for the whole outage) adds nothing.
+   */
+  private room: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** Read buffers given back, kept for the next read (see takeReadBuffer); charged while kept. */
+  private readonly spareBuffers: Buffer[] = [];
   private pausedSince = 0;
   /** Seconds spent with the budget exhausted (feeds logship_backpressure_seconds_total). */
   pausedSeconds = 0;
@@ -55,10 +61,10 @@ export class ByteBudget extends EventEmitter {
         this.pausedSeconds += (performance.now() - this.pausedSince) / 1000;
         this.pausedSince = 0;
       }
-      if (this.waiters.length > 0) {
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w();
+      const room = this.room;
+      if (room !== null) {
+        this.room = null;
+        room.resolve();
       }
     }
   }
@@ -66,7 +72,31 @@ export class ByteBudget extends EventEmitter {
   /** Resolves once there is room again (immediately if there is). */
   waitForRoom(): Promise<void> {
     if (this.hasRoom()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.room === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.room = { promise, resolve };
+    }
+    return this.room.promise;
+  }
+
+  /**
+   * A read buffer of `bytes`, charged to the budget until given back: the buffers a reader
+   * holds are memory like the lines it read, and charging them makes the budget bound how many
+   * readers hold one at once. Given-back buffers are reused (no allocation, no wait for the GC
+   * to free the old one) and stay charged while kept, up to an eighth of the limit; beyond
+   * that they are let go.
+   */
+  takeReadBuffer(bytes: number): Buffer {
+    const i = this.spareBuffers.findIndex((b) => b.length === bytes);
+    if (i >= 0) return this.spareBuffers.splice(i, 1)[0];
+    this.acquire(bytes);
+    return Buffer.allocUnsafe(bytes);
+  }
+
+  giveBackReadBuffer(buf: Buffer): void {
+    if ((this.spareBuffers.length + 1) * buf.length <= this.limit / 8) this.spareBuffers.push(buf);
+    else this.release(buf.length);
   }
 
   /** Current backpressure seconds including an ongoing pause. */

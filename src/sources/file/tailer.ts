@@ -112,12 +112,20 @@ export class Tailer {
   private drainUntil = 0;
   private wakeUp: (() => void) | null = null;
   private woken = false;
-  private buf: Buffer;
+  /**
+   * The read buffer, held only while reading: allocated (and its size charged to the budget)
+   * for a read, dropped (and released) when the tailer goes idle or pauses. A tailer that kept
+   * its buffer for life held 256 KiB resident per file once read: a backlog over 1,000 files
+   * peaked at 521 MiB RSS (bench/memory.ts, bench/RESULTS.md "Memory"); charging it makes the
+   * budget bound how many files read at once, since the check and the charge happen in one turn
+   * of the event loop.
+   */
+  private buf: Buffer | null = null;
   /**
    * Double buffering while behind: a full chunk starts the read of the next one into `spare`
    * before it is split, so the copy out of the page cache (on libuv's pool) overlaps parsing
    * instead of the event loop waiting for it each chunk (1M JSON lines: ~9% less wall time,
-   * median of 5 A/B runs). Dropped at EOF.
+   * median of 5 A/B runs). Charged like `buf`; dropped at EOF and on pause.
    */
   private spare: Buffer | null = null;
   /** The read into `spare` (bytes read, -1 on error) and the file offset it reads at. */
@@ -139,7 +147,6 @@ export class Tailer {
     this.fpValue = o.fingerprint.value;
     this.fpLen = o.fingerprint.len;
     this.pollDelay = o.pollInterval;
-    this.buf = Buffer.allocUnsafe(o.readChunkBytes);
     this.watermark = this.newWatermark(o.startOffset);
     if (o.rotated) this.rotatedAt = Date.now();
   }
@@ -222,9 +229,13 @@ export class Tailer {
       if (this.drainUntil !== 0 && Date.now() >= this.drainUntil) break;
       if (!budget.hasRoom()) {
         this.state = 'paused';
+        await this.dropBuffers();
         await Promise.race([budget.waitForRoom(), this.sleep(this.drainUntil !== 0 ? 100 : 1000)]);
         continue;
       }
+      // Charged in the same turn as the check: a thousand tailers woken at once by freed room
+      // must not all pass the check before any of them charges its read.
+      this.buf ??= this.takeBuffer();
       if (this.atEof || Date.now() - this.lastHeadCheck >= HEAD_CHECK_MS) {
         const look = await this.lookAtFile();
         if (look === 'truncated') continue;
@@ -278,7 +289,7 @@ export class Tailer {
     this.pollDelay = this.o.pollInterval;
     this.split(bytesRead);
     this.o.metrics.readBytes.inc(bytesRead);
-    if (bytesRead === this.buf.length) this.behind = true;
+    if (bytesRead === this.o.readChunkBytes) this.behind = true;
     else if (this.behind) {
       this.behind = false;
       this.o.onCaughtUp?.();
@@ -288,9 +299,24 @@ export class Tailer {
     await new Promise<void>((r) => setImmediate(r));
   }
 
+  /** A read buffer, charged to the budget until given back (see `buf`). */
+  private takeBuffer(): Buffer {
+    return this.o.budget.takeReadBuffer(this.o.readChunkBytes);
+  }
+
+  /** Gives both read buffers back to the budget (the read ahead settled first). */
+  private async dropBuffers(): Promise<void> {
+    await this.settleAhead();
+    if (this.buf !== null) this.o.budget.giveBackReadBuffer(this.buf);
+    if (this.spare !== null) this.o.budget.giveBackReadBuffer(this.spare);
+    this.buf = null;
+    this.spare = null;
+  }
+
   /** The chunk at readOffset, into buf; bytes read. */
   private async readChunk(): Promise<number> {
     let n = -1;
+    this.buf ??= this.takeBuffer();
     if (this.ahead !== null) {
       const got = await this.ahead;
       this.ahead = null;
@@ -304,7 +330,7 @@ export class Tailer {
     }
     if (n < 0) n = (await readAsync(this.fd, this.buf, 0, this.buf.length, this.readOffset)).bytesRead;
     if (n === this.buf.length && !this.stopped) {
-      this.spare ??= Buffer.allocUnsafe(this.buf.length);
+      this.spare ??= this.takeBuffer();
       this.aheadOffset = this.readOffset + n;
       this.ahead = readAsync(this.fd, this.spare, 0, this.spare.length, this.aheadOffset).then((r) => r.bytesRead, () => -1);
     }
@@ -320,8 +346,7 @@ export class Tailer {
 
   /** At EOF: partial lines, fingerprint growth, rotation, then sleep. Returns true to stop. */
   private async idle(): Promise<boolean> {
-    await this.settleAhead();
-    this.spare = null;
+    await this.dropBuffers();
     if (this.drainUntil !== 0) return true;
     const now = Date.now();
     if (this.carry !== null && now - this.lastDataAt >= this.o.partialLineTimeout) this.emitPartial();
@@ -371,7 +396,7 @@ export class Tailer {
   /** Splits the chunk into lines; a line's token spans [lineStart, end of its newline). */
   private split(n: number): void {
     this.readToken = null;
-    const buf = this.buf;
+    const buf = this.buf!;
     const max = this.o.maxLineBytes;
     const readTime = Date.now();
     // Lines are cut ANNOUNCE at a time, announced (LineReceiver.upcoming), then handed over:
@@ -417,7 +442,7 @@ export class Tailer {
   private joinCarry(pos: number, lineEnd: number, truncated: boolean): string {
     const carry = this.carry!;
     const max = this.o.maxLineBytes;
-    const joined = this.overflow ? carry : Buffer.concat([carry, this.buf.subarray(pos, lineEnd)]);
+    const joined = this.overflow ? carry : Buffer.concat([carry, this.buf!.subarray(pos, lineEnd)]);
     let len = truncated ? utf8Boundary(joined, 0, Math.min(joined.length, max)) : joined.length;
     if (!truncated && len > 0 && joined[len - 1] === 13) len--;
     this.carry = null;
@@ -523,7 +548,7 @@ export class Tailer {
 
   private async close(reason: string): Promise<void> {
     if (this.fd < 0) return;
-    await this.settleAhead();
+    await this.dropBuffers();
     if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;

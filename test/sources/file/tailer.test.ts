@@ -7,8 +7,8 @@ import { Tailer } from '../../../src/sources/file/tailer.ts';
 import { graceForLateEvents, tempDir, waitFor } from '../../support/daemon.ts';
 import { CollectingReceiver, silentLog, tailMetrics } from '../support.ts';
 
-function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number; pollInterval?: number } = {}) {
-  const receiver = new CollectingReceiver();
+function tailer(path: string, opts: { maxLineBytes?: number; partialLineTimeout?: number; budget?: ByteBudget; start?: number; pollInterval?: number; receiver?: CollectingReceiver } = {}) {
+  const receiver = opts.receiver ?? new CollectingReceiver();
   const { metrics, tm } = tailMetrics();
   const commits: number[] = [];
   const caughtUp: number[] = [];
@@ -235,4 +235,38 @@ t.test('a spent budget pauses reading; released acks resume it', async (t) => {
   await waitFor('all lines', () => receiver.lines.length === 1000 ? true : (receiver.releaseHeld(), false));
   receiver.releaseHeld();
   t.equal(budget.inUse, 0, 'every released line returned its bytes');
+});
+
+t.test('many files behind a spent budget: read buffers are charged, so only as many files read as the budget allows, and paused files hold none', async (t) => {
+  // 200 files of 256 KiB each (4 chunks of the 64 KiB the helper reads) behind a 1 MiB budget,
+  // with no line ever acknowledged. Uncharged buffers let every tailer pass the room check
+  // and read (200 x 64 KiB and as much read ahead; 521 MiB RSS over 1,000 real files).
+  const dir = tempDir();
+  let text = '';
+  for (let i = 0; i < 2560; i++) text += `line ${i} ${'y'.repeat(90)}\n`;
+  const budget = new ByteBudget(1024 * 1024);
+  const receiver = new CollectingReceiver();
+  receiver.hold = true;
+  const tailers: Tailer[] = [];
+  t.teardown(async () => {
+    await Promise.all(tailers.map((tl) => tl.stop()));
+  });
+  for (let f = 0; f < 200; f++) {
+    const p = join(dir, `f${f}.log`);
+    writeFileSync(p, text);
+    const { tl } = tailer(p, { budget, receiver });
+    tailers.push(tl);
+  }
+  await Promise.all(tailers.map((tl) => tl.start()));
+  await waitFor('every file paused or idle', () => tailers.every((tl) => tl.state === 'paused' || tl.state === 'idle'));
+  await graceForLateEvents(300);
+  const read = receiver.lines.reduce((n, l) => n + Buffer.byteLength(l.text) + 1, 0);
+  // Each file that passed the check read at most its chunk and one read ahead past the limit.
+  t.ok(read <= 1024 * 1024 + 32 * 64 * 1024, `${read} bytes read with a 1 MiB budget`);
+  t.ok(tailers.filter((tl) => tl.offset > 0).length <= 17, 'only as many files read as 64 KiB charges fit in 1 MiB');
+  const heldByBuffers = budget.inUse - read - receiver.lines.length * 128;
+  t.ok(heldByBuffers <= 1024 * 1024 / 8, `paused files hold no read buffer (${heldByBuffers} B charged for buffers: the kept ones only)`);
+  receiver.hold = false;
+  receiver.releaseHeld();
+  await waitFor('all lines', () => receiver.lines.length === 200 * 2560 ? true : (receiver.releaseHeld(), false), 120_000);
 });
