@@ -41,7 +41,9 @@ function clean(v: unknown, depth: number, max: number): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (depth >= max) return JSON.stringify(v);
   if (Array.isArray(v)) return v.map((x) => clean(x, depth + 1, max));
-  const out: Record<string, unknown> = {};
+  // No prototype: a record's `__proto__` key (an own key after JSON.parse) stays a field of the
+  // copy; on a plain object the assignment would set the copy's prototype and drop the field.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const k in v as Record<string, unknown>) out[cleanKey(k)] = clean((v as Record<string, unknown>)[k], depth + 1, max);
   return out;
 }
@@ -60,7 +62,7 @@ function cleanLabels(labels: Record<string, string>): Record<string, string> | u
   }
   if (!any) return undefined;
   if (!dirty) return labels;
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const k in labels) out[cleanKey(k)] = labels[k];
   return out;
 }
