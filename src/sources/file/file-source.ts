@@ -69,6 +69,14 @@ async function openAs(path: string, key: string): Promise<number> {
 /** How often per-file chains are asked to emit timed-out partial / multiline records. */
 const CHAIN_FLUSH_MS = 250;
 
+/** How discovery came to a path. */
+interface FoundBy {
+  /** By the first scan of a start: start_at applies to files never seen. */
+  readonly initial: boolean;
+}
+const FIRST_SCAN: FoundBy = Object.freeze({ initial: true });
+const LATER: FoundBy = Object.freeze({ initial: false });
+
 /** What openFile needs to start tailing one file. */
 interface OpenFileOptions {
   path: string;
@@ -137,28 +145,28 @@ export class FileSource implements Source {
   async start(): Promise<void> {
     this.unregisterGauges = this.registerFileGauges(this.deps.metrics);
     const watching = this.watcher.start({
-      added: (p) => void this.consider(p, false),
+      added: (p) => void this.consider(p, LATER),
       changed: (p, st) => {
         const t = this.byPath.get(p);
         if (t !== undefined && st !== undefined && identityKey(st) === t.key) t.wake();
         else {
           t?.wake();
-          void this.consider(p, false);
+          void this.consider(p, LATER);
         }
       },
       removed: (p) => {
         this.byPath.get(p)?.wake();
-        void this.consider(p, false);
+        void this.consider(p, LATER);
       },
     });
     this.startedAt = Date.now();
     await this.scanRotated(this.deps.positions.savedAt ?? this.startedAt);
-    await this.rescan(true);
+    await this.rescan(FIRST_SCAN);
     // Files created between the initial scan and the watcher being ready.
-    void watching.then(() => (this.stopped ? undefined : this.rescan(false))).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed'));
+    void watching.then(() => (this.stopped ? undefined : this.rescan(LATER))).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed'));
     const tick = () => {
       if (this.stopped) return;
-      this.rescan(false).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed')).finally(() => {
+      this.rescan(LATER).catch((err: Error) => this.deps.log.error({ err: err.message, source: this.name }, 'rescan failed')).finally(() => {
         if (!this.stopped) this.rescanTimer = setTimeout(tick, this.cfg.rescan_interval);
       });
     };
@@ -169,25 +177,25 @@ export class FileSource implements Source {
     this.flushTimer.unref();
   }
 
-  private async rescan(initial: boolean): Promise<void> {
+  private async rescan(found: FoundBy): Promise<void> {
     const problems: PathProblem[] = [];
     const paths = await this.matcher.scan((p) => problems.push(p));
     this.errors.scanDone(problems);
     let changed = false;
     for (const path of paths) {
       if (this.stopped) return;
-      if (await this.consider(path, initial)) changed = true;
+      if (await this.consider(path, found)) changed = true;
     }
     // The rotated-generation scan stats every file of the directories: only worth it when the
     // rescan saw something new (an idle host with 1,000 files would otherwise pay it every time).
-    if (!initial && changed) this.requestScan();
+    if (!found.initial && changed) this.requestScan();
   }
 
   /**
    * A path that matches the globs: tail it if its identity is new, else follow a rename.
    * Returns false when the path still holds the file already tailed there (nothing changed).
    */
-  private async consider(path: string, initial: boolean): Promise<boolean> {
+  private async consider(path: string, found: FoundBy): Promise<boolean> {
     if (this.stopped) return false;
     let st: Stats;
     try {
@@ -205,12 +213,12 @@ export class FileSource implements Source {
       return false;
     }
     if (this.followRename(path, identityKey(st))) return true;
-    await this.openNew(path, initial);
+    await this.openNew(path, found);
     return true;
   }
 
   /** Tails the file at `path` unless its identity, read from the open descriptor, is tailed or opening already. */
-  private async openNew(path: string, initial: boolean): Promise<void> {
+  private async openNew(path: string, found: FoundBy): Promise<void> {
     // Open first and take the identity from the descriptor: the path can be replaced between a
     // stat and an open (rename + create), and a generation must never be confused with the next.
     // Raw descriptors, not FileHandles: the tailer owns the fd from here and a FileHandle would
@@ -237,7 +245,7 @@ export class FileSource implements Source {
     }
     this.opening.add(key);
     try {
-      await this.openFile({ path, key, st, initial, rotated: false, fd });
+      await this.openFile({ path, key, st, initial: found.initial, rotated: false, fd });
       this.errors.cleared(path);
     } catch (err) {
       this.openFailed(path, err);
@@ -411,7 +419,7 @@ export class FileSource implements Source {
       // The path now holds another file (or none): look at it now, not at the next rescan, so a
       // generation that lives shorter than rescan_interval is still found.
       onRotated: () => {
-        void this.consider(tailer.path, false);
+        void this.consider(tailer.path, LATER);
         this.requestScan();
       },
       onTruncated: (head, lineOffset) => {

@@ -421,7 +421,7 @@ export class Tailer {
         text = buf.toString('utf8', pos, lineEnd);
       } else {
         truncated = this.overflow || this.carry.length + (lineEnd - pos) > max;
-        text = this.joinCarry(pos, lineEnd, truncated);
+        text = this.joinCarry(pos, lineEnd, { truncated });
       }
       texts.push(text);
       ends.push(end);
@@ -439,7 +439,7 @@ export class Tailer {
    * The line that began in an earlier chunk (`carry`) and ends at buf[lineEnd], as text (cut at
    * max_line_bytes when `truncated`: over it, or already discarding); forgets the carry.
    */
-  private joinCarry(pos: number, lineEnd: number, truncated: boolean): string {
+  private joinCarry(pos: number, lineEnd: number, { truncated }: { truncated: boolean }): string {
     const carry = this.carry!;
     const max = this.o.maxLineBytes;
     const joined = this.overflow ? carry : Buffer.concat([carry, this.buf!.subarray(pos, lineEnd)]);
