@@ -209,6 +209,17 @@ const MESSAGE_GATE = new RegExp([
 const CONTAINS_GATE = new RegExp([...CONTAINS_NEEDLES, '[\u0130\u212a]'].join('|'), 'i');
 const CONTAINS_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined && r.when.message.matches === undefined && r.when.message.contains !== undefined).map((r) => r.name));
 const MESSAGE_GATED = new Set(BUILTIN_RULES.filter((r) => r.when.message !== undefined).map((r) => r.name));
+/** The built-in attack rules: one condition, a url-decoded `matches` on `http.path`. */
+const PATH_RULES = BUILTIN_RULES.filter((r) => Object.keys(r.when).length === 1 && typeof r.when[URL_PATH]?.matches === 'string' && r.when[URL_PATH].decode === 'url');
+const PATH_GATED = new Set(PATH_RULES.map((r) => r.name));
+/**
+ * One case-insensitive regex of the attack rules' patterns, tested on the url-decoded path: a
+ * path it finds nothing in skips all of them at once (most request paths; the rules' folded
+ * regexes, one pass each, cost about a quarter of the stage on request lines). As for
+ * MESSAGE_GATE, native `i` finds every text the ASCII-folded classes find.
+ */
+const PATH_GATE = new RegExp(PATH_RULES.map((r) => `(?:${r.when[URL_PATH]!.matches as string})`).join('|'), 'i');
+const PATH_FIELD = splitPath(URL_PATH);
 
 /** App spellings of the contract's action names, normalized on security records. */
 export const ACTION_ALIASES: Record<string, string> = lookupTable({
@@ -231,6 +242,8 @@ interface CompiledRule {
   messageGated: boolean;
   /** A built-in rule whose `message` condition is `contains` only: it cannot hold when CONTAINS_GATE finds nothing. */
   containsGated: boolean;
+  /** A built-in attack rule (PATH_GATED): it cannot hold when PATH_GATE finds nothing in the decoded path. */
+  pathGated: boolean;
   /**
    * Bits (ClassifyStage.presenceFields) of the top-level fields this rule needs: a condition
    * that fails on an absent value (`test(undefined)` is false) cannot hold when its field's
@@ -262,11 +275,20 @@ function compileCondition(c: z.infer<typeof conditionSchema>): Test {
   }
   if (c.equals !== undefined) {
     const e = c.equals;
-    tests.push((v) => v === e || (typeof v !== 'object' && v !== undefined && String(v) === String(e)));
+    const text = String(e);
+    // numbers compare as numbers (the same verdict as their texts) without making the texts
+    const num = typeof e === 'number' ? e : Number(text);
+    const numeric = String(num) === text;
+    tests.push((v) => {
+      if (typeof v === 'number') return numeric && (v === num || (v !== v && num !== num));
+      return v === e || (typeof v !== 'object' && v !== undefined && String(v) === text);
+    });
   }
   if (c.in !== undefined) {
     const set = new Set(c.in.map(String));
-    tests.push((v) => v !== undefined && v !== null && typeof v !== 'object' && set.has(String(v)));
+    // the numbers whose text is in the set (status codes): a number is looked up as itself
+    const numbers = new Set(c.in.map(Number).filter((n) => set.has(String(n))));
+    tests.push((v) => (typeof v === 'number' ? numbers.has(v) : v !== undefined && v !== null && typeof v !== 'object' && set.has(String(v))));
   }
   if (c.contains !== undefined) {
     const needles = (Array.isArray(c.contains) ? c.contains : [c.contains]);
@@ -332,11 +354,12 @@ function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
 }
 
-function compileRule(r: ClassifyRule, gated: { message: boolean; contains: boolean } = { message: false, contains: false }): CompiledRule {
+function compileRule(r: ClassifyRule, gated: { message: boolean; contains: boolean; path: boolean } = { message: false, contains: false, path: false }): CompiledRule {
   return {
     name: r.name,
     messageGated: gated.message,
     containsGated: gated.contains,
+    pathGated: gated.path,
     needs: 0,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
@@ -374,6 +397,7 @@ export class ClassifyStage implements Stage {
   private lastCandidates: CompiledRule[] = [];
   private readonly gateVerdicts = new TextVerdicts();
   private readonly containsVerdicts = new TextVerdicts();
+  private readonly pathVerdicts = new TextVerdicts();
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -389,7 +413,7 @@ export class ClassifyStage implements Stage {
       }));
       builtin.splice(at, 0, ...authRoutes);
     }
-    this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, { message: MESSAGE_GATED.has(r.name), contains: CONTAINS_GATED.has(r.name) }))];
+    this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, { message: MESSAGE_GATED.has(r.name), contains: CONTAINS_GATED.has(r.name), path: PATH_GATED.has(r.name) }))];
     for (const rule of this.rules) {
       for (const c of rule.conditions) {
         if (c.test(undefined)) continue;
@@ -422,6 +446,8 @@ export class ClassifyStage implements Stage {
     let gate = 0;
     /** CONTAINS_GATE, likewise. */
     let containsGate = 0;
+    /** PATH_GATE, likewise. */
+    let pathGate = 0;
     let present = 0;
     const fields = this.presenceFields;
     for (let b = 0; b < fields.length; b++) if ((r as unknown as Record<string, unknown>)[fields[b]] !== undefined) present |= 1 << b;
@@ -437,6 +463,9 @@ export class ClassifyStage implements Stage {
           if (containsGate === 0) containsGate = this.containsGate(r.message) ? 1 : 2;
           if (containsGate === 2) continue;
         }
+      } else if (rule.pathGated) {
+        if (pathGate === 0) pathGate = this.pathGate(r) ? 1 : 2;
+        if (pathGate === 2) continue;
       }
       if (!holds(rule, r)) continue;
       applyRule(rule, r);
@@ -463,6 +492,18 @@ export class ClassifyStage implements Stage {
     if (known !== UNKNOWN) return known === TRUE;
     const may = messageMayMatch(message, CONTAINS_GATE);
     this.containsVerdicts.set(message, may);
+    return may;
+  }
+
+  /** PATH_GATE on the record's decoded path, remembered per path text (routes without ids repeat). */
+  private pathGate(r: LogRecord): boolean {
+    const path = getField(r, PATH_FIELD);
+    // not a string: the rules themselves decide
+    if (typeof path !== 'string') return true;
+    const known = this.pathVerdicts.get(path);
+    if (known !== UNKNOWN) return known === TRUE;
+    const may = PATH_GATE.test(urlDecode(path));
+    this.pathVerdicts.set(path, may);
     return may;
   }
 

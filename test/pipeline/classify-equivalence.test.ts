@@ -29,12 +29,15 @@ const word = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 5 }) },
 );
 const text = fc.array(word, { maxLength: 12 }).map((w) => w.join(''));
-const path = fc.array(fc.constantFrom('/login', '/api', '/users/1', '?q=', "' or 1=1", '../', '%2e%2e', '<script>', ';cat /etc/passwd', '+', '%', 'x'), { maxLength: 6 }).map((p) => p.join(''));
+// the attack patterns' words in random case too (the path gate is one case-insensitive regex)
+const path = fc.array(fc.tuple(fc.constantFrom('/login', '/api', '/users/1', '?q=', "' or 1=1", '../', '%2e%2e', '<script>', ';cat /etc/passwd', '+', '%', 'x', 'UNION SELECT', '%3Cscript', 'win.ini', '/bin/sh', 'İ'), fc.array(fc.nat(5), { minLength: 1, maxLength: 5 })).map(([w, flips]) => randomCase(w, flips)), { maxLength: 6 }).map((p) => p.join(''));
+// numbers, numeric texts and NaN (equals/in compare numbers as numbers, texts as texts)
+const statusCode = fc.constantFrom<number | string>(200, 401, 403, 404, 429, 500, '401', '0401', '500', 401.5, Number.NaN, -0);
 const record = fc.record({
   message: text,
   level: fc.constantFrom('INFO', 'WARN', 'ERROR'),
   user_agent: fc.option(text, { nil: undefined }),
-  http: fc.option(fc.record({ path: fc.option(path, { nil: undefined }), status_code: fc.option(fc.constantFrom(200, 401, 403, 404, 429, 500), { nil: undefined }), response_time: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }) }, { requiredKeys: [] }), { nil: undefined }),
+  http: fc.option(fc.record({ path: fc.option(path, { nil: undefined }), status_code: fc.option(statusCode, { nil: undefined }), response_time: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }) }, { requiredKeys: [] }), { nil: undefined }),
   event_type: fc.option(fc.constantFrom('security', 'performance', 'audit'), { nil: undefined }),
   action: fc.option(fc.constantFrom('login_failed', 'LOGIN', 'forbidden', 'other'), { nil: undefined }),
   duration: fc.option(fc.double({ min: 0, max: 20, noNaN: true }), { nil: undefined }),
@@ -54,6 +57,9 @@ for (const [name, cfg] of [
     // conditions that hold on an absent field: the rule must not be skipped for lack of it
     { name: 'u4', when: { user_agent: { exists: false }, 'http.status_code': { equals: 500 } }, set: { event_type: 'security', action: 'custom_d' } },
     { name: 'u5', when: { 'metadata.x': { not_matches: 'y' }, message: { contains: 'root' } }, set: { event_type: 'audit', action: 'custom_e' } },
+    { name: 'u8', when: { 'http.status_code': { equals: 'NaN' } }, set: { event_type: 'security', action: 'custom_h' } },
+    { name: 'u6', when: { 'http.status_code': { in: ['403', 429, 'NaN', '0'] } }, set: { event_type: 'security', action: 'custom_f' } },
+    { name: 'u7', when: { 'http.status_code': { equals: '500' } }, set: { event_type: 'security', action: 'custom_g' } },
   ] }],
 ] as const) {
   t.test(`classification equals the former implementation: ${name}`, async (t) => {
