@@ -105,6 +105,8 @@ export class RedactStage implements Stage {
   private readonly keyCache = new Map<string, boolean>();
   /** Messages known to hold nothing to redact. */
   private readonly clean = new TextVerdicts();
+  /** Likewise for the other texts (metadata values, http path and referrer): routes, methods, ids of a few kinds repeat. */
+  private readonly cleanValues = new TextVerdicts();
   /** Replacements made so far (all rules). */
   private replaced = 0;
   /** By ASCII code: 1 when some secret key name (normalized) ends in that character. */
@@ -142,12 +144,12 @@ export class RedactStage implements Stage {
 
   /** Redacts one record in place. */
   record(r: LogRecord): void {
-    r.message = this.message(r.message);
+    r.message = this.remembered(r.message, this.clean);
     if (r.metadata !== undefined) this.object(r.metadata, 0);
     const h = r.http;
     if (h !== undefined) {
-      if (h.path !== undefined) h.path = this.text(h.path);
-      if (h.referrer !== undefined) h.referrer = this.text(h.referrer);
+      if (h.path !== undefined) h.path = this.remembered(h.path, this.cleanValues);
+      if (h.referrer !== undefined) h.referrer = this.remembered(h.referrer, this.cleanValues);
     }
   }
 
@@ -186,7 +188,7 @@ export class RedactStage implements Stage {
     if (Array.isArray(o)) {
       for (let i = 0; i < o.length; i++) {
         const v = o[i];
-        if (typeof v === 'string') o[i] = this.text(v);
+        if (typeof v === 'string') o[i] = this.remembered(v, this.cleanValues);
         else if (v !== null && typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
       }
       return;
@@ -199,19 +201,21 @@ export class RedactStage implements Stage {
         this.count('secret_field');
         continue;
       }
-      if (typeof v === 'string') o[k] = this.text(v);
+      if (typeof v === 'string') o[k] = this.remembered(v, this.cleanValues);
       else if (typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
     }
   }
 
-  /** text() for a record's message, remembering the messages with nothing to redact (messages repeat). */
-  private message(s: string): string {
-    if (this.clean.get(s) === TRUE) return s;
+  /** text(), remembering in `clean` the texts with nothing to redact (messages and many values repeat). */
+  private remembered(s: string, clean: TextVerdicts): string {
+    // text() skips these without a look
+    if (s.length < 8 && this.extra.length === 0) return s;
+    if (clean.get(s) === TRUE) return s;
     const before = this.replaced;
     const out = this.text(s);
     // Only "nothing to redact" is remembered: a replacement is counted each time it is made
     // (even one that gives the same text, as a user pattern may).
-    if (this.replaced === before) this.clean.set(s, true);
+    if (this.replaced === before) clean.set(s, true);
     return out;
   }
 
