@@ -19,6 +19,8 @@ export type Verdict<R, T> =
       retryAfterMs?: number;
       /** A wait the sink chose itself (a slow credentials retry) instead of the backoff's. */
       waitMs?: number;
+      /** The server refused our credentials: the sink reports `auth_error` while this retries. */
+      authError?: boolean;
       request?: R;
     }
   /** Give up on this request now, for a reason the sink's give-up handler understands. */
@@ -39,6 +41,8 @@ export interface RetryNotice<R> {
   /** 1 for the first retry of this request (split parts count on from their parent). */
   attempt: number;
   waitMs: number;
+  /** The verdict's `authError`: carried with the request, as concurrent requests may differ. */
+  authError: boolean;
 }
 
 export interface DeliveryLoopOptions<Res, R, T> {
@@ -115,6 +119,7 @@ export class DeliveryLoop<Res, R, T> {
       let status: string;
       let reason: string;
       let wait: number;
+      let authError = false;
       if (verdict.kind === 'terminal') {
         if (await this.o.giveUp(request, { cause: 'terminal', terminal: verdict.terminal })) return;
         status = verdict.status;
@@ -124,6 +129,7 @@ export class DeliveryLoop<Res, R, T> {
         if (verdict.request !== undefined) request = verdict.request;
         status = verdict.status;
         reason = verdict.reason;
+        authError = verdict.authError === true;
         const backoffWait = backoff.next(verdict.retryAfterMs);
         wait = verdict.waitMs ?? backoffWait;
       }
@@ -138,7 +144,7 @@ export class DeliveryLoop<Res, R, T> {
         if (deadline > now) wait = Math.min(wait, deadline - now);
       }
       clock.retries++;
-      this.o.onRetry?.({ request, status, reason, attempt: clock.retries, waitMs: wait });
+      this.o.onRetry?.({ request, status, reason, attempt: clock.retries, waitMs: wait, authError });
       await this.sleep(wait, signal);
     }
   }

@@ -92,6 +92,16 @@ t.test('Retry-After wins when longer than the backoff; a sink-chosen wait replac
   t.ok(h.isSettled());
 });
 
+t.test('each retry notice says whether its own verdict was a credentials refusal (two requests at once)', async (t) => {
+  // Two requests in flight: the first's 401 is classified, then the second's 503 before the
+  // first's notice is used. Each notice carries its own verdict's flag, not the sink's last one.
+  const h = harness({ answers: [{ after: 10, answer: retry('401', { authError: true }) }, { after: 10, answer: retry('503') }, delivered, delivered] });
+  h.deliver(['a']);
+  h.deliver(['b']);
+  await h.advance(1000);
+  t.same(h.retries.map((r) => [r.request, r.status, r.authError]), [[['a'], '401', true], [['b'], '503', false]]);
+});
+
 t.test('a retry verdict may narrow the request to the items still to deliver', async (t) => {
   const h = harness({ answers: [retry('429', { request: ['b'] }), delivered] });
   h.deliver(['a', 'b', 'c']);

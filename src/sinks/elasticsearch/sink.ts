@@ -99,8 +99,6 @@ export class ElasticsearchSink implements Sink {
   private stats = { sent: 0, dropped: 0, retries: 0, lastSuccess: null as number | null, lastError: null as string | null, failingSince: null as number | null };
   private readonly queue: BatchQueue<EsBatch>;
   private readonly delivery: DeliveryLoop<Attempt, BulkBody, EsTerminal>;
-  /** The state the last retry verdict asked for: `retrying`, or `auth_error` for credentials. */
-  private retryState: SinkState = 'retrying';
   private readonly spare: Buffer[] = [];
 
   private readonly faults: RecordFaults | undefined;
@@ -139,7 +137,7 @@ export class ElasticsearchSink implements Sink {
       attempt: (body) => this.request(body),
       classify: (body, attempt) => this.classify(body, attempt),
       giveUp: (body, why) => this.giveUp(body, why),
-      onRetry: (n) => this.failing(this.retryState, n.reason, n.status),
+      onRetry: (n) => this.failing(n.authError ? 'auth_error' : 'retrying', n.reason, n.status),
       maxRetryDurationMs: cfg.retry.max_retry_duration,
       signal: this.abort.signal,
     });
@@ -214,7 +212,7 @@ export class ElasticsearchSink implements Sink {
    * ones counted, refused ones dead-lettered, and only the items to retry stay in the request.
    */
   private async classify(body: BulkBody, attempt: Attempt): Promise<Verdict<BulkBody, EsTerminal>> {
-    if (attempt.kind === 'network') return this.retry('retrying', 'network', `connection error: ${attempt.error}`);
+    if (attempt.kind === 'network') return this.retry('network', `connection error: ${attempt.error}`);
     const { status, text } = attempt;
     const retryAfter = attempt.retryAfter !== undefined ? { retryAfterMs: attempt.retryAfter } : {};
     if (status === 200) {
@@ -223,7 +221,7 @@ export class ElasticsearchSink implements Sink {
         parsed = parseBulkResponse(text, body.count);
       } catch (err) {
         if (!(err instanceof BulkResponseError)) throw err;
-        return this.retry('retrying', 'bad_response', err.message);
+        return this.retry('bad_response', err.message);
       }
       if (!parsed.errors) {
         this.delivered(body.count);
@@ -262,7 +260,7 @@ export class ElasticsearchSink implements Sink {
       const reason = `${retry.length} of ${body.count} items refused with ${retryStatus} ${retryError?.type ?? ''}: ${retryError?.reason ?? ''}`.trim();
       // Exactly the refused items' bytes, unchanged: same ids, so a resend is never a copy.
       const rest = await BulkBody.of(items.pick(retry), this.gzipLevel);
-      return { ...this.retry(auth ? 'auth_error' : 'retrying', String(retryStatus), reason), ...retryAfter, request: rest };
+      return { ...this.retry(String(retryStatus), reason, { authError: auth }), ...retryAfter, request: rest };
     }
     const err = parseRequestError(text);
     if (status === 413 || status === 400) {
@@ -279,14 +277,13 @@ export class ElasticsearchSink implements Sink {
       return { kind: 'split', parts: [lo, hi] };
     }
     const reason = `HTTP ${status}${err ? ` ${err.type}: ${err.reason}` : text ? `: ${text.slice(0, 200)}` : ''}`;
-    if (status === 401 || status === 403) return { ...this.retry('auth_error', String(status), `credentials rejected: ${reason}`), ...retryAfter };
-    return { ...this.retry('retrying', String(status), reason), ...retryAfter };
+    if (status === 401 || status === 403) return { ...this.retry(String(status), `credentials rejected: ${reason}`, { authError: true }), ...retryAfter };
+    return { ...this.retry(String(status), reason), ...retryAfter };
   }
 
-  /** A retry verdict; the state shows on /status once the loop retries (see `failing`). */
-  private retry(state: SinkState, status: string, reason: string): Verdict<BulkBody, EsTerminal> & { kind: 'retry' } {
-    this.retryState = state;
-    return { kind: 'retry', status, reason };
+  /** A retry verdict; `authError` (credentials refused) makes the sink's state `auth_error` while it retries. */
+  private retry(status: string, reason: string, opts: { authError?: boolean } = {}): Verdict<BulkBody, EsTerminal> & { kind: 'retry' } {
+    return { kind: 'retry', status, reason, ...(opts.authError ? { authError: true } : {}) };
   }
 
   private async giveUp(body: BulkBody, why: GiveUp<EsTerminal>): Promise<boolean> {

@@ -348,12 +348,10 @@ export class LokiSink implements Sink {
       return { kind: 'terminal', status: '413', terminal: { reason: `Loki refused a single entry as too large (413): ${firstLine(body)}`, metricReason: 'request_too_large' } };
     }
     if (status === 401 || status === 403) {
-      this.stats.authError = true;
       const waitMs = Math.max(this.cfg.auth_retry_interval, retryAfter ?? 0);
-      return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body) || 'unauthorized'}`, waitMs };
+      return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body) || 'unauthorized'}`, waitMs, authError: true };
     }
     // 429, 5xx, and anything unexpected (404 from a wrong URL, 3xx from a proxy): hold and retry.
-    this.stats.authError = false;
     return { kind: 'retry', status: String(status), reason: `${status} ${firstLine(body)}`.trim(), ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
   }
 
@@ -366,9 +364,10 @@ export class LokiSink implements Sink {
     this.stats.retries++;
     this.stats.lastError = n.reason;
     this.stats.failingSince ??= Date.now();
+    this.stats.authError = n.authError;
     this.m.retries.inc({ sink: this.name, status: n.status });
     const fields = { tenant, status: n.status, attempt: n.attempt, entries: n.request.entries, retry_in_ms: n.waitMs, reason: n.reason };
-    if (this.stats.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
+    if (n.authError) this.log.error(fields, 'Loki rejected our credentials; fix basic_auth/bearer_token/tenant_id — retrying slowly, the batch is held');
     else this.log.warn(fields, 'Loki push failed; retrying (the batch is held, nothing acknowledged)');
   }
 
