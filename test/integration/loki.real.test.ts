@@ -1,19 +1,11 @@
 import t from 'tap';
-import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, freePort, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
-import { LokiProcess } from '../support/loki-process.ts';
+import { freePort, tempDir, waitFor } from '../support/daemon.ts';
+import { LOKI_SKIP_REASON, daemonConfig, metric, startDaemon } from '../support/loki-daemon.ts';
+import { LokiProcess, type LokiStream } from '../support/loki-process.ts';
 
-/**
- * logship against a real Grafana Loki (issue 11). Opt-in: LOKI_BIN names the binary
- * (.ci/run sets it to ../shared/peers/bin/loki when that exists).
- */
-const LOKI_BIN = process.env.LOKI_BIN;
-
-interface Stream {
-  stream: Record<string, string>;
-  values: Array<[string, string]>;
-}
+/** logship against a real Grafana Loki with its default limits (issue 11); opt-in via LOKI_BIN (test/support/loki-daemon.ts). */
 
 /** Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fraction digits. */
 function toNs(ts: string): string {
@@ -22,42 +14,10 @@ function toNs(ts: string): string {
   return (secs * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))).toString();
 }
 
-function config(dir: string, port: number, lokiUrl: string, opts: { sink?: string; source?: string } = {}): string {
-  return `
-server: { listen: "127.0.0.1:${port}" }
-positions: { path: "${dir}/positions.json", sync_interval: 200ms }
-sources:
-  - name: app
-    paths: ["${dir}/logs/*.log"]
-    start_at: beginning
-    parser: auto${opts.source ?? ''}
-sinks:
-  - type: loki
-    url: ${lokiUrl}
-    batch: { max_wait: 200ms }
-    retry: { min_backoff: 200ms, max_backoff: 2s }${opts.sink ?? ''}
-`;
-}
-
-async function metric(port: number, re: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (re.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-async function startDaemon(t: { teardown(fn: () => unknown): void }, dir: string, yaml: string): Promise<{ d: DaemonProcess; port: number }> {
-  const port = Number(/listen: "127\.0\.0\.1:(\d+)"/.exec(yaml)![1]);
-  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, yaml)]);
-  t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port);
-  return { d, port };
-}
+const LOKI_BIN = process.env.LOKI_BIN;
 
 if (!LOKI_BIN) {
-  t.plan(0, 'LOKI_BIN is not set: skipping the real-Loki integration tests (set LOKI_BIN=../shared/peers/bin/loki)');
+  t.plan(0, LOKI_SKIP_REASON);
 } else {
   t.test('real Loki 3.4.6, default limits', async (t) => {
     const loki = new LokiProcess(LOKI_BIN);
@@ -80,7 +40,7 @@ if (!LOKI_BIN) {
       }
       writeFileSync(join(dir, 'logs', 'app.log'), text);
       const port = await freePort();
-      const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: exact }' }));
+      const { d } = await startDaemon(t, dir, daemonConfig(dir, port, loki.url, { source: '\n    labels: { job: exact }' }));
       const streams = await waitFor('all lines in Loki', async () => {
         const s = await loki.queryRange('{job="exact"}');
         return s.reduce((n, x) => n + x.values.length, 0) >= N ? s : null;
@@ -139,7 +99,7 @@ if (!LOKI_BIN) {
       ];
       writeFileSync(join(dir, 'logs', 'app.log'), `${trace.join('\n')}\n${ts} INFO [main] c.e.payment.Controller - next request\n`);
       const port = await freePort();
-      const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: stack }\n    multiline: { start: '^\\d{4}-\\d{2}-\\d{2}', timeout: 500ms }` }));
+      const { d } = await startDaemon(t, dir, daemonConfig(dir, port, loki.url, { source: `\n    labels: { job: stack }\n    multiline: { start: '^\\d{4}-\\d{2}-\\d{2}', timeout: 500ms }` }));
       const streams = await waitFor('2 entries', async () => {
         const s = await loki.queryRange('{job="stack"}');
         return s.reduce((n, x) => n + x.values.length, 0) >= 2 ? s : null;
@@ -168,7 +128,7 @@ if (!LOKI_BIN) {
         const port = await freePort();
         // client: logship drops it before sending; server: logship sends it and Loki answers 400
         const sink = mode === 'server' ? '\n    reject_old_samples_max_age: 0' : '';
-        const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: ${job} }`, sink }));
+        const { d } = await startDaemon(t, dir, daemonConfig(dir, port, loki.url, { source: `\n    labels: { job: ${job} }`, sink }));
         await waitFor('19 entries', async () => (await loki.queryRange(`{job="${job}"}`)).reduce((n, x) => n + x.values.length, 0) >= 19, 30_000, 300);
         await waitFor('drop counted', async () => (await metric(port, /^logship_sink_dropped_entries_total\{.*reason="greater_than_max_sample_age"/)) === 1, 10_000, 200);
         const stored = (await loki.queryRange(`{job="${job}"}`)).flatMap((s) => s.values.map(([, l]) => (JSON.parse(l) as { message: string }).message));
@@ -204,8 +164,8 @@ if (!LOKI_BIN) {
         writeFileSync(file, originals.join('\n') + '\n');
         const port = await freePort();
         const job = `body-${filename}`;
-        const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: `\n    labels: { job: ${job}, team: payments, env: prod }`, sink: `\n    filename: ${filename}` }));
-        const streams: Stream[] = await waitFor('200 lines in Loki', async () => {
+        const { d } = await startDaemon(t, dir, daemonConfig(dir, port, loki.url, { source: `\n    labels: { job: ${job}, team: payments, env: prod }`, sink: `\n    filename: ${filename}` }));
+        const streams: LokiStream[] = await waitFor('200 lines in Loki', async () => {
           const s = await loki.queryRange(`{job="${job}"}`, { sinceMs: 3_600_000, limit: 1000 });
           return s.reduce((n, x) => n + x.values.length, 0) >= 200 ? s : null;
         }, 30_000, 500);
@@ -238,103 +198,4 @@ if (!LOKI_BIN) {
     }
   });
 
-  t.test('real Loki with the platform limits (4 MB/s): a 100 MB backlog lands with zero loss, paced by 429s', async (t) => {
-    const loki = new LokiProcess(LOKI_BIN, { config: 'loki-seedlimits.yaml' });
-    await loki.start();
-    t.teardown(() => loki.stop('SIGKILL'));
-    const dir = tempDir();
-    mkdirSync(join(dir, 'logs'));
-    const t0 = Date.now() - 3_000_000;
-    const pad = 'x'.repeat(180);
-    let n = 0;
-    let bytes = 0;
-    const file = join(dir, 'logs', 'app.log');
-    writeFileSync(file, '');
-    while (bytes < 100 * 1024 * 1024) {
-      let chunk = '';
-      for (let i = 0; i < 10_000; i++, n++) chunk += JSON.stringify({ timestamp: new Date(t0 + n * 5).toISOString(), level: 'INFO', service: 'bulk', trace_id: `t${n}`, message: `backlog ${n} ${pad}` }) + '\n';
-      appendFileSync(file, chunk);
-      bytes += Buffer.byteLength(chunk);
-    }
-    const port = await freePort();
-    const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: backlog }' }));
-    const count = async () => {
-      const r = await loki.query('sum(count_over_time({job="backlog"}[2h]))');
-      return r.length ? Number(r[0].value[1]) : 0;
-    };
-    await waitFor(`all ${n} lines`, async () => (await count()) >= n, 240_000, 2000);
-    t.equal(await count(), n, `${n} lines (${(bytes / 1048576).toFixed(0)} MiB) all in Loki`);
-    const retries429 = await metric(port, /^logship_sink_retries_total\{.*status="429"/);
-    t.ok(retries429 > 0, `429s were retried (${retries429} retries in logship_sink_retries_total)`);
-    t.equal(await metric(port, /^logship_sink_dropped_entries_total\{/), 0, 'no batch dropped');
-    await waitFor('positions at EOF', () => {
-      const pos = JSON.parse(readFileSync(join(dir, 'positions.json'), 'utf8')) as { files: Record<string, { offset: number }> };
-      return Object.values(pos.files)[0]?.offset === bytes;
-    }, 10_000, 200);
-    t.equal((await d.kill('SIGTERM')).code, 0);
-  });
-
-  t.test('Loki killed for 20 s mid-stream: zero loss, positions never pass what Loki acknowledged', async (t) => {
-    const loki = new LokiProcess(LOKI_BIN);
-    await loki.start();
-    t.teardown(() => loki.stop('SIGKILL'));
-    const dir = tempDir();
-    mkdirSync(join(dir, 'logs'));
-    const file = join(dir, 'logs', 'app.log');
-    writeFileSync(file, '');
-    const port = await freePort();
-    const { d } = await startDaemon(t, dir, config(dir, port, loki.url, { source: '\n    labels: { job: outage }' }));
-    const t0 = Date.now() - 600_000;
-    let n = 0;
-    const write = (k: number) => {
-      let chunk = '';
-      for (let i = 0; i < k; i++, n++) chunk += JSON.stringify({ timestamp: new Date(t0 + n).toISOString(), level: 'INFO', service: 'api', message: `outage ${n}`, metadata: { seq: n } }) + '\n';
-      appendFileSync(file, chunk);
-    };
-    const committed = () => {
-      const pos = JSON.parse(readFileSync(join(dir, 'positions.json'), 'utf8')) as { files: Record<string, { offset: number }> };
-      return Object.values(pos.files)[0]?.offset ?? 0;
-    };
-    for (let i = 0; i < 10; i++) {
-      write(1000);
-      await sleep(100);
-    }
-    await waitFor('first lines delivered', () => committed() > 0, 20_000, 100);
-    await loki.stop('SIGKILL');
-    // The sink only learns Loki is gone when it has something to push: everything written so far may
-    // already be acknowledged, so log more before waiting for it to report retrying.
-    write(1000);
-    const sizeAtKill = statSync(file).size;
-    // Once the sink saw Loki gone, no ack can come; then the positions file holds every
-    // acknowledged offset once it equals what the tailer committed in memory. Waited for as
-    // events: a fixed wait could end before a late positions write on a loaded machine.
-    const apiStatus = async () => (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { sinks: Array<{ state: string }>; sources: Array<{ files: Array<{ committed: number }> }> };
-    await waitFor('the sink retrying', async () => (await apiStatus()).sinks.every((s) => s.state === 'retrying'), 60_000, 100);
-    await waitFor('the acknowledged offset persisted', async () => committed() === (await apiStatus()).sources[0].files[0]?.committed, 60_000, 100);
-    const atOutageStart = committed();
-    t.ok(atOutageStart <= sizeAtKill, 'positions within the file');
-    const observed: number[] = [];
-    for (let i = 0; i < 17; i++) {
-      write(1000); // keep logging during the outage
-      await sleep(1000); // paces the writer over the outage; nothing asserted waits on it
-      observed.push(committed());
-    }
-    t.ok(observed.every((o) => o === atOutageStart), `positions did not move while Loki was down (${atOutageStart}; saw ${[...new Set(observed)].join(',')})`);
-    await loki.start();
-    for (let i = 0; i < 5; i++) {
-      write(1000);
-      await sleep(100);
-    }
-    const total = n;
-    const streams: Stream[] = await waitFor(`all ${total} lines after the outage`, async () => {
-      const s = await loki.queryRange('{job="outage"}');
-      return s.reduce((k, x) => k + x.values.length, 0) >= total ? s : null;
-    }, 120_000, 1000);
-    const seen = new Set<number>();
-    for (const s of streams) for (const [, line] of s.values) seen.add((JSON.parse(line) as { metadata: { seq: number } }).metadata.seq);
-    t.equal(seen.size, total, `zero loss: ${total} distinct lines in Loki`);
-    t.ok((await metric(port, /^logship_sink_retries_total\{.*status="network"/)) > 0, 'connection errors were retried');
-    await waitFor('positions at EOF', () => committed() === statSync(file).size, 20_000, 200);
-    t.equal((await d.kill('SIGTERM')).code, 0);
-  });
 }

@@ -10,6 +10,8 @@ export const PEERS_DIR = resolve(import.meta.dirname, '..', '..', '..', 'shared'
  * A real Grafana Loki process (the binary from LOKI_BIN) on free ports with its own data dir,
  * configured from one of the shared configs (`loki.yaml` or `loki-seedlimits.yaml`).
  */
+export interface LokiStream { stream: Record<string, string>; values: Array<[string, string]> }
+
 export class LokiProcess {
   readonly bin: string;
   readonly dataDir: string;
@@ -69,11 +71,33 @@ export class LokiProcess {
   }
 
   /** query_range over the last `sinceMs` (default 8 days), all pages, in forward order. */
-  async queryRange(query: string, opts: { sinceMs?: number; limit?: number } = {}): Promise<Array<{ stream: Record<string, string>; values: Array<[string, string]> }>> {
+  async queryRange(query: string, opts: { sinceMs?: number; limit?: number } = {}): Promise<LokiStream[]> {
+    const out: LokiStream[] = [];
+    for await (const page of this.rangePages(query, opts)) out.push(...page);
+    return out;
+  }
+
+  /**
+   * Entries and distinct entry timestamps of a query_range, page by page without keeping the
+   * lines (for a 100 MiB backlog). With one timestamp per line written, `distinctTimestamps`
+   * counts the lines stored at least once, `entries` counts them with every duplicate.
+   */
+  async countEntries(query: string, opts: { sinceMs?: number } = {}): Promise<{ entries: number; distinctTimestamps: number }> {
+    const seen = new Set<string>();
+    let entries = 0;
+    for await (const page of this.rangePages(query, opts)) {
+      for (const s of page) {
+        entries += s.values.length;
+        for (const [ts] of s.values) seen.add(ts);
+      }
+    }
+    return { entries, distinctTimestamps: seen.size };
+  }
+
+  private async *rangePages(query: string, opts: { sinceMs?: number; limit?: number }): AsyncGenerator<LokiStream[]> {
     const end = BigInt(Date.now() + 60_000) * 1_000_000n;
     let start = BigInt(Date.now() - (opts.sinceMs ?? 8 * 86_400_000)) * 1_000_000n;
     const limit = opts.limit ?? 5000;
-    const out: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> = [];
     for (;;) {
       const u = new URL(`${this.url}/loki/api/v1/query_range`);
       u.searchParams.set('query', query);
@@ -83,15 +107,15 @@ export class LokiProcess {
       u.searchParams.set('direction', 'forward');
       const r = await fetch(u);
       if (r.status !== 200) throw new Error(`query_range ${r.status}: ${await r.text()}`);
-      const body = (await r.json()) as { data: { result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> } };
+      const body = (await r.json()) as { data: { result: LokiStream[] } };
       let n = 0;
       let maxTs = start;
       for (const s of body.data.result) {
-        out.push(s);
         n += s.values.length;
         for (const [ts] of s.values) if (BigInt(ts) > maxTs) maxTs = BigInt(ts);
       }
-      if (n < limit) return out;
+      yield body.data.result;
+      if (n < limit) return;
       // next page strictly after the newest timestamp seen (entries sharing it could be cut: callers use distinct timestamps)
       start = maxTs + 1n;
     }
