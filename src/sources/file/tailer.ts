@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { close, fstat, open, read, stat } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -131,6 +132,8 @@ export class Tailer {
   /** The read into `spare` (bytes read, -1 on error) and the file offset it reads at. */
   private ahead: Promise<number> | null = null;
   private aheadOffset = -1;
+  /** The chunk being split has a non-ASCII byte: its lines are charged as two-byte strings (see split). */
+  private wideChunk = false;
   /** The last read filled the buffer: more was waiting. */
   private behind = false;
   private readonly o: TailerOptions;
@@ -233,9 +236,6 @@ export class Tailer {
         await Promise.race([budget.waitForRoom(), this.sleep(this.drainUntil !== 0 ? 100 : 1000)]);
         continue;
       }
-      // Charged in the same turn as the check: a thousand tailers woken at once by freed room
-      // must not all pass the check before any of them charges its read.
-      this.buf ??= this.takeBuffer();
       if (this.atEof || Date.now() - this.lastHeadCheck >= HEAD_CHECK_MS) {
         const look = await this.lookAtFile();
         if (look === 'truncated') continue;
@@ -243,7 +243,12 @@ export class Tailer {
           if (await this.idle()) break;
           continue;
         }
+        // Looked across an await: check again, so the charge below is in the same turn as a check.
+        if (!budget.hasRoom()) continue;
       }
+      // Charged in the same turn as the room check: a thousand tailers woken at once by freed
+      // room must not all pass the check before any of them charges its read.
+      this.buf ??= this.takeBuffer();
       const bytesRead = await this.readChunk();
       if (bytesRead > 0) {
         await this.consume(bytesRead);
@@ -397,6 +402,11 @@ export class Tailer {
   private split(n: number): void {
     this.readToken = null;
     const buf = this.buf!;
+    // V8 keeps a decoded line as one byte per character only when every character is Latin-1;
+    // one character beyond makes the whole string two bytes per character. A chunk with any
+    // non-ASCII byte charges its lines twice their UTF-8 bytes (the upper bound: a line of b
+    // bytes decodes to at most b UTF-16 units); one check per chunk (~10 µs per 256 KiB).
+    this.wideChunk = !isAscii(buf.subarray(0, n));
     const max = this.o.maxLineBytes;
     const readTime = Date.now();
     // Lines are cut ANNOUNCE at a time, announced (LineReceiver.upcoming), then handed over:
@@ -480,7 +490,7 @@ export class Tailer {
 
   private emit(text: string, end: number, truncated: boolean, readTime: number): void {
     const start = this.lineStart;
-    const bytes = end - start + RECORD_OVERHEAD_BYTES;
+    const bytes = (this.wideChunk ? 2 : 1) * (end - start) + RECORD_OVERHEAD_BYTES;
     // The lines of one read share a token: a token per line (allocated, promoted and settled
     // one by one) cost 8–12% of the CPU of shipping JSON lines (A/B, bench/RESULTS.md).
     let token = this.readToken;
@@ -503,6 +513,7 @@ export class Tailer {
     this.overflow = false;
     let len = truncated ? utf8Boundary(carry, 0, Math.min(carry.length, this.o.maxLineBytes)) : carry.length;
     if (!truncated && len > 0 && carry[len - 1] === 13) len--;
+    this.wideChunk = !isAscii(carry);
     this.emit(carry.toString('utf8', 0, len), this.readOffset, truncated, Date.now());
   }
 

@@ -270,3 +270,24 @@ t.test('many files behind a spent budget: read buffers are charged, so only as m
   receiver.releaseHeld();
   await waitFor('all lines', () => receiver.lines.length === 200 * 2560 ? true : (receiver.releaseHeld(), false), 120_000);
 });
+
+t.test('a held line is charged its bytes plus 128, twice its bytes when its chunk is not ASCII (V8 keeps it as a two-byte string)', async (t) => {
+  const dir = tempDir();
+  // Budgets too small to keep a 64 KiB read buffer for reuse (limit / 8): what stays charged at rest is the lines.
+  const charged = async (text: string) => {
+    const p = join(dir, `${Buffer.byteLength(text)}-${text.length}.log`);
+    writeFileSync(p, text);
+    const budget = new ByteBudget(100 * 1024);
+    const { tl, receiver } = tailer(p, { budget });
+    receiver.hold = true;
+    await tl.start();
+    await waitFor('idle with the line held', () => tl.state === 'idle' && receiver.lines.length === 1);
+    const inUse = budget.inUse;
+    receiver.releaseHeld();
+    await tl.stop();
+    return inUse;
+  };
+  // "abc\n": 4 bytes; "h\u00e9llo w\u00f6rld\n": 14 bytes in UTF-8 (é and ö take two each, RFC 3629; 9 ASCII characters + 2 x 2 + the newline).
+  t.equal(await charged('abc\n'), 4 + 128);
+  t.equal(await charged('h\u00e9llo w\u00f6rld\n'), 2 * 14 + 128);
+});
