@@ -3,8 +3,8 @@
 // that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
 // measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host); 4 MiB another ~8 MiB
 // (200k seed lines into countsink, 4 interleaved pairs: peak 129-130 vs 135-139 MiB, CPU 4.88
-// vs 4.81 s mean, within the noise; ready at ~8 MiB less RSS); 2 MiB cost 5-15% CPU, and V8's
-// --memory-saver-mode / --optimize-for-size 18-27% (bench/RESULTS.md "Memory"). And after each full GC
+// vs 4.81 s mean, within the noise; ~3 MiB less RSS at ready); 2 MiB cost 2-16% CPU, and V8's
+// --memory-saver-mode / --optimize-for-size 17-27% (bench/RESULTS.md "Memory"). And after each full GC
 // V8 lets the old generation grow up to ~4x what survived; 1.25x (heap-growing-percent) cut the
 // 1M-line JSON -> Loki peak from 224 to 161 MiB at no measurable CPU cost. MALLOC_ARENA_MAX=2:
 // glibc gives each thread that mallocs (V8's platform workers, libuv's pool running snappy, zlib,
