@@ -14,6 +14,18 @@ export const memoryConfigSchema = z.strictObject({
   max_buffer_bytes: size().default(16 * 1024 * 1024),
 }).default({ max_buffer_bytes: 16 * 1024 * 1024 });
 
+/** A character beyond Latin-1: V8 then stores the whole string two bytes per character. */
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+
+/**
+ * The bytes V8 holds for `text`'s characters: one per character when every character is
+ * Latin-1 (a one-byte string), else two (a two-byte string). For what a budget charges for a
+ * decoded message; one scan of the text, so not for per-line paths that know their raw bytes.
+ */
+export function heldStringBytes(text: string): number {
+  return BEYOND_LATIN1.test(text) ? 2 * text.length : text.length;
+}
+
 /**
  * One global byte budget over everything read but not yet acknowledged by every sink
  * (read buffers, records in the pipeline, unacknowledged batches). When it is spent the

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ByteBudget } from '../../src/core/budget.ts';
+import { ByteBudget, heldStringBytes } from '../../src/core/budget.ts';
 
 t.test('waiting for room: every waiter shares one promise, resolved when room frees', async (t) => {
   const budget = new ByteBudget(100);
@@ -46,4 +46,12 @@ t.test('a read buffer of another size is allocated, not taken from the kept ones
   t.not(b, a);
   t.equal(b.length, 2048);
   t.equal(budget.inUse, 3072);
+});
+
+t.test('heldStringBytes: one byte per character while every character is Latin-1, two once one is not', async (t) => {
+  t.equal(heldStringBytes('plain ascii'), 11);
+  t.equal(heldStringBytes('caf\u00e9 \u00ff'), 6, 'é and ÿ are Latin-1 (U+00E9, U+00FF): still one byte each');
+  t.equal(heldStringBytes('caf\u00e9 \u20ac'), 12, 'one € (U+20AC) makes all six characters two bytes');
+  t.equal(heldStringBytes('\u{1F600}'), 4, 'an emoji is two UTF-16 units');
+  t.equal(heldStringBytes(''), 0);
 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../core/budget.ts';
+import { heldStringBytes, type ByteBudget } from '../../core/budget.ts';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import type { LineReceiver } from '../../core/line.ts';
 import type { PositionStore } from '../../positions/store.ts';
@@ -268,7 +268,7 @@ export class JournaldSource {
     const seq = this.nextSeq++;
     this.cursors.set(seq, e.cursor);
     this.lastReadCursor = e.cursor;
-    const ack = this.watermark.issue(seq, seq + 1, e.text.length + ENTRY_OVERHEAD);
+    const ack = this.watermark.issue(seq, seq + 1, heldStringBytes(e.text) + ENTRY_OVERHEAD);
     if (e.unit !== undefined && this.excluded.has(e.unit)) {
       this.metrics.skipped.inc();
       ack.release();

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createTcpServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { ByteBudget } from '../../core/budget.ts';
+import { heldStringBytes, type ByteBudget } from '../../core/budget.ts';
 import { LogshipError } from '../../core/errors.ts';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import type { LineReceiver } from '../../core/line.ts';
@@ -16,6 +16,9 @@ import type { ListenAddress, SyslogSourceConfig } from './config.ts';
 import { SyslogFramer } from './framing.ts';
 import { SyslogMetrics } from './syslog-metrics.ts';
 import type { Source } from '../../core/source.ts';
+
+/** Budget bytes a message holds besides its text (its record, ack and share of a batch), as a file line's 128. */
+const MESSAGE_OVERHEAD = 128;
 
 export class SyslogListenError extends LogshipError {}
 
@@ -103,7 +106,7 @@ export class SyslogSource implements Source {
       this.metrics.truncated.inc();
       this.throttle.warn('truncated', { source: this.name, peer: source.peer, limit: this.cfg.max_message_bytes }, 'syslog message longer than max_message_bytes: cut');
     }
-    this.deps.receiver.receive({ text, ack: new BudgetAck(this.deps.budget, text.length), truncated, source, readTime: Date.now() });
+    this.deps.receiver.receive({ text, ack: new BudgetAck(this.deps.budget, heldStringBytes(text) + MESSAGE_OVERHEAD), truncated, source, readTime: Date.now() });
   }
 
   private sourceInfo(address: string | undefined, port: number | undefined): SourceInfo {
