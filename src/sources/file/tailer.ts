@@ -334,7 +334,9 @@ export class Tailer {
       }
     }
     if (n < 0) n = (await readAsync(this.fd, this.buf, 0, this.buf.length, this.readOffset)).bytesRead;
-    if (n === this.buf.length && !this.stopped) {
+    // Read ahead only with room left: past the limit the next turn pauses anyway, and the
+    // read-ahead's chunk would be one more past it.
+    if (n === this.buf.length && !this.stopped && this.o.budget.hasRoom()) {
       this.spare ??= this.takeBuffer();
       this.aheadOffset = this.readOffset + n;
       this.ahead = readAsync(this.fd, this.spare, 0, this.spare.length, this.aheadOffset).then((r) => r.bytesRead, () => -1);
