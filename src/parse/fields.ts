@@ -67,8 +67,12 @@ export class FieldMapper {
   private readonly keys = new Map<string, number>();
   /** Per slot: dotted aliases as paths, best first. */
   private readonly nested: Array<Array<string[]>> = [];
-  /** First segments of dotted aliases: objects under these keys are searched. */
-  private readonly containers = new Set<string>();
+  /** Per slot, per dotted path: the bit of the path's first segment (containerBits). */
+  private readonly nestedBits: number[][] = [];
+  /** First segments of dotted aliases (objects under these keys are searched), each with its bit for `present`. */
+  private readonly containers = new Map<string, number>();
+  /** containers' bit of `http` (0 when no alias starts with it). */
+  private readonly httpBit: number;
   private readonly vals: unknown[] = new Array(N).fill(undefined);
   private readonly prios: number[] = new Array(N).fill(1e9);
   private readonly from: Array<string | undefined> = new Array(N).fill(undefined);
@@ -97,6 +101,8 @@ export class FieldMapper {
   private nameVal: string | undefined = undefined;
   /** A key that starts a dotted alias holds an object: look for fields inside. */
   private searchNested = false;
+  /** The containers bits of those keys: only paths through them are walked. */
+  private present = 0;
 
   /** parser_options.time_format, tried first on timestamp strings. */
   private readonly timeFormat: TimeFormat | undefined;
@@ -113,6 +119,7 @@ export class FieldMapper {
       const user = extra[name];
       const aliases = [...(user === undefined ? [] : Array.isArray(user) ? user : [user]), ...DEFAULT_ALIASES[name]];
       const paths: string[][] = [];
+      const bits: number[] = [];
       aliases.forEach((alias, prio) => {
         // A key a user mapped elsewhere keeps the user's meaning.
         const userOwned = user !== undefined && prio < (Array.isArray(user) ? user.length : 1);
@@ -120,11 +127,16 @@ export class FieldMapper {
         if (alias.includes('.') && !alias.includes('/')) {
           const segs = alias.split('.');
           paths.push(segs);
-          this.containers.add(segs[0]);
+          let bit = this.containers.get(segs[0]);
+          // 30 bits; any further containers share the last one (their paths are then walked together)
+          if (bit === undefined) this.containers.set(segs[0], (bit = 1 << Math.min(this.containers.size, 30)));
+          bits.push(bit);
         }
       });
       this.nested.push(paths);
+      this.nestedBits.push(bits);
     }
+    this.httpBit = this.containers.get('http') ?? 0;
   }
 
   /** The field a source key feeds (by flat key), if any. */
@@ -171,6 +183,7 @@ export class FieldMapper {
     this.meta = this.metaObj = this.httpObj = undefined;
     this.nameVal = undefined;
     this.searchNested = false;
+    this.present = 0;
     this.verbatim = true;
   }
 
@@ -179,37 +192,36 @@ export class FieldMapper {
     return (this.meta ??= {});
   }
 
-  /** One pass over the input's keys: each into its field's slot, or set aside, or into `metadata`. */
+  /**
+   * One pass over the input's keys. A key that is an alias of a field (`code`: slot * 1000 + the
+   * alias's rank) whose value fits fills the field's slot when it is a better alias than the
+   * slot's so far (a worse one taken before goes to `metadata`); any other key is takeOther's.
+   * One loop body, no call per key: this is the parser's hottest loop.
+   */
   private takeKeys(o: Record<string, unknown>, ctx: ParseContext): void {
-    const keys = this.keys;
+    const { keys, vals, prios, from } = this;
     let n = 0;
     for (const k in o) {
       n++;
       const v = o[k];
       const code = keys.get(k);
-      if (code === undefined || !this.takeAlias(o, k, code, v, ctx)) this.takeOther(k, v);
+      if (code !== undefined) {
+        const slot = (code / 1000) | 0;
+        const prio = code - slot * 1000;
+        const c = prio < prios[slot] ? this.convert(slot, v, ctx) : undefined;
+        if (c !== undefined) {
+          const prev = from[slot];
+          if (prev !== undefined) this.metaBag()[prev] = o[prev];
+          if (c !== v || k !== RECORD_KEY[slot]) this.verbatim = false;
+          vals[slot] = c;
+          prios[slot] = prio;
+          from[slot] = k;
+          continue;
+        }
+      }
+      this.takeOther(k, v);
     }
     this.inputKeys = n;
-  }
-
-  /**
-   * Puts `v` in the slot `k` is an alias of (`code`: slot * 1000 + the alias's rank) when `k` is
-   * a better alias than the slot's so far and `v` fits the field; true when it did (a worse
-   * alias taken before goes to `metadata`).
-   */
-  private takeAlias(o: Record<string, unknown>, k: string, code: number, v: unknown, ctx: ParseContext): boolean {
-    const slot = (code / 1000) | 0;
-    const prio = code - slot * 1000;
-    if (prio >= this.prios[slot]) return false;
-    const c = this.convert(slot, v, ctx);
-    if (c === undefined) return false;
-    const prev = this.from[slot];
-    if (prev !== undefined) this.metaBag()[prev] = o[prev];
-    if (c !== v || k !== RECORD_KEY[slot]) this.verbatim = false;
-    this.vals[slot] = c;
-    this.prios[slot] = prio;
-    this.from[slot] = k;
-    return true;
   }
 
   /** A key no field took: `metadata`, `http` and pino's `name` are set aside, the rest goes to `metadata`. */
@@ -221,9 +233,15 @@ export class FieldMapper {
       }
       if (k === 'http' && this.httpObj === undefined) {
         this.httpObj = v as Record<string, unknown>;
+        // its paths are walked when anything sends fillNested looking
+        this.present |= this.httpBit;
         return;
       }
-      if (this.containers.has(k)) this.searchNested = true;
+      const bit = this.containers.get(k);
+      if (bit !== undefined) {
+        this.searchNested = true;
+        this.present |= bit;
+      }
     } else if (k === 'name' && typeof v === 'string' && this.nameVal === undefined) {
       this.nameVal = v;
       return;
@@ -349,12 +367,18 @@ export class FieldMapper {
     return true;
   }
 
+  /**
+   * Fills the empty slots from their dotted aliases as paths into `o`, best first. Only paths
+   * whose first key holds an object (`present`) are walked: any other finds nothing.
+   */
   private fillNested(o: Record<string, unknown>, ctx: ParseContext): void {
-    const { vals } = this;
+    const { vals, present } = this;
     for (let slot = 0; slot < N; slot++) {
       if (vals[slot] !== undefined) continue;
       const paths = this.nested[slot];
+      const bits = this.nestedBits[slot];
       for (let p = 0; p < paths.length; p++) {
+        if ((present & bits[p]) === 0) continue;
         const segs = paths[p];
         let v: unknown = o;
         for (let i = 0; i < segs.length && v !== undefined; i++) {
