@@ -43,6 +43,7 @@ export class ByteBudget extends EventEmitter {
   private room: { promise: Promise<void>; resolve: () => void } | null = null;
   /** Read buffers given back, kept for the next read (see takeReadBuffer); charged while kept. */
   private readonly spareBuffers: Buffer[] = [];
+  private spareBytes = 0;
   private pausedSince = 0;
   /** Seconds spent with the budget exhausted (feeds logship_backpressure_seconds_total). */
   pausedSeconds = 0;
@@ -101,14 +102,19 @@ export class ByteBudget extends EventEmitter {
    */
   takeReadBuffer(bytes: number): Buffer {
     const i = this.spareBuffers.findIndex((b) => b.length === bytes);
-    if (i >= 0) return this.spareBuffers.splice(i, 1)[0];
+    if (i >= 0) {
+      this.spareBytes -= bytes;
+      return this.spareBuffers.splice(i, 1)[0];
+    }
     this.acquire(bytes);
     return Buffer.allocUnsafe(bytes);
   }
 
   giveBackReadBuffer(buf: Buffer): void {
-    if ((this.spareBuffers.length + 1) * buf.length <= this.limit / 8) this.spareBuffers.push(buf);
-    else this.release(buf.length);
+    if (this.spareBytes + buf.length <= this.limit / 8) {
+      this.spareBuffers.push(buf);
+      this.spareBytes += buf.length;
+    } else this.release(buf.length);
   }
 
   /** Current backpressure seconds including an ongoing pause. */

@@ -291,3 +291,27 @@ t.test('a held line is charged its bytes plus 128, twice its bytes when its chun
   t.equal(await charged('abc\n'), 4 + 128);
   t.equal(await charged('h\u00e9llo w\u00f6rld\n'), 2 * 14 + 128);
 });
+
+t.test('a file appended a line at a time reads into a 16 KiB buffer; one that grew by more reads full chunks', async (t) => {
+  const dir = tempDir();
+  const p = join(dir, 'live.log');
+  writeFileSync(p, '');
+  const budget = new ByteBudget(1 << 30); // large: given-back buffers are kept (and charged) at rest
+  const { tl, receiver } = tailer(p, { budget });
+  receiver.hold = true;
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('idle on the empty file', () => tl.state === 'idle');
+  appendFileSync(p, 'x\n');
+  tl.wake();
+  await waitFor('the line, then idle', () => receiver.lines.length === 1 && tl.state === 'idle');
+  // The held line (2 bytes + 128) and the one buffer kept for reuse: 16 KiB, not the 64 KiB chunk.
+  t.equal(budget.inUse, 2 + 128 + 16 * 1024);
+  let big = '';
+  for (let i = 0; i < 5000; i++) big += `line ${i} ${'q'.repeat(90)}\n`; // ~500 KB: 8 chunks of 64 KiB
+  appendFileSync(p, big);
+  tl.wake();
+  await waitFor('all lines', () => receiver.lines.length === 5001);
+  t.same(receiver.texts.slice(-2), ['line 4998 ' + 'q'.repeat(90), 'line 4999 ' + 'q'.repeat(90)], 'read whole, in order');
+  receiver.releaseHeld();
+});
