@@ -32,6 +32,8 @@ export interface AppLineOptions {
   end: { at: number };
   /** The parser's own TimeReader. */
   time: TimeReader;
+  /** Scratch for the line being scanned. */
+  head: AppLineHead;
 }
 
 export function appLineOptions(options?: Pick<ParserOptions, 'timezone' | 'time_format'>): AppLineOptions {
@@ -48,6 +50,7 @@ export function appLineOptions(options?: Pick<ParserOptions, 'timezone' | 'time_
     },
     end: { at: 0 },
     time: new TimeReader(),
+    head: new AppLineHead(),
   };
 }
 
@@ -59,190 +62,255 @@ export function createRawParser(): Parser {
 
 const KLOG_LEVELS: Record<string, Level> = lookupTable({ I: 'INFO', W: 'WARN', E: 'ERROR', F: 'FATAL', D: 'DEBUG' });
 
+/**
+ * What the scan of one app line's head found: the time, the level and the tokens around it, and
+ * where the message starts. One per parser, reset per line (no allocation per line).
+ */
+export class AppLineHead {
+  iso: string | undefined;
+  /** Index of the next unread character. */
+  p = 0;
+  level: Level | undefined;
+  logger: string | undefined;
+  thread: string | undefined;
+  meta: Record<string, unknown> | undefined;
+
+  reset(): void {
+    this.iso = undefined;
+    this.p = 0;
+    this.level = undefined;
+    this.logger = undefined;
+    this.thread = undefined;
+    this.meta = undefined;
+  }
+
+  metadata(): Record<string, unknown> {
+    return (this.meta ??= {});
+  }
+}
+
 /** The record for an app line, or undefined when the line has neither a leading time nor a level. */
 export function parseAppLine(line: string, ctx: ParseContext, app: AppLineOptions): LogRecord | undefined {
-  const n = line.length;
-  if (n < 4) return undefined;
-  const tz = app.tz;
+  if (line.length < 4) return undefined;
   const time = app.time;
-  const c0 = line.charCodeAt(0);
-  let iso: string | undefined;
-  let p = 0;
-  let meta: Record<string, unknown> | undefined;
-  let level: Level | undefined;
-
-  if (app.timeFormat !== undefined) {
-    iso = app.timeFormat.parse(line, 0, tz, ctx.readTime, app.end);
-    if (iso === undefined && c0 === 91 /* [ */) {
-      iso = app.timeFormat.parse(line, 1, tz, ctx.readTime, app.end);
-      if (iso !== undefined && line.charCodeAt(app.end.at) !== 93) iso = undefined;
-      else if (iso !== undefined) app.end.at++;
-    }
-    if (iso !== undefined) p = app.end.at;
-  }
-
   if (KLOG_LEVELS[line[0]] !== undefined && isDigit(line, 1) && isDigit(line, 4) && line.charCodeAt(5) === 32) {
-    const t = time.parseKlogTime(line, 1, tz, ctx.readTime);
+    const t = time.parseKlogTime(line, 1, app.tz, ctx.readTime);
     if (t !== undefined) return klog(line, ctx, t, KLOG_LEVELS[line[0]], time);
   }
-  if (iso !== undefined) {
-    // time_format read it
-  } else if (c0 >= 48 && c0 <= 57) {
-    iso = time.parseIsoPrefix(line, tz, 0);
-    if (iso === undefined && line.charCodeAt(2) === 58) iso = time.parseTimeOnly(line, 0, tz, ctx.readTime);
-    if (iso !== undefined) p = time.end;
-    else {
-      const layout = javaLayoutAt(line, app);
-      if (layout !== undefined) {
-        iso = layout.parse(line, 0, tz, ctx.readTime, app.end);
-        if (iso !== undefined) p = app.end.at;
-      }
-    }
-  } else if (c0 === 91 /* [ */ && isDigit(line, 1)) {
-    const t = time.parseIsoPrefix(line, tz, 1) ?? (line.charCodeAt(3) === 58 ? time.parseTimeOnly(line, 1, tz, ctx.readTime) : undefined);
-    if (t !== undefined && line.charCodeAt(time.end) === 93) {
-      iso = t;
-      p = time.end + 1;
-    }
-  } else if (line.charCodeAt(1) === 44 && line.charCodeAt(3) === 91 && KLOG_LEVELS[line[0]] !== undefined) {
-    // Ruby Logger: "E, [2024-01-15T10:00:00.123456 #1234] ERROR -- progname: msg"
-    const t = time.parseIsoPrefix(line, tz, 4);
-    if (t !== undefined) {
-      iso = t;
-      p = time.end;
-      if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 35) {
-        const e = line.indexOf(']', p);
-        if (e > 0) {
-          meta = { pid: Number(line.slice(p + 2, e)) };
-          p = e + 1;
-        }
-      } else if (line.charCodeAt(p) === 93) p++;
-    }
-  }
-
-  if (iso === undefined) {
+  const head = app.head;
+  head.reset();
+  if (!readTimeByFormat(line, ctx, app, head) && !readTimeByShape(line, ctx, app, head)) {
     // No time: only an upper-case level word first counts ("ERROR: x", "WARNING:root:x", "[WARN] x")
     return levelFirst(line, ctx, time);
   }
+  const afterTime = head.p;
+  const metaAfterTime = head.meta;
+  readTokensBeforeLevel(line, head);
+  if (head.level === undefined) {
+    // time then message (Go log); no level found: keep what we skipped in the message
+    head.p = afterTime;
+    head.logger = undefined;
+    head.thread = undefined;
+    head.meta = metaAfterTime;
+  } else readTokensAfterLevel(line, head);
+  return appRecord(line, ctx, head, time);
+}
 
-  // Tokens between the time and the message: level, [thread], pid, logger, separators.
-  let logger: string | undefined;
-  let thread: string | undefined;
-  const afterTime = p;
-  const metaAfterTime = meta;
+/** parser_options.time_format at the start of the line, or inside a leading `[...]`. */
+function readTimeByFormat(line: string, ctx: ParseContext, app: AppLineOptions, head: AppLineHead): boolean {
+  if (app.timeFormat === undefined) return false;
+  let iso = app.timeFormat.parse(line, 0, app.tz, ctx.readTime, app.end);
+  if (iso === undefined && line.charCodeAt(0) === 91 /* [ */) {
+    iso = app.timeFormat.parse(line, 1, app.tz, ctx.readTime, app.end);
+    if (iso !== undefined && line.charCodeAt(app.end.at) !== 93) iso = undefined;
+    else if (iso !== undefined) app.end.at++;
+  }
+  if (iso === undefined) return false;
+  head.iso = iso;
+  head.p = app.end.at;
+  return true;
+}
+
+/** A leading time recognised by the shape of the line's first characters: ISO, time only, Java layouts, `[time]`, Ruby Logger. */
+function readTimeByShape(line: string, ctx: ParseContext, app: AppLineOptions, head: AppLineHead): boolean {
+  const { tz, time } = app;
+  const c0 = line.charCodeAt(0);
+  if (c0 >= 48 && c0 <= 57) {
+    let iso = time.parseIsoPrefix(line, tz, 0);
+    if (iso === undefined && line.charCodeAt(2) === 58) iso = time.parseTimeOnly(line, 0, tz, ctx.readTime);
+    if (iso !== undefined) {
+      head.iso = iso;
+      head.p = time.end;
+      return true;
+    }
+    const layout = javaLayoutAt(line, app);
+    if (layout === undefined) return false;
+    head.iso = layout.parse(line, 0, tz, ctx.readTime, app.end);
+    head.p = app.end.at;
+    return head.iso !== undefined;
+  }
+  if (c0 === 91 /* [ */ && isDigit(line, 1)) {
+    const t = time.parseIsoPrefix(line, tz, 1) ?? (line.charCodeAt(3) === 58 ? time.parseTimeOnly(line, 1, tz, ctx.readTime) : undefined);
+    if (t === undefined || line.charCodeAt(time.end) !== 93) return false;
+    head.iso = t;
+    head.p = time.end + 1;
+    return true;
+  }
+  if (line.charCodeAt(1) === 44 && line.charCodeAt(3) === 91 && KLOG_LEVELS[line[0]] !== undefined) return readRubyLoggerTime(line, time, tz, head);
+  return false;
+}
+
+/** Ruby Logger: "E, [2024-01-15T10:00:00.123456 #1234] ERROR -- progname: msg". */
+function readRubyLoggerTime(line: string, time: TimeReader, tz: TimeZone, head: AppLineHead): boolean {
+  const t = time.parseIsoPrefix(line, tz, 4);
+  if (t === undefined) return false;
+  head.iso = t;
+  let p = time.end;
+  if (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 35) {
+    const e = line.indexOf(']', p);
+    if (e > 0) {
+      head.meta = { pid: Number(line.slice(p + 2, e)) };
+      p = e + 1;
+    }
+  } else if (line.charCodeAt(p) === 93) p++;
+  head.p = p;
+  return true;
+}
+
+/** Tokens between the time and the level: [thread], pid, logger, separators; stops after the level. */
+function readTokensBeforeLevel(line: string, head: AppLineHead): void {
+  const n = line.length;
+  let p = head.p;
   for (let k = 0; k < 6 && p < n; k++) {
     p = skipSpaces(line, p);
     if (p >= n) break;
-    const c = line.charCodeAt(p);
-    if (c === 91 /* [ */) {
-      const e = line.indexOf(']', p);
-      if (e < 0 || e - p > 100) break;
-      const inner = line.slice(p + 1, e).trim();
-      const lv = levelOf(inner);
-      if (lv !== undefined && level === undefined && isLevelWord(inner, true)) level = lv;
-      else if (thread === undefined && level === undefined) thread = inner;
-      else break;
+    if (line.charCodeAt(p) === 91 /* [ */) {
+      const e = readBracketBeforeLevel(line, p, head);
+      if (e < 0) break;
+      p = e;
+      if (head.level !== undefined) break;
+      continue;
+    }
+    const e = tokenEnd(line, p);
+    const verdict = readTokenBeforeLevel(line, line.slice(p, e), e, head);
+    if (verdict === STOP_BEFORE) break;
+    p = e;
+    if (verdict === LEVEL_FOUND) break;
+  }
+  head.p = p;
+}
+
+/** `[LEVEL]` or `[thread]` before the level: the index after `]`, or -1 when the bracket is neither. */
+function readBracketBeforeLevel(line: string, p: number, head: AppLineHead): number {
+  const e = line.indexOf(']', p);
+  if (e < 0 || e - p > 100) return -1;
+  const inner = line.slice(p + 1, e).trim();
+  const lv = levelOf(inner);
+  if (lv !== undefined && head.level === undefined && isLevelWord(inner, true)) head.level = lv;
+  else if (head.thread === undefined && head.level === undefined) head.thread = inner;
+  else return -1;
+  return e + 1;
+}
+
+const TOKEN_TAKEN = 0;
+const LEVEL_FOUND = 1;
+const STOP_BEFORE = 2;
+
+/** One bare token before the level: a separator, the level (also Monolog's `channel.LEVEL:`), a pid, a logger. */
+function readTokenBeforeLevel(line: string, tok: string, e: number, head: AppLineHead): number {
+  if (tok === '-' || tok === '|' || tok === '---' || tok === ':') return TOKEN_TAKEN;
+  const bare = tok.charCodeAt(tok.length - 1) === 58 ? tok.slice(0, -1) : tok;
+  if (isLevelWord(bare, bare !== tok)) {
+    head.level = levelOf(bare);
+    return LEVEL_FOUND;
+  }
+  // Monolog/Laravel "production.ERROR:" — channel.LEVEL
+  const dot = bare.lastIndexOf('.');
+  if (dot > 0 && bare !== tok && isLevelWord(bare.slice(dot + 1), true)) {
+    head.level = levelOf(bare.slice(dot + 1));
+    head.metadata().channel = bare.slice(0, dot);
+    return LEVEL_FOUND;
+  }
+  if (isAllDigits(tok) && head.meta?.pid === undefined) {
+    head.metadata().pid = Number(tok);
+    return TOKEN_TAKEN;
+  }
+  // a logger name ahead of the level (python "%(asctime)s - %(name)s - %(levelname)s")
+  if (head.logger === undefined && isSeparatorAt(line, e)) {
+    head.logger = tok;
+    return TOKEN_TAKEN;
+  }
+  return STOP_BEFORE;
+}
+
+/** After the level: [pid] [---] [thread] [logger <sep>], up to where the message starts. */
+function readTokensAfterLevel(line: string, head: AppLineHead): void {
+  const n = line.length;
+  let p = head.p;
+  for (let k = 0; k < 5 && p < n; k++) {
+    p = skipSpaces(line, p);
+    if (line.charCodeAt(p) === 91) {
+      const e = closingBracket(line, p, 200);
+      if (e < 0) break;
+      readBracketAfterLevel(line.slice(p + 1, e).trim(), head);
       p = e + 1;
-      if (level !== undefined) break;
       continue;
     }
     const e = tokenEnd(line, p);
     const tok = line.slice(p, e);
-    if (tok === '-' || tok === '|' || tok === '---' || tok === ':') {
+    if (tok === '---' || tok === '--') {
       p = e;
       continue;
     }
-    const bare = tok.charCodeAt(tok.length - 1) === 58 ? tok.slice(0, -1) : tok;
-    if (isLevelWord(bare, bare !== tok)) {
-      level = levelOf(bare);
-      p = e;
-      break;
-    }
-    // Monolog/Laravel "production.ERROR:" — channel.LEVEL
-    const dot = bare.lastIndexOf('.');
-    if (dot > 0 && bare !== tok && isLevelWord(bare.slice(dot + 1), true)) {
-      level = levelOf(bare.slice(dot + 1));
-      (meta ??= {}).channel = bare.slice(0, dot);
-      p = e;
-      break;
-    }
-    if (isAllDigits(tok) && meta?.pid === undefined) {
-      (meta ??= {}).pid = Number(tok);
+    if (isAllDigits(tok) && head.meta?.pid === undefined) {
+      head.metadata().pid = Number(tok);
       p = e;
       continue;
     }
-    // a logger name ahead of the level (python "%(asctime)s - %(name)s - %(levelname)s")
-    if (logger === undefined && isSeparatorAt(line, e)) {
-      logger = tok;
-      p = e;
-      continue;
-    }
+    p = loggerAfterLevel(line, tok, p, e, head);
     break;
   }
-  if (level === undefined) {
-    // time then message (Go log); no level found: keep what we skipped in the message
-    p = afterTime;
-    logger = undefined;
-    thread = undefined;
-    meta = metaAfterTime;
-  } else {
-    // after the level: [pid] [---] [thread] [logger <sep>]
-    for (let k = 0; k < 5 && p < n; k++) {
-      p = skipSpaces(line, p);
-      const c = line.charCodeAt(p);
-      if (c === 91) {
-        const e = closingBracket(line, p, 200);
-        if (e < 0) break;
-        const inner = line.slice(p + 1, e).trim();
-        if (thread !== undefined) (meta ??= {}).context = thread;
-        const tl = threadAndLogger(inner);
-        thread = tl.thread;
-        if (tl.logger !== undefined && logger === undefined) logger = tl.logger;
-        p = e + 1;
-        continue;
-      }
-      const e = tokenEnd(line, p);
-      const tok = line.slice(p, e);
-      if (tok === '---' || tok === '--') {
-        p = e;
-        continue;
-      }
-      if (isAllDigits(tok) && meta?.pid === undefined) {
-        (meta ??= {}).pid = Number(tok);
-        p = e;
-        continue;
-      }
-      if (tok === '-' || tok === ':' || tok === '|') {
-        p = e;
-        break;
-      }
-      if (logger === undefined && isClassNameColon(tok)) {
-        logger = tok.slice(0, -1);
-        p = e;
-        break;
-      }
-      if (logger === undefined && tok.length < 120 && tok.indexOf('=') < 0 && tok.indexOf('"') < 0) {
-        if (isSeparatorAt(line, e)) {
-          logger = tok;
-          p = skipSpaces(line, e);
-          p += 1; // the separator
-          break;
-        }
-        // Ruby "progname:" after "--"
-        if (tok.charCodeAt(tok.length - 1) === 58 && tok.length > 1 && line.charCodeAt(p - 2) === 45) {
-          logger = tok.slice(0, -1);
-          p = e;
-          break;
-        }
-      }
-      break;
-    }
+  head.p = p;
+}
+
+/** A bracket after the level is the thread (an earlier one becomes `context`), maybe with a log4j `%C{1}@%L` logger. */
+function readBracketAfterLevel(inner: string, head: AppLineHead): void {
+  if (head.thread !== undefined) head.metadata().context = head.thread;
+  const tl = threadAndLogger(inner);
+  head.thread = tl.thread;
+  if (tl.logger !== undefined && head.logger === undefined) head.logger = tl.logger;
+}
+
+/**
+ * The last token of the head after the level: a separator, `com.example.Class:`, `logger -`, or
+ * Ruby's `progname:` after `--`. Returns where the message starts.
+ */
+function loggerAfterLevel(line: string, tok: string, p: number, e: number, head: AppLineHead): number {
+  if (tok === '-' || tok === ':' || tok === '|') return e;
+  if (head.logger !== undefined) return p;
+  if (isClassNameColon(tok)) {
+    head.logger = tok.slice(0, -1);
+    return e;
   }
-  const rec: LogRecord = { timestamp: '', level: level ?? 'INFO', service: ctx.service, message: line.slice(skipSpaces(line, p)), source: ctx.source };
-  if (logger !== undefined) (meta ??= {}).logger = logger;
-  if (thread !== undefined) (meta ??= {}).thread = thread;
-  if (meta !== undefined) rec.metadata = meta;
-  applyTimestamp(rec, iso, ctx, 'plain', time);
+  if (tok.length >= 120 || tok.indexOf('=') >= 0 || tok.indexOf('"') >= 0) return p;
+  if (isSeparatorAt(line, e)) {
+    head.logger = tok;
+    return skipSpaces(line, e) + 1; // past the separator
+  }
+  // Ruby "progname:" after "--"
+  if (tok.charCodeAt(tok.length - 1) === 58 && tok.length > 1 && line.charCodeAt(p - 2) === 45) {
+    head.logger = tok.slice(0, -1);
+    return e;
+  }
+  return p;
+}
+
+function appRecord(line: string, ctx: ParseContext, head: AppLineHead, time: TimeReader): LogRecord {
+  const rec: LogRecord = { timestamp: '', level: head.level ?? 'INFO', service: ctx.service, message: line.slice(skipSpaces(line, head.p)), source: ctx.source };
+  if (head.logger !== undefined) head.metadata().logger = head.logger;
+  if (head.thread !== undefined) head.metadata().thread = head.thread;
+  if (head.meta !== undefined) rec.metadata = head.meta;
+  applyTimestamp(rec, head.iso, ctx, 'plain', time);
   return rec;
 }
 
