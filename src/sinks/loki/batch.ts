@@ -129,6 +129,8 @@ export class LokiBatch<S> {
   entries = 0;
   readonly chunks: StreamChunk[] = [];
   private readonly byLabels = new Map<string, StreamChunk>();
+  private lastStream: ResolvedStream | null = null;
+  private lastChunk: StreamChunk | null = null;
   /** Set at seal time: the request body; the chunks are then back in the pool. */
   sealed: S | null = null;
 
@@ -153,12 +155,16 @@ export class LokiBatch<S> {
   }
 
   chunkFor(stream: ResolvedStream, pool: ChunkPool): StreamChunk {
+    // Consecutive lines mostly go to the same stream (the labeler hands back the same object).
+    if (stream === this.lastStream && this.lastChunk !== null) return this.lastChunk;
     let c = this.byLabels.get(stream.labels);
     if (c === undefined) {
       c = pool.take(stream);
       this.byLabels.set(stream.labels, c);
       this.chunks.push(c);
     }
+    this.lastStream = stream;
+    this.lastChunk = c;
     return c;
   }
 
@@ -174,6 +180,8 @@ export class LokiBatch<S> {
     for (const c of this.chunks) pool.give(c);
     this.chunks.length = 0;
     this.byLabels.clear();
+    this.lastStream = null;
+    this.lastChunk = null;
   }
 }
 
@@ -222,6 +230,22 @@ function cutUtf8(buf: Buffer, start: number, max: number): number {
  */
 function putString(buf: Buffer, pos: number, tag: number, s: string): number {
   buf[pos++] = tag;
+  const len = s.length;
+  if (len < 0x80) {
+    // Structured metadata values are mostly short ASCII ids (trace_id, request_id...): copied by
+    // char code, they skip buf.write's native call, which costs more than the copy at this size.
+    const text = pos + 1;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[text + i] = c;
+    }
+    if (i === len) {
+      buf[pos] = len;
+      return text + len;
+    }
+  }
   const reserved = varintSize(s.length);
   const n = buf.write(s, pos + reserved);
   const need = varintSize(n);

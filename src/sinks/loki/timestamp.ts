@@ -94,21 +94,30 @@ export class EntryTimestamps {
     return { sec: Math.floor(ms / 1000), nanos };
   }
 
+  /** entry()'s result, reused: one object per line would be one more young-generation allocation. */
+  private readonly out: Timestamp = { sec: 0, nanos: 0 };
+
   /**
    * The record's timestamp, or `fallbackMs` (read time) when it cannot be parsed. `knownMs` is the
-   * epoch ms the parser already read from `ts` (LogEvent.parsedTimeMs), NaN when none.
+   * epoch ms the parser already read from `ts` (LogEvent.parsedTimeMs), NaN when none. The result
+   * is valid until the next call.
    */
   entry(ts: string, fallbackMs: number, knownMs = NaN): Timestamp {
-    const known = knownMs;
-    if (!Number.isNaN(known)) {
-      const sec = Math.floor(known / 1000);
-      return { sec, nanos: (known - sec * 1000) * 1_000_000 };
+    const out = this.out;
+    let t = knownMs;
+    if (Number.isNaN(t)) {
+      const parsed = this.parseRfc3339(ts);
+      if (parsed !== undefined) {
+        out.sec = parsed.sec;
+        out.nanos = parsed.nanos;
+        return out;
+      }
+      const ms = Date.parse(ts);
+      t = Number.isNaN(ms) ? fallbackMs : ms;
     }
-    const parsed = this.parseRfc3339(ts);
-    if (parsed !== undefined) return parsed;
-    const ms = Date.parse(ts);
-    const t = Number.isNaN(ms) ? fallbackMs : ms;
     const sec = Math.floor(t / 1000);
-    return { sec, nanos: (t - sec * 1000) * 1_000_000 };
+    out.sec = sec;
+    out.nanos = (t - sec * 1000) * 1_000_000;
+    return out;
   }
 }

@@ -13,7 +13,8 @@ import { decodeSnappyBlock } from '../../servers/loki-snappy-block.ts';
 /** One reader for the file, as a sink keeps one (its minute memo included). */
 const stamps = new EntryTimestamps();
 const parseRfc3339 = (ts: string) => stamps.parseRfc3339(ts);
-const entryTimestamp = (ts: string, fallbackMs: number, knownMs?: number) => stamps.entry(ts, fallbackMs, knownMs);
+// entry() reuses its result object: copied, so two results can be compared.
+const entryTimestamp = (ts: string, fallbackMs: number, knownMs?: number) => ({ ...stamps.entry(ts, fallbackMs, knownMs) });
 
 const PushRequest = protobuf.loadSync(join(import.meta.dirname, '..', '..', 'servers', 'push.proto')).lookupType('logproto.PushRequest');
 
