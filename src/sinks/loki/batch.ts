@@ -261,21 +261,6 @@ function putString(buf: Buffer, pos: number, tag: number, s: string): number {
  */
 export class ProtobufEntryEncoder implements EntryEncoder {
   truncated = false;
-  /** Pre-encoded `name` fields of structured metadata (tag, length, bytes) by name. */
-  private readonly nameFields = new Map<string, Buffer>();
-
-  private nameField(name: string): Buffer {
-    let f = this.nameFields.get(name);
-    if (f === undefined) {
-      const bytes = Buffer.from(name);
-      f = Buffer.allocUnsafe(1 + varintSize(bytes.length) + bytes.length);
-      f[0] = TAG_1_LEN;
-      bytes.copy(f, writeVarint(f, 1, bytes.length));
-      this.nameFields.set(name, f);
-    }
-    return f;
-  }
-
   /** The last `lineTail` and its UTF-8 bytes: copying bytes is several times cheaper than encoding the string again. */
   private tailText = '';
   private tailBytes: Buffer = Buffer.alloc(0);
@@ -336,15 +321,19 @@ export class ProtobufEntryEncoder implements EntryEncoder {
       }
     }
     for (let m = 0; m < md.count; m++) {
-      const name = this.nameField(md.names[m]);
+      const name = md.names[m];
+      const nl = name.length;
       const value = md.values[m];
       const vl = value.length;
       buf[pos] = TAG_3_LEN;
-      const guess = name.length + 1 + varintSize(vl) + vl;
+      const guess = 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl;
       const reserved = varintSize(guess);
       const pairStart = pos + 1 + reserved;
+      // Names are label-sanitized, so ASCII: one byte per char code, no UTF-8 encoder call.
       let p = pairStart;
-      for (let i = 0; i < name.length; i++) buf[p++] = name[i];
+      buf[p++] = TAG_1_LEN;
+      p = writeVarint(buf, p, nl);
+      for (let i = 0; i < nl; i++) buf[p++] = name.charCodeAt(i);
       p = putString(buf, p, TAG_2_LEN, value);
       const size = p - pairStart;
       const need = varintSize(size);
