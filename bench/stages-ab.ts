@@ -1,7 +1,8 @@
 /**
  * A/B of the per-line CPU of each part of the default JSON pipeline: parse (json parser through
- * the LineProcessor), each built-in stage (classification, redaction, derived metrics) and the
- * Loki line's JSON (RecordJson.ofWithoutSource), in this checkout and another one (e.g. `git
+ * the LineProcessor), each built-in stage (classification, redaction, derived metrics), the
+ * Loki line's JSON (RecordJson.ofWithoutSource) and the default Loki sink's whole write() (which
+ * includes that JSON; the total counts it once), in this checkout and another one (e.g. `git
  * archive main` unpacked with a node_modules link), on the bench corpora.
  *
  * Why per part and in one process: on this shared 2-core VM two runs of the whole daemon on the
