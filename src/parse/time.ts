@@ -125,9 +125,13 @@ export function parseOffset(s: string, start: number, end: number): number | und
   return sign === 43 ? off : -off;
 }
 
+/**
+ * The digit at i, or a negative number so large that num2/num4 of any run holding a non-digit are
+ * negative too (-1000 let "202 " read as the year 1020: 2000 + 0 + 20 - 1000).
+ */
 function digit(s: string, i: number): number {
   const c = s.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : -1000;
+  return c >= 0 && c <= 9 ? c : -100_000;
 }
 /** Two digits at i, or a negative number when not digits. */
 function num2(s: string, i: number): number {
