@@ -1,0 +1,82 @@
+/**
+ * Whole-daemon A/B between checkouts: each build's own `dist/src/cli.js`, launched with the flags
+ * of its own shebang, ships the same corpus into countsink; runs alternate between the builds so
+ * that machine load falls on both alike. Prints lines per CPU-second per run and the median.
+ *
+ *   node bench/daemon-ab.ts --builds /work/wt-base,/work/main [--corpus json] [--lines 300000]
+ *        [--rounds 5] [--config-extra 'sinks yaml lines']
+ *
+ * Each build must be built (`npm run build`). CPU is user+sys of the daemon from spawn until
+ * countsink holds every line, so it includes start-up (~0.5 CPU-s).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeCorpus, type CorpusKind } from './corpus.ts';
+import { freePort, NODE24, startCountsink } from './receivers.ts';
+import { measure, type Shipper } from './shippers.ts';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const builds = arg('--builds', '').split(',').filter(Boolean).map((b) => resolve(b));
+if (builds.length === 0) throw new Error('--builds dirA,dirB is required');
+const corpusKind = arg('--corpus', 'json') as CorpusKind;
+const lines = Number(arg('--lines', '300000'));
+const rounds = Number(arg('--rounds', '5'));
+const parser = arg('--parser', 'json');
+const sinkExtra = arg('--sink-extra', '');
+
+function launchOf(root: string): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(root, 'src', 'cli.ts'), 'utf8'));
+  if (m === null) throw new Error(`${root}/src/cli.ts has no env -S shebang`);
+  const env = { ...process.env };
+  for (const a of m[1].split(' ').filter(Boolean)) env[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+  return { nodeArgs: m[2].split(' ').filter(Boolean), env };
+}
+
+function shipperOf(root: string): Shipper {
+  return {
+    name: root.replace(/\W+/g, '_'),
+    async start(corpus, receiver, workDir) {
+      const port = await freePort();
+      writeFileSync(join(workDir, 'c.yaml'), `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${workDir}/positions.json" }
+sources:
+  - name: app
+    type: file
+    paths: ["${corpus}"]
+    parser: ${parser}
+    start_at: beginning
+sinks:
+  - type: loki
+    url: ${receiver.url}${sinkExtra ? '\n    ' + sinkExtra : ''}
+`);
+      const l = launchOf(root);
+      return spawn(NODE24, [...l.nodeArgs, join(root, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
+    },
+  };
+}
+
+const corpus = join(tmpdir(), `daemon-ab-${corpusKind}-${lines}.log`);
+if (!existsSync(corpus)) await writeCorpus(corpus, corpusKind, lines);
+const bytes = statSync(corpus).size;
+const receiver = await startCountsink('loki');
+const results = new Map<string, number[]>(builds.map((b) => [b, []]));
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
+      const run = await measure(shipperOf(b), corpus, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000 });
+      const perCpu = Math.round(lines / run.stats.cpuSeconds);
+      results.get(b)!.push(perCpu);
+      console.log(`round ${r + 1} ${b}: ${perCpu} lines/CPU-s, ${run.stats.cpuSeconds.toFixed(2)} CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${run.seconds.toFixed(2)} s`);
+    }
+  }
+} finally {
+  await receiver.stop();
+}
+for (const [b, xs] of results) {
+  const s = [...xs].sort((x, y) => x - y);
+  console.log(`${b}: median ${s[s.length >> 1]} lines/CPU-s (${s.join(', ')})`);
+}
