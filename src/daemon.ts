@@ -28,6 +28,8 @@ import type { JournaldSourceConfig } from './sources/journald/config.ts';
 import type { SyslogSource } from './sources/syslog/syslog-source.ts';
 import { VERSION } from './core/version.ts';
 import type { LokiSinkConfig } from './sinks/loki/config.ts';
+import { PipelinePool } from './workers/pool.ts';
+import { portableStage, workerStageCount } from './workers/stage-split.ts';
 
 type SourceConfig = Config['sources'][number];
 
@@ -39,6 +41,9 @@ interface SourceWiring {
   router: FanOutRouter;
   /** Promtail's positions, at logship's first start with `positions.import_promtail`. */
   promtail: PromtailPositionsImport | null;
+  /** The pipeline workers (`workers.threads` > 0), which run `stages` before `resumeAt`. */
+  pool: PipelinePool | null;
+  resumeAt: number;
 }
 
 export interface DaemonOptions {
@@ -66,6 +71,7 @@ export class Daemon implements StatusProvider {
   /** Survives reloads: what the derived metrics counted, and their totals across restarts. */
   private checkpoint: DerivedMetricsCheckpoint | null = null;
   private receivers: LineReceiver[] = [];
+  private pool: PipelinePool | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private server: HttpServer | null = null;
   private startedAt = Date.now();
@@ -118,16 +124,41 @@ export class Daemon implements StatusProvider {
     await this.startSinks(cfg);
     const router = new FanOutRouter(this.sinks, this.faults);
     const stages = this.createStages(cfg, this.positions);
+    // The built-in stages and the configured ones up to the first that must stay here run in the workers.
+    const resumeAt = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0) + workerStageCount(cfg.pipeline);
+    this.pool = cfg.workers.threads > 0 ? await this.startPool(cfg, resumeAt) : null;
     // Moving off Promtail: only at logship's first start, when no file has a position of its own.
     const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
       ? await (await import('./positions/promtail-import.ts')).PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
       : null;
     // Loaded with the first syslog source: the receiver brings net, tls and dgram.
     if (cfg.sources.some((s) => s.type === 'syslog')) this.syslogSource ??= (await import('./sources/syslog/syslog-source.ts')).SyslogSource;
-    this.createSources(cfg, { positions: this.positions, positionsExpireAfter: cfg.positions.expire_after, stages, router, promtail });
+    this.createSources(cfg, { positions: this.positions, positionsExpireAfter: cfg.positions.expire_after, stages, router, promtail, pool: this.pool, resumeAt });
     for (const s of this.sources) await s.start();
     this.running = true;
     log.info({ sources: this.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
+  }
+
+  /** Starts `workers.threads` pipeline workers running the stages before `resumeAt`. */
+  private async startPool(cfg: Config, resumeAt: number): Promise<PipelinePool> {
+    const builtins = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0);
+    const pool = new PipelinePool({
+      threads: cfg.workers.threads,
+      init: {
+        sources: cfg.sources.map((s) => ({ name: s.name, service: s.service ?? s.name, parser: s.parser, parserOptions: s.parser_options, labels: s.labels })),
+        classification: cfg.classification,
+        redaction: cfg.redaction,
+        stages: cfg.pipeline.slice(0, resumeAt - builtins).map(portableStage),
+        logLevel: this.log.level,
+      },
+      metrics: this.metrics,
+      log: this.log,
+      faults: this.faults,
+      // The pool logged why; the positions hold every line not yet acknowledged.
+      onFatal: () => process.exit(1),
+    });
+    await pool.start();
+    return pool;
   }
 
   /** Every 500 ms: counts the budget's backpressure seconds and flushes lines the receivers hold. */
@@ -189,7 +220,7 @@ export class Daemon implements StatusProvider {
     this.journalsNotStarted = [];
     this.receivers = [];
     const host = cfg.host ?? hostname();
-    for (const src of cfg.sources) {
+    for (const [index, src] of cfg.sources.entries()) {
       const why = src.type === 'journald' ? journalNotStartedReason(src) : null;
       if (src.type === 'journald' && why !== null) {
         this.log.info({ source: src.name, why }, 'journal source not started');
@@ -198,7 +229,7 @@ export class Daemon implements StatusProvider {
       }
       const processor = this.createProcessor(src, wiring);
       this.receivers.push(processor);
-      this.sources.push(this.createSource(src, { ...wiring, host, processor }));
+      this.sources.push(this.createSource(src, { ...wiring, host, processor, index }));
     }
   }
 
@@ -217,15 +248,17 @@ export class Daemon implements StatusProvider {
     });
   }
 
-  private createSource(src: SourceConfig, wiring: SourceWiring & { host: string; processor: LineProcessor }): FileSource | JournaldSource | SyslogSource {
+  private createSource(src: SourceConfig, wiring: SourceWiring & { host: string; processor: LineProcessor; index: number }): FileSource | JournaldSource | SyslogSource {
     const { metrics, log, budget } = this;
-    const { host, processor, positions, router, promtail } = wiring;
-    if (src.type === 'journald') return new JournaldSource(src, { host, receiver: processor, budget, positions, metrics, log });
-    if (src.type === 'syslog') return new this.syslogSource!(src, { host, receiver: processor, budget, metrics, log });
+    const { host, processor, positions, router, promtail, pool } = wiring;
+    // With workers: each file (each journal or syslog source) feeds one worker, whose records continue here.
+    const last = (): LineReceiver => pool === null ? processor : pool.feed({ source: wiring.index, target: processor, resumeAt: wiring.resumeAt, labels: { job: src.name, ...src.labels } });
+    if (src.type === 'journald') return new JournaldSource(src, { host, receiver: last(), budget, positions, metrics, log });
+    if (src.type === 'syslog') return new this.syslogSource!(src, { host, receiver: last(), budget, metrics, log });
     return new FileSource(src, {
       host,
       // Per file: container decode/rejoin → multiline → the source's shared processor.
-      receiverFor: (_info: SourceInfo) => createLineChain(src, processor, { metrics, log }),
+      receiverFor: (_info: SourceInfo) => createLineChain(src, last(), { metrics, log }),
       budget,
       // A drained backlog ships now instead of after the sinks' max_wait.
       onCaughtUp: () => router.caughtUp(),
@@ -247,7 +280,11 @@ export class Daemon implements StatusProvider {
     const readDeadline = Date.now() + this.cfg.shutdown.grace_period / 2;
     await Promise.all(this.sources.map((s) => s.stop(readDeadline)));
     for (const r of this.receivers) r.flush(true);
+    // Lines still in the workers come back (and go to the sinks) before the sinks drain.
+    await this.pool?.drain(readDeadline + (deadline - readDeadline) / 2);
     await Promise.all(this.sinks.map((s) => s.stop(deadline).catch((err: Error) => this.log.error({ err: err.message, sink: s.name }, 'sink stop failed'))));
+    await this.pool?.stop();
+    this.pool = null;
     await this.positions?.close();
     this.log.info('pipeline stopped; positions saved');
   }

@@ -11,6 +11,7 @@ import { memoryConfigSchema } from '../core/budget.ts';
 import { duration } from '../core/config-fields.ts';
 import { positionsConfigSchema } from '../positions/config.ts';
 import { serverConfigSchema } from '../server/config.ts';
+import { workersConfigSchema } from '../workers/config.ts';
 
 export const configSchema = z.strictObject({
   server: serverConfigSchema,
@@ -29,6 +30,8 @@ export const configSchema = z.strictObject({
   redaction: redactionConfigSchema,
   /** Built-in security and performance metrics on /metrics (see README "Derived metrics"). */
   derived_metrics: derivedMetricsSchema.default(DERIVED_METRICS_DEFAULTS),
+  /** Parse and run the stages on worker threads (README "Pipeline workers"); 0 threads: off. */
+  workers: workersConfigSchema,
   sinks: z.array(sinkSchema).min(1, { message: 'at least one sink is required' }),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();

@@ -139,6 +139,14 @@ export class LineProcessor implements LineReceiver {
     this.runStages(0, event);
   }
 
+  /**
+   * Continues an event parsed and staged elsewhere (a pipeline worker ran the stages before
+   * `from`) through the stages from `from` on, then to the router.
+   */
+  resume(from: number, event: LogEvent): void {
+    this.runStages(from, event);
+  }
+
   /** Runs `event` through the stages from index `from` on, then to the router. */
   private runStages(from: number, event: LogEvent | null): void {
     for (let i = from; i < this.stages.length && event !== null; i++) {

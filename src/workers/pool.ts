@@ -1,0 +1,352 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { LineReceiver, SourceLine } from '../core/line.ts';
+import { NO_ACK, type LogEvent, type LogRecord } from '../core/record.ts';
+import { VerbatimLine } from '../core/verbatim-line.ts';
+import type { RecordFaults } from '../self-metrics/faults.ts';
+import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import type { BatchResults, CounterDeltas, LineBatch, WorkerInit, WorkerMessage } from './protocol.ts';
+
+/** Lines per message at most (a read of 256 KiB of short lines is a few thousand). */
+const MAX_BATCH_LINES = 2048;
+/** A worker slot that crashes more often than this within CRASH_WINDOW_MS stops the daemon. */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
+
+/** Where a worker's records continue on the main thread: the source's LineProcessor. */
+export interface ResumeTarget {
+  resume(from: number, event: LogEvent): void;
+}
+
+export interface PoolOptions {
+  threads: number;
+  init: Omit<WorkerInit, 'incarnation'>;
+  metrics: MetricsRegistry;
+  log: Logger;
+  faults: RecordFaults;
+  /** A worker kept crashing (MAX_CRASHES within a minute): the pipeline cannot go on. */
+  onFatal(err: Error): void;
+  /** The worker's module; default pipeline-worker next to this one (see workerEntry). */
+  entry?: URL;
+}
+
+/**
+ * The worker's module: `pipeline-worker.js` next to this file in a build, `.ts` when the sources
+ * run directly. A bundled build must emit it as its own entry point beside this module.
+ */
+export function workerEntry(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './pipeline-worker.ts' : './pipeline-worker.js', import.meta.url);
+}
+
+interface PendingBatch {
+  id: number;
+  feed: WorkerFeed;
+  lines: SourceLine[];
+}
+
+/**
+ * The pipeline workers (config `workers.threads`) and what is in flight to them. Every file (every
+ * LineReceiver from feed()) posts to one worker, so its lines come back in the order read; the
+ * lines stay here with their acks until their records return, so acks, the byte budget and
+ * positions work exactly as on one thread (a position moves only when every sink acknowledged
+ * everything before it). A worker that dies is logged, counted and started again, and the batches
+ * it had not answered are sent to the new one; one that keeps dying stops the daemon (onFatal).
+ */
+export class PipelinePool {
+  private readonly slots: WorkerSlot[];
+  private readonly o: PoolOptions;
+  private nextSlot = 0;
+
+  constructor(o: PoolOptions) {
+    this.o = o;
+    const crashes = o.metrics.counter('logship_pipeline_worker_crashes_total', 'Pipeline worker threads that died (error or exit); each is started again and its unanswered lines re-sent.', ['worker']);
+    const slots: WorkerSlot[] = [];
+    for (let i = 0; i < o.threads; i++) slots.push(new WorkerSlot(i, o, () => crashes.inc({ worker: String(i) })));
+    this.slots = slots;
+    o.metrics.gauge('logship_pipeline_worker_lines_in_flight', 'Lines posted to the pipeline workers and not yet back (charged to the buffer budget like any line read).', [], function () {
+      this.set(slots.reduce((n, s) => n + s.linesInFlight, 0));
+    });
+  }
+
+  /** Starts every worker; rejects (naming the worker and why) when one cannot start. */
+  async start(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.start()));
+  }
+
+  /**
+   * The receiver of one file's lines (or one journal or syslog source's): its lines go to one
+   * worker (round robin over the feeds), its records to `target` from stage `resumeAt` on.
+   */
+  feed(o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string> }): LineReceiver {
+    const slot = this.slots[this.nextSlot++ % this.slots.length];
+    return new WorkerFeed(slot, o);
+  }
+
+  /** Waits until every line posted so far came back (and the workers' counts), or `deadline`. */
+  async drain(deadline: number): Promise<boolean> {
+    const all = Promise.all(this.slots.map((s) => s.drain())).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now()));
+    });
+    const ok = await Promise.race([all, late]);
+    clearTimeout(timer);
+    if (!ok) this.o.log.warn({ linesInFlight: this.slots.reduce((n, s) => n + s.linesInFlight, 0) }, 'pipeline workers did not answer every line before the deadline; those lines are re-read at the next start');
+    return ok;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.stop()));
+  }
+}
+
+/** One worker thread (restarted in place when it dies) and its batches in flight, oldest first. */
+class WorkerSlot {
+  private worker: Worker | null = null;
+  private readonly pending: PendingBatch[] = [];
+  private head = 0;
+  private seq = 0;
+  private incarnation = 0;
+  private stopping = false;
+  private lastError: Error | null = null;
+  private readonly crashTimes: number[] = [];
+  private drainWaiters: Array<() => void> = [];
+  linesInFlight = 0;
+  private readonly index: number;
+  private readonly o: PoolOptions;
+  private readonly counted: () => void;
+
+  constructor(index: number, o: PoolOptions, counted: () => void) {
+    this.index = index;
+    this.o = o;
+    this.counted = counted;
+  }
+
+  start(): Promise<void> {
+    const w = new Worker(this.o.entry ?? workerEntry(), { workerData: { ...this.o.init, incarnation: this.incarnation } satisfies WorkerInit, name: `logship-pipeline-${this.index}` });
+    this.worker = w;
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      w.on('message', (m: WorkerMessage) => {
+        if (ready) this.onMessage(m);
+        else if (m.t === 'ready') {
+          ready = true;
+          resolve();
+        }
+      });
+      w.on('error', (err) => {
+        if (ready) this.lastError = err as Error;
+        else reject(new Error(`pipeline worker ${this.index} could not start: ${(err as Error).message}`));
+      });
+      w.on('exit', (code) => {
+        if (ready) this.onExit(w, code);
+        else reject(new Error(`pipeline worker ${this.index} exited with code ${code} before it was ready`));
+      });
+    });
+  }
+
+  /** Posts `lines` (one read of one feed) to the worker; kept until its results are back. */
+  send(feed: WorkerFeed, lines: SourceLine[]): void {
+    const b: PendingBatch = { id: ++this.seq, feed, lines };
+    this.pending.push(b);
+    this.linesInFlight += lines.length;
+    this.post(b);
+  }
+
+  private post(b: PendingBatch): void {
+    this.worker?.postMessage(batchMessage(b));
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m.t) {
+      case 'results': {
+        const b = this.pending[this.head];
+        if (b === undefined || b.id !== m.id) throw new Error(`pipeline worker ${this.index} answered batch ${m.id}, expected ${b?.id}`);
+        this.pending[this.head++] = undefined as unknown as PendingBatch;
+        if (this.head === this.pending.length) {
+          this.pending.length = 0;
+          this.head = 0;
+        } else if (this.head > 1024) {
+          this.pending.splice(0, this.head);
+          this.head = 0;
+        }
+        this.linesInFlight -= b.lines.length;
+        b.feed.deliver(b.lines, m);
+        return;
+      }
+      case 'counts':
+        applyCounts(this.o.metrics, m);
+        return;
+      case 'fault':
+        this.o.faults.note(m.fault);
+        return;
+      case 'drained': {
+        const w = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const r of w) r();
+        return;
+      }
+      case 'ready':
+        return;
+    }
+  }
+
+  private onExit(w: Worker, code: number): void {
+    if (w !== this.worker || this.stopping) return;
+    this.worker = null;
+    const now = Date.now();
+    this.crashTimes.push(now);
+    while (this.crashTimes.length > 0 && now - this.crashTimes[0] > CRASH_WINDOW_MS) this.crashTimes.shift();
+    this.counted();
+    const why = this.lastError ? `${this.lastError.name}: ${this.lastError.message}` : `exit code ${code}`;
+    this.lastError = null;
+    const unanswered = this.pending.length - this.head;
+    if (this.crashTimes.length > MAX_CRASHES) {
+      this.o.log.fatal({ worker: this.index, error: why, crashes: this.crashTimes.length, linesInFlight: this.linesInFlight }, `pipeline worker ${this.index} died ${this.crashTimes.length} times within ${CRASH_WINDOW_MS / 1000}s; stopping (unacknowledged lines keep their positions and are read again at the next start)`);
+      this.o.onFatal(new Error(`pipeline worker ${this.index} keeps dying: ${why}`));
+      return;
+    }
+    this.o.log.error({ worker: this.index, error: why, batchesResent: unanswered, linesResent: this.linesInFlight }, `pipeline worker ${this.index} died (${why}); starting it again and re-sending the lines it had not answered`);
+    this.incarnation++;
+    this.start().then(() => {}, (err: Error) => {
+      this.o.log.fatal({ worker: this.index, error: err.message }, 'pipeline worker could not be started again; stopping');
+      this.o.onFatal(err);
+    });
+    for (let i = this.head; i < this.pending.length; i++) this.post(this.pending[i]);
+    if (this.drainWaiters.length > 0) (this.worker as Worker | null)?.postMessage({ t: 'drain' });
+  }
+
+  drain(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      if (this.worker === null) return;
+      this.worker.postMessage({ t: 'drain' });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const w = this.worker;
+    this.worker = null;
+    if (w !== null) await w.terminate();
+  }
+}
+
+function batchMessage(b: PendingBatch): LineBatch {
+  const lines = b.lines;
+  const n = lines.length;
+  const texts = new Array<string>(n);
+  const readTimes = new Float64Array(n);
+  const offsets = new Float64Array(n);
+  const truncated = new Uint8Array(n);
+  let runtimeTimestamps: Array<string | undefined> | null = null;
+  let transports: LineBatch['transports'] = null;
+  const info = lines[0].source;
+  let shared = true;
+  for (let i = 0; i < n; i++) {
+    const l = lines[i];
+    texts[i] = l.text;
+    readTimes[i] = l.readTime;
+    offsets[i] = l.offset ?? NaN;
+    truncated[i] = l.truncated ? 1 : 0;
+    if (l.source !== info) shared = false;
+    if (l.runtimeTimestamp !== undefined) (runtimeTimestamps ??= new Array<string | undefined>(n))[i] = l.runtimeTimestamp;
+    if (l.transport !== undefined) (transports ??= new Array(n))[i] = l.transport;
+  }
+  return { t: 'lines', id: b.id, source: b.feed.source, info: shared ? info : null, infos: shared ? null : lines.map((l) => l.source), texts, readTimes, offsets, truncated, runtimeTimestamps, transports };
+}
+
+function applyCounts(metrics: MetricsRegistry, m: CounterDeltas): void {
+  for (const f of m.families) {
+    const c = metrics.counter(f.name, f.help, f.labelNames);
+    for (const s of f.series) c.inc(s.labels, s.delta);
+  }
+}
+
+/**
+ * One file's (or one source's) lines on their way to a worker: the lines of one read (everything
+ * received before the reader yields) go as one message; their records come back to deliver().
+ */
+class WorkerFeed implements LineReceiver {
+  readonly source: number;
+  private lines: SourceLine[] = [];
+  private scheduled = false;
+  private readonly slot: WorkerSlot;
+  private readonly target: ResumeTarget;
+  private readonly resumeAt: number;
+  private readonly labels: Record<string, string>;
+  private readonly postLater = () => this.post();
+
+  constructor(slot: WorkerSlot, o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string> }) {
+    this.slot = slot;
+    this.source = o.source;
+    this.target = o.target;
+    this.resumeAt = o.resumeAt;
+    this.labels = o.labels;
+  }
+
+  receive(line: SourceLine): void {
+    this.lines.push(line);
+    if (this.lines.length >= MAX_BATCH_LINES) this.post();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.postLater);
+    }
+  }
+
+  flush(): void {
+    this.post();
+  }
+
+  private post(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const lines = this.lines;
+    this.lines = [];
+    this.slot.send(this, lines);
+  }
+
+  /** The records of `lines`, back from the worker, in order: acks re-attached, on to the main-thread stages. */
+  deliver(lines: SourceLine[], r: BatchResults): void {
+    const n = r.line.length;
+    let o = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      const first = o;
+      let own = 0;
+      while (o < n && r.line[o] === i) {
+        own += r.own[o];
+        o++;
+      }
+      // no record of its own: a stage dropped it (counted there); else one reference per record
+      if (own === 0) line.ack.release();
+      else if (own > 1) line.ack.retain(own - 1);
+      for (let k = first; k < o; k++) this.target.resume(this.resumeAt, this.event(line, r, k));
+    }
+  }
+
+  private event(line: SourceLine, r: BatchResults, k: number): LogEvent {
+    const json = r.json[k];
+    const record = JSON.parse(json) as LogRecord;
+    let verbatim: VerbatimLine | undefined;
+    if (r.sourceStripped[k] === 1) {
+      record.source = line.source;
+      // the text is exactly the record without `source`: sinks ship it as it is
+      verbatim = VerbatimLine.capture(json, record);
+    }
+    const own = r.own[k] === 1;
+    const offset = r.offset[k];
+    const ptText = r.parsedTimeText[k];
+    return {
+      record,
+      labels: r.labels[k] ?? { ...this.labels },
+      ack: own ? line.ack : NO_ACK,
+      verbatim,
+      truncated: own ? line.truncated : undefined,
+      size: r.size[k],
+      offset: Number.isNaN(offset) ? undefined : offset,
+      parsedTimeMs: r.parsedTimeMs[k],
+      parsedTimeText: ptText === null ? record.timestamp : ptText,
+    };
+  }
+}

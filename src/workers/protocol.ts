@@ -1,0 +1,85 @@
+import type { RecordFault } from '../core/status.ts';
+import type { SourceInfo } from '../core/record.ts';
+import type { TransportFields } from '../core/line.ts';
+import type { ClassificationConfig } from '../pipeline/classify.ts';
+import type { RedactionConfig } from '../pipeline/redact.ts';
+
+/**
+ * The messages between the main thread and a pipeline worker. What crosses is what the other side
+ * cannot have already: line texts go out one message per read (not per line), records come back
+ * as their JSON text (the main thread parses it once and sinks ship those bytes), and acks never
+ * cross: the main thread keeps each batch's lines (with their acks) until its results return.
+ */
+
+/** What a worker needs to build every source's parser and the stages it runs (workerData). */
+export interface WorkerInit {
+  sources: Array<{ name: string; service: string; parser: string; parserOptions: unknown; labels: Record<string, string> }>;
+  classification: ClassificationConfig;
+  redaction: RedactionConfig;
+  /** The configured `pipeline` stages the worker runs (a prefix), match selectors as their text. */
+  stages: unknown[];
+  logLevel: string;
+  /** How many times this worker slot was started before (for logs). */
+  incarnation: number;
+}
+
+/** Main → worker: the lines of one read of one file (or one source's messages), in order. */
+export interface LineBatch {
+  t: 'lines';
+  id: number;
+  /** Index into WorkerInit.sources. */
+  source: number;
+  /** Every line's SourceInfo when they share it (the usual case), else `infos`. */
+  info: SourceInfo | null;
+  infos: SourceInfo[] | null;
+  texts: string[];
+  readTimes: Float64Array;
+  /** NaN: no offset. */
+  offsets: Float64Array;
+  truncated: Uint8Array;
+  /** Only when a line has one (container runtimes, the journal). */
+  runtimeTimestamps: Array<string | undefined> | null;
+  transports: Array<TransportFields | undefined> | null;
+}
+
+/** Main → worker: answer with `drained` once every batch posted before it is answered. */
+export interface DrainRequest {
+  t: 'drain';
+}
+
+/**
+ * Worker → main: the events a batch became, in order. Output k came from line `line[k]`; `own[k]`
+ * is 1 when it carries that line's ack (0: a stage emitted it, it covers no bytes). A line with no
+ * output of its own was dropped by a stage (counted in the worker).
+ */
+export interface BatchResults {
+  t: 'results';
+  id: number;
+  line: Int32Array;
+  own: Uint8Array;
+  /** The record as JSON without `source` when `sourceStripped[k]` (re-attached from the line), else with it. */
+  json: string[];
+  sourceStripped: Uint8Array;
+  /** null: the source's static labels, unchanged. */
+  labels: Array<Record<string, string> | null>;
+  size: Float64Array;
+  offset: Float64Array;
+  parsedTimeMs: Float64Array;
+  /** null: the record's own timestamp text; undefined: none. */
+  parsedTimeText: Array<string | null | undefined>;
+}
+
+/** Worker → main: counter increments since the last such message, exact. */
+export interface CounterDeltas {
+  t: 'counts';
+  families: Array<{ name: string; help: string; labelNames: string[]; series: Array<{ labels: Record<string, string>; delta: number }> }>;
+}
+
+export type WorkerMessage =
+  | { t: 'ready' }
+  | { t: 'drained' }
+  | { t: 'fault'; fault: Omit<RecordFault, 'at'> }
+  | BatchResults
+  | CounterDeltas;
+
+export type MainMessage = LineBatch | DrainRequest;

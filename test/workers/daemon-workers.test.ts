@@ -1,0 +1,217 @@
+import t from 'tap';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DaemonProcess, freePort, graceForLateEvents, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
+import { appendSeq, config, emptyAppLog, seqLine, shippedSeqs, summarize } from '../sources/cli-support.ts';
+
+/**
+ * `workers.threads` through the real daemon: real worker threads, real files, the file sink.
+ * The option changes where lines are parsed, never what ships, what is counted, or when a
+ * position moves.
+ */
+
+type Rec = { message: string; timestamp: string; source: { file: string }; metadata?: Record<string, unknown> };
+
+/** Platform request lines, failed logins from one address (a brute-force detection), a secret, text. */
+function corpusLine(file: number, i: number): string {
+  const ts = new Date(Date.UTC(2026, 11, 4, 10, 0, 0) + i * 7 + file).toISOString();
+  switch (i % 5) {
+    case 0:
+      return JSON.stringify({ timestamp: ts, level: 'INFO', service: `svc${file}`, message: 'Request completed', trace_id: `t${i}`, duration: (i % 97) / 100, metadata: { method: i % 2 ? 'GET' : 'POST', route: '/api/users/:id', path: `/api/users/${i}`, status_code: [200, 201, 404, 500][i % 4], response_size: i } });
+    case 1:
+      return JSON.stringify({ timestamp: ts, level: 'WARN', service: 'auth', message: 'Login failed: invalid password', user_id: `u${i % 3}`, ip_address: '203.0.113.7', event_type: 'security', action: 'failed_login' });
+    case 2:
+      return JSON.stringify({ timestamp: ts, level: 'ERROR', service: 'pay', message: `charge failed password=hunter${i} card 4111 1111 1111 1111`, metadata: { attempt: i } });
+    case 3:
+      return `${ts} INFO worker[${file}] processed job ${i} in ${i % 50}ms`;
+    default:
+      return JSON.stringify({ timestamp: ts, level: 'DEBUG', message: `plain ${i}`, seq: i });
+  }
+}
+
+function writeCorpus(dir: string, files: number, lines: number): void {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  for (let f = 0; f < files; f++) {
+    let s = '';
+    for (let i = 0; i < lines; i++) s += corpusLine(f, i) + '\n';
+    writeFileSync(join(dir, 'logs', `f${f}.log`), s);
+  }
+}
+
+/** /metrics lines that count what was shipped and derived (not timings, memory or the workers' own). */
+function countedSeries(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'))
+    .filter((l) => !/^(process_|nodejs_|logship_)/.test(l) || /^logship_(records_total|records_dropped_total|parse_errors_total|parse_fallback_total|redactions_total|record_faults_total)\b/.test(l))
+    .filter((l) => !/_(seconds|bytes)(_bucket|_sum|_count)?\{/.test(l) || /^http_request_duration_seconds/.test(l))
+    .sort();
+}
+
+async function runOnce(teardown: (fn: () => unknown) => void, dir: string, threads: number, expected: number): Promise<{ records: Rec[]; metrics: string[]; exit: number | null }> {
+  const port = await freePort();
+  const data = join(dir, `data-${threads}`);
+  const cfg = join(dir, `logship-${threads}.yaml`);
+  writeFileSync(cfg, `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${data}/positions.json" }
+host: test-host
+sources:
+  - { name: app, paths: ["${dir}/logs/*.log"], start_at: beginning, parser: auto }
+sinks:
+  - { type: file, path: "${data}/shipped.ndjson", fsync: false }
+workers: { threads: ${threads} }
+`);
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const out = join(data, 'shipped.ndjson');
+  await waitFor(`${expected} records (threads ${threads})`, () => readNdjson(out).length >= expected, 120_000, 200);
+  await graceForLateEvents(300);
+  const records = readNdjson<Rec>(out);
+  // the workers' counts follow their records within 200 ms: read until two reads agree
+  let metrics: string[] = [];
+  await waitFor('settled /metrics', async () => {
+    const now = countedSeries(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const same = JSON.stringify(now) === JSON.stringify(metrics) && now.includes(`logship_records_total{source="app"} ${expected}`);
+    metrics = now;
+    return same;
+  }, 30_000, 400);
+  return { records, metrics, exit: (await d.kill('SIGTERM')).code };
+}
+
+/** Records per file, in shipped order; a read-time timestamp (a line without one) blanked. */
+function perFile(records: Rec[]): Map<string, unknown[]> {
+  const m = new Map<string, unknown[]>();
+  for (const r of records) {
+    const x = { ...r } as Rec;
+    if (x.metadata?.timestamp_source === 'read_time') x.timestamp = '(read time)';
+    const f = r.source?.file ?? '(none)';
+    if (!m.has(f)) m.set(f, []);
+    m.get(f)!.push(x);
+  }
+  return m;
+}
+
+t.test('threads 2 vs off: the same records per file in the same order, and the same counts on /metrics', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir('logship-workers-');
+  const files = 4;
+  const lines = 2500;
+  writeCorpus(dir, files, lines);
+  const off = await runOnce((fn) => t.teardown(fn), dir, 0, files * lines);
+  const on = await runOnce((fn) => t.teardown(fn), dir, 2, files * lines);
+  t.same([off.exit, on.exit], [0, 0], 'both stop cleanly');
+  t.equal(on.records.length, off.records.length, `as many records (${off.records.length}, brute-force detections included)`);
+  const a = perFile(off.records);
+  const b = perFile(on.records);
+  t.same([...b.keys()].sort(), [...a.keys()].sort(), 'the same files');
+  for (const [f, recs] of a) t.same(b.get(f), recs, `${f}: identical records in identical order`);
+  t.ok(off.metrics.some((l) => l.startsWith('http_requests_total')) && off.metrics.some((l) => l.startsWith('logship_redactions_total')), 'the comparison covers derived and stage counters');
+  t.same(on.metrics, off.metrics, 'identical derived metrics and record counters');
+});
+
+t.test('2 workers, 6 files written while running: every file\'s lines ship in the order written, none lost, none twice', { timeout: 300_000 }, async (t) => {
+  const { dir, port } = await emptyAppLog();
+  const files = Array.from({ length: 6 }, (_, f) => join(dir, 'logs', `s${f}.log`));
+  for (const f of files) writeFileSync(f, '');
+  const cfg = await writeConfig(dir, config(dir, port, { paths: [`${dir}/logs/s*.log`], extra: 'workers: { threads: 2 }' }));
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const per = 4000;
+  for (let c = 0; c < per; c += 500) {
+    for (const f of files) appendSeq(f, c, 500);
+    await sleep(20);
+  }
+  const out = join(dir, 'data', 'shipped.ndjson');
+  await waitFor('every line', () => readNdjson(out).length >= files.length * per, 120_000, 200);
+  await graceForLateEvents(300);
+  const recs = readNdjson<{ source: { file: string }; metadata: { seq: number } }>(out);
+  t.equal(recs.length, files.length * per, 'no line twice');
+  for (const f of files) {
+    const seqs = recs.filter((r) => r.source.file === f).map((r) => r.metadata.seq);
+    t.same(seqs, Array.from({ length: per }, (_, i) => i), `${f}: every line, in the order written`);
+  }
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('SIGKILL 3 times during a 60,000-line ingest with 2 workers: 0 missing; positions only move past acknowledged lines', { timeout: 300_000 }, async (t) => {
+  const { dir, log, port } = await emptyAppLog();
+  const cfg = await writeConfig(dir, config(dir, port, { budget: '1MiB', extra: 'workers: { threads: 2 }' }));
+  const out = join(dir, 'data', 'shipped.ndjson');
+  const total = 60_000;
+  const chunk = 1000;
+  let d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const killAt = new Set([12, 31, 47]);
+  for (let c = 0; c < total / chunk; c++) {
+    appendSeq(log, c * chunk, chunk);
+    await sleep(5);
+    if (killAt.has(c)) {
+      await sleep(50 * (c % 4));
+      await d.kill('SIGKILL');
+      // the committed offset never passes a line the sink does not hold
+      const posFile = join(dir, 'data', 'positions.json');
+      const pos = (existsSync(posFile) ? JSON.parse(readFileSync(posFile, 'utf8')) : { files: {} }) as { files: Record<string, { offset: number }> };
+      const committedLines = readFileSync(log).subarray(0, Object.values(pos.files)[0]?.offset ?? 0).toString().split('\n').length - 1;
+      const shipped = shippedSeqs(out).counts;
+      const missing = Array.from({ length: committedLines }, (_, i) => i).filter((i) => !shipped.has(i));
+      t.same(missing.slice(0, 5), [], `kill at chunk ${c}: every one of the ${committedLines} committed lines is in the sink`);
+      d = new DaemonProcess(['run', '--config', cfg]);
+      await d.waitHttp(port);
+    }
+  }
+  await waitFor('all lines', () => shippedSeqs(out).counts.size >= total, 120_000, 250);
+  await graceForLateEvents(500);
+  const s = summarize(shippedSeqs(out), total);
+  t.equal(s.missing.length, 0, `missing ${s.missing.length}`);
+  t.equal(s.extra, 0);
+  t.comment(`duplicates after 3 kills: ${s.duplicates} (re-sent unacknowledged windows; budget 1 MiB ≈ ${Math.round(1024 * 1024 / seqLine(0).length)} lines)`);
+  t.ok(statSync(out).size > 0);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('hostile lines in a worker affect those lines only: every normal line once, faults counted on the main thread', { timeout: 120_000 }, async (t) => {
+  const { dir, log, port } = await emptyAppLog();
+  const cfg = await writeConfig(dir, config(dir, port, { extra: 'workers: { threads: 1 }' }));
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const deep = '{"a":'.repeat(40_000) + '1' + '}'.repeat(40_000);
+  const hostile = [deep, '{"level":"info","msg":' + '['.repeat(5000) + ']'.repeat(5000) + '}', '{"__proto__":{"polluted":true},"msg":"proto"}', '{"n":1e999,"z":-0}', '\u0000\ud800 not json {', '{"msg":"x"'];
+  let body = '';
+  let normal = 0;
+  for (let i = 0; i < 200; i++) {
+    body += `{"level":"info","msg":"between ${normal}","seq":${normal}}\n`;
+    normal++;
+    if (i % 30 === 0) body += hostile[(i / 30) % hostile.length] + '\n';
+  }
+  writeFileSync(log, body);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  const expected = normal + 7;
+  await waitFor('every line', () => readNdjson(out).length >= expected, 60_000, 200);
+  await graceForLateEvents(300);
+  const recs = readNdjson<{ message: string; metadata?: { seq?: number } }>(out);
+  t.equal(recs.length, expected, 'every line shipped once (hostile ones as text or as what they parse to)');
+  const seqs = recs.map((r) => r.metadata?.seq).filter((s) => typeof s === 'number');
+  t.same(seqs, Array.from({ length: normal }, (_, i) => i), 'every normal line, in order');
+  const metrics = await waitFor('the too-deep fault on /metrics', async () => {
+    const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return /logship_record_faults_total\{kind="parse",where="json",reason="too_deep",outcome="shipped_as_text"\} [1-9]/.test(m) ? m : null;
+  }, 10_000, 200);
+  t.match(metrics, /logship_parse_errors_total\{parser="json",reason="too_deep"\} [1-9]/, 'the worker\'s parse errors are counted on the main registry');
+  const status = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json() as { faults: { total: number } };
+  t.ok(status.faults.total >= 1, 'listed on the status page');
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('an invalid workers section fails validation naming the key', async (t) => {
+  const dir = tempDir();
+  for (const [value, why] of [['-1', /workers\.threads/], ['two', /workers\.threads/], ['{ threads: 1, queue: 3 }', /workers/]] as const) {
+    const cfg = await writeConfig(dir, `sources: [{ name: a, paths: [/x] }]\nsinks: [{ type: stdout }]\nworkers: ${value.startsWith('{') ? value : `{ threads: ${value} }`}\n`);
+    const r = await runCli(['validate', '--config', cfg]);
+    t.equal(r.code, 2, `workers ${value}: exit 2`);
+    t.match(r.stderr + r.stdout, why, `workers ${value}: names the key`);
+  }
+  const ok = await writeConfig(dir, 'sources: [{ name: a, paths: [/x] }]\nsinks: [{ type: stdout }]\nworkers: { threads: 2 }\n');
+  t.equal((await runCli(['validate', '--config', ok])).code, 0);
+});
