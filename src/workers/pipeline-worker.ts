@@ -41,6 +41,9 @@ class Collector {
   source = 0;
   private r: BatchResults = Collector.empty(0);
   private n = 0;
+  /** The outputs' JSON texts so far, joined once at finish(). */
+  private readonly texts: string[] = [];
+  private chars = 0;
   private readonly faults: RecordFaults;
 
   constructor(init: WorkerInit, faults: RecordFaults) {
@@ -49,13 +52,15 @@ class Collector {
   }
 
   private static empty(id: number): BatchResults {
-    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: [], sourceStripped: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
+    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: '', jsonEnd: new Int32Array(16), sourceStripped: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
   }
 
   begin(id: number, lines: number): void {
     this.r = Collector.empty(id);
     this.grow(lines);
     this.n = 0;
+    this.texts.length = 0;
+    this.chars = 0;
   }
 
   private grow(min: number): void {
@@ -69,6 +74,7 @@ class Collector {
     };
     r.line = g(r.line, Int32Array);
     r.own = g(r.own, Uint8Array);
+    r.jsonEnd = g(r.jsonEnd, Int32Array);
     r.sourceStripped = g(r.sourceStripped, Uint8Array);
     r.size = g(r.size, Float64Array);
     r.offset = g(r.offset, Float64Array);
@@ -84,7 +90,10 @@ class Collector {
     r.line[k] = this.lineIndex;
     r.own[k] = event.ack === this.lineAck ? 1 : 0;
     r.sourceStripped[k] = strip ? 1 : 0;
-    r.json.push(this.json(event, strip));
+    const json = this.json(event, strip);
+    this.texts.push(json);
+    this.chars += json.length;
+    r.jsonEnd[k] = this.chars;
     r.labels.push(sameLabels(event.labels, this.staticLabels[this.source]) ? null : event.labels);
     r.size[k] = event.size;
     r.offset[k] = event.offset ?? NaN;
@@ -120,6 +129,9 @@ class Collector {
     const n = this.n;
     r.line = r.line.slice(0, n);
     r.own = r.own.slice(0, n);
+    r.jsonEnd = r.jsonEnd.slice(0, n);
+    r.json = this.texts.join('');
+    this.texts.length = 0;
     r.sourceStripped = r.sourceStripped.slice(0, n);
     r.size = r.size.slice(0, n);
     r.offset = r.offset.slice(0, n);

@@ -57,8 +57,13 @@ export interface BatchResults {
   id: number;
   line: Int32Array;
   own: Uint8Array;
-  /** The record as JSON without `source` when `sourceStripped[k]` (re-attached from the line), else with it. */
-  json: string[];
+  /**
+   * Every output's record as JSON, one after the other in one string (one copy across threads, not
+   * one per record): output k's is `json.slice(jsonEnd[k - 1] ?? 0, jsonEnd[k])`, without `source`
+   * when `sourceStripped[k]` (re-attached from the line), else with it.
+   */
+  json: string;
+  jsonEnd: Int32Array;
   sourceStripped: Uint8Array;
   /** null: the source's static labels, unchanged. */
   labels: Array<Record<string, string> | null>;
