@@ -4,7 +4,7 @@ import { plainRecord } from '../parse/normalize.ts';
 import { TimeReader } from '../parse/time.ts';
 import type { ParseContext, Parser } from '../parse/types.ts';
 import type { LogEvent, LogRecord, SourceInfo } from '../core/record.ts';
-import { VerbatimLine } from '../core/verbatim-line.ts';
+import { SnapshotPool, VerbatimLine } from '../core/verbatim-line.ts';
 import type { LineReceiver, SourceLine, TransportFields } from '../core/line.ts';
 import type { Stage } from '../core/stage.ts';
 import { RecordFaults } from '../self-metrics/faults.ts';
@@ -37,6 +37,8 @@ export class LineProcessor implements LineReceiver {
   private readonly ctx: ParseContext;
   /** For the records this processor makes itself (a line nested too deep ships as its text). */
   private readonly time = new TimeReader();
+  /** Snapshot arrays of verbatim lines, given back when the router seals them (VerbatimLine). */
+  private readonly snapshots = new SnapshotPool();
   /** The source's service (config `service`, else its name); a line's transport may name its own. */
   private readonly service: string;
   private readonly linesProcessed;
@@ -124,7 +126,7 @@ export class LineProcessor implements LineReceiver {
       let verbatim: VerbatimLine | undefined;
       if (transport !== undefined) applyTransportFields(record, transport);
       if (line.truncated) (record.metadata ??= {}).truncated = true;
-      else if (ctx.verbatim && transport === undefined) verbatim = VerbatimLine.capture(line.text, record);
+      else if (ctx.verbatim && transport === undefined) verbatim = VerbatimLine.capture(line.text, record, this.snapshots);
       event = { record, labels: { ...this.staticLabels }, ack: line.ack, verbatim, truncated: line.truncated, size: line.text.length, offset: line.offset, parsedTimeMs: ctx.timestampMs, parsedTimeText: ctx.timestampText };
     } catch (err) {
       // Parsers must not throw; if one does, the line still ships as plain text.

@@ -19,6 +19,8 @@ export class FanOutRouter implements EventRouter {
 
   route(event: LogEvent): void {
     const sinks = this.sinks;
+    // the stages are done with the record: its line is compared once, for every sink
+    event.verbatim?.seal(event.record);
     event.ack.retain(sinks.length);
     for (let i = 0; i < sinks.length; i++) {
       try {

@@ -17,7 +17,8 @@ import { FileSink } from '../../src/sinks/file.ts';
 import { lokiSinkSchema } from '../../src/sinks/loki/config.ts';
 import { LokiSink } from '../../src/sinks/loki/sink.ts';
 import type { Sink } from '../../src/core/sink.ts';
-import { VerbatimLine } from '../../src/core/verbatim-line.ts';
+import { SnapshotPool, VerbatimLine } from '../../src/core/verbatim-line.ts';
+import { FanOutRouter } from '../../src/pipeline/router.ts';
 import { EsServer } from '../servers/es-server.ts';
 import { LokiTestServer } from '../servers/loki-server.ts';
 import { tempDir, waitFor } from '../support/daemon.ts';
@@ -76,7 +77,10 @@ const forgetful: Stage = {
   },
 };
 
-t.test('a stage that changes the record or labels the naive way: every sink ships the change', async (t) => {
+/** Hands every event to the sinks the way the daemon does (FanOutRouter: the line is sealed first), or straight (never sealed). */
+const ROUTERS = ['the daemon\'s router', 'straight to the sinks'] as const;
+
+for (const routerKind of ROUTERS) t.test(`a stage that changes the record or labels the naive way: every sink ships the change (${routerKind})`, async (t) => {
   const loki = new LokiTestServer();
   await loki.start();
   const es = new EsServer();
@@ -97,10 +101,11 @@ t.test('a stage that changes the record or labels the naive way: every sink ship
   });
 
   const shipped: LogEvent[] = [];
+  const recorder = { name: 'recorder', write: (e: LogEvent) => { shipped.push(e); e.ack.release(); } } as unknown as Sink;
   const stages = [...createBuiltinStages({ classification: classificationConfigSchema.parse({}), redaction: redactionConfigSchema.parse({}) }, { log, metrics }), forgetful];
   const processor = new LineProcessor({
     sourceName: 'app', service: 'app', parserName: 'json', parser: createParser('json', { timezone: 'UTC', client_error_level: 'WARN' }), stages,
-    router: { route: (e) => { shipped.push(e); for (const s of sinks) s.write(e); } }, labels: { job: 'app' }, metrics, log,
+    router: routerKind === ROUTERS[0] ? new FanOutRouter([recorder, ...sinks]) : { route: (e) => { shipped.push(e); for (const s of sinks) s.write(e); } }, labels: { job: 'app' }, metrics, log,
   });
   const messages = Object.keys(CHANGES);
   for (const m of messages) processor.receive({ text: line(m), ack: NO_ACK, truncated: false, source, readTime: READ });
@@ -164,10 +169,21 @@ t.test('VerbatimLine: any change the record went through shows', async (t) => {
     ['keys appended', (r) => { r.event_type = 'security'; r.skip = undefined; r.action = 'x"y'; }, ',"event_type":"security","action":"x\\"y"'],
     ['a same object with the same contents', (r) => { r.metadata = { a: [1, { b: 'c' }], z: null }; }, ''],
   ];
+  // A pool whose spare array last held a longer snapshot: what lies past the new END is never read.
+  const pool = new SnapshotPool();
+  const long = { ...fresh(), extra: { a: [1, 2, 3], b: 'x' }, more: 'y' };
+  VerbatimLine.capture(JSON.stringify(long), long, pool)!.seal(long);
   for (const [name, change, want] of cases) {
     const r = fresh();
     change(r);
     t.equal(v.additions(r), want, name);
+    // sealed (as the daemon's router does before the sinks write), from a pooled array
+    const r2 = fresh();
+    const sealed = VerbatimLine.capture(text, r2, pool)!;
+    change(r2);
+    sealed.seal(r2);
+    t.equal(sealed.additions(r2), want, `${name} (sealed)`);
+    t.equal(sealed.additions(fresh()), null, `${name}: sealed for its record only`);
   }
   t.equal(VerbatimLine.capture('{}', { a: JSON.parse('['.repeat(18) + '1' + ']'.repeat(18)) }), undefined, 'too deep: not kept');
 });
