@@ -96,8 +96,8 @@ export interface LogEvent {
    * The line the record was parsed from, when it was exactly the record minus `source` (a JSON
    * line in the shared schema: nothing renamed, converted, moved or added). Sinks ship its bytes
    * instead of serializing the record only while the record provably still is that line
-   * (VerbatimLine.additions checks at shipping time), so a stage changes the record as it likes
-   * and never has to touch this.
+   * (compared when the router hands the event to the sinks: VerbatimLine.seal), so a stage
+   * changes the record as it likes and never has to touch this.
    */
   readonly verbatim?: VerbatimLine;
   /** Set when the line was cut at max_line_bytes. */
