@@ -3,8 +3,10 @@
 #   docker build -t logship:0.1.0 .
 #   docker run -d --name logship -v logship-state:/var/lib/logship \
 #     -v /var/log:/var/log:ro -e LOKI_URL=http://loki:3100 -p 127.0.0.1:9711:9711 logship:0.1.0
-# Three stages: `build` compiles with the dev dependencies, `deps` installs the production
-# dependencies only (from the lockfile), and the final stage gets just those two results.
+# Three stages: `build` compiles and bundles with the dev dependencies, `deps` installs the
+# production dependencies only (from the lockfile), and the final stage gets just those two results.
+# The entrypoint is the esbuild bundle (dist/bundle/cli.js, scripts/bundle.ts): one start-up reads
+# ~20 files instead of ~390 modules; node_modules is there for snappy's native addon.
 
 # Pinned to an exact Node 24 LTS release; bump deliberately (and rebuild for Debian security fixes).
 FROM node:24.21.0-bookworm-slim AS base
@@ -12,13 +14,15 @@ WORKDIR /opt/logship
 
 FROM base AS build
 COPY package.json package-lock.json ./
-# --ignore-scripts: no install script of any dependency runs; the compiler needs none (the
-# `node` devDependency's download is for npm scripts on older hosts, not for this image).
+# --ignore-scripts: no install script of any dependency runs; the compiler and the bundler need
+# none (esbuild's binary comes in its platform package; the `node` devDependency's download is for
+# npm scripts on older hosts, not for this image).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY parsers ./parsers
-RUN node node_modules/typescript/bin/tsc -p tsconfig.json
+COPY scripts ./scripts
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/bundle.ts
 
 FROM base AS deps
 COPY package.json package-lock.json ./
@@ -33,12 +37,13 @@ ENV NODE_ENV=production \
 COPY package.json ./
 COPY config ./config
 COPY --from=deps /opt/logship/node_modules ./node_modules
+COPY --from=build /opt/logship/dist/bundle ./dist/bundle
 COPY --from=build /opt/logship/dist/src ./dist/src
 COPY --from=build /opt/logship/dist/parsers ./dist/parsers
 # The state directory (positions, dead letters) is created owned by the service user before it
 # becomes a volume, so a fresh named volume inherits that ownership.
-RUN chmod 0755 dist/src/cli.js \
- && ln -s /opt/logship/dist/src/cli.js /usr/local/bin/logship \
+RUN chmod 0755 dist/bundle/cli.js \
+ && ln -s /opt/logship/dist/bundle/cli.js /usr/local/bin/logship \
  && mkdir -p /var/lib/logship /etc/logship \
  && chown 1000:1000 /var/lib/logship \
  && chmod 0750 /var/lib/logship
@@ -54,7 +59,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 STOPSIGNAL SIGTERM
 # The same V8 flags and malloc arenas as the CLI's shebang (see src/cli.ts): lower RSS.
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "--no-maglev", "/opt/logship/dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "--no-maglev", "/opt/logship/dist/bundle/cli.js"]
 # The embedded default config (LOKI_URL / ELASTICSEARCH_URL choose the sink); mount your own and
 # run `run --config /etc/logship/logship.yaml` instead.
 CMD ["run"]

@@ -1,5 +1,5 @@
 /**
- * Whole-daemon A/B between checkouts: each build's own `dist/src/cli.js`, launched with the flags
+ * Whole-daemon A/B between checkouts: each build's own CLI (its package.json `bin`), launched with the flags
  * of its own shebang, ships the same corpus into countsink; runs alternate between the builds so
  * that machine load falls on both alike. Prints lines per CPU-second per run and the median.
  *
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
 import { freePort, NODE24, startCountsink } from './receivers.ts';
-import { measure, type Shipper } from './shippers.ts';
+import { logshipBin, measure, type Shipper } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -54,7 +54,7 @@ sinks:
     url: ${receiver.url}${sinkExtra ? '\n    ' + sinkExtra : ''}
 `);
       const l = launchOf(root);
-      return spawn(NODE24, [...l.nodeArgs, join(root, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
+      return spawn(NODE24, [...l.nodeArgs, logshipBin(root), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
     },
   };
 }

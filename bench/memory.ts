@@ -4,6 +4,7 @@
  * `--node-flags "..."` replaces the flags for an A/B) and is measured from /proc:
  *
  *   npm run build && node bench/memory.ts [--only startup,throughput,backlog-files] [--rounds N]
+ *     [--builds /work/wt-base,/work/main]   (startup only: those checkouts' shipped CLIs, alternating)
  *     [--node-flags "--max-semi-space-size=8 ..."] [--lines N] [--corpus seed]
  *     [--backlog-mib N] [--files N] [--outage-s N]
  *
@@ -19,12 +20,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { lineGenerator, type CorpusKind } from './corpus.ts';
 import { ProcSampler, readProcStats } from './proc.ts';
 import { NODE24, ROOT, freePort, sleep, startCountsink, startLokiTestServer } from './receivers.ts';
-import { logshipLaunch } from './shippers.ts';
+import { logshipBin, logshipLaunch } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -37,15 +38,18 @@ const OUT = join(ROOT, 'bench', 'out');
 const budgetYaml = arg('budget') ? `memory: { max_buffer_bytes: ${arg('budget')} }\n` : '';
 mkdirSync(OUT, { recursive: true });
 
-function launch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
-  const l = logshipLaunch();
+function launch(root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const l = logshipLaunch(root);
   const flags = arg('node-flags');
   return flags === undefined ? l : { nodeArgs: flags.split(' ').filter(Boolean), env: l.env };
 }
 
-function spawnLogship(args: string[], env: NodeJS.ProcessEnv, cwd: string): ChildProcess {
-  const l = launch();
-  return spawn(NODE24, [...l.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...l.env, ...env }, cwd });
+/** `--builds dirA,dirB` (startup only): other checkouts, each run as it ships, rounds alternating. */
+const builds = arg('builds')?.split(',').filter(Boolean).map((b) => resolve(b)) ?? [ROOT];
+
+function spawnLogship(args: string[], env: NodeJS.ProcessEnv, cwd: string, root: string = ROOT): ChildProcess {
+  const l = launch(root);
+  return spawn(NODE24, [...l.nodeArgs, logshipBin(root), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...l.env, ...env }, cwd });
 }
 
 /** RssAnon and RssFile of a process (MiB). */
@@ -71,29 +75,39 @@ const out = (s: string) => {
 
 // ---------------------------------------------------------------------------------------------
 if (!only || only.has('startup')) {
-  out(`\n### startup (default config), ${rounds} rounds, node flags: ${launch().nodeArgs.join(' ')}\n`);
-  out('| round | ready after | CPU s at ready | RSS at ready | of which anon / file | peak RSS |');
-  out('|---|---:|---:|---:|---:|---:|');
+  const label = (root: string) => (builds.length > 1 ? `${basename(root)} ` : '');
+  out(`\n### startup (default config), ${rounds} rounds${builds.length > 1 ? ` alternating ${builds.join(' / ')}` : ''}, node flags: ${launch().nodeArgs.join(' ')}; load average at the start ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  out('| round | ready after | CPU s at ready | RSS at ready | of which anon / file | peak RSS | RSS 2 s later |');
+  out('|---|---:|---:|---:|---:|---:|---:|');
+  const rows = new Map<string, Array<{ ms: number; cpu: number; rss: number; later: number }>>(builds.map((b) => [b, []]));
   for (let round = 1; round <= rounds; round++) {
-    const work = mkdtempSync(join(tmpdir(), 'bench-startup-'));
-    const port = await freePort();
-    const t0 = performance.now();
-    const child = spawnLogship(['run', '--log-level', 'warn'], { LOGSHIP_LISTEN: `127.0.0.1:${port}`, LOGSHIP_DATA_DIR: join(work, 'data') }, work);
-    const deadline = t0 + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`logship exited ${child.exitCode} before /ready`);
-      const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (performance.now() > deadline) throw new Error('logship not ready within 60 s');
-      await sleep(5);
+    for (const root of round % 2 === 1 ? builds : [...builds].reverse()) {
+      const work = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+      const port = await freePort();
+      const t0 = performance.now();
+      const child = spawnLogship(['run', '--log-level', 'warn'], { LOGSHIP_LISTEN: `127.0.0.1:${port}`, LOGSHIP_DATA_DIR: join(work, 'data') }, work, root);
+      const deadline = t0 + 60_000;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`logship exited ${child.exitCode} before /ready`);
+        const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false);
+        if (ok) break;
+        if (performance.now() > deadline) throw new Error('logship not ready within 60 s');
+        await sleep(5);
+      }
+      const ms = performance.now() - t0;
+      const st = readProcStats(child.pid!)!;
+      const parts = rssParts(child.pid!);
+      // What stays resident once the start-up is over (the file sources' first scan, timers).
+      await sleep(2000);
+      const later = readProcStats(child.pid!)!;
+      rows.get(root)!.push({ ms, cpu: st.cpuSeconds, rss: st.rssBytes / MiB, later: later.rssBytes / MiB });
+      out(`| ${label(root)}${round} | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB | ${fmt(later.rssBytes / MiB, 1)} MiB |`);
+      await stop(child);
+      rmSync(work, { recursive: true, force: true });
     }
-    const ms = performance.now() - t0;
-    const st = readProcStats(child.pid!)!;
-    const parts = rssParts(child.pid!);
-    out(`| ${round} | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB |`);
-    await stop(child);
-    rmSync(work, { recursive: true, force: true });
   }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+  for (const [root, r] of rows) out(`| ${label(root)}median | ${fmt(median(r.map((x) => x.ms)))} ms | ${fmt(median(r.map((x) => x.cpu)), 2)} | ${fmt(median(r.map((x) => x.rss)), 1)} MiB | | | ${fmt(median(r.map((x) => x.later)), 1)} MiB |`);
   // The floor: Node itself serving one HTTP endpoint, same flags.
   const port = await freePort();
   const l = launch();
@@ -103,7 +117,7 @@ if (!only || only.has('startup')) {
   const ms = performance.now() - t0;
   const st = readProcStats(bare.pid!)!;
   const parts = rssParts(bare.pid!);
-  out(`| bare node + http server | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB |`);
+  out(`| bare node + http server | ${fmt(ms)} ms | ${fmt(st.cpuSeconds, 2)} | ${fmt(st.rssBytes / MiB, 1)} MiB | ${fmt(parts.anon, 1)} / ${fmt(parts.file, 1)} | ${fmt(st.peakRssBytes / MiB, 1)} MiB | |`);
   await stop(bare);
 }
 

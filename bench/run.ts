@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { JSON_CORPORA, writeCorpus, type CorpusKind } from './corpus.ts';
 import { readProcStats } from './proc.ts';
 import { NODE24, ROOT, freePort, sleep, startCountsink, startEsTestServer, startLokiTestServer, type Receiver } from './receivers.ts';
-import { MIXED_FILES, fluentBitMixedShipper, fluentBitShipper, logshipLaunch, logshipMixedShipper, logshipShipper, measure, peerAvailable, promtailMixedShipper, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
+import { MIXED_FILES, fluentBitMixedShipper, fluentBitShipper, logshipBin, logshipLaunch, logshipMixedShipper, logshipShipper, measure, peerAvailable, promtailMixedShipper, promtailShipper, type ShipperRun, type Shipper } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -132,7 +132,7 @@ if (!only || only.has('idle')) {
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\nsources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
   const launch = logshipLaunch();
-  const child = spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore', env: launch.env });
+  const child = spawn(NODE24, [...launch.nodeArgs, logshipBin(), 'run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], { stdio: 'ignore', env: launch.env });
   const settle = quick ? 5_000 : 15_000;
   const window = quick ? 10_000 : 30_000;
   await sleep(settle);

@@ -15,12 +15,20 @@ export interface ShipperRun {
 }
 
 /**
- * logship's node arguments and environment as the bin's shebang (src/cli.ts) gives them, which
- * `node dist/src/cli.js` would bypass: the V8 flags and the malloc arena limit.
+ * The CLI a checkout ships: its package.json `bin` (dist/bundle/cli.js, the esbuild bundle; before
+ * it, dist/src/cli.js), so an A/B against an older checkout runs each build as it was shipped.
  */
-export function logshipLaunch(): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
-  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
-  if (m === null) throw new Error('src/cli.ts does not start with an `env -S ... node` shebang');
+export function logshipBin(root: string = ROOT): string {
+  return join(root, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { logship: string } }).bin.logship);
+}
+
+/**
+ * logship's node arguments and environment as the bin's shebang (src/cli.ts) gives them, which
+ * `node dist/bundle/cli.js` would bypass: the V8 flags and the malloc arena limit.
+ */
+export function logshipLaunch(root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(root, 'src', 'cli.ts'), 'utf8'));
+  if (m === null) throw new Error(root + '/src/cli.ts does not start with an `env -S ... node` shebang');
   const env = { ...process.env };
   for (const assignment of m[1].split(' ').filter(Boolean)) {
     const eq = assignment.indexOf('=');
@@ -67,7 +75,7 @@ sinks:
 ${o.extraYaml ?? ''}`;
       writeFileSync(join(workDir, 'logship.yaml'), cfg);
       const launch = logshipLaunch();
-      return spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
+      return spawn(NODE24, [...launch.nodeArgs, logshipBin(), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
     },
   };
 }
@@ -173,7 +181,7 @@ sinks:
 `;
       writeFileSync(join(workDir, 'logship.yaml'), cfg);
       const launch = logshipLaunch();
-      return spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
+      return spawn(NODE24, [...launch.nodeArgs, logshipBin(), 'run', '--config', join(workDir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
     },
   };
 }

@@ -17,7 +17,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readProcStats, type ProcStats } from './proc.ts';
 import { NODE24, PEERS_BIN, ROOT, freePort, sleep, startCountsink, type Receiver } from './receivers.ts';
-import { logshipLaunch } from './shippers.ts';
+import { logshipBin, logshipLaunch } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d: number) => (argv.includes(k) ? Number(argv[argv.indexOf(k) + 1]) : d);
@@ -94,7 +94,7 @@ async function measure(name: string, child: ChildProcess, receiver: Receiver, ex
 function logship(yaml: string, dir: string): ChildProcess {
   writeFileSync(join(dir, 'logship.yaml'), yaml);
   const launch = logshipLaunch();
-  return spawn(NODE24, [...launch.nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'run', '--config', join(dir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
+  return spawn(NODE24, [...launch.nodeArgs, logshipBin(), 'run', '--config', join(dir, 'logship.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: launch.env });
 }
 
 /** Export format (systemd "Journal Export Format"), sshd-like entries. */
@@ -130,7 +130,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('run npm run build first');
+  if (!existsSync(logshipBin())) throw new Error('run npm run build first');
   const receiver = await startCountsink('loki');
   try {
     await runAll(receiver);

@@ -2,9 +2,9 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
-import { DaemonProcess, ROOT, builtCli, freePort, tempDir, writeConfig } from '../support/daemon.ts';
+import { DaemonProcess, ROOT, builtBundle, builtCli, freePort, tempDir, writeConfig } from '../support/daemon.ts';
 
 // No container engine runs here, so the image's invariants are checked on the Dockerfile itself
 // (parsed into stages and instructions), and the parts that can run outside a container do run:
@@ -121,6 +121,21 @@ t.test('the production code imports production dependencies only', async (t) => 
   t.same(offenders, [], 'every bare import is in "dependencies"');
 });
 
+t.test('the bundle (what the image runs) leaves out only built-ins and dependencies', async (t) => {
+  const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  const dir = dirname(builtBundle()); // throws StaleBuildError, naming a file, when older than the sources
+  const files = [join(dir, 'cli.js'), ...readdirSync(join(dir, 'chunks')).map((f) => join(dir, 'chunks', f))];
+  const external = new Set<string>();
+  for (const f of files) {
+    // esbuild's output, whitespace minified: import statements, import() and require() anywhere.
+    for (const m of readFileSync(f, 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\(\s*)"([@a-z][\w@/.-]*)"/g)) {
+      if (!builtins.has(m[1])) external.add(m[1]);
+    }
+  }
+  t.same([...external].filter((spec) => !(spec in pkg.dependencies)), [], 'every module loaded from node_modules is in "dependencies"');
+  t.same([...external], ['snappy'], 'only the native addon is left out');
+});
+
 t.test('what the runtime stage copies is what npm pack ships', async (t) => {
   const copied = final.instructions.filter((i) => i.op === 'COPY').map((i) => i.args.replace(/--\S+\s+/g, '').split(/\s+/)[0].replace(/^\/opt\/logship\//, ''));
   for (const f of pkg.files.filter((f) => f !== 'systemd' && f !== 'README.md')) t.ok(copied.includes(f), `runtime copies ${f}`);
@@ -149,7 +164,7 @@ t.test('ENTRYPOINT runs the CLI with the same V8 flags as its shebang (bounded y
   t.equal(ep.length, 1);
   const argv = JSON.parse(ep[0].args) as string[];
   t.equal(argv[0], 'node');
-  t.equal(argv[argv.length - 1], '/opt/logship/dist/src/cli.js');
+  t.equal(argv[argv.length - 1], '/opt/logship/dist/bundle/cli.js', 'the bundle, like the npm bin');
   const shebang = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'));
   t.ok(shebang, 'the CLI has an env -S node shebang');
   t.same(argv.slice(1, -1), shebang![2].trim().split(/\s+/).filter(Boolean), 'flags match the shebang');
@@ -159,7 +174,7 @@ t.test('ENTRYPOINT runs the CLI with the same V8 flags as its shebang (bounded y
   const dockerEnv = final.instructions.filter((i) => i.op === 'ENV').flatMap((i) => i.args.split(/\s+/));
   for (const assignment of shebangEnv) t.ok(dockerEnv.includes(assignment), `the image sets ${assignment} like the shebang`);
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
-  t.equal(start, `${shebang![1]}node ${argv.slice(1, -1).join(' ')} dist/src/cli.js run`, 'npm start passes them too');
+  t.equal(start, `${shebang![1]}node ${argv.slice(1, -1).join(' ')} dist/bundle/cli.js run`, 'npm start passes them too');
 });
 
 t.test('HEALTHCHECK probes /healthz with Node (slim has no curl) and works against the daemon', async (t) => {

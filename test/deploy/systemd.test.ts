@@ -2,10 +2,10 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, builtCli, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
+import { ROOT, builtBundle, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
 
 // What a global npm install links as the bin; fails here, naming the file, when dist/ is older than src/.
-const CLI = builtCli();
+const CLI = builtBundle();
 
 const UNIT = join(ROOT, 'systemd', 'logship.service');
 const DOCKER_DROPIN = join(ROOT, 'systemd', 'logship-docker.conf');
@@ -145,9 +145,9 @@ t.test('the npm package (README install: npm pack, npm install -g) ships the uni
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
-  for (const f of ['systemd/logship.service', 'systemd/logship-docker.conf', 'systemd/logship.yaml', 'dist/src/cli.js', 'config/logship.yaml']) t.ok(files.includes(f), `package contains ${f}`);
+  for (const f of ['systemd/logship.service', 'systemd/logship-docker.conf', 'systemd/logship.yaml', 'dist/bundle/cli.js', 'config/logship.yaml']) t.ok(files.includes(f), `package contains ${f}`);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  t.equal(pkg.bin.logship, 'dist/src/cli.js', 'bin logship → /usr/local/bin/logship on a global install');
+  t.equal(pkg.bin.logship, 'dist/bundle/cli.js', 'bin logship → /usr/local/bin/logship on a global install');
   const shebang = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)+)\n/.exec(readFileSync(CLI, 'utf8'));
   t.ok(shebang, 'the bin runs on the node of the PATH systemd gives, with its V8 flags (env -S splits them)');
   t.match(shebang?.[1] ?? '', /^MALLOC_ARENA_MAX=\d+ $/, 'few malloc arenas (lower RSS)');

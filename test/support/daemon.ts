@@ -11,8 +11,10 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
  * older than the code it checks. Launched as its shebang launches it (see cliLaunch).
  */
 export const CLI_SOURCE = join(ROOT, 'src', 'cli.ts');
-/** The built CLI the npm package and the image ship; a test of the package gets it from builtCli(). */
+/** tsc's output of the CLI (the package's `main` side); a test gets it from builtCli(). */
 const CLI_BUILT = join(ROOT, 'dist', 'src', 'cli.js');
+/** The bundle the npm bin, `npm start`, the image and the unit run (scripts/bundle.ts); see builtBundle(). */
+const CLI_BUNDLE = join(ROOT, 'dist', 'bundle', 'cli.js');
 
 /**
  * The node arguments and environment src/cli.ts's shebang gives the CLI (V8 flags, malloc arena
@@ -53,7 +55,7 @@ export function builtCli(): string {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) {
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
         const rel = relative(ROOT, path);
         const built = join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
         if (!existsSync(built)) stale.push(`${rel} has no ${relative(ROOT, built)}`);
@@ -65,6 +67,32 @@ export function builtCli(): string {
   walk(join(ROOT, 'parsers'));
   if (stale.length > 0) throw new StaleBuildError(stale);
   return CLI_BUILT;
+}
+
+/**
+ * The bundled CLI, for the tests of what is shipped and run (bin, unit, image, bundle.test.ts).
+ * Fails with StaleBuildError when any .ts under src/ or parsers/, or the bundler script, is newer
+ * than the bundle, so such a test never runs an old build.
+ */
+export function builtBundle(): string {
+  if (!existsSync(CLI_BUNDLE)) throw new StaleBuildError([`${relative(ROOT, CLI_BUNDLE)} is missing`]);
+  const built = statSync(CLI_BUNDLE).mtimeMs;
+  const stale: string[] = [];
+  const check = (path: string): void => {
+    if (statSync(path).mtimeMs > built) stale.push(`${relative(ROOT, path)} is newer than ${relative(ROOT, CLI_BUNDLE)}`);
+  };
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) check(path);
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'parsers'));
+  check(join(ROOT, 'scripts', 'bundle.ts'));
+  if (stale.length > 0) throw new StaleBuildError(stale);
+  return CLI_BUNDLE;
 }
 
 /** A record as the file sink wrote it: the fields the source tests check, with the source's metadata shape. */
@@ -152,12 +180,13 @@ export class DaemonProcess {
 
   /**
    * `user`: run as that uid/gid (the test runs as root, which chmod cannot deny; libuv drops the
-   * supplementary groups too), to exercise permission errors for real.
+   * supplementary groups too), to exercise permission errors for real. `cli`: another entry than
+   * the sources (builtBundle()), launched the same way.
    */
-  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number } } = {}) {
+  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number }; cli?: string } = {}) {
     const launch = cliLaunch();
     const env: NodeJS.ProcessEnv = { ...process.env, ...launch.env, ...opts.env };
-    const argv = [...launch.nodeArgs, CLI_SOURCE, ...args];
+    const argv = [...launch.nodeArgs, opts.cli ?? CLI_SOURCE, ...args];
     // tap wraps spawn to preload its process-info hook (NODE_OPTIONS), which writes into the
     // root-owned .tap/ and so kills a child running as another user: env(1) drops it first.
     this.child = opts.user
@@ -200,11 +229,11 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
-/** Runs the CLI to completion (validate, parse, --version). */
-export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI to completion (validate, parse, --version); `cli`: another entry than the sources (builtBundle()). */
+export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; cli?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
     const launch = cliLaunch();
-    const child = spawn(process.execPath, [...launch.nodeArgs, CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...launch.nodeArgs, opts.cli ?? CLI_SOURCE, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...launch.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,0 +1,82 @@
+import t from 'tap';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LokiTestServer } from '../servers/loki-server.ts';
+import { DaemonProcess, ROOT, builtBundle, freePort, readNdjson, runCli, tempDir, waitFor, writeConfig } from '../support/daemon.ts';
+
+// The bundle (scripts/bundle.ts) is what the npm bin, `npm start`, the image and the systemd unit
+// run; the other tests run the sources. These run the real bundle end to end: its lazily loaded
+// chunks (parse, convert, print-config, the status page, the Loki sink with undici) and the one
+// module it leaves out (snappy's native addon) included.
+const CLI = builtBundle(); // StaleBuildError, naming a file, when older than the sources
+
+t.test('--version, and an invalid config fails naming the key', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const v = await runCli(['--version'], { cli: CLI });
+  t.equal(v.code, 0, v.stderr);
+  t.equal(v.stdout.trim(), pkg.version);
+  const dir = tempDir();
+  const cfg = await writeConfig(dir, `
+sources: [ { name: app, paths: ["${dir}/*.log"], start_at: middle } ]
+sinks: [ { type: loki, url: "http://127.0.0.1:3100", batch: { max_bytes: lots } } ]
+`);
+  const bad = await runCli(['validate', '--config', cfg], { cli: CLI });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /sources\[0\]\.start_at:/);
+  t.match(bad.stderr, /sinks\[0\]\.batch\.max_bytes: expected a size like "1MiB", got "lots"/);
+  const run = await runCli(['run', '--config', cfg], { cli: CLI });
+  t.equal(run.code, 2, 'run refuses it too, before starting');
+  t.match(run.stderr, /sinks\[0\]\.batch\.max_bytes/);
+  const printed = await runCli(['validate', '--print-config'], { cli: CLI });
+  t.equal(printed.code, 0, printed.stderr);
+  t.match(printed.stdout, /^sources:/m, 'the effective default config as YAML');
+});
+
+t.test('parse and convert (lazily loaded chunks)', async (t) => {
+  const p = await runCli(['parse', '--parser', 'json'], { cli: CLI, input: '{"level":"error","msg":"payment failed","password":"hunter2"}\n' });
+  t.equal(p.code, 0, p.stderr);
+  const rec = JSON.parse(p.stdout.trim()) as { level: string; message: string };
+  t.equal(rec.level, 'ERROR');
+  t.equal(rec.message, 'payment failed');
+  t.notMatch(p.stdout, /hunter2/, 'redacted');
+  const args = ['convert', '--from', 'promtail', join(ROOT, 'test', 'fixtures', 'promtail', 'bench.yaml')];
+  const [bundled, sources] = [await runCli(args, { cli: CLI }), await runCli(args)];
+  t.equal(bundled.code, sources.code);
+  t.match(bundled.stdout, /^sources:/m);
+  t.equal(bundled.stdout, sources.stdout, 'the same config as the sources print');
+  t.equal(bundled.stderr, sources.stderr, 'the same notes on what was left out');
+});
+
+t.test('run: ready, ships appended lines to a file and to Loki (snappy), serves the status page', async (t) => {
+  const loki = new LokiTestServer();
+  await loki.start();
+  t.teardown(() => loki.stop());
+  const dir = tempDir();
+  const port = await freePort();
+  const log = join(dir, 'app.log');
+  writeFileSync(log, '');
+  const cfg = await writeConfig(dir, `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${dir}/positions.json" }
+sources: [ { name: app, paths: ["${log}"], parser: json, start_at: beginning } ]
+sinks:
+  - { type: file, path: "${dir}/out.ndjson" }
+  - { type: loki, url: "${loki.url}", batch: { max_wait: 100ms } }
+`);
+  const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI });
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port, '/ready');
+  for (let i = 0; i < 50; i++) appendFileSync(log, `{"level":"info","service":"shop","msg":"order ${i}"}\n`);
+  const shipped = await waitFor('50 records in the file sink', () => {
+    const recs = readNdjson<{ message: string }>(join(dir, 'out.ndjson'));
+    return recs.length >= 50 ? recs : null;
+  });
+  t.same(shipped.map((r) => r.message), Array.from({ length: 50 }, (_, i) => `order ${i}`));
+  await waitFor('50 entries in Loki', () => (loki.allEntries().length >= 50 ? true : null));
+  t.equal(loki.allEntries().length, 50);
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  t.equal(page.status, 200);
+  t.match(await page.text(), /<html/i, 'the status page chunk loads');
+  const exit = await d.kill('SIGTERM');
+  t.equal(exit.code, 0, 'SIGTERM: drained, exit 0');
+});
