@@ -165,3 +165,21 @@ t.test('SIGHUP with an invalid config keeps the running one', async (t) => {
   t.equal(readNdjson(join(dir, 'data', 'shipped.ndjson')).length, 2, 'nothing re-sent by the reload');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
+
+t.test('run: the young generation start-up grew is given back once the daemon runs', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'logs'));
+  const port = await freePort();
+  const d = new DaemonProcess(['run', '--config', await writeConfig(dir, fileConfig(dir, port))]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port, '/ready');
+  // Start-up grows V8's new space to its cap (2 x --max-semi-space-size = 8 MiB) and nothing idle
+  // shrinks it; the memory-reducing collection a second after the start does (to 1 MiB).
+  const newSpace = async () => Number(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+  const size = await waitFor('new space at most 2 MiB', async () => {
+    const n = await newSpace();
+    return n <= 2 * 1024 * 1024 ? n : null;
+  }, 20_000, 250);
+  t.ok(size <= 2 * 1024 * 1024, `new space ${size} bytes`);
+  t.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200, 'still ready');
+});
