@@ -21,12 +21,14 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE_DIR = join(ROOT, 'dist', 'bundle');
 
 /**
- * Every file Node starts on, a process or a thread: each becomes dist/bundle/<name>.js. A worker
- * thread's entry goes here too; its code finds it as `new URL('./<name>.js', ...)` beside cli.js
- * in the bundle (dist/src/ keeps tsc's layout for the tests).
+ * Every file Node starts on, a process or a thread: each becomes dist/bundle/<name>.js. Chunks go
+ * in the same directory (no subdirectory), so code that finds a worker's entry as
+ * `new URL('./<name>.js', import.meta.url)` (src/workers/pool.ts) finds it from whichever chunk
+ * that code lands in, as it does beside its own module in dist/src/.
  */
 const ENTRY_POINTS: Record<string, string> = {
   cli: 'src/cli.ts',
+  'pipeline-worker': 'src/workers/pipeline-worker.ts',
 };
 
 /** Packages left out of the bundle: native addons. */
@@ -54,7 +56,7 @@ const result = await build({
   entryPoints: ENTRY_POINTS,
   outdir: BUNDLE_DIR,
   entryNames: '[name]',
-  chunkNames: 'chunks/[name]-[hash]',
+  chunkNames: '[name]-[hash]',
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -72,5 +74,5 @@ const result = await build({
   metafile: process.argv.includes('--metafile'),
   logLevel: 'warning',
 });
-for (const name of Object.keys(ENTRY_POINTS)) chmodSync(join(BUNDLE_DIR, `${name}.js`), 0o755);
+chmodSync(join(BUNDLE_DIR, 'cli.js'), 0o755);
 if (result.metafile) writeFileSync(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));

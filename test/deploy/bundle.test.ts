@@ -80,3 +80,28 @@ sinks:
   const exit = await d.kill('SIGTERM');
   t.equal(exit.code, 0, 'SIGTERM: drained, exit 0');
 });
+
+t.test('run with a pipeline worker thread: the bundle starts its second entry, pipeline-worker.js', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const log = join(dir, 'app.log');
+  writeFileSync(log, '');
+  const cfg = await writeConfig(dir, `
+server: { listen: "127.0.0.1:${port}" }
+positions: { path: "${dir}/positions.json" }
+workers: { threads: 1 }
+sources: [ { name: app, paths: ["${log}"], parser: json, start_at: beginning } ]
+sinks: [ { type: file, path: "${dir}/out.ndjson" } ]
+`);
+  const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI });
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port, '/ready');
+  for (let i = 0; i < 20; i++) appendFileSync(log, `{"level":"warn","service":"shop","msg":"slow ${i}"}\n`);
+  const shipped = await waitFor('20 records parsed by the worker', () => {
+    const recs = readNdjson<{ level: string; service: string; message: string }>(join(dir, 'out.ndjson'));
+    return recs.length >= 20 ? recs : null;
+  });
+  t.same(shipped.map((r) => [r.level, r.service, r.message]), Array.from({ length: 20 }, (_, i) => ['WARN', 'shop', `slow ${i}`]));
+  t.notMatch(d.stderr, /worker.*(crash|exit|error)/i, 'the worker neither crashed nor failed to start');
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
