@@ -105,13 +105,17 @@ export class BatchQueue<B> {
     this.currentItems++;
     this.queuedItems++;
     if (this.currentBytes >= this.opts.maxBytes) this.cut();
-    else if (this.timer === null) {
-      this.timer = this.timers.setTimeout(() => {
-        this.timer = null;
-        this.cut();
-      }, this.opts.maxWait);
-    }
+    else if (this.timer === null) this.timer = this.timers.setTimeout(this.onMaxWait, this.opts.maxWait);
   }
+
+  /**
+   * The batch-age timer's callback, made once: an arrow written inside added() would make every
+   * call of it (one per line) allocate a context for `this`, timer armed or not.
+   */
+  private readonly onMaxWait = (): void => {
+    this.timer = null;
+    this.cut();
+  };
 
   /** Closes the current batch now (shutdown, or size reached). */
   cut(): void {

@@ -240,21 +240,26 @@ export class LokiSink implements Sink {
     if (tenant === this.lastTenant && this.lastQueue !== null) return this.lastQueue;
     let q = this.batchers.get(tenant);
     if (q === undefined) {
-      q = new BatchQueue<Batch>({
-        maxBytes: this.cfg.batch.max_bytes,
-        maxWait: this.cfg.batch.max_wait,
-        maxInflight: this.cfg.max_inflight,
-        open: () => new LokiBatch<RequestBody>(),
-        seal: (batch) => this.seal(tenant, batch),
-        send: (batch) => this.sendBatch(tenant, batch),
-        settle: (batch) => batch.releaseAcks(),
-        onBug: (err) => this.log.error({ err, tenant }, 'loki sink send failed unexpectedly; retrying the batch'),
-      });
+      q = this.newQueue(tenant);
       this.batchers.set(tenant, q);
     }
     this.lastTenant = tenant;
     this.lastQueue = q;
     return q;
+  }
+
+  /** Apart from queueFor: its closures over `tenant` would allocate a context on every call of queueFor (every line). */
+  private newQueue(tenant: string): BatchQueue<Batch> {
+    return new BatchQueue<Batch>({
+      maxBytes: this.cfg.batch.max_bytes,
+      maxWait: this.cfg.batch.max_wait,
+      maxInflight: this.cfg.max_inflight,
+      open: () => new LokiBatch<RequestBody>(),
+      seal: (batch) => this.seal(tenant, batch),
+      send: (batch) => this.sendBatch(tenant, batch),
+      settle: (batch) => batch.releaseAcks(),
+      onBug: (err) => this.log.error({ err, tenant }, 'loki sink send failed unexpectedly; retrying the batch'),
+    });
   }
 
   /** A closed batch: build and compress its body now, and give its chunk buffers back. */
