@@ -220,6 +220,8 @@ const PATH_GATED = new Set(PATH_RULES.map((r) => r.name));
  */
 const PATH_GATE = new RegExp(PATH_RULES.map((r) => `(?:${r.when[URL_PATH]!.matches as string})`).join('|'), 'i');
 const PATH_FIELD = splitPath(URL_PATH);
+const STATUS_CODE = 'http.status_code';
+const STATUS_FIELD = splitPath(STATUS_CODE);
 
 /** App spellings of the contract's action names, normalized on security records. */
 export const ACTION_ALIASES: Record<string, string> = lookupTable({
@@ -244,6 +246,11 @@ interface CompiledRule {
   containsGated: boolean;
   /** A built-in attack rule (PATH_GATED): it cannot hold when PATH_GATE finds nothing in the decoded path. */
   pathGated: boolean;
+  /**
+   * The numbers its `http.status_code` condition accepts, when that condition is one `equals`
+   * or `in` (a numeric status outside them fails it); null otherwise.
+   */
+  statusCodes: Set<number> | null;
   /**
    * Bits (ClassifyStage.presenceFields) of the top-level fields this rule needs: a condition
    * that fails on an absent value (`test(undefined)` is false) cannot hold when its field's
@@ -354,12 +361,32 @@ function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
 }
 
+/**
+ * The numbers a condition holds for, as compileCondition's tests compare a numeric value, when
+ * it is one `equals` or one `in` and nothing else; null for any other condition.
+ */
+function acceptedNumbers(c: z.infer<typeof conditionSchema> | undefined): Set<number> | null {
+  if (c === undefined) return null;
+  const keys = Object.keys(c).filter((k) => (c as Record<string, unknown>)[k] !== undefined);
+  if (keys.length !== 1) return null;
+  if (c.equals !== undefined) {
+    const num = typeof c.equals === 'number' ? c.equals : Number(String(c.equals));
+    return new Set(String(num) === String(c.equals) ? [num] : []);
+  }
+  if (c.in !== undefined) {
+    const set = new Set(c.in.map(String));
+    return new Set(c.in.map(Number).filter((n) => set.has(String(n))));
+  }
+  return null;
+}
+
 function compileRule(r: ClassifyRule, gated: { message: boolean; contains: boolean; path: boolean } = { message: false, contains: false, path: false }): CompiledRule {
   return {
     name: r.name,
     messageGated: gated.message,
     containsGated: gated.contains,
     pathGated: gated.path,
+    statusCodes: acceptedNumbers(r.when[STATUS_CODE]),
     needs: 0,
     conditions: Object.entries(r.when).map(([path, c]) => ({ path: splitPath(path), test: compileCondition(c) })),
     set: r.set,
@@ -392,12 +419,14 @@ export class ClassifyStage implements Stage {
    * The rules that can hold for a record with these presence bits, by bits; records of one
    * source mostly share theirs, so the last list is kept at hand.
    */
-  private readonly candidates = new Map<number, CompiledRule[]>();
+  private readonly candidates = new Map<number, Candidates>();
   private lastPresent = -1;
-  private lastCandidates: CompiledRule[] = [];
+  private lastCandidates: Candidates = { rules: [], runEnd: new Int32Array(0) };
   private readonly gateVerdicts = new TextVerdicts();
   private readonly containsVerdicts = new TextVerdicts();
   private readonly pathVerdicts = new TextVerdicts();
+  /** Every status the rules with `statusCodes` accept: a numeric status outside it fails them all. */
+  private readonly statusUnion = new Set<number>();
 
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
@@ -415,6 +444,7 @@ export class ClassifyStage implements Stage {
     }
     this.rules = [...cfg.rules.map((r) => compileRule(r)), ...builtin.map((r) => compileRule(r, { message: MESSAGE_GATED.has(r.name), contains: CONTAINS_GATED.has(r.name), path: PATH_GATED.has(r.name) }))];
     for (const rule of this.rules) {
+      if (rule.statusCodes !== null) for (const code of rule.statusCodes) this.statusUnion.add(code);
       for (const c of rule.conditions) {
         if (c.test(undefined)) continue;
         let bit = this.presenceFields.indexOf(c.path[0]);
@@ -448,24 +478,43 @@ export class ClassifyStage implements Stage {
     let containsGate = 0;
     /** PATH_GATE, likewise. */
     let pathGate = 0;
+    /** The status code against statusUnion, likewise. */
+    let statusGate = 0;
     let present = 0;
     const fields = this.presenceFields;
     for (let b = 0; b < fields.length; b++) if ((r as unknown as Record<string, unknown>)[fields[b]] !== undefined) present |= 1 << b;
-    const rules = present === this.lastPresent ? this.lastCandidates : this.candidatesFor(present);
+    const { rules, runEnd } = present === this.lastPresent ? this.lastCandidates : this.candidatesFor(present);
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (r.event_type !== undefined && r.event_type !== rule.set.event_type) continue;
       if (r.action !== undefined && rule.set.action !== undefined) continue;
+      // A gate that found nothing rules out every rule it gates: the run of such rules that
+      // starts here is passed over at once (the built-in rules come in such runs).
       if (rule.messageGated) {
         if (gate === 0) gate = this.messageGate(r.message) ? 1 : 2;
-        if (gate === 2) continue;
+        if (gate === 2) {
+          i = runEnd[i] - 1;
+          continue;
+        }
         if (rule.containsGated) {
           if (containsGate === 0) containsGate = this.containsGate(r.message) ? 1 : 2;
-          if (containsGate === 2) continue;
+          if (containsGate === 2) {
+            i = runEnd[i] - 1;
+            continue;
+          }
         }
       } else if (rule.pathGated) {
         if (pathGate === 0) pathGate = this.pathGate(r) ? 1 : 2;
-        if (pathGate === 2) continue;
+        if (pathGate === 2) {
+          i = runEnd[i] - 1;
+          continue;
+        }
+      } else if (rule.statusCodes !== null) {
+        if (statusGate === 0) statusGate = this.statusGate(r) ? 1 : 2;
+        if (statusGate === 2) {
+          i = runEnd[i] - 1;
+          continue;
+        }
       }
       if (!holds(rule, r)) continue;
       applyRule(rule, r);
@@ -507,10 +556,16 @@ export class ClassifyStage implements Stage {
     return may;
   }
 
-  private candidatesFor(present: number): CompiledRule[] {
+  /** False when the record's status is a number no rule with `statusCodes` accepts (most requests: 2xx). */
+  private statusGate(r: LogRecord): boolean {
+    const status = getField(r, STATUS_FIELD);
+    return typeof status !== 'number' || this.statusUnion.has(status);
+  }
+
+  private candidatesFor(present: number): Candidates {
     let list = this.candidates.get(present);
     if (list === undefined) {
-      list = this.rules.filter((rule) => (rule.needs & ~present) === 0);
+      list = candidatesOf(this.rules.filter((rule) => (rule.needs & ~present) === 0));
       // bounded: at most 2^30 combinations in theory, a handful in practice
       if (this.candidates.size >= 4096) this.candidates.clear();
       this.candidates.set(present, list);
@@ -534,6 +589,33 @@ export class ClassifyStage implements Stage {
     if (m.threshold === undefined) m.threshold = this.slowSeconds;
     if (m.operation === undefined) m.operation = operationOf(r);
   }
+}
+
+/** The rules that can hold for some presence bits, in order, with where each one's gate run ends. */
+interface Candidates {
+  rules: CompiledRule[];
+  /**
+   * Per rule: the index after the run of consecutive rules gated like it (contains-gated,
+   * message-gated, path-gated, status-gated: its narrowest gate), for the loop to pass over when
+   * that gate found nothing; i + 1 for an ungated rule.
+   */
+  runEnd: Int32Array;
+}
+
+function gateKind(rule: CompiledRule): number {
+  return rule.containsGated ? 1 : rule.messageGated ? 2 : rule.pathGated ? 3 : rule.statusCodes !== null ? 4 : 0;
+}
+
+function candidatesOf(rules: CompiledRule[]): Candidates {
+  const runEnd = new Int32Array(rules.length);
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const kind = gateKind(rules[i]);
+    // A message-gated run also takes the contains-gated rules in it (MESSAGE_GATE finding
+    // nothing rules out both); a contains-gated run only contains-gated ones.
+    const sameRun = i + 1 < rules.length && kind !== 0 && (gateKind(rules[i + 1]) === kind || (kind === 2 && gateKind(rules[i + 1]) === 1));
+    runEnd[i] = sameRun ? runEnd[i + 1] : i + 1;
+  }
+  return { rules, runEnd };
 }
 
 /** False when no built-in message rule can hold (a `contains` also holds when lower-casing makes the needle: the gate also finds LOWERS_TO_ASCII's characters). */
