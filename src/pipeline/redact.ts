@@ -144,12 +144,21 @@ export class RedactStage implements Stage {
 
   /** Redacts one record in place. */
   record(r: LogRecord): void {
-    r.message = this.remembered(r.message, this.clean);
+    // Written back only when redacted: a store into a record or metadata object (many shapes,
+    // a key that varies) costs more than the check, and nearly every text comes back unchanged.
+    const message = this.remembered(r.message, this.clean);
+    if (message !== r.message) r.message = message;
     if (r.metadata !== undefined) this.object(r.metadata, 0);
     const h = r.http;
     if (h !== undefined) {
-      if (h.path !== undefined) h.path = this.remembered(h.path, this.cleanValues);
-      if (h.referrer !== undefined) h.referrer = this.remembered(h.referrer, this.cleanValues);
+      if (h.path !== undefined) {
+        const path = this.remembered(h.path, this.cleanValues);
+        if (path !== h.path) h.path = path;
+      }
+      if (h.referrer !== undefined) {
+        const referrer = this.remembered(h.referrer, this.cleanValues);
+        if (referrer !== h.referrer) h.referrer = referrer;
+      }
     }
   }
 
@@ -196,8 +205,10 @@ export class RedactStage implements Stage {
     if (Array.isArray(o)) {
       for (let i = 0; i < o.length; i++) {
         const v = o[i];
-        if (typeof v === 'string') o[i] = this.remembered(v, this.cleanValues);
-        else if (v !== null && typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
+        if (typeof v === 'string') {
+          const out = this.remembered(v, this.cleanValues);
+          if (out !== v) o[i] = out;
+        } else if (v !== null && typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
       }
       return;
     }
@@ -209,8 +220,10 @@ export class RedactStage implements Stage {
         this.count('secret_field');
         continue;
       }
-      if (typeof v === 'string') o[k] = this.remembered(v, this.cleanValues);
-      else if (typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
+      if (typeof v === 'string') {
+        const out = this.remembered(v, this.cleanValues);
+        if (out !== v) o[k] = out;
+      } else if (typeof v === 'object') this.object(v as Record<string, unknown>, depth + 1);
     }
   }
 
