@@ -11,7 +11,7 @@
  * separate chunks, loaded when used (code splitting). Left out and resolved from node_modules at
  * run time: snappy, a native addon whose binary npm picks per platform.
  */
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -50,6 +50,10 @@ const zodNamespaceImports: Plugin = {
   },
 };
 
+// A checkout installed before esbuild became a devDependency: say what to do, not just ERR_MODULE_NOT_FOUND.
+const { build } = await import('esbuild').catch((err: unknown) => {
+  throw new Error(`scripts/bundle.ts: esbuild cannot be loaded (${(err as Error).message}); run \`npm install\` (or \`npm ci\`) first`);
+});
 rmSync(BUNDLE_DIR, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: ROOT,
