@@ -13,7 +13,7 @@ import { LineProcessor } from '../pipeline/processor.ts';
 import { createBuiltinStages, createStage } from '../pipeline/registry.ts';
 import { RecordFaults } from '../self-metrics/faults.ts';
 import { MetricsRegistry } from '../self-metrics/registry.ts';
-import type { BatchResults, CounterDeltas, LineBatch, MainMessage, WorkerInit, WorkerMessage } from './protocol.ts';
+import { SEGMENT_CHARS, type BatchResults, type CounterDeltas, type LineBatch, type MainMessage, type WorkerInit, type WorkerMessage } from './protocol.ts';
 import { revivedStage } from './stage-split.ts';
 
 /** Counter deltas go to the main thread at most this often while lines flow (and on drain). */
@@ -41,7 +41,7 @@ class Collector {
   source = 0;
   private r: BatchResults = Collector.empty(0);
   private n = 0;
-  /** The outputs' JSON texts so far, joined once at finish(). */
+  /** The JSON texts of the segment being filled (joined when it is full or at finish()), its length. */
   private readonly texts: string[] = [];
   private chars = 0;
   private readonly faults: RecordFaults;
@@ -52,7 +52,7 @@ class Collector {
   }
 
   private static empty(id: number): BatchResults {
-    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: '', jsonEnd: new Int32Array(16), sourceStripped: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
+    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: [], jsonSeg: new Int32Array(16), jsonStart: new Int32Array(16), jsonEnd: new Int32Array(16), sourceStripped: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
   }
 
   begin(id: number, lines: number): void {
@@ -74,6 +74,8 @@ class Collector {
     };
     r.line = g(r.line, Int32Array);
     r.own = g(r.own, Uint8Array);
+    r.jsonSeg = g(r.jsonSeg, Int32Array);
+    r.jsonStart = g(r.jsonStart, Int32Array);
     r.jsonEnd = g(r.jsonEnd, Int32Array);
     r.sourceStripped = g(r.sourceStripped, Uint8Array);
     r.size = g(r.size, Float64Array);
@@ -91,6 +93,9 @@ class Collector {
     r.own[k] = event.ack === this.lineAck ? 1 : 0;
     r.sourceStripped[k] = strip ? 1 : 0;
     const json = this.json(event, strip);
+    if (this.chars > 0 && this.chars + json.length > SEGMENT_CHARS) this.closeSegment();
+    r.jsonSeg[k] = r.json.length;
+    r.jsonStart[k] = this.chars;
     this.texts.push(json);
     this.chars += json.length;
     r.jsonEnd[k] = this.chars;
@@ -124,14 +129,21 @@ class Collector {
     }
   }
 
+  private closeSegment(): void {
+    this.r.json.push(this.texts.join(''));
+    this.texts.length = 0;
+    this.chars = 0;
+  }
+
   finish(): BatchResults {
     const r = this.r;
     const n = this.n;
     r.line = r.line.slice(0, n);
     r.own = r.own.slice(0, n);
+    r.jsonSeg = r.jsonSeg.slice(0, n);
+    r.jsonStart = r.jsonStart.slice(0, n);
     r.jsonEnd = r.jsonEnd.slice(0, n);
-    r.json = this.texts.join('');
-    this.texts.length = 0;
+    if (this.chars > 0) this.closeSegment();
     r.sourceStripped = r.sourceStripped.slice(0, n);
     r.size = r.size.slice(0, n);
     r.offset = r.offset.slice(0, n);

@@ -326,8 +326,8 @@ class WorkerFeed implements LineReceiver {
   }
 
   private event(line: SourceLine, r: BatchResults, k: number): LogEvent {
-    // a slice of the batch's one string: no copy
-    const json = r.json.slice(k === 0 ? 0 : r.jsonEnd[k - 1], r.jsonEnd[k]);
+    // a slice of one of the batch's strings: no copy
+    const json = r.json[r.jsonSeg[k]].slice(r.jsonStart[k], r.jsonEnd[k]);
     const record = JSON.parse(json) as LogRecord;
     let verbatim: VerbatimLine | undefined;
     if (r.sourceStripped[k] === 1) {

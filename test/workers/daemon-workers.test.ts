@@ -12,13 +12,16 @@ import { appendSeq, config, emptyAppLog, seqLine, shippedSeqs, summarize } from 
 
 type Rec = { message: string; timestamp: string; source: { file: string }; metadata?: Record<string, unknown> };
 
-/** Platform request lines, failed logins from one address (a brute-force detection), a secret, text. */
+/** Platform request lines, failed logins from one address (brute-force detections), a secret, text. */
 function corpusLine(file: number, i: number): string {
   const ts = new Date(Date.UTC(2026, 11, 4, 10, 0, 0) + i * 7 + file).toISOString();
   switch (i % 5) {
     case 0:
       return JSON.stringify({ timestamp: ts, level: 'INFO', service: `svc${file}`, message: 'Request completed', trace_id: `t${i}`, duration: (i % 97) / 100, metadata: { method: i % 2 ? 'GET' : 'POST', route: '/api/users/:id', path: `/api/users/${i}`, status_code: [200, 201, 404, 500][i % 4], response_size: i } });
     case 1:
+      // one file only: the brute-force detector (main thread) sees them in the order of that file,
+      // while the order across files depends on when each file is read, with or without workers
+      if (file !== 0) return JSON.stringify({ timestamp: ts, level: 'INFO', service: 'auth', message: 'Login succeeded', user_id: `u${i % 3}` });
       return JSON.stringify({ timestamp: ts, level: 'WARN', service: 'auth', message: 'Login failed: invalid password', user_id: `u${i % 3}`, ip_address: '203.0.113.7', event_type: 'security', action: 'failed_login' });
     case 2:
       return JSON.stringify({ timestamp: ts, level: 'ERROR', service: 'pay', message: `charge failed password=hunter${i} card 4111 1111 1111 1111`, metadata: { attempt: i } });

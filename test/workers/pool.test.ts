@@ -85,7 +85,7 @@ t.test('records come back per file in the order read, acks released once, with 2
     t.same(seqs, Array.from({ length: perFile }, (_, i) => i), `${f.info.file}: in order, once each`);
     t.ok(f.acks.every((a) => a.refs === 0), `${f.info.file}: every ack settled exactly`);
   }
-  const e = s.events[0];
+  const e = s.events.find((x) => x.record.source.file === '/f0.log')!;
   t.equal(e.record.source, files[0].info, 'the line\'s own SourceInfo object is re-attached');
   t.equal(e.record.level, 'INFO');
   t.ok(e.verbatim !== undefined, 'sinks ship the worker\'s JSON text');
