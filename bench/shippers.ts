@@ -119,7 +119,7 @@ export function peerAvailable(name: 'fluent-bit' | 'promtail'): boolean {
  * Runs one shipper over a corpus until the receiver has `expected` entries (or the timeout),
  * sampling its CPU and RSS from /proc. Time runs from process start to the last entry received.
  */
-export async function measure(shipper: Shipper, corpus: string, bytes: number, expected: number, receiver: Receiver, opts: { timeoutMs?: number; stallMs?: number; onStart?: () => Promise<void> } = {}): Promise<ShipperRun> {
+export async function measure(shipper: Shipper, corpus: string, bytes: number, expected: number, receiver: Receiver, opts: { timeoutMs?: number; stallMs?: number; onStart?: () => Promise<void>; onDone?: (pid: number) => void } = {}): Promise<ShipperRun> {
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const stallMs = opts.stallMs ?? 60_000;
   await receiver.reset();
@@ -150,6 +150,7 @@ export async function measure(shipper: Shipper, corpus: string, bytes: number, e
     await sleep(got / expected > 0.98 ? 20 : 100);
   }
   const stats = sampler.stop();
+  if (failure === null) opts.onDone?.(child.pid!);
   child.kill('SIGKILL');
   await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
   if (failure) throw failure;

@@ -3,14 +3,15 @@
  * the same corpus into countsink with the option off and with 1 and 2 worker threads, runs
  * alternating so machine load falls on all alike. Prints wall lines per second (spawn until
  * countsink holds every line, so start-up included), lines per CPU-second and the load average
- * of each run, then the medians and each setting's wall rate over the off runs'.
+ * of each run, the CPU seconds of each kind of thread (main, pipeline workers, V8's GC helpers),
+ * then the medians and each setting's wall rate over the off runs'.
  *
  *   npm run build && node bench/workers-ab.ts [--corpus seed] [--lines 300000] [--rounds 4] [--threads 0,1,2]
  *
  * One corpus file is one file: its lines all go to one worker (order per file), so 2 threads only
  * help with several files (`--files N` splits the corpus into N files).
  */
-import { readFileSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
@@ -38,6 +39,23 @@ if (files > 1) {
   }
   paths = join(dir, '*.log');
 }
+/** CPU seconds of each thread of `pid` by kind: the main thread, pipeline workers, V8's GC helpers, the rest. */
+function threadCpu(pid: number): string {
+  const by = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const kind = Number(tid) === pid ? 'main' : comm.startsWith('logship-pipelin') ? 'workers' : comm === 'V8Worker' ? 'gc/v8' : 'other';
+      by.set(kind, (by.get(kind) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return [...by].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+}
+
 const bytes = files > 1 ? lines * (statSync(corpus).size / lines) : statSync(corpus).size;
 const receiver = await startCountsink('loki');
 const runs = new Map<number, Array<{ wall: number; perCpu: number }>>(settings.map((t) => [t, []]));
@@ -46,11 +64,12 @@ try {
     for (const threads of r % 2 === 0 ? settings : [...settings].reverse()) {
       const shipper = logshipShipper({ name: `workers-${threads}`, sink: 'loki', extraYaml: `workers: { threads: ${threads} }\n` });
       const load = loadavg()[0];
-      const run = await measure(shipper, paths, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000 });
+      let threadsCpu = '';
+      const run = await measure(shipper, paths, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000, onDone: (pid) => (threadsCpu = threadCpu(pid)) });
       const wall = Math.round(lines / run.seconds);
       const perCpu = Math.round(lines / run.stats.cpuSeconds);
       runs.get(threads)!.push({ wall, perCpu });
-      console.log(`round ${r + 1} threads ${threads}: ${wall} lines/s wall (${run.seconds.toFixed(2)} s), ${perCpu} lines/CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${load.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
+      console.log(`round ${r + 1} threads ${threads}: ${wall} lines/s wall (${run.seconds.toFixed(2)} s), ${perCpu} lines/CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${load.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; CPU-s by thread: ${threadsCpu}`);
     }
   }
 } finally {

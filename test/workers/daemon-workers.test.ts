@@ -49,7 +49,7 @@ function countedSeries(text: string): string[] {
     .sort();
 }
 
-async function runOnce(teardown: (fn: () => unknown) => void, dir: string, threads: number, expected: number): Promise<{ records: Rec[]; metrics: string[]; exit: number | null }> {
+async function runOnce(teardown: (fn: () => unknown) => void, dir: string, threads: number, expected: { lines: number; shipped: number }): Promise<{ records: Rec[]; metrics: string[]; exit: number | null }> {
   const port = await freePort();
   const data = join(dir, `data-${threads}`);
   const cfg = join(dir, `logship-${threads}.yaml`);
@@ -62,19 +62,28 @@ sources:
 sinks:
   - { type: file, path: "${data}/shipped.ndjson", fsync: false }
 workers: { threads: ${threads} }
+# before the metrics stage: in the workers; from it on: on the main thread
+pipeline:
+  - { type: labels, from: { level: level }, values: { env: test } }
+  - { type: extract, format: regex, pattern: 'job (?<job_no>\\d+)' }
+  - { type: drop, levels: [DEBUG], field: message, matches: 'plain [0-9]*9$' }
+  - type: metrics
+    rules:
+      - { name: test_errors_total, type: counter, help: errors, match: [{ field: level, equals: ERROR }], labels: { service: service } }
+  - { type: format, into: metadata.where, text: "{service}@{level}", case: lower }
 `);
   const d = new DaemonProcess(['run', '--config', cfg]);
   teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port);
   const out = join(data, 'shipped.ndjson');
-  await waitFor(`${expected} records (threads ${threads})`, () => readNdjson(out).length >= expected, 120_000, 200);
+  await waitFor(`${expected.shipped} records (threads ${threads})`, () => readNdjson(out).length >= expected.shipped, 120_000, 200);
   await graceForLateEvents(300);
   const records = readNdjson<Rec>(out);
   // the workers' counts follow their records within 200 ms: read until two reads agree
   let metrics: string[] = [];
   await waitFor('settled /metrics', async () => {
     const now = countedSeries(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
-    const same = JSON.stringify(now) === JSON.stringify(metrics) && now.includes(`logship_records_total{source="app"} ${expected}`);
+    const same = JSON.stringify(now) === JSON.stringify(metrics) && now.includes(`logship_records_total{source="app"} ${expected.lines}`);
     metrics = now;
     return same;
   }, 30_000, 400);
@@ -99,15 +108,18 @@ t.test('threads 2 vs off: the same records per file in the same order, and the s
   const files = 4;
   const lines = 2500;
   writeCorpus(dir, files, lines);
-  const off = await runOnce((fn) => t.teardown(fn), dir, 0, files * lines);
-  const on = await runOnce((fn) => t.teardown(fn), dir, 2, files * lines);
+  // the drop stage drops every tenth line (DEBUG "plain …9")
+  const expected = { lines: files * lines, shipped: files * lines * 0.9 };
+  const off = await runOnce((fn) => t.teardown(fn), dir, 0, expected);
+  const on = await runOnce((fn) => t.teardown(fn), dir, 2, expected);
   t.same([off.exit, on.exit], [0, 0], 'both stop cleanly');
   t.equal(on.records.length, off.records.length, `as many records (${off.records.length}, brute-force detections included)`);
   const a = perFile(off.records);
   const b = perFile(on.records);
   t.same([...b.keys()].sort(), [...a.keys()].sort(), 'the same files');
   for (const [f, recs] of a) t.same(b.get(f), recs, `${f}: identical records in identical order`);
-  t.ok(off.metrics.some((l) => l.startsWith('http_requests_total')) && off.metrics.some((l) => l.startsWith('logship_redactions_total')), 'the comparison covers derived and stage counters');
+  t.ok(off.metrics.some((l) => l.startsWith('http_requests_total')) && off.metrics.some((l) => l.startsWith('logship_redactions_total')) && off.metrics.some((l) => l.startsWith('test_errors_total')) && off.metrics.some((l) => l.startsWith('logship_records_dropped_total')), 'the comparison covers derived, metrics-stage, drop and redaction counters');
+  t.ok(off.records.some((r) => (r.metadata as { where?: string } | undefined)?.where !== undefined) && off.records.some((r) => (r.metadata as { job_no?: string } | undefined)?.job_no !== undefined), 'stages before and after the split changed records');
   t.same(on.metrics, off.metrics, 'identical derived metrics and record counters');
 });
 
@@ -217,4 +229,29 @@ t.test('an invalid workers section fails validation naming the key', async (t) =
   }
   const ok = await writeConfig(dir, 'sources: [{ name: a, paths: [/x] }]\nsinks: [{ type: stdout }]\nworkers: { threads: 2 }\n');
   t.equal((await runCli(['validate', '--config', ok])).code, 0);
+});
+
+t.test('SIGHUP from 1 to 2 workers and back to 0 while lines flow: every line once, in order', { timeout: 300_000 }, async (t) => {
+  const { dir, log, port } = await emptyAppLog();
+  const yaml = (threads: number) => config(dir, port, { extra: `workers: { threads: ${threads} }` });
+  const cfg = await writeConfig(dir, yaml(1));
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  let written = 0;
+  for (const next of [2, 0]) {
+    appendSeq(log, written, 5000);
+    written += 5000;
+    await writeConfig(dir, yaml(next));
+    d.child.kill('SIGHUP');
+    appendSeq(log, written, 5000);
+    written += 5000;
+    await waitFor(`${written} lines`, () => shippedSeqs(out).counts.size >= written, 120_000, 200);
+  }
+  await graceForLateEvents(300);
+  const seqs = readNdjson<{ metadata: { seq: number } }>(out).map((r) => r.metadata.seq);
+  t.same(seqs, Array.from({ length: written }, (_, i) => i), 'every line once, in the order written, across both reloads');
+  t.match(d.stderr, /reloading configuration/);
+  t.equal((await d.kill('SIGTERM')).code, 0);
 });
