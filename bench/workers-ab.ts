@@ -6,7 +6,8 @@
  * of each run, the CPU seconds of each kind of thread (main, pipeline workers, V8's GC helpers),
  * then the medians and each setting's wall rate over the off runs'.
  *
- *   npm run build && node bench/workers-ab.ts [--corpus seed] [--lines 300000] [--rounds 4] [--threads 0,1,2]
+ *   npm run build && node bench/workers-ab.ts [--corpus seed] [--parser json] [--lines 300000] [--rounds 4]
+ *        [--threads 0,1,2] [--files 1]
  *
  * One corpus file is one file: its lines all go to one worker (order per file), so 2 threads only
  * help with several files (`--files N` splits the corpus into N files).
@@ -25,6 +26,7 @@ const lines = Number(arg('--lines', '300000'));
 const rounds = Number(arg('--rounds', '4'));
 const files = Number(arg('--files', '1'));
 const settings = arg('--threads', '0,1,2').split(',').map(Number);
+const parser = arg('--parser', kind === 'nginx' ? 'nginx' : 'json');
 
 const corpus = join(tmpdir(), `daemon-ab-${kind}-${lines}.log`);
 if (!existsSync(corpus)) await writeCorpus(corpus, kind, lines);
@@ -62,7 +64,7 @@ const runs = new Map<number, Array<{ wall: number; perCpu: number }>>(settings.m
 try {
   for (let r = 0; r < rounds; r++) {
     for (const threads of r % 2 === 0 ? settings : [...settings].reverse()) {
-      const shipper = logshipShipper({ name: `workers-${threads}`, sink: 'loki', extraYaml: `workers: { threads: ${threads} }\n` });
+      const shipper = logshipShipper({ name: `workers-${threads}`, sink: 'loki', parser, extraYaml: `workers: { threads: ${threads} }\n` });
       const load = loadavg()[0];
       let threadsCpu = '';
       const run = await measure(shipper, paths, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000, onDone: (pid) => (threadsCpu = threadCpu(pid)) });

@@ -128,6 +128,8 @@ class WorkerSlot {
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       w.on('message', (m: WorkerMessage) => {
+        // a dead worker's late answer: its batches were sent again to the one that replaced it
+        if (w !== this.worker) return;
         if (ready) this.onMessage(m);
         else if (m.t === 'ready') {
           ready = true;
@@ -137,6 +139,11 @@ class WorkerSlot {
       w.on('error', (err) => {
         if (ready) this.lastError = err as Error;
         else reject(new Error(`pipeline worker ${this.index} could not start: ${(err as Error).message}`));
+      });
+      // an answer that cannot be read would leave its batch unanswered: start the worker again
+      w.on('messageerror', (err) => {
+        this.lastError = err;
+        void w.terminate();
       });
       w.on('exit', (code) => {
         if (ready) this.onExit(w, code);
