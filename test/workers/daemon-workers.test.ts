@@ -255,3 +255,41 @@ t.test('SIGHUP from 1 to 2 workers and back to 0 while lines flow: every line on
   t.match(d.stderr, /reloading configuration/);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
+
+t.test('a worker that falls behind fills the byte budget and the reader pauses: lines in flight stay bounded', { timeout: 300_000 }, async (t) => {
+  const { dir, log, port } = await emptyAppLog();
+  // 150 format stages make each line cost the worker far more than the main thread
+  const slow = Array.from({ length: 150 }, (_, i) => `  - { type: format, into: metadata.f${i % 5}, text: "{message}-{level}-${i}", case: upper }`).join('\n');
+  const limit = 256 * 1024;
+  const cfg = await writeConfig(dir, config(dir, port, { budget: '256KiB', extra: `workers: { threads: 1 }\npipeline:\n${slow}` }));
+  const d = new DaemonProcess(['run', '--config', cfg]);
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port);
+  const total = 30_000;
+  appendSeq(log, 0, total);
+  const out = join(dir, 'data', 'shipped.ndjson');
+  const gauge = (m: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(m)?.[1] ?? NaN);
+  let maxInFlight = 0;
+  let maxBuffer = 0;
+  let paused = 0;
+  await waitFor('every line', async () => {
+    const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    maxInFlight = Math.max(maxInFlight, gauge(m, 'logship_pipeline_worker_lines_in_flight'));
+    maxBuffer = Math.max(maxBuffer, gauge(m, 'logship_buffer_bytes'));
+    paused = gauge(m, 'logship_backpressure_seconds_total');
+    return shippedSeqs(out).counts.size >= total;
+  }, 240_000, 50);
+  // As on one thread, a read is checked against the budget before it starts: the limit may be
+  // passed by one read's lines (256 KiB of them, each charged 128 B more) and the two read buffers.
+  const chunk = 256 * 1024;
+  const perLine = seqLine(0).length + 128;
+  const readLines = Math.ceil(chunk / seqLine(0).length);
+  const lineBound = Math.ceil(limit / perLine) + readLines;
+  const bufferBound = limit + readLines * perLine + 2 * chunk;
+  t.ok(maxInFlight > 200, `the worker fell behind (up to ${maxInFlight} lines in flight)`);
+  t.ok(maxInFlight <= lineBound, `lines in flight bounded by the budget: ${maxInFlight} ≤ ${lineBound} of ${total}`);
+  t.ok(maxBuffer <= bufferBound, `logship_buffer_bytes ${maxBuffer} ≤ ${bufferBound}`);
+  t.ok(paused > 0, `the reader paused (logship_backpressure_seconds_total ${paused})`);
+  t.equal(summarize(shippedSeqs(out), total).missing.length, 0);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
