@@ -190,3 +190,29 @@ t.test('property: an entry timestamp the parser already read is the time of the 
   t.equal(reader.parseTimestampValue('2016-02-30T10:00:00.000Z', TimeZone.UTC, 0), undefined, 'no Feb 30');
   t.same(entryTimestamp('2016-02-30T10:00:00.000Z', 7_000, known('2016-02-30T10:00:00.000Z')), parseRfc3339('2016-02-30T10:00:00.000Z'), 'parsed, not taken from the last accepted time');
 });
+
+t.test('property: a time the reader formats (epoch numbers, asctime, offsets) is handed on with its ms only when the text has no finer digits', async (t) => {
+  const reader = new TimeReader();
+  const known = (ts: string) => (ts === reader.lastCanonical ? reader.lastCanonicalMs : NaN);
+  const shapes = [
+    (ms: number) => ms, // pino: epoch ms
+    (ms: number) => ms / 1000, // epoch seconds with a fraction
+    (ms: number) => String(ms * 1000), // epoch µs digits
+    (ms: number) => `${ms}123456`, // epoch ns digits: finer than ms
+    (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('.', ','), // python asctime
+    (ms: number) => new Date(ms + 7_200_000).toISOString().replace('Z', '+02:00'),
+    (ms: number) => new Date(ms).toISOString().replace('Z', '789Z'), // microseconds: finer than ms
+  ];
+  let handedOn = 0;
+  fc.assert(fc.property(fc.integer({ min: Date.UTC(2001, 0, 1), max: Date.UTC(2099, 11, 31) }), fc.integer({ min: 0, max: shapes.length - 1 }), (ms, k) => {
+    const ts = reader.parseTimestampValue(shapes[k](ms), TimeZone.UTC, ms);
+    t.ok(ts !== undefined, `shape ${k} is read`);
+    if (!Number.isNaN(known(ts!))) handedOn++;
+    // the same instant, to the nanosecond, whether the sink takes the ms handed on or reads the text
+    t.same(entryTimestamp(ts!, 0, known(ts!)), parseRfc3339(ts!), `shape ${k}: ${ts}`);
+    return true;
+  }), { numRuns: 700 });
+  t.ok(handedOn > 200, `most formatted times are handed on (${handedOn})`);
+  t.ok(Number.isNaN(known(reader.parseTimestampValue('2024-01-15T10:00:00.123456Z', TimeZone.UTC, 0)!)), 'microseconds are not handed on as ms');
+  t.equal(known(reader.parseTimestampValue(1_705_312_800_123, TimeZone.UTC, 0)!), 1_705_312_800_123, 'epoch ms are');
+});
