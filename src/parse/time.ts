@@ -231,13 +231,14 @@ export function inferYear(mo: number, d: number, h: number, mi: number, sec: num
  * Reads timestamps for one parser instance: each parser owns one (two pipelines in one process
  * share nothing) and reuses it for every line. Besides the memos of consecutive lines (they
  * mostly share their second, their day, their CLF time) it holds what the last read found:
- * `end`, the index after the time, and the last timestamp accepted as already canonical with its
- * epoch ms, which the parser hands on (ParseContext.timestampMs) so sinks need not parse it again.
+ * `end`, the index after the time, and the last canonical timestamp parseTimestampValue returned
+ * (accepted as given, or formatted to the millisecond) with its epoch ms, which the parser hands on
+ * (ParseContext.timestampMs) so sinks need not parse it again.
  */
 export class TimeReader {
   /** Index after the last time parsed by a `parse*` method (valid right after a successful call). */
   end = 0;
-  /** The last timestamp parseTimestampValue accepted as already canonical (records keep that string)... */
+  /** The last canonical timestamp parseTimestampValue returned, as given or formatted to the ms (records keep that string)... */
   lastCanonical = '';
   /** ... and its epoch ms. */
   lastCanonicalMs = NaN;
