@@ -119,14 +119,18 @@ export class Daemon implements StatusProvider {
     const { log, metrics } = this;
     this.budget = new ByteBudget(cfg.memory.max_buffer_bytes);
     this.startFlushTimer(this.budget);
+    // The built-in stages and the configured ones up to the first that must stay here run in the
+    // workers, which load their modules meanwhile (awaited before the sources start).
+    const resumeAt = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0) + workerStageCount(cfg.pipeline);
+    this.pool = cfg.workers.threads > 0 ? this.createPool(cfg, resumeAt) : null;
+    const poolStarted = this.pool?.start().then(() => null, (err: Error) => err);
     this.positions = await PositionStore.open(cfg.positions.path, log, metrics, { onLost: cfg.positions.on_lost, persist: !this.dryRun });
     this.positions.startSync(cfg.positions.sync_interval);
     await this.startSinks(cfg);
     const router = new FanOutRouter(this.sinks, this.faults);
     const stages = this.createStages(cfg, this.positions);
-    // The built-in stages and the configured ones up to the first that must stay here run in the workers.
-    const resumeAt = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0) + workerStageCount(cfg.pipeline);
-    this.pool = cfg.workers.threads > 0 ? await this.startPool(cfg, resumeAt) : null;
+    const poolError = await poolStarted;
+    if (poolError) throw poolError;
     // Moving off Promtail: only at logship's first start, when no file has a position of its own.
     const promtail = cfg.positions.import_promtail !== undefined && this.positions.firstStart
       ? await (await import('./positions/promtail-import.ts')).PromtailPositionsImport.load(cfg.positions.import_promtail, log, metrics)
@@ -139,10 +143,10 @@ export class Daemon implements StatusProvider {
     log.info({ sources: this.sources.map((s) => s.name), sinks: this.sinks.map((s) => s.name), version: VERSION }, 'logship started');
   }
 
-  /** Starts `workers.threads` pipeline workers running the stages before `resumeAt`. */
-  private async startPool(cfg: Config, resumeAt: number): Promise<PipelinePool> {
+  /** `workers.threads` pipeline workers running the stages before `resumeAt` (not started yet). */
+  private createPool(cfg: Config, resumeAt: number): PipelinePool {
     const builtins = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0);
-    const pool = new PipelinePool({
+    return new PipelinePool({
       threads: cfg.workers.threads,
       init: {
         sources: cfg.sources.map((s) => ({ name: s.name, service: s.service ?? s.name, parser: s.parser, parserOptions: s.parser_options, labels: s.labels })),
@@ -157,8 +161,6 @@ export class Daemon implements StatusProvider {
       // The pool logged why; the positions hold every line not yet acknowledged.
       onFatal: () => process.exit(1),
     });
-    await pool.start();
-    return pool;
   }
 
   /** Every 500 ms: counts the budget's backpressure seconds and flushes lines the receivers hold. */
@@ -261,7 +263,8 @@ export class Daemon implements StatusProvider {
       receiverFor: (_info: SourceInfo) => createLineChain(src, last(), { metrics, log }),
       budget,
       // A drained backlog ships now instead of after the sinks' max_wait.
-      onCaughtUp: () => router.caughtUp(),
+      // With workers, once the lines read so far are back from them.
+      onCaughtUp: () => (pool === null ? router.caughtUp() : pool.whenAnswered(() => router.caughtUp())),
       positions,
       positionsExpireAfter: wiring.positionsExpireAfter,
       importOffset: promtail ? (path, size, fd) => promtail.offsetFor(path, size, fd) : undefined,
@@ -291,6 +294,8 @@ export class Daemon implements StatusProvider {
 
   async stop(): Promise<void> {
     await this.stopPipeline();
+    // (workers started by a start that failed before the pipeline ran)
+    await this.pool?.stop();
     await this.server?.stop();
   }
 

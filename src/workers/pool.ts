@@ -56,12 +56,14 @@ export class PipelinePool {
   private readonly slots: WorkerSlot[];
   private readonly o: PoolOptions;
   private nextSlot = 0;
+  /** Runs once every line posted so far is answered (see whenAnswered). */
+  private answered: (() => void) | null = null;
 
   constructor(o: PoolOptions) {
     this.o = o;
     const crashes = o.metrics.counter('logship_pipeline_worker_crashes_total', 'Pipeline worker threads that died (error or exit); each is started again and its unanswered lines re-sent.', ['worker']);
     const slots: WorkerSlot[] = [];
-    for (let i = 0; i < o.threads; i++) slots.push(new WorkerSlot(i, o, () => crashes.inc({ worker: String(i) })));
+    for (let i = 0; i < o.threads; i++) slots.push(new WorkerSlot(i, o, { crashed: () => crashes.inc({ worker: String(i) }), idle: () => this.slotIdle() }));
     this.slots = slots;
     o.metrics.gauge('logship_pipeline_worker_lines_in_flight', 'Lines posted to the pipeline workers and not yet back (charged to the buffer budget like any line read).', [], function () {
       this.set(slots.reduce((n, s) => n + s.linesInFlight, 0));
@@ -80,6 +82,23 @@ export class PipelinePool {
   feed(o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string> }): LineReceiver {
     const slot = this.slots[this.nextSlot++ % this.slots.length];
     return new WorkerFeed(slot, o);
+  }
+
+  /**
+   * Runs `fn` once every line posted so far has come back (now, when none is out): a reader that
+   * caught up has the sinks send their open batches then, not before the workers' records arrive.
+   * A later call replaces an earlier one still waiting.
+   */
+  whenAnswered(fn: () => void): void {
+    if (this.slots.every((s) => s.linesInFlight === 0)) fn();
+    else this.answered = fn;
+  }
+
+  private slotIdle(): void {
+    const fn = this.answered;
+    if (fn === null || !this.slots.every((s) => s.linesInFlight === 0)) return;
+    this.answered = null;
+    fn();
   }
 
   /** Waits until every line posted so far came back (and the workers' counts), or `deadline`. */
@@ -114,12 +133,12 @@ class WorkerSlot {
   linesInFlight = 0;
   private readonly index: number;
   private readonly o: PoolOptions;
-  private readonly counted: () => void;
+  private readonly on: { crashed(): void; idle(): void };
 
-  constructor(index: number, o: PoolOptions, counted: () => void) {
+  constructor(index: number, o: PoolOptions, on: { crashed(): void; idle(): void }) {
     this.index = index;
     this.o = o;
-    this.counted = counted;
+    this.on = on;
   }
 
   start(): Promise<void> {
@@ -179,6 +198,7 @@ class WorkerSlot {
         }
         this.linesInFlight -= b.lines.length;
         b.feed.deliver(b.lines, m);
+        if (this.linesInFlight === 0) this.on.idle();
         return;
       }
       case 'counts':
@@ -204,7 +224,7 @@ class WorkerSlot {
     const now = Date.now();
     this.crashTimes.push(now);
     while (this.crashTimes.length > 0 && now - this.crashTimes[0] > CRASH_WINDOW_MS) this.crashTimes.shift();
-    this.counted();
+    this.on.crashed();
     const why = this.lastError ? `${this.lastError.name}: ${this.lastError.message}` : `exit code ${code}`;
     this.lastError = null;
     const unanswered = this.pending.length - this.head;

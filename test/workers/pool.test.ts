@@ -79,7 +79,15 @@ t.test('records come back per file in the order read, acks released once, with 2
       await new Promise((r) => setImmediate(r)); // a reader yields between reads
     }
   }
+  // what a reader that caught up asks: the sinks flush once the workers' records are in, not before
+  let answeredAt = -1;
+  s.pool.whenAnswered(() => (answeredAt = s.events.length));
   await waitFor('every record', () => s.events.length === 4 * perFile, 30_000);
+  await waitFor('whenAnswered ran', () => answeredAt >= 0, 10_000);
+  t.equal(answeredAt, 4 * perFile, 'whenAnswered ran when the last record was delivered');
+  let now = false;
+  s.pool.whenAnswered(() => (now = true));
+  t.ok(now, 'and at once when nothing is out');
   for (const f of files) {
     const seqs = s.events.filter((e) => e.record.source.file === f.info.file).map((e) => (e.record.metadata as { seq: number }).seq);
     t.same(seqs, Array.from({ length: perFile }, (_, i) => i), `${f.info.file}: in order, once each`);
