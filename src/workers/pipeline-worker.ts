@@ -109,6 +109,9 @@ class Collector {
   /** The record's JSON (without `source` when `strip`): the line's own bytes while it still is the record. */
   private json(event: LogEvent, strip: boolean): string {
     const record = event.record as { source: SourceInfo | undefined };
+    // the stages are done with the record here, as at the router: seal() compares once and gives
+    // the snapshot array back to the processor's pool for the next line
+    if (strip) event.verbatim?.seal(event.record);
     const added = strip && event.verbatim !== undefined ? event.verbatim.additions(event.record) : null;
     if (added !== null) {
       const text = event.verbatim!.text;
