@@ -10,12 +10,12 @@
  * countsink holds every line, so it includes start-up (~0.5 CPU-s).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
 import { freePort, NODE24, startCountsink } from './receivers.ts';
-import { logshipBin, measure, type Shipper } from './shippers.ts';
+import { logshipBin, logshipLaunch, measure, type Shipper } from './shippers.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -26,14 +26,6 @@ const lines = Number(arg('--lines', '300000'));
 const rounds = Number(arg('--rounds', '5'));
 const parser = arg('--parser', 'json');
 const sinkExtra = arg('--sink-extra', '');
-
-function launchOf(root: string): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
-  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(root, 'src', 'cli.ts'), 'utf8'));
-  if (m === null) throw new Error(`${root}/src/cli.ts has no env -S shebang`);
-  const env = { ...process.env };
-  for (const a of m[1].split(' ').filter(Boolean)) env[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
-  return { nodeArgs: m[2].split(' ').filter(Boolean), env };
-}
 
 function shipperOf(root: string): Shipper {
   return {
@@ -53,7 +45,7 @@ sinks:
   - type: loki
     url: ${receiver.url}${sinkExtra ? '\n    ' + sinkExtra : ''}
 `);
-      const l = launchOf(root);
+      const l = logshipLaunch(root);
       return spawn(NODE24, [...l.nodeArgs, logshipBin(root), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
     },
   };
