@@ -3,15 +3,19 @@
  * tables. logship runs as its bin runs it (dist/, the shebang's node flags and environment;
  * `--node-flags "..."` replaces the flags for an A/B) and is measured from /proc:
  *
- *   npm run build && node bench/memory.ts [--only startup,throughput,backlog-files] [--rounds N]
- *     [--builds /work/wt-base,/work/main]   (startup only: those checkouts' shipped CLIs, alternating)
+ *   npm run build && node bench/memory.ts [--only startup,throughput,idle-files,backlog-files] [--rounds N]
+ *     [--builds /work/wt-base,/work/main]   (those checkouts' shipped CLIs, alternating)
  *     [--node-flags "--max-semi-space-size=8 ..."] [--lines N] [--corpus seed]
+ *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;"]   (throughput, idle, backlog)
+ *     [--backlog-rounds N]
  *     [--backlog-mib N] [--files N] [--outage-s N]
  *
  * startup:       the default config (no --config), LOGSHIP_LISTEN / LOGSHIP_DATA_DIR set; wall time
  *                from spawn until /ready first answers 200 (polled every 5 ms), CPU seconds and RSS
  *                (anonymous and file-backed) at that moment; beside it, bare Node's floor.
  * throughput:    `--lines` lines of `--corpus` (default pipeline) into countsink: peak RSS and CPU.
+ * idle-files:    `--files` files (default 1,000) of one line each, read, then watched 15 s with no
+ *                writes: peak RSS and RSS at the end.
  * backlog-files: `--files` files holding `--backlog-mib` MiB (the json corpus split round-robin),
  *                read from the beginning into the Loki test server while it answers 503 for
  *                `--outage-s` s, then until every line is delivered: peak RSS during the outage
@@ -44,11 +48,108 @@ function launch(root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessE
   return flags === undefined ? l : { nodeArgs: flags.split(' ').filter(Boolean), env: l.env };
 }
 
-/** `--builds dirA,dirB` (startup only): other checkouts, each run as it ships, rounds alternating. */
+/**
+ * `--variants "A;B"` (throughput, backlog-files): launches added to the shipped one, rounds
+ * alternating; each is space-separated `NAME=value` environment and node flags appended after
+ * the shipped ones (V8 takes the last of a repeated flag), and `budget=8MiB` for the config's
+ * memory.max_buffer_bytes; an empty variant is the launch as shipped.
+ */
+/** `--builds dirA,dirB`: other checkouts, each run as it ships (with each variant), rounds alternating. */
 const builds = arg('builds')?.split(',').filter(Boolean).map((b) => resolve(b)) ?? [ROOT];
+const variants = (arg('variants') ?? '').split(';').map((v) => v.trim());
+const variantLabel = (v: string) => (variants.length > 1 ? `${v || 'as shipped'}: ` : '');
 
-function spawnLogship(args: string[], env: NodeJS.ProcessEnv, cwd: string, root: string = ROOT): ChildProcess {
+function variantLaunch(variant: string, root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
   const l = launch(root);
+  const env = { ...l.env };
+  const nodeArgs = [...l.nodeArgs];
+  for (const t of variant.split(' ').filter(Boolean)) {
+    const eq = t.indexOf('=');
+    if (t.startsWith('budget=')) continue;
+    if (!t.startsWith('-') && eq > 0) env[t.slice(0, eq)] = t.slice(eq + 1);
+    else nodeArgs.push(t);
+  }
+  return { nodeArgs, env };
+}
+
+/** The config's `memory:` section for a variant: its `budget=8MiB` token, else `--budget`'s. */
+function variantBudgetYaml(variant: string): string {
+  const b = variant.split(' ').find((t) => t.startsWith('budget='));
+  return b === undefined ? budgetYaml : `memory: { max_buffer_bytes: ${b.slice('budget='.length)} }\n`;
+}
+
+/** Rounds × builds × variants, each round's order reversed from the last's. */
+function* alternate(n: number): Generator<{ round: number; variant: string; root: string }> {
+  const runs = builds.flatMap((root) => variants.map((variant) => ({ root, variant })));
+  for (let round = 1; round <= n; round++) for (const r of round % 2 === 1 ? runs : [...runs].reverse()) yield { round, ...r };
+}
+const runLabel = (root: string, variant: string) => `${builds.length > 1 ? `${basename(root)} ` : ''}${variantLabel(variant)}`;
+
+/**
+ * Where the resident memory is, from /proc/PID/smaps: file-backed; malloc's (the main arena's
+ * brk heap and the 64 MiB arena reservations of other threads); thread stacks; and the rest of
+ * the anonymous mappings (V8's heap pages and code space, large mallocs mmapped on their own).
+ */
+function smapsParts(pid: number): { file: number; brk: number; arenas: number; stacks: number; otherAnon: number } {
+  const r = { file: 0, brk: 0, arenas: 0, stacks: 0, otherAnon: 0 };
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return r;
+  }
+  const vmas: Array<{ start: number; end: number; perms: string; name: string; anon: boolean; rss: number }> = [];
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[5].trim();
+      vmas.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name, anon: head[4] === '0' && !name.startsWith('/'), rss: 0 });
+    } else if (line.startsWith('Rss:') && vmas.length > 0) vmas[vmas.length - 1].rss = Number(/(\d+)/.exec(line)![1]) / 1024;
+  }
+  const ARENA = 64 * MiB;
+  for (let i = 0; i < vmas.length; i++) {
+    const v = vmas[i];
+    const next = vmas[i + 1];
+    const prev = vmas[i - 1];
+    if (!v.anon) r.file += v.rss;
+    else if (v.name === '[heap]') r.brk += v.rss;
+    else if (v.name === '[stack]' || (prev?.perms.startsWith('---') && prev.end === v.start && v.end - v.start >= 1 * MiB && v.end - v.start <= 8 * MiB && v.perms.startsWith('rw') && prev.end - prev.start <= 64 * 1024)) r.stacks += v.rss;
+    // A glibc arena: a 64 MiB-aligned reservation, its used part read-write and the rest PROT_NONE.
+    else if (v.start % ARENA === 0 && (v.end - v.start === ARENA || (next?.start === v.end && next.perms.startsWith('---') && next.end - v.start === ARENA))) r.arenas += v.rss;
+    else r.otherAnon += v.rss;
+  }
+  return r;
+}
+const partsNote = (p: ReturnType<typeof smapsParts>) =>
+  `file ${fmt(p.file)} · malloc brk ${fmt(p.brk)} + arenas ${fmt(p.arenas)} · stacks ${fmt(p.stacks, 1)} · other anon ${fmt(p.otherAnon)}`;
+
+/** The smaps breakdown and /metrics figures at the highest RSS seen so far, sampled every call. */
+class PeakParts {
+  rss = 0;
+  parts = smapsParts(0);
+  figures: Record<string, number> = {};
+  private readonly pid: number;
+  private readonly port: number;
+  constructor(pid: number, port: number) {
+    this.pid = pid;
+    this.port = port;
+  }
+  async sample(): Promise<void> {
+    const rss = readProcStats(this.pid)?.rssBytes ?? 0;
+    if (rss <= this.rss) return;
+    const [parts, figures] = [smapsParts(this.pid), await selfFigures(this.port)];
+    this.rss = rss;
+    this.parts = parts;
+    this.figures = figures;
+  }
+  note(): string {
+    return `at ${fmt(this.rss / MiB)} MiB: ${partsNote(this.parts)}; heap ${fmt(this.figures.heapUsed / MiB, 1)} of ${fmt(this.figures.heapTotal / MiB, 1)}, external ${fmt(this.figures.external / MiB, 1)}, budget ${fmt(this.figures.buffer / MiB, 1)}`;
+  }
+}
+
+
+function spawnLogship(args: string[], env: NodeJS.ProcessEnv, cwd: string, root: string = ROOT, variant?: string): ChildProcess {
+  const l = variant === undefined ? launch(root) : variantLaunch(variant, root);
   return spawn(NODE24, [...l.nodeArgs, logshipBin(root), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...l.env, ...env }, cwd });
 }
 
@@ -157,16 +258,17 @@ if (!only || only.has('throughput')) {
   const corpus = join(OUT, `mem-${kind}-${count}.log`);
   if (!existsSync(corpus)) await writeLines(corpus, kind, count);
   out(`\n### throughput: ${fmt(count)} ${kind} lines → countsink (default pipeline), node flags: ${launch().nodeArgs.join(' ')}${budgetYaml ? `, ${budgetYaml.trim()}` : ''}\n`);
-  out('| round | seconds | CPU s | lines per CPU-s | peak RSS | highest of logship\'s own figures (/metrics, every 0.5 s) |');
-  out('|---|---:|---:|---:|---:|---|');
-  for (let round = 1; round <= rounds; round++) {
+  out('| round | seconds | CPU s | lines per CPU-s | peak RSS | highest of logship\'s own figures (/metrics, every 0.5 s) | at the highest RSS sampled (smaps, MiB) |');
+  out('|---|---:|---:|---:|---:|---|---|');
+  for (const { round, variant, root } of alternate(rounds)) {
     const rx = await startCountsink('loki');
     const work = mkdtempSync(join(tmpdir(), 'bench-mem-'));
     const port = await freePort();
-    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${budgetYaml}sources:\n  - { name: app, paths: ["${corpus}"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
+    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: app, paths: ["${corpus}"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
     const t0 = performance.now();
-    const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work);
+    const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work, root, variant);
     const sampler = new ProcSampler(child.pid!, 50);
+    const peak = new PeakParts(child.pid!, port);
     const most: Record<string, number> = {};
     let lastFigures = 0;
     while ((await rx.count()) < count) {
@@ -175,11 +277,41 @@ if (!only || only.has('throughput')) {
         lastFigures = performance.now();
         for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) most[k] = Math.max(most[k] ?? 0, v);
       }
+      await peak.sample();
       await sleep(50);
     }
     const secs = (performance.now() - t0) / 1000;
     const st = sampler.stop()!;
-    out(`| ${round} | ${fmt(secs, 1)} | ${fmt(st.cpuSeconds, 2)} | ${fmt(count / st.cpuSeconds)} | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${figuresNote(most)} |`);
+    out(`| ${runLabel(root, variant)}${round} | ${fmt(secs, 1)} | ${fmt(st.cpuSeconds, 2)} | ${fmt(count / st.cpuSeconds)} | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${figuresNote(most)} | ${peak.note()} |`);
+    await stop(child);
+    await rx.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+if (!only || only.has('idle-files')) {
+  const files = Number(arg('files') ?? 1000);
+  const dir = join(OUT, `idle-${files}`);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < files; i++) writeFileSync(join(dir, `app-${String(i).padStart(4, '0')}.log`), `{"level":"INFO","message":"file ${i}"}\n`);
+  out(`\n### idle: ${fmt(files)} watched files (one line each, read from the beginning, then no writes) → countsink, node flags: ${launch().nodeArgs.join(' ')}\n`);
+  out('| round | peak RSS | RSS after 15 s | CPU s (15 s) | at the highest RSS sampled (smaps, MiB) |');
+  out('|---|---:|---:|---:|---|');
+  for (const { round, variant, root } of alternate(rounds)) {
+    const rx = await startCountsink('loki');
+    const work = mkdtempSync(join(tmpdir(), 'bench-idle-'));
+    const port = await freePort();
+    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
+    const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work, root, variant);
+    const peak = new PeakParts(child.pid!, port);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 15_000) {
+      await peak.sample();
+      await sleep(200);
+    }
+    const st = readProcStats(child.pid!)!;
+    out(`| ${runLabel(root, variant)}${round} | ${fmt(st.peakRssBytes / MiB)} MiB | ${fmt(st.rssBytes / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${peak.note()}; ${fmt(await rx.count())} lines shipped |`);
     await stop(child);
     await rx.stop();
     rmSync(work, { recursive: true, force: true });
@@ -211,48 +343,54 @@ if (!only || only.has('backlog-files')) {
     writeFileSync(meta, String(total));
   }
   out(`\n### backlog: ${fmt(files)} files, ${fmt(mib)} MiB (${fmt(total)} lines), sink down ${outage / 1000} s, node flags: ${launch().nodeArgs.join(' ')}${budgetYaml ? `, ${budgetYaml.trim()}` : ''}\n`);
-  const rx = await startLokiTestServer();
-  const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
-  const port = await freePort();
-  writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${budgetYaml}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
-  await rx.reset();
-  await rx.fail(outage);
-  const t0 = performance.now();
-  const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work);
-  const sampler = new ProcSampler(child.pid!, 100);
-  let outagePeak = 0;
-  let figures: Record<string, number> = {};
-  while (performance.now() - t0 < outage) {
-    await sleep(1000);
-    outagePeak = Math.max(outagePeak, sampler.maxRss);
-    const f = await selfFigures(port);
-    if (!Number.isNaN(f.heapUsed)) figures = f;
-  }
-  const outageCpu = sampler.last?.cpuSeconds ?? 0;
-  let got = 0;
-  let last = performance.now();
-  const drainMost: Record<string, number> = {};
-  for (;;) {
-    for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) drainMost[k] = Math.max(drainMost[k] ?? 0, v);
-    const n = await rx.count();
-    if (n !== got) {
-      got = n;
-      last = performance.now();
-    }
-    if (got >= total) break;
-    if (child.exitCode !== null) throw new Error(`logship exited with ${got}/${total}`);
-    if (performance.now() - last > 120_000) throw new Error(`stalled at ${got}/${total}`);
-    await sleep(500);
-  }
-  const secs = (performance.now() - t0) / 1000;
-  const st = sampler.stop()!;
   out('| phase | peak RSS | CPU s | note |');
   out('|---|---:|---:|---|');
-  out(`| sink down ${outage / 1000} s | ${fmt(outagePeak / MiB)} MiB | ${fmt(outageCpu, 2)} | at its end: ${figuresNote(figures)} |`);
-  out(`| whole run (until ${fmt(got)} lines delivered) | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${fmt(secs, 0)} s wall; highest while draining: ${figuresNote(drainMost)} |`);
-  await stop(child);
-  await rx.stop();
-  rmSync(work, { recursive: true, force: true });
+  for (const { round, variant, root } of alternate(Number(arg('backlog-rounds') ?? 1))) {
+    const rx = await startLokiTestServer();
+    const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
+    const port = await freePort();
+    writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
+    await rx.reset();
+    await rx.fail(outage);
+    const t0 = performance.now();
+    const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work, root, variant);
+    const outagePeakParts = new PeakParts(child.pid!, port);
+    const drainPeakParts = new PeakParts(child.pid!, port);
+    const sampler = new ProcSampler(child.pid!, 100);
+    let outagePeak = 0;
+    let figures: Record<string, number> = {};
+    while (performance.now() - t0 < outage) {
+      await sleep(1000);
+      outagePeak = Math.max(outagePeak, sampler.maxRss);
+      const f = await selfFigures(port);
+      if (!Number.isNaN(f.heapUsed)) figures = f;
+      await outagePeakParts.sample();
+    }
+    const outageCpu = sampler.last?.cpuSeconds ?? 0;
+    let got = 0;
+    let last = performance.now();
+    const drainMost: Record<string, number> = {};
+    for (;;) {
+      for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) drainMost[k] = Math.max(drainMost[k] ?? 0, v);
+      await drainPeakParts.sample();
+      const n = await rx.count();
+      if (n !== got) {
+        got = n;
+        last = performance.now();
+      }
+      if (got >= total) break;
+      if (child.exitCode !== null) throw new Error(`logship exited with ${got}/${total}`);
+      if (performance.now() - last > 120_000) throw new Error(`stalled at ${got}/${total}`);
+      await sleep(500);
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const st = sampler.stop()!;
+    out(`| ${runLabel(root, variant)}${round} sink down ${outage / 1000} s | ${fmt(outagePeak / MiB)} MiB | ${fmt(outageCpu, 2)} | at its end: ${figuresNote(figures)}; ${outagePeakParts.note()} |`);
+    out(`| ${runLabel(root, variant)}${round} whole run (until ${fmt(got)} lines delivered) | ${fmt(Math.max(st.peakRssBytes, sampler.maxRss) / MiB)} MiB | ${fmt(st.cpuSeconds, 2)} | ${fmt(secs, 0)} s wall; highest while draining: ${figuresNote(drainMost)}; draining ${drainPeakParts.note()} |`);
+    await stop(child);
+    await rx.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 out(`\nMachine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB; Node ${readFileSync(join(ROOT, 'node_modules', 'node', 'package.json'), 'utf8').match(/"version": "([^"]+)"/)?.[1]}; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
