@@ -50,7 +50,7 @@ function launch(root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessE
 
 /**
  * `--variants "A;B"` (throughput, backlog-files): launches added to the shipped one, rounds
- * alternating; each is space-separated `NAME=value` environment and node flags appended after
+ * alternating; each is space-separated `NAME=value` environment (`NAME=` unsets it) and node flags appended after
  * the shipped ones (V8 takes the last of a repeated flag), and `budget=8MiB` for the config's
  * memory.max_buffer_bytes; an empty variant is the launch as shipped.
  */
@@ -66,7 +66,8 @@ function variantLaunch(variant: string, root: string = ROOT): { nodeArgs: string
   for (const t of variant.split(' ').filter(Boolean)) {
     const eq = t.indexOf('=');
     if (t.startsWith('budget=')) continue;
-    if (!t.startsWith('-') && eq > 0) env[t.slice(0, eq)] = t.slice(eq + 1);
+    if (!t.startsWith('-') && eq === t.length - 1) delete env[t.slice(0, eq)];
+    else if (!t.startsWith('-') && eq > 0) env[t.slice(0, eq)] = t.slice(eq + 1);
     else nodeArgs.push(t);
   }
   return { nodeArgs, env };

@@ -6,10 +6,15 @@ import { size } from './config-fields.ts';
 export const memoryConfigSchema = z.strictObject({
   /**
    * Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. 16 MiB
-   * is ~50k lines in flight, several times what the sinks' open and in-flight batches hold at
-   * full speed (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch): a 200 MiB backlog with the sink down
+   * is ~40k JSON lines in flight, several times what the sinks' open and in-flight batches hold
+   * at full speed (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch): a 200 MiB backlog with the sink down
    * for its first 20 s peaked at 185 MiB RSS with 64 MiB, 160–196 with 32 and 148–154 with 16,
-   * same drain time; 1M lines at full speed, same rate and CPU with 16 as with 32.
+   * same drain time; 1M lines at full speed, same rate and CPU with 16 as with 32. Lower buys
+   * nothing: 256 MiB over 1,000 files, sink down 20 s, 8 MiB peaked at 127–132 MiB during the
+   * outage and 168–186 over the run against 126–140 and 165–189 with 16 (interleaved), the heap's
+   * slack and per-file state set those peaks. What 16 MiB charged holds for real (Loki down, heap
+   * snapshot): ~8 MiB of buffers (the lines encoded into batches, read buffers), not records —
+   * the charge (line + 128 B) is an upper bound (bench/RESULTS.md, "Memory: where each MiB goes").
    */
   max_buffer_bytes: size().default(16 * 1024 * 1024),
 }).default({ max_buffer_bytes: 16 * 1024 * 1024 });
@@ -37,8 +42,10 @@ export class ByteBudget extends EventEmitter {
   readonly limit: number;
   private used = 0;
   /**
-   * One promise shared by everyone waiting for room: a reader that waits, times out and waits
-   * again (1,000 paused tailers do, once a second, for the whole outage) adds nothing.
+   * One promise shared by everyone waiting for room, so waiting allocates nothing new. A caller
+   * must subscribe to it once per pause, not race it against a timer on every wake-up: each
+   * `Promise.race` leaves a reaction on this promise until room frees (313 B each, measured; 1,000
+   * files paused through a 60 s outage, woken once a second, hold ~18 MiB of them).
    */
   private room: { promise: Promise<void>; resolve: () => void } | null = null;
   /** Read buffers given back, kept for the next read (see takeReadBuffer); charged while kept. */
