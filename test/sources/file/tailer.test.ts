@@ -237,6 +237,46 @@ t.test('a spent budget pauses reading; released acks resume it', async (t) => {
   t.equal(budget.inUse, 0, 'every released line returned its bytes');
 });
 
+t.test('a paused tailer waits on the budget once per pause, however often it wakes (no reaction per wake-up left on the shared promise)', async (t) => {
+  // Counts the calls a real budget gets: each loop turn asks hasRoom(); each subscription is a waitForRoom().
+  class CountingBudget extends ByteBudget {
+    roomChecks = 0;
+    roomWaits = 0;
+    override hasRoom(): boolean {
+      this.roomChecks++;
+      return super.hasRoom();
+    }
+    override waitForRoom(): Promise<void> {
+      this.roomWaits++;
+      return super.waitForRoom();
+    }
+  }
+  const dir = tempDir();
+  const p = join(dir, 'a.log');
+  let text = '';
+  for (let i = 0; i < 1000; i++) text += `line ${i} ${'z'.repeat(90)}\n`;
+  writeFileSync(p, text);
+  const budget = new CountingBudget(10_000);
+  const { tl, receiver } = tailer(p, { budget });
+  receiver.hold = true;
+  await tl.start();
+  t.teardown(() => tl.stop());
+  await waitFor('paused', () => tl.state === 'paused');
+  await waitFor('subscribed', () => budget.roomWaits > 0);
+  const waits = budget.roomWaits;
+  // change events while paused: each ends the tailer's sleep and makes it look at the budget again
+  for (let i = 0; i < 100; i++) {
+    const checks = budget.roomChecks;
+    tl.wake();
+    await waitFor('the loop turned', () => budget.roomChecks > checks);
+  }
+  t.equal(budget.roomWaits, waits, `100 wake-ups while paused added no budget subscription (${budget.roomWaits})`);
+  t.equal(tl.state, 'paused');
+  await waitFor('all lines', () => receiver.lines.length === 1000 ? true : (receiver.releaseHeld(), false));
+  receiver.releaseHeld();
+  t.equal(budget.inUse, 0, 'every released line returned its bytes');
+});
+
 t.test('many files behind a spent budget: read buffers are charged, so only as many files read as the budget allows, and paused files hold none', async (t) => {
   // 200 files of 256 KiB each (4 chunks of the 64 KiB the helper reads) behind a 1 MiB budget,
   // with no line ever acknowledged. Uncharged buffers let every tailer pass the room check
