@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LokiTestServer } from '../servers/loki-server.ts';
@@ -47,10 +47,11 @@ t.test('parse and convert (lazily loaded chunks)', async (t) => {
   t.equal(bundled.stderr, sources.stderr, 'the same notes on what was left out');
 });
 
-t.test('run: ready, ships appended lines to a file and to Loki (snappy), serves the status page', async (t) => {
-  const loki = new LokiTestServer();
-  await loki.start();
-  t.teardown(() => loki.stop());
+/**
+ * The bundle running on a config that tails a new, empty `app.log` (json) into a file sink
+ * `out.ndjson` plus `moreSinks`, with `top` added at the top level; ready, and killed with the test.
+ */
+async function runBundle(t: Test, o: { top?: string; moreSinks?: string } = {}): Promise<{ dir: string; port: number; log: string; d: DaemonProcess }> {
   const dir = tempDir();
   const port = await freePort();
   const log = join(dir, 'app.log');
@@ -58,14 +59,23 @@ t.test('run: ready, ships appended lines to a file and to Loki (snappy), serves 
   const cfg = await writeConfig(dir, `
 server: { listen: "127.0.0.1:${port}" }
 positions: { path: "${dir}/positions.json" }
+${o.top ?? ''}
 sources: [ { name: app, paths: ["${log}"], parser: json, start_at: beginning } ]
 sinks:
   - { type: file, path: "${dir}/out.ndjson" }
-  - { type: loki, url: "${loki.url}", batch: { max_wait: 100ms } }
+${o.moreSinks ?? ''}
 `);
   const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI });
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port, '/ready');
+  return { dir, port, log, d };
+}
+
+t.test('run: ready, ships appended lines to a file and to Loki (snappy), serves the status page', async (t) => {
+  const loki = new LokiTestServer();
+  await loki.start();
+  t.teardown(() => loki.stop());
+  const { dir, port, log, d } = await runBundle(t, { moreSinks: `  - { type: loki, url: "${loki.url}", batch: { max_wait: 100ms } }` });
   for (let i = 0; i < 50; i++) appendFileSync(log, `{"level":"info","service":"shop","msg":"order ${i}"}\n`);
   const shipped = await waitFor('50 records in the file sink', () => {
     const recs = readNdjson<{ message: string }>(join(dir, 'out.ndjson'));
@@ -82,20 +92,7 @@ sinks:
 });
 
 t.test('run with a pipeline worker thread: the bundle starts its second entry, pipeline-worker.js', async (t) => {
-  const dir = tempDir();
-  const port = await freePort();
-  const log = join(dir, 'app.log');
-  writeFileSync(log, '');
-  const cfg = await writeConfig(dir, `
-server: { listen: "127.0.0.1:${port}" }
-positions: { path: "${dir}/positions.json" }
-workers: { threads: 1 }
-sources: [ { name: app, paths: ["${log}"], parser: json, start_at: beginning } ]
-sinks: [ { type: file, path: "${dir}/out.ndjson" } ]
-`);
-  const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI });
-  t.teardown(() => d.kill('SIGKILL'));
-  await d.waitHttp(port, '/ready');
+  const { dir, log, d } = await runBundle(t, { top: 'workers: { threads: 1 }' });
   for (let i = 0; i < 20; i++) appendFileSync(log, `{"level":"warn","service":"shop","msg":"slow ${i}"}\n`);
   const shipped = await waitFor('20 records parsed by the worker', () => {
     const recs = readNdjson<{ level: string; service: string; message: string }>(join(dir, 'out.ndjson'));
