@@ -8,7 +8,7 @@ import { createParser } from '../parsers/index.ts';
 import type { LineReceiver } from './core/line.ts';
 import { checkpointPath, DerivedMetricsCheckpoint } from './derived-metrics/checkpoint.ts';
 import { LineProcessor } from './pipeline/processor.ts';
-import { createBuiltinStages, createStage } from './pipeline/registry.ts';
+import { builtinStageCount, createBuiltinStages, createStage } from './pipeline/registry.ts';
 import { RecordFaults } from './self-metrics/faults.ts';
 import { FanOutRouter } from './pipeline/router.ts';
 import type { Stage } from './core/stage.ts';
@@ -121,7 +121,7 @@ export class Daemon implements StatusProvider {
     this.startFlushTimer(this.budget);
     // The built-in stages and the configured ones up to the first that must stay here run in the
     // workers, which load their modules meanwhile (awaited before the sources start).
-    const resumeAt = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0) + workerStageCount(cfg.pipeline);
+    const resumeAt = builtinStageCount(cfg) + workerStageCount(cfg.pipeline);
     this.pool = cfg.workers.threads > 0 ? this.createPool(cfg, resumeAt) : null;
     const poolStarted = this.pool?.start().then(() => null, (err: Error) => err);
     this.positions = await PositionStore.open(cfg.positions.path, log, metrics, { onLost: cfg.positions.on_lost, persist: !this.dryRun });
@@ -145,14 +145,13 @@ export class Daemon implements StatusProvider {
 
   /** `workers.threads` pipeline workers running the stages before `resumeAt` (not started yet). */
   private createPool(cfg: Config, resumeAt: number): PipelinePool {
-    const builtins = (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0);
     return new PipelinePool({
       threads: cfg.workers.threads,
       init: {
         sources: cfg.sources.map((s) => ({ name: s.name, service: s.service ?? s.name, parser: s.parser, parserOptions: s.parser_options, labels: s.labels })),
         classification: cfg.classification,
         redaction: cfg.redaction,
-        stages: cfg.pipeline.slice(0, resumeAt - builtins).map(portableStage),
+        stages: cfg.pipeline.slice(0, resumeAt - builtinStageCount(cfg)).map(portableStage),
         logLevel: this.log.level,
       },
       metrics: this.metrics,

@@ -70,6 +70,11 @@ export function createStage(cfg: StageConfig, _ctx: StageContext): Stage {
   }
 }
 
+/** How many stages createBuiltinStages makes for `cfg` (where the configured `pipeline` starts). */
+export function builtinStageCount(cfg: { classification: { enabled: boolean }; redaction: { enabled: boolean } }): number {
+  return (cfg.classification.enabled ? 1 : 0) + (cfg.redaction.enabled ? 1 : 0);
+}
+
 /**
  * The stages that run ahead of the user's `pipeline` unless switched off: classification
  * (so derived metrics work with zero config; it sees the raw values), then redaction (so no
