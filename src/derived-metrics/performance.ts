@@ -16,11 +16,25 @@ export const PERFORMANCE_METRIC_NAMES = {
   logLines: 'log_lines_total',
 } as const;
 
-const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
-const LEVEL_SET: ReadonlySet<string> = new Set(LEVELS);
+const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'];
+/** The method label's values past METHODS, by their index in METHOD_LABELS. */
+const METHOD_UNKNOWN = METHODS.length;
+const METHOD_OTHER = METHODS.length + 1;
+const METHOD_LABELS: readonly string[] = [...METHODS, 'unknown', OVERFLOW_VALUE];
+/** The level label of LEVELS[i]; index LEVELS.length is anything else. */
+const LEVEL_LABELS: readonly string[] = [...LEVELS, OVERFLOW_VALUE];
 const STATUS_CODES: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
+
+/**
+ * What one service's lines update: its log_lines_total series by level index (LEVEL_LABELS), and
+ * its request series by route, then by method and status (requestKey).
+ */
+interface ServiceRow {
+  lines: Array<LocalCounter | undefined>;
+  routes: Map<string, Map<number, RequestSeries>>;
+}
 
 /** What one request updates, for one (service, method, route, status). */
 interface RequestSeries {
@@ -39,8 +53,12 @@ interface RequestSeries {
  */
 export class PerformanceMetrics {
   private readonly duration: LocalHistogram;
-  /** service → method → route → status → the series a request updates: no label objects or hashing per line. */
-  private readonly requestSeries = new Map<string, Map<string, Map<string, Map<string, RequestSeries>>>>();
+  /**
+   * service → what its lines update: a line costs two string-keyed lookups (service, and route
+   * for a request), whose hashes the bounded label sets computed already, and one numeric one;
+   * no label objects, no key strings.
+   */
+  private readonly services = new Map<string, ServiceRow>();
   /** log_lines_total{service,level}, counted locally: no allocation or hashing per line for the one family every record hits. */
   private readonly lines: CounterTable;
   private readonly metrics: MetricsRegistry;
@@ -71,9 +89,15 @@ export class PerformanceMetrics {
 
   /** Counts one record; `service` is its already-bounded service label value. */
   observe(r: LogRecord, service: string): void {
-    this.lines.get(service, LEVEL_SET.has(r.level) ? r.level : OVERFLOW_VALUE).inc();
+    let row = this.services.get(service);
+    if (row === undefined) {
+      row = { lines: [], routes: new Map() };
+      this.services.set(service, row);
+    }
+    const level = levelIndex(r.level);
+    (row.lines[level] ??= this.lines.get(service, LEVEL_LABELS[level])).inc();
     const http = r.http;
-    if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, http.status_code);
+    if (http !== undefined && typeof http.status_code === 'number') this.request(r, service, row, http.status_code);
     if (r.action === PERFORMANCE_ACTIONS.slowOperation || (r.event_type === 'performance' && overThreshold(r))) {
       const op = r.metadata?.operation;
       // Slow HTTP requests are named "GET /users/123" by classification: template the ids away.
@@ -81,15 +105,16 @@ export class PerformanceMetrics {
     }
   }
 
-  private request(r: LogRecord, service: string, code: number): void {
+  private request(r: LogRecord, service: string, row: ServiceRow, code: number): void {
     const http = r.http!;
     const valid = Number.isInteger(code) && code >= 100 && code <= 599;
-    const status = !valid ? OVERFLOW_VALUE : this.statusClass ? STATUS_CLASSES[Math.floor(code / 100)] : STATUS_CODES[code];
-    const method = methodLabel(http.method);
+    // the status label's index: the code or its class, 0 for "other" (no valid code or class is 0)
+    const statusKey = !valid ? 0 : this.statusClass ? Math.floor(code / 100) : code;
+    const method = methodIndex(http.method);
     const route = this.routeLabel(r, code);
-    const series = this.seriesOf(service, method, route, status);
+    const series = this.seriesOf(service, row, method, route, statusKey);
     series.requests.inc();
-    if (valid && code >= 500) (series.errors ??= this.metrics.count(PERFORMANCE_METRIC_NAMES.httpErrors, [service, method, route])).inc();
+    if (valid && code >= 500) (series.errors ??= this.metrics.count(PERFORMANCE_METRIC_NAMES.httpErrors, [service, METHOD_LABELS[method], route])).inc();
     // A request's latency: the access log's response time (ms), else the app request line's
     // `duration` (seconds, the seed's LogEntry), which is all the platform's app logs carry.
     const ms = http.response_time;
@@ -98,21 +123,21 @@ export class PerformanceMetrics {
     } else if (typeof r.duration === 'number' && r.duration >= 0 && Number.isFinite(r.duration)) series.duration.observe(r.duration);
   }
 
-  private seriesOf(service: string, method: string, route: string, status: string): RequestSeries {
-    let byMethod = this.requestSeries.get(service);
-    if (byMethod === undefined) this.requestSeries.set(service, (byMethod = new Map()));
-    let byRoute = byMethod.get(method);
-    if (byRoute === undefined) byMethod.set(method, (byRoute = new Map()));
-    let byStatus = byRoute.get(route);
-    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
-    let series = byStatus.get(status);
+  private seriesOf(service: string, row: ServiceRow, method: number, route: string, statusKey: number): RequestSeries {
+    let byKey = row.routes.get(route);
+    if (byKey === undefined) row.routes.set(route, (byKey = new Map()));
+    // method index below 16, status key below 600
+    const key = statusKey * 16 + method;
+    let series = byKey.get(key);
     if (series === undefined) {
+      const status = statusKey === 0 ? OVERFLOW_VALUE : this.statusClass ? STATUS_CLASSES[statusKey] : STATUS_CODES[statusKey];
+      const methodLabel = METHOD_LABELS[method];
       series = {
-        requests: this.metrics.count(PERFORMANCE_METRIC_NAMES.httpRequests, [service, method, route, status]),
+        requests: this.metrics.count(PERFORMANCE_METRIC_NAMES.httpRequests, [service, methodLabel, route, status]),
         errors: undefined,
-        duration: this.duration.series([service, method, route]),
+        duration: this.duration.series([service, methodLabel, route]),
       };
-      byStatus.set(status, series);
+      byKey.set(key, series);
     }
     return series;
   }
@@ -130,11 +155,41 @@ export class PerformanceMetrics {
   }
 }
 
-function methodLabel(m: string | undefined): string {
-  if (m === undefined) return 'unknown';
-  if (METHODS.has(m)) return m;
-  const u = m.toUpperCase();
-  return METHODS.has(u) ? u : OVERFLOW_VALUE;
+/** The index in METHOD_LABELS of a method's label: a standard verb (as written or upper-cased), else unknown or other. */
+function methodIndex(m: string | undefined): number {
+  if (m === undefined) return METHOD_UNKNOWN;
+  let i = verbIndex(m);
+  if (i < 0) i = verbIndex(m.toUpperCase());
+  return i >= 0 ? i : METHOD_OTHER;
+}
+
+/** The index of `m` in METHODS, -1 if it is none of them (a switch: no hashing of the line's string). */
+function verbIndex(m: string): number {
+  switch (m) {
+    case 'GET': return 0;
+    case 'HEAD': return 1;
+    case 'POST': return 2;
+    case 'PUT': return 3;
+    case 'DELETE': return 4;
+    case 'PATCH': return 5;
+    case 'OPTIONS': return 6;
+    case 'CONNECT': return 7;
+    case 'TRACE': return 8;
+    default: return -1;
+  }
+}
+
+/** The index in LEVEL_LABELS of a record's level (LEVELS.length for anything else). */
+function levelIndex(level: string): number {
+  switch (level) {
+    case 'TRACE': return 0;
+    case 'DEBUG': return 1;
+    case 'INFO': return 2;
+    case 'WARN': return 3;
+    case 'ERROR': return 4;
+    case 'FATAL': return 5;
+    default: return LEVELS.length;
+  }
 }
 
 /** A performance event whose duration (seconds) exceeds its metadata.threshold (seconds). */

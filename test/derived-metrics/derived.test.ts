@@ -144,6 +144,38 @@ t.test('performance counters and the duration histogram, per series', async (t) 
   });
 });
 
+t.test('every (service, method, route, status) and (service, level) is its own series: verbs in any case, no verb, levels outside the schema', async (t) => {
+  const { metrics, feed } = stageWith();
+  const verbs = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'];
+  for (const [i, v] of verbs.entries()) {
+    feed(rec({ http: { method: v, route: '/r', status_code: 200 + i } }));
+    feed(rec({ http: { method: v.toLowerCase(), route: '/r', status_code: 200 + i } }));
+  }
+  feed(rec({ http: { route: '/r', status_code: 200 } })); // no verb
+  feed(rec({ http: { method: 'Get', route: '/r', status_code: 200 } }));
+  feed(rec({ service: 'web', http: { method: 'GET', route: '/r', status_code: 200 } })); // the same route in another service
+  feed(rec({ http: { method: 'GET', route: '/r', status_code: 216 } })); // 216 = 200 + 16: not GET's 200 nor any other verb's
+  feed(rec({ http: { method: 'BREW', route: '/r', status_code: 500 } }));
+  feed(rec({ level: 'NOTICE' as LogRecord['level'] }));
+  feed(rec({ level: 'info' as LogRecord['level'] }));
+  feed(rec({ level: 'TRACE' }));
+  const exp = await scrape(metrics);
+  const want: Record<string, number> = {};
+  for (const [i, v] of verbs.entries()) want[`http_requests_total{method="${v}",route="/r",service="api",status="${200 + i}"}`] = v === 'GET' ? 3 : 2;
+  want['http_requests_total{method="unknown",route="/r",service="api",status="200"}'] = 1;
+  want['http_requests_total{method="GET",route="/r",service="web",status="200"}'] = 1;
+  want['http_requests_total{method="GET",route="/r",service="api",status="216"}'] = 1;
+  want['http_requests_total{method="other",route="/r",service="api",status="500"}'] = 1;
+  t.same(family(exp, 'http_requests_total'), want);
+  t.same(family(exp, 'http_errors_total'), { 'http_errors_total{method="other",route="/r",service="api"}': 1 });
+  t.same(family(exp, 'log_lines_total'), {
+    'log_lines_total{level="INFO",service="api"}': 22,
+    'log_lines_total{level="INFO",service="web"}': 1,
+    'log_lines_total{level="other",service="api"}': 2,
+    'log_lines_total{level="TRACE",service="api"}': 1,
+  });
+});
+
 t.test('label caps: services, routes and operations overflow to "other" and are counted', async (t) => {
   const { metrics, feed } = stageWith({ max_services: 2, performance: { max_routes: 2, max_operations: 1 } });
   for (const s of ['a', 'b', 'c', 'd', 'a']) feed(rec({ service: s }));
