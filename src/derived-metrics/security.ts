@@ -107,13 +107,14 @@ export class SecurityMetrics {
   /** Counts one record; `service` is its already-bounded service label value. */
   observe(event: LogEvent, service: string, emit: EmitEvent | undefined): void {
     const r = event.record;
-    const n = linesOf(r);
     const status = r.http?.status_code;
     if (status === 401 || status === 403 || status === 429) {
       this.inc(SECURITY_METRIC_NAMES.deniedResponses, service, status === 401 ? '401' : status === 403 ? '403' : '429');
     }
     let rateLimited = status === 429;
     if (r.event_type === 'security' && r.action !== undefined) {
+      // here only: metadata's shape differs from line to line, so reading it costs on every line
+      const n = linesOf(r);
       const action = ACTIONS.has(r.action) ? r.action : OVERFLOW_VALUE;
       this.inc(SECURITY_METRIC_NAMES.securityEvents, service, action, n);
       switch (action) {
