@@ -42,6 +42,10 @@ export const DEFAULT_ALIASES: Record<FieldSlot, string[]> = {
 };
 
 const N = FIELD_SLOTS.length;
+/** takeKeys' code for a key that is no field's alias. */
+const NO_CODE = -1;
+/** Key positions takeKeys remembers (keys beyond are looked up every time). */
+const KEY_POSITIONS = 64;
 const TS = 0, LEVEL = 1, MESSAGE = 2, SERVICE = 3, TRACE = 4, SPAN = 5, USER = 6, REQUEST = 7;
 const DUR = 8, DUR_MS = 9, DUR_NS = 10, EVENT_TYPE = 11, ACTION = 12, IP = 13, UA = 14;
 const METHOD = 15, ROUTE = 16, PATH = 17, STATUS = 18, RESPONSE_TIME = 19, BYTES = 20, REFERRER = 21, PROTOCOL = 22;
@@ -89,6 +93,13 @@ export class FieldMapper {
   verbatim = false;
   /** After map(): how many keys the input object had. */
   inputKeys = 0;
+  /**
+   * The keys of the inputs seen so far by position and each one's `keys` code (NO_CODE: no
+   * alias): lines of one logger repeat their keys in one order, so takeKeys finds a key's code by
+   * comparing it with the key last seen at its position instead of hashing it into `keys`.
+   */
+  private readonly lastKeys: Array<string | undefined> = new Array<string | undefined>(KEY_POSITIONS).fill(undefined);
+  private readonly lastCodes: number[] = new Array<number>(KEY_POSITIONS).fill(NO_CODE);
 
   // Per-line scratch of map() (begin() clears it): what the pass over the keys set aside.
   /** Keys moved or renamed into `metadata`. */
@@ -199,13 +210,22 @@ export class FieldMapper {
    * One loop body, no call per key: this is the parser's hottest loop.
    */
   private takeKeys(o: Record<string, unknown>, ctx: ParseContext): void {
-    const { keys, vals, prios, from } = this;
+    const { vals, prios, from, lastKeys, lastCodes } = this;
     let n = 0;
     for (const k in o) {
-      n++;
       const v = o[k];
-      const code = keys.get(k);
-      if (code !== undefined) {
+      // the previous input's key at this position (JSON.parse's keys are interned: one compare)
+      let code: number;
+      if (n < KEY_POSITIONS && lastKeys[n] === k) code = lastCodes[n];
+      else {
+        code = this.keys.get(k) ?? NO_CODE;
+        if (n < KEY_POSITIONS) {
+          lastKeys[n] = k;
+          lastCodes[n] = code;
+        }
+      }
+      n++;
+      if (code !== NO_CODE) {
         const slot = (code / 1000) | 0;
         const prio = code - slot * 1000;
         const c = prio < prios[slot] ? this.convert(slot, v, ctx) : undefined;
