@@ -111,6 +111,24 @@ t.test('malformed lines that would make valid JSON together are each malformed, 
   }
 });
 
+t.test('a `]` in a string keeps no line out of a group; one outside strings breaks its group', async (t) => {
+  const closing = (i: number) => JSON.stringify({ timestamp: '2026-11-24T11:00:00.000Z', level: 'INFO', service: 'api', message: `done] ${i}`, metadata: { note: '[x]'.slice(1) } });
+  const lines = Array.from({ length: 32 }, (_, i) => closing(i));
+  let got: Parsed[] = [];
+  const calls = jsonParseCalls(() => {
+    got = announced(lines);
+  });
+  t.ok(calls <= 2, `${calls} JSON.parse calls for 32 lines with a \`]\` in a string`);
+  t.same(got, alone(lines));
+  t.ok(got.every((p) => p.verbatim));
+  // a stray `]` closes the group's array early: the whole group is parsed line by line
+  for (const stray of ['{"a":1}]', '{"a":1]}', '{"a":{"b":1}]}', ']', '{"a":1}] ', '{"a":"x"]}']) {
+    const mixed = [line(1), line(2), stray, line(3), line(4)];
+    t.same(announced(mixed), alone(mixed), stray);
+    t.same(announced(mixed)[2].errors, ['json:malformed'], `${stray} is malformed`);
+  }
+});
+
 t.test('a line that was not announced next is parsed alone; announcing again starts over', async (t) => {
   const parse = createJsonParser();
   const lines = [line(1), line(2), line(3), line(4)];
