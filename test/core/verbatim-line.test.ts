@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import t from 'tap';
+import fc from 'fast-check';
 import pino from 'pino';
 import { MetricsRegistry } from '../../src/self-metrics/registry.ts';
 import { createParser } from '../../parsers/index.ts';
@@ -186,4 +188,27 @@ t.test('VerbatimLine: any change the record went through shows', async (t) => {
     t.equal(sealed.additions(fresh()), null, `${name}: sealed for its record only`);
   }
   t.equal(VerbatimLine.capture('{}', { a: JSON.parse('['.repeat(18) + '1' + ']'.repeat(18)) }), undefined, 'too deep: not kept');
+});
+
+t.test('VerbatimLine: appended members are written as JSON.stringify writes them, whatever their text', async (t) => {
+  const text = '{"timestamp":"t","level":"INFO","service":"s","message":"m"}';
+  const text16 = fc.oneof(fc.string({ maxLength: 70 }), fc.string({ unit: 'binary', maxLength: 70 }), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 70 }),
+    fc.constantFrom('security', 'login', 'a"b', 'a\\b', 'tab\there', '\u007f', '\ud800', 'é', 'x'.repeat(64), 'x'.repeat(65), ''));
+  await fc.assert(fc.property(fc.array(fc.tuple(text16, fc.oneof(text16, fc.integer(), fc.double(), fc.boolean(), fc.constant(null))), { minLength: 1, maxLength: 3 }), (members) => {
+    const r: Record<string, unknown> = JSON.parse(text) as Record<string, unknown>;
+    r.source = source;
+    const line = VerbatimLine.capture(text, r)!;
+    let want = '';
+    for (const [name, v] of members) {
+      // never an array index: those enumerate before the line's keys (not appended then)
+      const k = 'k' + name;
+      if (k in r) return; // an existing key changed: not an append
+      r[k] = v;
+      want += ',' + JSON.stringify(k) + ':' + JSON.stringify(v);
+    }
+    assert.equal(line.additions(r), want);
+    line.seal(r);
+    assert.equal(line.additions(r), want);
+  }), { numRuns: 3000 });
+  t.pass('3000 runs');
 });
