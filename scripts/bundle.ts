@@ -50,6 +50,23 @@ const zodNamespaceImports: Plugin = {
   },
 };
 
+/**
+ * pino's file destination (sonic-boom) and transport (thread-stream) left out: logship's logger
+ * writes to fd 2 itself (src/core/log.ts) and starts no transport, but pino requires both when it
+ * loads, and with them Node's assert and worker_threads: 25 KB of code and two built-ins at every
+ * start. What is bundled instead throws, naming why, if anything ever calls them.
+ */
+const pinoUnusedStreams: Plugin = {
+  name: 'pino-unused-streams',
+  setup(b) {
+    b.onResolve({ filter: /^(sonic-boom|thread-stream)$/ }, (args) => ({ path: args.path, namespace: 'left-out' }));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+      contents: `module.exports = function () { throw new Error('${args.path} is left out of the logship bundle (scripts/bundle.ts): log through src/core/log.ts'); };`,
+      loader: 'js',
+    }));
+  },
+};
+
 // A checkout installed before esbuild became a devDependency: say what to do, not just ERR_MODULE_NOT_FOUND.
 const { build } = await import('esbuild').catch((err: unknown) => {
   throw new Error(`scripts/bundle.ts: esbuild cannot be loaded (${(err as Error).message}); run \`npm install\` (or \`npm ci\`) first`);
@@ -74,7 +91,7 @@ const result = await build({
   external: EXTERNAL,
   // CommonJS packages inside an ESM bundle still require() Node's built-ins.
   banner: { js: "import{createRequire as __logshipRequire}from'node:module';const require=__logshipRequire(import.meta.url);" },
-  plugins: [zodNamespaceImports],
+  plugins: [zodNamespaceImports, pinoUnusedStreams],
   metafile: process.argv.includes('--metafile'),
   logLevel: 'warning',
 });

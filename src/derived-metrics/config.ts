@@ -4,6 +4,9 @@ import { duration } from '../core/config-fields.ts';
 /** The platform's buckets (0.1, 0.5, 1, 2, 5, 10) plus finer ones below 100 ms. */
 export const DEFAULT_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
 
+/** The defaults below are parsed once, at import: without zod's JIT fast path, compiled per schema and never reused. */
+const ONCE = { jitless: true } as const;
+
 const increasingBuckets = z.array(z.number().positive().finite()).min(1)
   .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]), { message: 'buckets must be strictly increasing' });
 
@@ -21,7 +24,7 @@ const bruteForceSchema = z.strictObject({
 
 const securitySchema = z.strictObject({
   enabled: z.boolean().default(true),
-  brute_force: bruteForceSchema.default(bruteForceSchema.parse({})),
+  brute_force: bruteForceSchema.default(bruteForceSchema.parse({}, ONCE)),
 });
 export type SecurityMetricsConfig = z.infer<typeof securitySchema>;
 
@@ -45,9 +48,9 @@ export const derivedMetricsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Distinct `service` label values; later ones count as service="other". */
   max_services: z.number().int().min(1).max(100_000).default(100),
-  security: securitySchema.default(securitySchema.parse({})),
-  performance: performanceSchema.default(performanceSchema.parse({})),
+  security: securitySchema.default(securitySchema.parse({}, ONCE)),
+  performance: performanceSchema.default(performanceSchema.parse({}, ONCE)),
 });
 export type DerivedMetricsConfig = z.infer<typeof derivedMetricsSchema>;
 
-export const DERIVED_METRICS_DEFAULTS: DerivedMetricsConfig = derivedMetricsSchema.parse({});
+export const DERIVED_METRICS_DEFAULTS: DerivedMetricsConfig = derivedMetricsSchema.parse({}, ONCE);
