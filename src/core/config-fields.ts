@@ -69,3 +69,13 @@ export function describe(v: unknown): string {
   if (typeof v === 'object') return 'a mapping';
   return String(v);
 }
+
+/**
+ * A discriminated-union member whose own schema is built at its first use (`schema` a z.lazy):
+ * the union learns the member's `type` from the stand-in in front, so parsing a config builds only
+ * the members it has. The whole object goes on to `schema`, whose issues keep their key paths.
+ */
+export function typed<const T extends string, S extends z.ZodType>(type: T, schema: S): z.ZodPipe<z.ZodObject<{ type: z.ZodLiteral<T> }, z.core.$loose>, S> {
+  // The stand-in's output (the object as given) is exactly `schema`'s input; its type says only `type`.
+  return z.looseObject({ type: z.literal(type) }).pipe(schema as never) as unknown as z.ZodPipe<z.ZodObject<{ type: z.ZodLiteral<T> }, z.core.$loose>, S>;
+}

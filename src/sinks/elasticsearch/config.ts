@@ -3,7 +3,11 @@ import { duration, secretFile, size, url } from '../../core/config-fields.ts';
 import { httpClientFields, retrySchema } from '../http-config.ts';
 import { compileDataStreamName, compileIndexName, IndexNameError } from './target.ts';
 
-export const elasticsearchSinkSchema = z.strictObject({
+/**
+ * The `type: elasticsearch` sink, built at its first use (z.lazy): a config without one never
+ * constructs its ~95 zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const elasticsearchSinkSchema = z.lazy(() => z.strictObject({
   type: z.literal('elasticsearch'),
   name: z.string().optional(),
   url: url(),
@@ -37,7 +41,7 @@ export const elasticsearchSinkSchema = z.strictObject({
   }).default({ max_bytes: 2 * 1024 * 1024, max_wait: 1000 }),
   max_inflight: z.number().int().min(1).max(64).default(2),
   timeout: duration().default(30_000),
-  retry: retrySchema,
+  retry: retrySchema(),
   /** Install the component + composable index template (`logship es-template`) on start, when missing or different. */
   manage_template: z.boolean().default(false),
   /** Name of the index template; the component template is `<name>-mappings`. */
@@ -46,7 +50,7 @@ export const elasticsearchSinkSchema = z.strictObject({
   template_priority: z.number().int().min(0).default(200),
   api_key: z.string().optional(),
   api_key_file: secretFile().optional(),
-  ...httpClientFields,
+  ...httpClientFields(),
   /** Items Elasticsearch rejected for good (mapping errors, ...) are appended here with the reason. */
   dead_letter_path: z.string().default('./data/dead-letter-elasticsearch.ndjson'),
 }).superRefine((cfg, ctx) => {
@@ -64,5 +68,5 @@ export const elasticsearchSinkSchema = z.strictObject({
   }
   const auth = [cfg.api_key ?? cfg.api_key_file, cfg.basic_auth, cfg.bearer_token ?? cfg.bearer_token_file].filter((a) => a !== undefined);
   if (auth.length > 1) ctx.addIssue({ code: 'custom', path: ['api_key'], message: 'choose one of api_key(_file), basic_auth, bearer_token(_file)' });
-});
+}));
 export type ElasticsearchSinkConfig = z.infer<typeof elasticsearchSinkSchema>;

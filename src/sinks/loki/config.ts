@@ -6,7 +6,11 @@ import { LOKI_MAX_LABEL_NAMES, LOKI_MAX_STRUCTURED_METADATA_ENTRIES, sanitizeLab
 export const DEFAULT_LOKI_LABELS = ['job', 'service', 'level', 'host', 'namespace', 'pod', 'container', 'stream'];
 export const DEFAULT_STRUCTURED_METADATA = ['trace_id', 'span_id', 'user_id', 'request_id', 'ip_address'];
 
-export const lokiSinkSchema = z.strictObject({
+/**
+ * The `type: loki` sink, built at its first use (z.lazy): a config without a Loki sink never
+ * constructs its ~100 zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const lokiSinkSchema = z.lazy(() => z.strictObject({
   type: z.literal('loki'),
   name: z.string().optional(),
   url: url(),
@@ -35,7 +39,7 @@ export const lokiSinkSchema = z.strictObject({
   }).default({ max_bytes: 1024 * 1024, max_wait: 1000 }),
   max_inflight: z.number().int().min(1).max(64).default(2),
   timeout: duration().default(10_000),
-  retry: retrySchema,
+  retry: retrySchema(),
   /** Loki's max_line_size; longer lines are truncated before sending. 0 = unlimited. */
   max_line_size: size().default(256 * 1024),
   /** Loki's reject_old_samples_max_age; older entries are dropped (counted) before sending. 0 = off. */
@@ -48,7 +52,7 @@ export const lokiSinkSchema = z.strictObject({
   }).default({ max_values_per_label: 100, max_streams: 1000, idle_timeout: 3_600_000 }),
   /** Wait between retries while Loki rejects our credentials (401/403). */
   auth_retry_interval: duration().default(30_000),
-  ...httpClientFields,
+  ...httpClientFields(),
   /** NDJSON file for batches that exhausted retry.max_retry_duration (required with it). */
   dead_letter_path: z.string().optional(),
 }).superRefine((cfg, ctx) => {
@@ -70,5 +74,5 @@ export const lokiSinkSchema = z.strictObject({
   if (cfg.retry.max_retry_duration > 0 && cfg.dead_letter_path === undefined) {
     ctx.addIssue({ code: 'custom', path: ['dead_letter_path'], message: 'required when retry.max_retry_duration is set: batches that exhaust their retries are written there, never dropped silently' });
   }
-});
+}));
 export type LokiSinkConfig = z.infer<typeof lokiSinkSchema>;
