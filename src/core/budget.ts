@@ -5,19 +5,33 @@ import { size } from './config-fields.ts';
 /** The `memory:` section. */
 export const memoryConfigSchema = z.strictObject({
   /**
-   * Global budget over read-but-unacknowledged bytes; tailers pause when it is spent. 16 MiB
-   * is ~40k JSON lines in flight, several times what the sinks' open and in-flight batches hold
-   * at full speed (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch): a 200 MiB backlog with the sink down
-   * for its first 20 s peaked at 185 MiB RSS with 64 MiB, 160–196 with 32 and 148–154 with 16,
-   * same drain time; 1M lines at full speed, same rate and CPU with 16 as with 32. Lower buys
-   * nothing: 256 MiB over 1,000 files, sink down 20 s, 8 MiB peaked at 127–132 MiB during the
-   * outage and 168–186 over the run against 126–140 and 165–189 with 16 (interleaved), the heap's
-   * slack and per-file state set those peaks. What 16 MiB charged holds for real (Loki down, heap
-   * snapshot): ~8 MiB of buffers (the lines encoded into batches, read buffers), not records —
-   * the charge (line + 128 B) is an upper bound (bench/RESULTS.md, "Memory: where each MiB goes").
+   * Global budget over read-but-unacknowledged bytes; readers pause when it is spent. What it
+   * charges: each line's bytes + 128 B (twice its bytes when its read chunk is not ASCII) from the
+   * read until every sink acknowledged it, the read buffers a tailer holds and up to an eighth of
+   * the limit of buffers kept for reuse, journal entries and syslog messages as V8 holds them.
+   * How that compares with what is held (bench/RESULTS.md, "Memory: the budget's queue and what
+   * it holds"): it binds only while a sink is slower than the reading (at full speed into a sink
+   * that keeps up, 1–6 MiB are in use); with Loki down and 16 MiB charged a heap snapshot holds
+   * ~8 MiB of buffers for it (the lines are encoded into batches as they arrive), so the charge is
+   * an upper bound for the lines; it is checked before each read, so the lines of the reads in
+   * flight land over it (18–27 MiB in use at the highest while draining with 16). It does not
+   * count the sinks' own copies (a batch's compressed body and request, and the Buffers of sent
+   * batches until the GC frees them: external memory 25–31 MiB while draining whatever the
+   * limit), the heap's slack, per-file state (~8 KiB of heap per watched file) or the code.
+   * Hence 16 MiB: 1 GiB over 1,000 files with the sink down 30 s peaked at 126–130 MiB during
+   * the outage and 162–163 over the run with 4, 8 or 16 MiB alike; 16 keeps the sinks' batches
+   * full (2 × 1 MiB Loki, 2 × 2 MiB Elasticsearch in flight) and costs nothing at full speed.
    */
   max_buffer_bytes: size().default(16 * 1024 * 1024),
 }).default({ max_buffer_bytes: 16 * 1024 * 1024 });
+
+/**
+ * Free room per queued waiter woken (see ByteBudget.onRoom): about a read chunk of a
+ * tailer (256 KiB) and the lines it charges from it; a few more woken than fit costs a look each.
+ */
+const WAKE_SHARE = 256 * 1024;
+/** How soon the next queued waiters are woken when room stayed free after the last ones. */
+const WAKE_RETRY_MS = 50;
 
 /** A character beyond Latin-1: V8 then stores the whole string two bytes per character. */
 const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
@@ -48,6 +62,17 @@ export class ByteBudget extends EventEmitter {
    * files paused through a 60 s outage, woken once a second, hold ~18 MiB of them).
    */
   private room: { promise: Promise<void>; resolve: () => void } | null = null;
+  /**
+   * The many that wait for room (file tailers, see onRoom), oldest first: a Set keeps insertion
+   * order and holds a waiter once however often it asks.
+   */
+  private readonly queue = new Set<() => void>();
+  /** Armed while room and queued waiters are both there (see wakeQueued). */
+  private queueTimer: NodeJS.Timeout | null = null;
+  private readonly onQueueTimer = (): void => {
+    this.queueTimer = null;
+    if (this.hasRoom()) this.wakeQueued();
+  };
   /** Read buffers given back, kept for the next read (see takeReadBuffer); charged while kept. */
   private readonly spareBuffers: Buffer[] = [];
   private spareBytes = 0;
@@ -86,10 +111,51 @@ export class ByteBudget extends EventEmitter {
         this.room = null;
         room.resolve();
       }
+      if (this.queue.size > 0) this.wakeQueued();
     }
   }
 
-  /** Resolves once there is room again (immediately if there is). */
+  /**
+   * Calls `wake` once there is room (now, if there is): for the many readers of one source that
+   * would otherwise all resume at once (file tailers). Queued waiters are woken oldest first and
+   * a few at a time, about one per WAKE_SHARE of free room: 1,000 files paused behind a sink
+   * outage, all woken by every ack that freed room, each looked at its file (fstat, fingerprint
+   * read), most found the room taken and paused again, and that churn (promises, Stats, buffers
+   * per file per ack) set the draining peak. A waiter is held once however often it asks;
+   * cancelRoom() takes it out. While room and waiters are both there one timer wakes the next
+   * few every WAKE_RETRY_MS, so a woken waiter that had nothing to read never strands the rest.
+   */
+  onRoom(wake: () => void): void {
+    if (this.hasRoom()) {
+      wake();
+      return;
+    }
+    this.queue.add(wake);
+  }
+
+  /** Takes a waiter out of the queue (it found room by itself, or it stopped). */
+  cancelRoom(wake: () => void): void {
+    this.queue.delete(wake);
+  }
+
+  private wakeQueued(): void {
+    let n = Math.max(1, Math.floor((this.limit - this.used) / WAKE_SHARE));
+    for (const wake of this.queue) {
+      if (n-- === 0) break;
+      this.queue.delete(wake);
+      wake();
+    }
+    if (this.queue.size > 0 && this.queueTimer === null && this.hasRoom()) {
+      this.queueTimer = setTimeout(this.onQueueTimer, WAKE_RETRY_MS);
+      this.queueTimer.unref();
+    }
+  }
+
+  /**
+   * Resolves once there is room again (immediately if there is), for a waiter that stands for a
+   * whole source (a receiver, the journal): every such waiter is resolved at once. The file
+   * tailers, a thousand of one source, queue with onRoom().
+   */
   waitForRoom(): Promise<void> {
     if (this.hasRoom()) return Promise.resolve();
     if (this.room === null) {

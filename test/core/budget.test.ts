@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ByteBudget, heldStringBytes } from '../../src/core/budget.ts';
+import { waitFor } from '../support/daemon.ts';
 
 t.test('waiting for room: every waiter shares one promise, resolved when room frees', async (t) => {
   const budget = new ByteBudget(100);
@@ -14,6 +15,40 @@ t.test('waiting for room: every waiter shares one promise, resolved when room fr
   await a;
   t.ok(resolved);
   t.not(budget.waitForRoom(), a, 'with room, a fresh resolved promise');
+});
+
+t.test('queued waiters (onRoom) are woken oldest first, about one per 256 KiB of free room, not all at once', async (t) => {
+  const MiB = 1024 * 1024;
+  const budget = new ByteBudget(4 * MiB);
+  budget.acquire(4 * MiB);
+  const woken: number[] = [];
+  const waiters = Array.from({ length: 20 }, (_, i) => () => void woken.push(i));
+  for (const w of waiters) budget.onRoom(w);
+  budget.onRoom(waiters[0]);
+  budget.release(MiB);
+  t.same(woken, [0, 1, 2, 3], '1 MiB free wakes the four oldest; asking twice queued the first once');
+  budget.release(MiB);
+  t.same(woken.slice(4), [4, 5, 6, 7, 8, 9, 10, 11], '2 MiB free wakes the next eight');
+  let now = false;
+  budget.onRoom(() => (now = true));
+  t.ok(now, 'with room, onRoom calls at once');
+});
+
+t.test('a queued waiter taken out (cancelRoom) is not woken; room left after the woken ones wakes the rest by timer', async (t) => {
+  const budget = new ByteBudget(100);
+  budget.acquire(100);
+  const woken: string[] = [];
+  const a = () => void woken.push('a');
+  const b = () => void woken.push('b');
+  const c = () => void woken.push('c');
+  const d = () => void woken.push('d');
+  for (const w of [a, b, c, d]) budget.onRoom(w);
+  budget.cancelRoom(b);
+  // 100 bytes free: one waiter per release; the ones woken take nothing, and no release follows.
+  budget.release(100);
+  t.same(woken, ['a']);
+  await waitFor('the rest woken while the room stayed free', () => woken.length === 3);
+  t.same(woken, ['a', 'c', 'd'], 'oldest first, the cancelled one never');
 });
 
 t.test('read buffers are charged while held and while kept for reuse, up to an eighth of the limit', async (t) => {

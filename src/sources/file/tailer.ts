@@ -113,7 +113,7 @@ export class Tailer {
   private drainUntil = 0;
   private wakeUp: (() => void) | null = null;
   private woken = false;
-  /** A paused tailer's one pending budget.waitForRoom() (see loop()). */
+  /** Queued on the budget for room (see loop()). */
   private waitingForRoom = false;
   /** Room in the budget again: end the paused tailer's sleep (or the next one, if it is not asleep). */
   private readonly roomFreed = (): void => {
@@ -245,15 +245,21 @@ export class Tailer {
       if (!budget.hasRoom()) {
         this.state = 'paused';
         await this.dropBuffers();
-        // One subscription per pause: racing the budget's shared promise at every wake-up left a
-        // reaction on it each time (~300 B; 1,000 paused files added ~300 KB a second of outage,
-        // all run at once when room came back).
+        // Queued once per pause (racing a shared promise at every wake-up left a reaction on it
+        // each time: ~300 B per file per second of outage). The budget wakes paused files a few
+        // at a time as room frees, so a paused file needs no timer of its own; wake() (a change
+        // event, stop) ends the wait too. Only a graceful stop's deadline is watched by timer.
         if (!this.waitingForRoom) {
           this.waitingForRoom = true;
-          void budget.waitForRoom().then(this.roomFreed);
+          budget.onRoom(this.roomFreed);
         }
-        await this.sleep(this.drainUntil !== 0 ? 100 : 1000);
+        await this.sleep(this.drainUntil !== 0 ? 100 : -1);
         continue;
+      }
+      if (this.waitingForRoom) {
+        // Room came without the budget waking this file (a change event woke it): leave the queue.
+        this.waitingForRoom = false;
+        budget.cancelRoom(this.roomFreed);
       }
       if (this.atEof || Date.now() - this.lastHeadCheck >= HEAD_CHECK_MS) {
         const look = await this.lookAtFile();
@@ -419,14 +425,14 @@ export class Tailer {
     return false;
   }
 
-  /** Waits up to `ms`, or until wake(). */
+  /** Waits up to `ms` (no timer when negative), or until wake(). */
   private sleep(ms: number): Promise<void> {
     if (this.woken) {
       this.woken = false;
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
+      const t = ms < 0 ? undefined : setTimeout(() => {
         this.wakeUp = null;
         resolve();
       }, ms);
@@ -598,6 +604,10 @@ export class Tailer {
   }
 
   private async close(reason: string): Promise<void> {
+    if (this.waitingForRoom) {
+      this.waitingForRoom = false;
+      this.o.budget.cancelRoom(this.roomFreed);
+    }
     if (this.fd < 0) return;
     await this.dropBuffers();
     if (this.fd < 0) return;

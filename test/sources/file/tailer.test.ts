@@ -238,7 +238,7 @@ t.test('a spent budget pauses reading; released acks resume it', async (t) => {
 });
 
 t.test('a paused tailer waits on the budget once per pause, however often it wakes (no reaction per wake-up left on the shared promise)', async (t) => {
-  // Counts the calls a real budget gets: each loop turn asks hasRoom(); each subscription is a waitForRoom().
+  // Counts the calls a real budget gets: each loop turn asks hasRoom(); each subscription is an onRoom().
   class CountingBudget extends ByteBudget {
     roomChecks = 0;
     roomWaits = 0;
@@ -246,9 +246,9 @@ t.test('a paused tailer waits on the budget once per pause, however often it wak
       this.roomChecks++;
       return super.hasRoom();
     }
-    override waitForRoom(): Promise<void> {
+    override onRoom(wake: () => void): void {
       this.roomWaits++;
-      return super.waitForRoom();
+      super.onRoom(wake);
     }
   }
   const dir = tempDir();
@@ -275,6 +275,46 @@ t.test('a paused tailer waits on the budget once per pause, however often it wak
   await waitFor('all lines', () => receiver.lines.length === 1000 ? true : (receiver.releaseHeld(), false));
   receiver.releaseHeld();
   t.equal(budget.inUse, 0, 'every released line returned its bytes');
+});
+
+t.test('room freed behind many paused files wakes a few of them, oldest first, not every one', async (t) => {
+  class CountingBudget extends ByteBudget {
+    roomChecks = 0;
+    override hasRoom(): boolean {
+      this.roomChecks++;
+      return super.hasRoom();
+    }
+  }
+  const dir = tempDir();
+  let text = '';
+  for (let i = 0; i < 2560; i++) text += `line ${i} ${'y'.repeat(90)}\n`;
+  const budget = new CountingBudget(100_000);
+  budget.acquire(100_000); // spent before any file is read
+  const receiver = new CollectingReceiver();
+  receiver.hold = true;
+  const tailers: Tailer[] = [];
+  t.teardown(async () => {
+    await Promise.all(tailers.map((tl) => tl.stop()));
+  });
+  for (let f = 0; f < 50; f++) {
+    const p = join(dir, `f${f}.log`);
+    writeFileSync(p, text);
+    tailers.push(tailer(p, { budget, receiver }).tl);
+  }
+  for (const tl of tailers) await tl.start();
+  await waitFor('every file paused', () => tailers.every((tl) => tl.state === 'paused'));
+  const checks = budget.roomChecks;
+  budget.release(1); // one byte of room: one file's turn
+  await waitFor('a file read', () => receiver.lines.length > 0);
+  await waitFor('paused again', () => !budget.hasRoom() && tailers.every((tl) => tl.state === 'paused'));
+  await graceForLateEvents(300);
+  t.same([...new Set(receiver.lines.map((l) => l.source.file))], [join(dir, 'f0.log')], 'the file queued first read, no other');
+  // Every paused file woken by every release looked at the budget: 50 checks and more.
+  t.ok(budget.roomChecks - checks < 10, `${budget.roomChecks - checks} room checks after the release`);
+  budget.release(100_000);
+  receiver.hold = false;
+  receiver.releaseHeld();
+  await waitFor('all lines', () => receiver.lines.length === 50 * 2560 ? true : (receiver.releaseHeld(), false), 120_000);
 });
 
 t.test('many files behind a spent budget: read buffers are charged, so only as many files read as the budget allows, and paused files hold none', async (t) => {
