@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, cpuMs, freePort, graceForLateEvents, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from './support/daemon.ts';
+import { DaemonProcess, ROOT, cliLaunch, cpuMs, freePort, graceForLateEvents, readNdjson, runCli, sleep, tempDir, waitFor, writeConfig } from './support/daemon.ts';
 
 t.test('--version and --help', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -140,6 +140,24 @@ t.test('the embedded default config serves /healthz and /metrics after less than
   const m = await fetch(`http://127.0.0.1:${port}/metrics`);
   t.equal(m.status, 200);
   t.ok(cpu < 5000, `up after ${cpu} ms of CPU (${Date.now() - started} ms wall)`);
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('the launch flags start with TurboFan off (--no-opt); the daemon turns it on once started', async (t) => {
+  t.ok(cliLaunch().nodeArgs.includes('--no-opt'), 'the shebang passes --no-opt');
+  const dir = tempDir();
+  const port = await freePort();
+  const cfg = await writeConfig(dir, `
+server: { listen: "127.0.0.1:${port}" }
+sources: [ { name: app, paths: ["${dir}/*.log"] } ]
+sinks: [ { type: stdout } ]
+`);
+  const d = new DaemonProcess(['run', '--config', cfg], { cli: join(ROOT, 'test', 'fixtures', 'optimizer-probe.mjs') });
+  t.teardown(() => d.kill('SIGKILL'));
+  await d.waitHttp(port, '/ready');
+  d.child.kill('SIGUSR2');
+  await waitFor('the optimizer probe', () => (d.stderr.includes('optimizer-probe:') ? true : null), 10_000);
+  t.match(d.stderr, /optimizer-probe: turbofan/, 'a hot function is optimized once the daemon runs');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
