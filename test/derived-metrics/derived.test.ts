@@ -202,6 +202,32 @@ t.test('label caps: services, routes and operations overflow to "other" and are 
   });
 });
 
+t.test('slow operations: each service counts its own series, repeats and overflows alike', async (t) => {
+  const { metrics, feed } = stageWith({ performance: { max_operations: 2 } });
+  const slow = (service: string, operation?: string) => feed(rec({ service, level: 'WARN', event_type: 'performance', action: 'slow_operation', ...(operation === undefined ? {} : { metadata: { operation } }) }));
+  // Interleaved, so a series kept for one service or one operation would be handed to the next.
+  for (let i = 0; i < 3; i++) {
+    slow('a', 'pdf_render');
+    slow('b', 'pdf_render');
+    slow('a', `GET /users/${i}`);
+    slow('b');
+    slow('a', 'unknown');
+    slow('b', `export_${i}`);
+  }
+  const exp = await scrape(metrics);
+  t.same(family(exp, 'slow_operations_total'), {
+    'slow_operations_total{operation="pdf_render",service="a"}': 3,
+    'slow_operations_total{operation="pdf_render",service="b"}': 3,
+    'slow_operations_total{operation="GET /users/:id",service="a"}': 3,
+    'slow_operations_total{operation="unknown",service="b"}': 3,
+    'slow_operations_total{operation="other",service="a"}': 3,
+    'slow_operations_total{operation="other",service="b"}': 3,
+  });
+  // 'unknown' named by a record is a value like any other (the third, over the cap); every
+  // line over the cap is counted, not only the first of each value.
+  t.same(family(exp, 'logship_derived_label_overflow_total'), { 'logship_derived_label_overflow_total{label="operation"}': 6 });
+});
+
 t.test('status as class, route label off, custom buckets', async (t) => {
   const { metrics, feed } = stageWith({ performance: { status_label: 'class', route_label: false, duration_buckets: [0.5, 1] } });
   feed(rec({ http: { method: 'GET', path: '/a/1', status_code: 503, response_time: 700 } }));
