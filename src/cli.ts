@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=25 --no-maglev --no-opt
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=25 --no-maglev --no-opt --no-sparkplug
 // The V8 flags: V8 sizes the young generation from physical memory, so on a big host a shipper
 // that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
 // measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host); 4 MiB another ~8 MiB
@@ -13,11 +13,12 @@
 // keeps each finished job's zone (100-900 KiB) until the busy main thread installs it, ~12 MiB
 // in the first second of a backlog, when the heap also grows; without it, functions go from
 // baseline code to TurboFan, and peak RSS is ~10 MiB lower at the same CPU (nginx -> countsink,
-// 4 interleaved runs each way: 142-149 vs 151-156 MiB, CPU 7.17 vs 7.16 s). --no-opt: TurboFan off
-// until the daemon has started (enableOptimizer below turns it on): the start's own hot code
-// (module evaluation, zod, yaml) otherwise gets optimized once and never runs again, and the
-// optimizer's code pages of the node binary stay resident: 6 MiB less RSS at /ready and idle
-// (74 -> 68 MiB, 66 -> 60 MiB 2 s later), no more CPU to /ready (bench/RESULTS.md, "Start-up"). Every
+// 4 interleaved runs each way: 142-149 vs 151-156 MiB, CPU 7.17 vs 7.16 s). --no-opt and
+// --no-sparkplug: TurboFan and the baseline compiler off until the daemon has started
+// (enableCompilers below turns them on): the start's own hot code (module evaluation, zod, yaml)
+// otherwise gets compiled again once and never runs again, and the compilers' code pages of the
+// node binary stay resident: 7 MiB less RSS at /ready and idle (74 -> 67 MiB, 66 -> 59 MiB 2 s
+// later; TurboFan 6 of them), no more CPU to /ready (bench/RESULTS.md, "Start-up"). Every
 // way logship is launched passes the same flags and environment: this shebang (npm bin, systemd), the `start`
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { basename, join } from 'node:path';
@@ -252,8 +253,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`logship: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
     return EXIT_CONFIG;
   }
-  // Every command but `run` gets the optimizer now (`parse` may read a large input); `run` once started.
-  if ((command || 'run') !== 'run') enableOptimizer();
+  // Every command but `run` gets the compilers now (`parse` may read a large input); `run` once started.
+  if ((command || 'run') !== 'run') enableCompilers();
   switch (command || 'run') {
     case 'validate':
       return await validate(flags);
@@ -312,14 +313,15 @@ function releaseStartupMemory(): void {
 }
 
 /**
- * TurboFan back on. The launch flags (shebang, `npm start`, the image, the systemd unit) start
- * logship with --no-opt so that the start-up's code, which runs once, is not optimized (see the
- * top of this file); V8 reads the flag whenever a function gets hot, so from here on the per-line
- * code is optimized as usual, on this thread and the pipeline workers' (flags are per process).
- * A launch without --no-opt is unchanged.
+ * TurboFan and Sparkplug back on. The launch flags (shebang, `npm start`, the image, the systemd
+ * unit) start logship with --no-opt --no-sparkplug so that the start-up's code, which runs once,
+ * is only interpreted (see the top of this file); V8 reads the flags whenever a function gets
+ * warm or hot, so from here on the per-line code is compiled as usual, on this thread and the
+ * pipeline workers' (flags are per process). A launch without the two flags is unchanged.
  */
-function enableOptimizer(): void {
+function enableCompilers(): void {
   setFlagsFromString('--opt');
+  setFlagsFromString('--sparkplug');
 }
 
 /** The config and the overrides applied, or null after printing every problem with its key path (the caller exits 2). */
@@ -349,7 +351,7 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
     await daemon.stop().catch(() => {});
     return 1;
   }
-  enableOptimizer();
+  enableCompilers();
   // After the first second, off the path to /ready: that second's work (the sources' first scan,
   // the first reads) leaves its garbage too.
   setTimeout(releaseStartupMemory, 1000).unref();

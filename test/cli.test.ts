@@ -143,8 +143,8 @@ t.test('the embedded default config serves /healthz and /metrics after less than
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
-t.test('the launch flags start with TurboFan off (--no-opt); the daemon turns it on once started', async (t) => {
-  t.ok(cliLaunch().nodeArgs.includes('--no-opt'), 'the shebang passes --no-opt');
+t.test('the launch flags start with TurboFan and Sparkplug off; the daemon turns them on once started', async (t) => {
+  t.ok(cliLaunch().nodeArgs.includes('--no-opt') && cliLaunch().nodeArgs.includes('--no-sparkplug'), 'the shebang passes --no-opt --no-sparkplug');
   const dir = tempDir();
   const port = await freePort();
   const cfg = await writeConfig(dir, `
@@ -157,7 +157,7 @@ sinks: [ { type: stdout } ]
   await d.waitHttp(port, '/ready');
   d.child.kill('SIGUSR2');
   await waitFor('the optimizer probe', () => (d.stderr.includes('optimizer-probe:') ? true : null), 10_000);
-  t.match(d.stderr, /optimizer-probe: turbofan/, 'a hot function is optimized once the daemon runs');
+  t.match(d.stderr, /optimizer-probe: turbofan sparkplug/, 'a hot function is optimized, a warm one baseline-compiled, once the daemon runs');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
