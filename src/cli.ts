@@ -23,6 +23,7 @@
 // script, the Dockerfile ENTRYPOINT (and so the Kubernetes examples); test/deploy checks they agree.
 import { basename, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { IdleWatch } from './idle-watch.ts';
 import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { configWarnings } from './config/warnings.ts';
@@ -352,14 +353,17 @@ async function run(flags: Args['flags'], level: string): Promise<number> {
     return 1;
   }
   enableCompilers();
-  // After the first second, off the path to /ready: that second's work (the sources' first scan,
-  // the first reads) leaves its garbage too.
-  setTimeout(releaseStartupMemory, 1000).unref();
+  // Off the path to /ready, at the first second the event loop is mostly idle: the sources'
+  // first scan and reads leave garbage too, and a backlog being caught up is the worst time for
+  // a full collection (src/idle-watch.ts).
+  const idle = new IdleWatch({ onIdle: releaseStartupMemory, intervalMs: 1000, maxBusy: 0.1 });
+  idle.start();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      idle.stop();
       log.info({ signal }, 'shutting down');
       daemon.stop().then(() => resolve(0), (err: Error) => {
         log.error({ err }, 'error during shutdown');
