@@ -10,6 +10,67 @@ export interface PathProblem {
   message: string;
 }
 
+/** One include glob: its static base, whole-path matcher, and what lies below the base segment by segment. */
+interface Include {
+  base: string;
+  isMatch: (p: string) => boolean;
+  maxDepth: number;
+  literal: string | null;
+  /**
+   * Matchers for the directory segments between the base and the file name; null when the glob
+   * cannot be split at its slashes (a brace or extglob spanning one), so any directory under the
+   * base may lead to a match.
+   */
+  dirSegments: Array<(name: string) => boolean> | null;
+  /** Index of the first segment holding `**` (anything below it may match), else Infinity. */
+  globstarAt: number;
+}
+
+/** The glob's segments below its base, or null when a slash sits inside braces, parentheses or brackets. */
+function segmentsOf(rest: string): string[] | null {
+  let nest = 0;
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i];
+    if (c === '\\') i++;
+    else if (c === '{' || c === '(' || c === '[') nest++;
+    else if ((c === '}' || c === ')' || c === ']') && nest > 0) nest--;
+    else if (c === '/' && nest > 0) return null;
+  }
+  return rest.split('/');
+}
+
+function includeOf(p: string): Include {
+  const abs = resolve(p);
+  const scan = picomatch.scan(abs);
+  const base = scan.isGlob ? scan.base || '/' : abs.slice(0, abs.lastIndexOf('/')) || '/';
+  // Without `**` a glob cannot match deeper than its own number of segments below the base.
+  const maxDepth = abs.includes('**') ? 32 : abs.split('/').length - base.split('/').length - 1;
+  const segments = segmentsOf(abs.slice(base === '/' ? 1 : base.length + 1));
+  const globstar = segments?.findIndex((s) => s.includes('**')) ?? -1;
+  return {
+    base,
+    isMatch: picomatch(abs, { dot: true }),
+    maxDepth,
+    literal: scan.isGlob ? null : abs,
+    dirSegments: segments === null ? null : segments.slice(0, -1).map((s) => picomatch(s, { dot: true })),
+    globstarAt: globstar < 0 ? Infinity : globstar,
+  };
+}
+
+/** True when `dir` is the base, above it, or a directory below it that the glob could still match under. */
+function leadsTo(inc: Include, dir: string): boolean {
+  if (dir === inc.base || dir === '/' || inc.base.startsWith(dir + '/')) return true;
+  const prefix = inc.base === '/' ? '/' : inc.base + '/';
+  if (!dir.startsWith(prefix)) return false;
+  const rel = dir.slice(prefix.length).split('/');
+  if (inc.dirSegments === null) return rel.length <= inc.maxDepth;
+  for (let i = 0; i < rel.length; i++) {
+    if (i >= inc.globstarAt) return true;
+    if (i >= inc.dirSegments.length || !inc.dirSegments[i](rel[i])) return false;
+  }
+  return true;
+}
+
 function problemOf(path: string, err: unknown): PathProblem {
   const e = err as NodeJS.ErrnoException;
   return { path, code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
@@ -24,18 +85,11 @@ export class GlobMatcher {
   readonly bases: string[];
   /** Deepest directory level below a base that any include glob can match. */
   readonly maxDepth: number;
-  private readonly include: Array<{ base: string; isMatch: (p: string) => boolean; maxDepth: number; literal: string | null }>;
+  private readonly include: Include[];
   private readonly exclude: (p: string) => boolean;
 
   constructor(paths: string[], exclude: string[]) {
-    this.include = paths.map((p) => {
-      const abs = resolve(p);
-      const scan = picomatch.scan(abs);
-      const base = scan.isGlob ? scan.base || '/' : abs.slice(0, abs.lastIndexOf('/')) || '/';
-      // Without `**` a glob cannot match deeper than its own number of segments below the base.
-      const maxDepth = abs.includes('**') ? 32 : abs.split('/').length - base.split('/').length - 1;
-      return { base, isMatch: picomatch(abs, { dot: true }), maxDepth, literal: scan.isGlob ? null : abs };
-    });
+    this.include = paths.map(includeOf);
     this.bases = [...new Set(this.include.map((i) => i.base))];
     this.maxDepth = Math.max(0, ...this.include.map((i) => i.maxDepth));
     // Excludes without a slash match the file name anywhere (`*.gz`), others the whole path.
@@ -54,6 +108,16 @@ export class GlobMatcher {
   matches(path: string): boolean {
     if (this.exclude(path)) return false;
     for (const inc of this.include) if (inc.isMatch(path)) return true;
+    return false;
+  }
+
+  /**
+   * True when `dir` is a directory some include glob could match files under (or a base, or above
+   * one). Decided on the path alone, so the watcher and the walk skip every other entry without a
+   * stat: /tmp with 3,000 unrelated directories next to the one log named costs nothing per entry.
+   */
+  mayContainMatches(dir: string): boolean {
+    for (const inc of this.include) if (leadsTo(inc, dir)) return true;
     return false;
   }
 
@@ -109,7 +173,7 @@ export class GlobMatcher {
       const p = join(dir, e.name);
       if (e.isFile()) {
         if (this.matches(p)) found.add(p);
-      } else if (e.isDirectory() || e.isSymbolicLink()) {
+      } else if ((e.isDirectory() || e.isSymbolicLink()) && (this.matches(p) || this.mayContainMatches(p))) {
         let isDir = e.isDirectory();
         if (e.isSymbolicLink()) {
           let t;

@@ -42,8 +42,14 @@ export class FileWatcher {
       // Dotfiles are real log files too; chokidar's atomic-write smoothing would hide them.
       atomic: false,
       usePolling: false,
-      // Watch directories (to see new files) and only the files the globs select.
-      ignored: (path, stats) => stats !== undefined && !stats.isDirectory() && !matcher.matches(path),
+      // Watch only the files the globs select and the directories they could select files under
+      // (to see new files and directories appear). Decided on the path first: chokidar stats,
+      // resolves and keeps an entry for every directory not ignored, so an unrelated sibling (a
+      // base like /tmp or /var/log with thousands) must be ignored before it has stats.
+      ignored: (path, stats) => {
+        if (stats === undefined) return !matcher.mayContainMatches(path) && !matcher.matches(path);
+        return stats.isDirectory() ? !matcher.mayContainMatches(path) : !matcher.matches(path);
+      },
     });
     this.watcher = w;
     w.on('add', (p: string) => {
@@ -53,6 +59,11 @@ export class FileWatcher {
     w.on('unlink', (p: string) => events.removed(p));
     w.on('error', (err: unknown) => this.log.warn({ err: (err as Error).message }, 'file watcher error (rescan continues)'));
     return new Promise((resolve) => w.once('ready', () => resolve()));
+  }
+
+  /** The directories the watcher keeps state for (each one a chokidar entry, most an inotify watch). */
+  watchedDirectories(): string[] {
+    return Object.keys(this.watcher?.getWatched() ?? {});
   }
 
   async close(): Promise<void> {
