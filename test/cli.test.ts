@@ -155,9 +155,21 @@ sinks: [ { type: stdout } ]
   const d = new DaemonProcess(['run', '--config', cfg], { cli: join(ROOT, 'test', 'fixtures', 'optimizer-probe.mjs') });
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port, '/ready');
-  d.child.kill('SIGUSR2');
-  await waitFor('the optimizer probe', () => (d.stderr.includes('optimizer-probe:') ? true : null), 10_000);
-  t.match(d.stderr, /optimizer-probe: turbofan sparkplug/, 'a hot function is optimized, a warm one baseline-compiled, once the daemon runs');
+  // Sparkplug compiles a warm function once its call budget is spent, in batches: on a loaded
+  // machine one probe's calls may not get there yet. Each probe adds calls to the same function,
+  // so ask again after each answer until both compilers show; with them left off the answer
+  // stays "interpreted" and the wait times out.
+  let asked = 0;
+  const answers = await waitFor('the optimizer probe to find TurboFan and Sparkplug on', () => {
+    const got = [...d.stderr.matchAll(/optimizer-probe: (\w+ \w+)/g)].map((m) => m[1]);
+    if (got.includes('turbofan sparkplug')) return got;
+    if (got.length === asked) {
+      asked++;
+      d.child.kill('SIGUSR2');
+    }
+    return null;
+  }, 30_000);
+  t.ok(answers.length >= 1, `a hot function is optimized, a warm one baseline-compiled, once the daemon runs (answers: ${answers.join(', ')})`);
   t.equal((await d.kill('SIGTERM')).code, 0);
 });
 
