@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -107,8 +107,33 @@ export interface ShippedRecord<Metadata = Record<string, unknown>> {
   source: { type: string; name: string; host?: string; peer?: string };
 }
 
+/**
+ * A fresh directory under the system temp dir, removed when the test process exits (set
+ * LOGSHIP_KEEP_TEST_DIRS=1 to keep them for a look). Left behind, every run added a few hundred
+ * directories to /tmp, and a file source watching a path there lists them all.
+ */
 export function tempDir(prefix = 'logship-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (process.env.LOGSHIP_KEEP_TEST_DIRS !== '1') {
+    if (TEMP_DIRS.size === 0) process.once('exit', removeTempDirs);
+    TEMP_DIRS.add(dir);
+  }
+  return dir;
+}
+
+/** This test process's temp dirs (see tempDir). */
+const TEMP_DIRS = new Set<string>();
+
+function removeTempDirs(): void {
+  // at exit the test's teardowns have run (children killed); a file a straggler still writes
+  // is not worth failing the run for
+  for (const dir of TEMP_DIRS) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // left for the system's temp cleaning
+    }
+  }
 }
 
 /**
