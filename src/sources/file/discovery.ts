@@ -82,7 +82,10 @@ function problemOf(path: string, err: unknown): PathProblem {
  * so a link loop cannot recurse forever.
  */
 export class GlobMatcher {
-  readonly bases: string[];
+  /** The static base directories of the include globs (exact paths not among them). */
+  readonly globBases: string[];
+  /** The include paths without glob characters (one exact file each). */
+  readonly literals: string[];
   /** Deepest directory level below a base that any include glob can match. */
   readonly maxDepth: number;
   private readonly include: Include[];
@@ -90,8 +93,10 @@ export class GlobMatcher {
 
   constructor(paths: string[], exclude: string[]) {
     this.include = paths.map(includeOf);
-    this.bases = [...new Set(this.include.map((i) => i.base))];
-    this.maxDepth = Math.max(0, ...this.include.map((i) => i.maxDepth));
+    const globs = this.include.filter((i) => i.literal === null);
+    this.globBases = [...new Set(globs.map((i) => i.base))];
+    this.literals = [...new Set(this.include.flatMap((i) => (i.literal === null ? [] : [i.literal])))];
+    this.maxDepth = Math.max(0, ...globs.map((i) => i.maxDepth));
     // Excludes without a slash match the file name anywhere (`*.gz`), others the whole path.
     const byName = exclude.filter((e) => !e.includes('/'));
     const byPath = exclude.filter((e) => e.includes('/')).map((e) => resolve(e));
@@ -132,12 +137,13 @@ export class GlobMatcher {
     const found = new Set<string>();
     const report = problems ?? (() => {});
     for (const inc of this.include) {
-      const visited = new Set<string>();
-      await this.walk(inc.base, inc, visited, found, 0, report);
-      if (inc.literal !== null && !found.has(inc.literal) && !this.exclude(inc.literal)) {
+      // An exact path is looked at alone: listing its directory (/tmp, /var/log) finds nothing more.
+      if (inc.literal === null) await this.walk(inc.base, inc, new Set<string>(), found, 0, report);
+      else if (!found.has(inc.literal) && !this.exclude(inc.literal)) {
         try {
           const st = await stat(inc.literal);
-          if (st.isDirectory()) report({ path: inc.literal, code: 'EISDIR', message: `${inc.literal} is a directory; name its files (e.g. ${inc.literal}/*.log)` });
+          if (st.isFile()) found.add(inc.literal);
+          else if (st.isDirectory()) report({ path: inc.literal, code: 'EISDIR', message: `${inc.literal} is a directory; name its files (e.g. ${inc.literal}/*.log)` });
           else if (!st.isFile()) report({ path: inc.literal, code: 'ENOTFILE', message: `${inc.literal} is not a regular file` });
         } catch (err) {
           report(problemOf(inc.literal, err));

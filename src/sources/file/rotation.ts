@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PositionEntry, PositionStore } from '../../positions/store.ts';
@@ -34,14 +34,16 @@ export function isRotationOf(name: string, base: string): boolean {
 /** Every regular file directly in `dir`, by identity. */
 export async function identitiesIn(dir: string): Promise<Map<string, { path: string; st: Stats }>> {
   const out = new Map<string, { path: string; st: Stats }>();
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = await readdir(dir);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch {
     return out;
   }
-  for (const name of names) {
-    const p = join(dir, name);
+  for (const e of entries) {
+    // A directory is never a generation: no stat for it (a log's directory may be /tmp, beside thousands).
+    if (e.isDirectory()) continue;
+    const p = join(dir, e.name);
     try {
       const st = await stat(p);
       if (st.isFile()) out.set(identityKey(st), { path: p, st });

@@ -1,18 +1,16 @@
 import { watch, type FSWatcher } from 'chokidar';
 import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { GlobMatcher } from './discovery.ts';
+import { LiteralWatcher } from './literal-watch.ts';
+import type { WatchEvents } from './watch-events.ts';
 
-export interface WatchEvents {
-  /** A file matching the globs appeared (created, renamed in, or a symlink to it). */
-  added(path: string): void;
-  /**
-   * A watched file changed (written, truncated) — or was replaced: a rename + create between
-   * two directory reads reaches us as a change whose stats carry the new inode.
-   */
-  changed(path: string, stats: Stats | undefined): void;
-  /** A watched path went away (renamed out, deleted). */
-  removed(path: string): void;
+async function symlinksOf(paths: string[]): Promise<string[]> {
+  const links: string[] = [];
+  for (const p of paths) if (await lstat(p).then((st) => st.isSymbolicLink(), () => false)) links.push(p);
+  return links;
 }
 
 /**
@@ -23,6 +21,7 @@ export interface WatchEvents {
  */
 export class FileWatcher {
   private watcher: FSWatcher | null = null;
+  private literal: LiteralWatcher | null = null;
   private readonly matcher: GlobMatcher;
   private readonly log: Logger;
 
@@ -32,9 +31,19 @@ export class FileWatcher {
   }
 
   /** Starts watching; resolves once the initial directory crawl is done. */
-  start(events: WatchEvents): Promise<void> {
+  async start(events: WatchEvents): Promise<void> {
     const matcher = this.matcher;
-    const w = watch(matcher.bases, {
+    // Exact paths by name (no directory listing); chokidar for the globs' bases and for exact
+    // paths that are symlinks (it also watches the file they point to, wherever that is).
+    const links = await symlinksOf(matcher.literals);
+    const named = matcher.literals.filter((p) => !links.includes(p));
+    if (named.length > 0) {
+      this.literal = new LiteralWatcher(this.log);
+      await this.literal.start(named, events);
+    }
+    const roots = [...new Set([...matcher.globBases, ...links.map((p) => dirname(p))])];
+    if (roots.length === 0) return;
+    const w = watch(roots, {
       persistent: false,
       ignoreInitial: true,
       followSymlinks: true,
@@ -58,15 +67,17 @@ export class FileWatcher {
     w.on('change', (p: string, st?: Stats) => events.changed(p, st));
     w.on('unlink', (p: string) => events.removed(p));
     w.on('error', (err: unknown) => this.log.warn({ err: (err as Error).message }, 'file watcher error (rescan continues)'));
-    return new Promise((resolve) => w.once('ready', () => resolve()));
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
   }
 
   /** The directories the watcher keeps state for (each one a chokidar entry, most an inotify watch). */
   watchedDirectories(): string[] {
-    return Object.keys(this.watcher?.getWatched() ?? {});
+    return [...Object.keys(this.watcher?.getWatched() ?? {}), ...(this.literal?.directories() ?? [])];
   }
 
   async close(): Promise<void> {
+    this.literal?.close();
+    this.literal = null;
     await this.watcher?.close();
     this.watcher = null;
   }

@@ -1,8 +1,9 @@
 import t from 'tap';
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GlobMatcher } from '../../../src/sources/file/discovery.ts';
-import { FileWatcher, type WatchEvents } from '../../../src/sources/file/watcher.ts';
+import type { WatchEvents } from '../../../src/sources/file/watch-events.ts';
+import { FileWatcher } from '../../../src/sources/file/watcher.ts';
 import { tempDir, waitFor } from '../../support/daemon.ts';
 import { silentLog } from '../support.ts';
 
@@ -81,4 +82,27 @@ t.test('globs the watcher cannot split at slashes still watch everything below t
   t.notOk(m.mayContainMatches(`${dir}/a/b/c`), 'but not deeper than the glob reaches');
   t.ok(m.mayContainMatches(`${dir}/x/1/2/3/4`), '** reaches any depth');
   t.notOk(m.mayContainMatches('/nowhere/else'));
+});
+
+t.test('exact paths: one created after the start is added, a deleted one removed; a symlink follows its target', async (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'elsewhere'));
+  const later = join(dir, 'later.log');
+  const target = join(dir, 'elsewhere', 'real.log');
+  const link = join(dir, 'link.log');
+  writeFileSync(target, 'a\n');
+  symlinkSync(target, link);
+  const w = new FileWatcher(new GlobMatcher([later, link], []), silentLog);
+  const r = recorder();
+  await w.start(r.events);
+  t.teardown(() => w.close());
+  writeFileSync(later, 'x\n');
+  await waitFor('added', () => r.seen.includes(`added ${later}`));
+  unlinkSync(later);
+  await waitFor('removed', () => r.seen.includes(`removed ${later}`));
+  await waitFor('a write to the link target seen', () => {
+    appendFileSync(target, 'more\n');
+    return r.seen.includes(`changed ${link}`);
+  });
+  t.pass('events for a later file, its removal and a symlink target');
 });
