@@ -23,12 +23,16 @@ export function logshipBin(root: string = ROOT): string {
 }
 
 /**
- * logship's node arguments and environment as the bin's shebang (src/cli.ts) gives them, which
- * `node dist/bundle/cli.js` would bypass: the V8 flags and the malloc arena limit.
+ * logship's node arguments and environment as the bin's shebang gives them, which
+ * `node dist/bundle/cli.js` would bypass: the V8 flags and the malloc arena limit. Read from the
+ * built bin itself, not from src/cli.ts: a build older than the sources must run with its own
+ * flags (a bundle from before the compilers-off launch, started with `--no-opt --no-sparkplug`
+ * from newer sources, never turned the compilers on and read 5x slower).
  */
 export function logshipLaunch(root: string = ROOT): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
-  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(join(root, 'src', 'cli.ts'), 'utf8'));
-  if (m === null) throw new Error(root + '/src/cli.ts does not start with an `env -S ... node` shebang');
+  const bin = logshipBin(root);
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=\S+ )*)node((?: --[\w-]+(?:=\S+)?)*)\n/.exec(readFileSync(bin, 'utf8'));
+  if (m === null) throw new Error(bin + ' does not start with an `env -S ... node` shebang (run `npm run build`)');
   const env = { ...process.env };
   for (const assignment of m[1].split(' ').filter(Boolean)) {
     const eq = assignment.indexOf('=');
