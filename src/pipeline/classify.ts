@@ -431,7 +431,10 @@ export class ClassifyStage implements Stage {
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
     this.slowSeconds = cfg.slow_threshold / 1000;
-    const builtin = cfg.builtin_rules ? BUILTIN_RULES.map((r) => ruleSchema.parse(r)) : [];
+    // jitless: zod would otherwise compile a `new Function` fast path for each object schema on its
+    // first parse, which 27 rules parsed once at start never earn back (~2 ms of the ~9 ms this
+    // constructor takes at start; bench/RESULTS.md, "Start-up").
+    const builtin = cfg.builtin_rules ? BUILTIN_RULES.map((r) => ruleSchema.parse(r, { jitless: true })) : [];
     if (cfg.builtin_rules) {
       // 401/403 on authentication endpoints are failed logins: ahead of the generic status rules
       const at = builtin.findIndex((r) => r.name === 'http_401');

@@ -4,7 +4,11 @@ import { LEVELS, type LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
 import type { Stage } from '../core/stage.ts';
 
-export const dropStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const dropStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('drop'),
   name: z.string().optional(),
   /** Drop records at these levels. */
@@ -16,7 +20,7 @@ export const dropStageSchema = z.strictObject({
   /** Drop records whose message is longer than this. */
   longer_than: size().optional(),
 }).refine((c) => c.levels || c.field || c.longer_than !== undefined, { message: 'a drop stage needs at least one of levels, field (with matches or equals), longer_than' })
-  .refine((c) => !c.field || c.matches || c.equals !== undefined, { message: 'field needs matches or equals', path: ['field'] });
+  .refine((c) => !c.field || c.matches || c.equals !== undefined, { message: 'field needs matches or equals', path: ['field'] }));
 export type DropStageConfig = z.infer<typeof dropStageSchema>;
 
 /** Drops records by level, field value or size; every condition given must hold. */

@@ -54,7 +54,11 @@ export function parseJsonPath(text: string): Array<string | number> | undefined 
   return out.length > 0 ? out : undefined;
 }
 
-export const extractStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const extractStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('extract'),
   name: z.string().optional(),
   /** The record field whose text is read (default: the message). */
@@ -73,7 +77,7 @@ export const extractStageSchema = z.strictObject({
       if (parseJsonPath(p || name) === undefined) ctx.addIssue({ code: 'custom', path: ['fields', name], message: `expected a field path like a.b or a[0]."c.d", got ${JSON.stringify(p)}` });
     }
   }
-});
+}));
 export type ExtractStageConfig = z.infer<typeof extractStageSchema>;
 
 /**

@@ -7,7 +7,11 @@ import type { Stage } from '../core/stage.ts';
 /** `{path}` placeholders in a format text; any other character is literal. */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}/g;
 
-export const formatStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const formatStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('format'),
   name: z.string().optional(),
   /** Where the text goes: `message` or `metadata.<name>`. */
@@ -17,7 +21,7 @@ export const formatStageSchema = z.strictObject({
   case: z.enum(['upper', 'lower']).optional(),
   /** Remove leading and trailing white space from the result. */
   trim: z.boolean().default(false),
-});
+}));
 export type FormatStageConfig = z.infer<typeof formatStageSchema>;
 
 /**

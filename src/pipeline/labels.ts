@@ -3,7 +3,11 @@ import type { LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
 import type { Stage } from '../core/stage.ts';
 
-export const labelsStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const labelsStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('labels'),
   /** label name → record field path (`level`, `http.method`, `source.namespace`). */
   from: z.record(z.string(), z.string()).default({}),
@@ -16,7 +20,7 @@ export const labelsStageSchema = z.strictObject({
   drop: z.array(z.string().min(1)).optional(),
   /** When given, every other label is removed the same way (Promtail's labelallow). */
   keep: z.array(z.string().min(1)).optional(),
-});
+}));
 export type LabelsStageConfig = z.infer<typeof labelsStageSchema>;
 
 /** Copies record fields into the event's labels (sinks decide which labels they use). */

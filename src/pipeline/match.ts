@@ -104,7 +104,7 @@ export function selectorMatches(sel: Selector, event: LogEvent): boolean {
   return true;
 }
 
-export const selectorSchema = z.string().transform((v, ctx) => {
+export const selectorSchema = z.lazy(() => z.string().transform((v, ctx) => {
   try {
     return parseSelector(v);
   } catch (e) {
@@ -112,10 +112,13 @@ export const selectorSchema = z.string().transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: e.message });
     return z.NEVER;
   }
-});
+}));
 
-/** The match stage's own keys; `stages` (recursive) is added where the stage union is defined. */
-export const matchStageFields = {
+/**
+ * The match stage's own keys; `stages` (recursive) is added where the stage union is defined.
+ * A function: the schema is built at its first use (registry.ts).
+ */
+export const matchStageFields = () => ({
   type: z.literal('match'),
   name: z.string().optional(),
   /** Only events of these sources (by source name). */
@@ -124,7 +127,7 @@ export const matchStageFields = {
   selector: selectorSchema.optional(),
   /** keep: run `stages` on matching events; drop: drop matching events. */
   action: z.enum(['keep', 'drop']).default('keep'),
-};
+});
 
 /**
  * Runs nested stages only on the events a source list and/or a selector picks (Promtail's

@@ -3,12 +3,16 @@ import type { LogEvent } from '../core/record.ts';
 import { fieldText, getField, splitPath } from './field.ts';
 import type { Stage } from '../core/stage.ts';
 
-export const messageStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const messageStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('message'),
   name: z.string().optional(),
   /** The record field whose text becomes the message (what a Loki sink with line_format: message ships). */
   from: z.string().min(1),
-});
+}));
 export type MessageStageConfig = z.infer<typeof messageStageSchema>;
 
 /** Replaces the message with a field's text (Promtail's `output` stage); a missing field changes nothing. */

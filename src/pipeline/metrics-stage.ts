@@ -18,7 +18,7 @@ const DERIVED_NAMES: ReadonlySet<string> = new Set([...Object.values(SECURITY_ME
 /** Longest label value kept; longer field values are cut (labels are for grouping, not payload). */
 const MAX_LABEL_VALUE = 256;
 
-const conditionSchema = z.strictObject({
+const conditionSchema = z.lazy(() => z.strictObject({
   /** Record field, dotted path (`level`, `http.status_code`, `metadata.reason`). */
   field: z.string().min(1),
   equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
@@ -27,12 +27,12 @@ const conditionSchema = z.strictObject({
   exists: z.boolean().optional(),
 }).refine((c) => [c.equals, c.matches, c.in, c.exists].filter((x) => x !== undefined).length === 1, {
   message: 'a match condition needs exactly one of equals, matches, in, exists',
-});
+}));
 
-const bucketsSchema = z.array(z.number().finite()).min(1)
+const bucketsSchema = () => z.array(z.number().finite()).min(1)
   .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]), { message: 'buckets must be strictly increasing' });
 
-const ruleSchema = z.strictObject({
+const ruleSchema = z.lazy(() => z.strictObject({
   name: z.string().regex(METRIC_NAME, { message: 'expected a Prometheus metric name ([a-zA-Z_][a-zA-Z0-9_]*)' }),
   type: z.enum(['counter', 'gauge', 'histogram']),
   help: z.string().min(1).optional(),
@@ -44,7 +44,7 @@ const ruleSchema = z.strictObject({
   scale: z.number().finite().default(1),
   /** label name → record field path, or `labels.<name>` for one of the event's labels. */
   labels: z.record(z.string(), z.string().min(1)).default({}),
-  buckets: bucketsSchema.optional(),
+  buckets: bucketsSchema().optional(),
   /** Series kept for this metric; one more evicts the least recently updated series. */
   max_series: z.number().int().min(1).max(1_000_000).default(1000),
   /** Series not updated for this long are removed (0: never). */
@@ -65,14 +65,18 @@ const ruleSchema = z.strictObject({
     if (label.startsWith('__')) ctx.addIssue({ code: 'custom', path: ['labels', label], message: 'label names starting with "__" are reserved' });
     if (r.type === 'histogram' && label === 'le') ctx.addIssue({ code: 'custom', path: ['labels', label], message: '"le" is reserved for histogram buckets' });
   }
-});
+}));
 export type MetricRuleConfig = z.infer<typeof ruleSchema>;
 
-export const metricsStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const metricsStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('metrics'),
   name: z.string().optional(),
   rules: z.array(ruleSchema).min(1, { message: 'a metrics stage needs at least one rule' }),
-});
+}));
 export type MetricsStageConfig = z.infer<typeof metricsStageSchema>;
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { typed } from '../core/config-fields.ts';
 import type { Logger } from 'pino';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
 import { ClassifyStage, classifyStageSchema, type ClassificationConfig } from './classify.ts';
@@ -19,25 +20,31 @@ type LeafStageConfig =
   | z.infer<typeof timestampStageSchema> | z.infer<typeof messageStageSchema> | z.infer<typeof formatStageSchema>;
 
 /** A match stage as configured: its own keys plus the stages it runs. */
-export interface MatchStageConfig extends z.infer<z.ZodObject<typeof matchStageFields>> {
+export interface MatchStageConfig extends z.infer<z.ZodObject<ReturnType<typeof matchStageFields>>> {
   stages: StageConfig[];
 }
 export type StageConfig = LeafStageConfig | MatchStageConfig;
 
-/** `match` holds stages: its schema is defined here, next to the union it recurses into. */
-const matchStageSchema = z.strictObject({
-  ...matchStageFields,
+/** `match` holds stages: its schema is defined here, next to the union it recurses into (built at its first use, as the other stages' are). */
+const matchStageSchema = z.lazy(() => z.strictObject({
+  ...matchStageFields(),
   /** Stages run on the matching events (action keep). */
   get stages(): z.ZodDefault<z.ZodArray<z.ZodType<StageConfig>>> {
     return z.array(stageSchema as z.ZodType<StageConfig>).default([]);
   },
 }).refine((c) => c.sources !== undefined || c.selector !== undefined, { message: 'a match stage needs sources or selector (or both)' })
-  .refine((c) => c.action === 'drop' || c.stages.length > 0, { message: 'a match stage with action keep needs stages', path: ['stages'] });
+  .refine((c) => c.action === 'drop' || c.stages.length > 0, { message: 'a match stage with action keep needs stages', path: ['stages'] }));
 
-/** Every stage type the config accepts. New stages add their schema here and a case below. */
+/**
+ * Every stage type the config accepts. New stages add their schema here and a case below. A stage
+ * whose schema is built at its first use (z.lazy) goes in with typed(), which tells the union its
+ * type: the default config (no `pipeline:`) builds none of them (bench/RESULTS.md, "Start-up").
+ * classify and redact share their options with the top-level `classification:` and `redaction:`,
+ * which every config builds.
+ */
 export const stageSchema = z.discriminatedUnion('type', [
-  labelsStageSchema, dropStageSchema, metricsStageSchema, classifyStageSchema, redactStageSchema,
-  extractStageSchema, timestampStageSchema, messageStageSchema, formatStageSchema, matchStageSchema,
+  typed('labels', labelsStageSchema), typed('drop', dropStageSchema), typed('metrics', metricsStageSchema), classifyStageSchema, redactStageSchema,
+  typed('extract', extractStageSchema), typed('timestamp', timestampStageSchema), typed('message', messageStageSchema), typed('format', formatStageSchema), typed('match', matchStageSchema),
 ]);
 
 export interface StageContext {

@@ -6,7 +6,7 @@ import { fieldText, getField, splitPath } from './field.ts';
 import { EPOCH_FORMATS, GoTimeLayout, parseEpoch, TimeLayoutError } from './go-time-layout.ts';
 import type { Stage } from '../core/stage.ts';
 
-const formatSchema = z.string().min(1).superRefine((f, ctx) => {
+const formatSchema = () => z.string().min(1).superRefine((f, ctx) => {
   if ((EPOCH_FORMATS as readonly string[]).includes(f)) return;
   try {
     new GoTimeLayout(f);
@@ -16,18 +16,22 @@ const formatSchema = z.string().min(1).superRefine((f, ctx) => {
   }
 });
 
-export const timestampStageSchema = z.strictObject({
+/**
+ * Built at its first use (z.lazy; registry.ts gives the union its `type` with typed()): a config
+ * without this stage never constructs its zod objects (bench/RESULTS.md, "Start-up").
+ */
+export const timestampStageSchema = z.lazy(() => z.strictObject({
   type: z.literal('timestamp'),
   name: z.string().optional(),
   /** The record field holding the time (e.g. `metadata.ts` filled by an extract stage). */
   from: z.string().min(1),
   /** A Go layout (`2006-01-02 15:04:05.000`), a Go layout name (`RFC3339Nano`), or Unix, UnixMs, UnixUs, UnixNs. */
-  format: formatSchema,
+  format: formatSchema(),
   /** Tried in order when `format` does not fit. */
-  fallback_formats: z.array(formatSchema).default([]),
+  fallback_formats: z.array(formatSchema()).default([]),
   /** Zone for times that carry none (IANA name, `UTC`, `+02:00`). */
   location: z.string().default('UTC').refine((z) => TimeZone.parse(z) !== undefined, { error: (iss) => `unknown time zone ${JSON.stringify(iss.input)}` }),
-});
+}));
 export type TimestampStageConfig = z.infer<typeof timestampStageSchema>;
 
 type TimeReader = (text: string, nowMs: number) => string | undefined;
