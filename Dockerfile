@@ -22,6 +22,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY parsers ./parsers
 COPY scripts ./scripts
+# The build parses the embedded default config once (dist/bundle/default-config.json).
+COPY config ./config
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/bundle.ts
 
 FROM base AS deps

@@ -6,13 +6,16 @@
  *
  *   node scripts/bundle.ts [--metafile]    (--metafile: also dist/bundle/meta.json, what went where)
  *
+ * It also writes dist/bundle/default-config.json, the embedded default config parsed at build time
+ * (src/config/preparsed.ts says when a start uses it).
+ *
  * Dynamic imports (the status page, syslog, the Promtail positions import and converter, `parse`,
  * `validate --print-config`, `es-template`, the Loki and Elasticsearch sinks with undici) stay
  * separate chunks, loaded when used (code splitting). Left out and resolved from node_modules at
  * run time: snappy, a native addon whose binary npm picks per platform.
  */
 import type { Plugin } from 'esbuild';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,3 +100,13 @@ const result = await build({
 });
 chmodSync(join(BUNDLE_DIR, 'cli.js'), 0o755);
 if (result.metafile) writeFileSync(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));
+
+// The embedded default config, parsed now instead of at every start (src/config/preparsed.ts).
+const { buildConfigTemplate } = await import('../src/config/template-build.ts');
+const { CONFIG_TEMPLATE_FILE } = await import('../src/config/preparsed.ts');
+const defaultConfig = join(ROOT, 'config', 'logship.yaml');
+const template = existsSync(defaultConfig) ? buildConfigTemplate(readFileSync(defaultConfig, 'utf8')) : { refused: `${defaultConfig} not found` };
+if ('refused' in template) {
+  rmSync(CONFIG_TEMPLATE_FILE, { force: true });
+  process.stderr.write(`scripts/bundle.ts: config/logship.yaml is parsed at every start (no template: ${template.refused})\n`);
+} else writeFileSync(CONFIG_TEMPLATE_FILE, JSON.stringify(template));

@@ -24,7 +24,8 @@
 import { basename, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { IdleWatch } from './idle-watch.ts';
-import { ConfigError, loadConfig, parseConfig } from './config/load.ts';
+import { overrideConfig, type OverrideTarget } from './config/env-override.ts';
+import { ConfigError, loadConfig, parseConfig, validateConfig } from './config/load.ts';
 import { sinkName, type Config } from './config/schema.ts';
 import { configWarnings } from './config/warnings.ts';
 import { Daemon } from './daemon.ts';
@@ -180,7 +181,7 @@ export function applyEnvOverrides(cfg: Config, env: NodeJS.ProcessEnv, opts: { e
   let out: Config = cfg;
   const listen = set(env.LOGSHIP_LISTEN);
   if (listen !== undefined) {
-    out = { ...out, server: { ...out.server, listen: parseOverride(`server: {listen: ${JSON.stringify(listen)}}`, 'LOGSHIP_LISTEN').server.listen } };
+    out = { ...out, server: { ...out.server, listen: parseOverride({ server: 'listen' }, listen, 'LOGSHIP_LISTEN').server.listen } };
     applied.push('server.listen from LOGSHIP_LISTEN');
   }
   const dataDir = set(env.LOGSHIP_DATA_DIR);
@@ -193,7 +194,7 @@ export function applyEnvOverrides(cfg: Config, env: NodeJS.ProcessEnv, opts: { e
   const added: Config['sinks'] = [];
   for (const [type, url, variable] of urls) {
     if (url === undefined) continue;
-    const fresh = parseOverride(`sinks: [{type: ${type}, url: ${JSON.stringify(url)}}]`, variable).sinks[0];
+    const fresh = parseOverride({ sink: type }, url, variable).sinks[0];
     if (sinks.some((s) => s.type === type)) {
       sinks = sinks.map((s, i) => {
         if (s.type !== type) return s;
@@ -217,8 +218,10 @@ export function applyEnvOverrides(cfg: Config, env: NodeJS.ProcessEnv, opts: { e
   return { cfg: out, applied };
 
   /** Validated by the config schema itself; an invalid value fails naming the variable. */
-  function parseOverride(yaml: string, variable: string): Config {
-    return parseConfig(`${yaml.startsWith('sinks') ? '' : 'sinks: [{type: stdout}]\n'}sources: [{name: x, paths: [/x]}]\n${yaml}`, `(environment variable ${variable})`, {});
+  function parseOverride(target: OverrideTarget, value: string, variable: string): Config {
+    const file = `(environment variable ${variable})`;
+    const { text, raw } = overrideConfig(target, value);
+    return raw === undefined ? parseConfig(text, file, {}) : validateConfig(raw, file);
   }
 }
 

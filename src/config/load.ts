@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { LogshipError } from '../core/errors.ts';
 import { expandEnv, EnvSubstitutionError } from './env.ts';
+import { fromTemplate, readConfigTemplate } from './preparsed.ts';
 import { configSchema, type Config } from './schema.ts';
 
 export interface ConfigIssue {
@@ -59,7 +60,14 @@ export function parseConfig(text: string, file = '<inline>', env: NodeJS.Process
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message}` })));
   }
-  const raw: unknown = doc.toJS() ?? {};
+  return validateConfig(doc.toJS() ?? {}, file);
+}
+
+/**
+ * Validates a config already parsed from YAML (what parseConfig does after the parse); throws
+ * ConfigError listing every problem with its key path.
+ */
+export function validateConfig(raw: unknown, file: string): Config {
   // jitless: zod otherwise compiles a `new Function` fast path for every object schema on its
   // first parse, which a config parsed once (at start, at a reload) never earns back: -0.02 CPU-s
   // at start (bench/RESULTS.md, "Start-up").
@@ -75,5 +83,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (e) {
     throw new ConfigError(file, [{ path: '', message: `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
-  return parseConfig(text, file, env);
+  // The embedded default, parsed at build time, when that provably gives what parsing it would.
+  const template = readConfigTemplate();
+  const raw = template === undefined ? undefined : fromTemplate(template, text, env);
+  return raw === undefined ? parseConfig(text, file, env) : validateConfig(raw, file);
 }
