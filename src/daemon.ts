@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ByteBudget } from './core/budget.ts';
 import { sinkName, type Config } from './config/schema.ts';
-import { DerivedMetricsStage } from './derived-metrics/stage.ts';
+import { DERIVED_METRICS_RECORD_FIELDS, DerivedMetricsStage } from './derived-metrics/stage.ts';
 import { MetricsRegistry } from './self-metrics/registry.ts';
 import { createParser } from '../parsers/index.ts';
 import type { LineReceiver } from './core/line.ts';
@@ -153,6 +153,7 @@ export class Daemon implements StatusProvider {
         redaction: cfg.redaction,
         stages: cfg.pipeline.slice(0, resumeAt - builtinStageCount(cfg)).map(portableStage),
         logLevel: this.log.level,
+        slimFields: this.dryRun ? null : slimRecordFields(cfg, resumeAt),
       },
       metrics: this.metrics,
       log: this.log,
@@ -373,4 +374,21 @@ function journalNotStartedReason(src: JournaldSourceConfig): string | null {
 async function loadStatusPage(): Promise<(status: unknown) => string> {
   const mod = await import('./server/status-page.ts');
   return (status: unknown) => mod.renderStatusPage(status as DaemonStatus);
+}
+
+/**
+ * What the main thread reads of a record the workers rendered (WorkerInit.slimFields), or null
+ * when it needs whole records: a configured stage runs there, or a sink other than Loki (which
+ * ships the worker's JSON as the line and reads only labels and structured metadata) needs them.
+ */
+export function slimRecordFields(cfg: Config, resumeAt: number): string[] | null {
+  if (resumeAt < builtinStageCount(cfg) + cfg.pipeline.length) return null;
+  const fields = ['timestamp', 'level', 'service', ...(cfg.derived_metrics.enabled ? DERIVED_METRICS_RECORD_FIELDS : [])];
+  for (const sink of cfg.sinks) {
+    if (sink.type !== 'loki') return null;
+    const f = lokiStreamFields(sink, 'sinks', cfg.sources);
+    for (const name of [...f.labels, ...f.structuredMetadata]) fields.push(name, `metadata.${name}`);
+    if (sink.line_format === 'message') fields.push('message');
+  }
+  return fields;
 }

@@ -63,11 +63,25 @@ export class VerbatimLine {
   /** The record seal() compared, and what it found (see additions()). */
   private sealedRecord: object | undefined = undefined;
   private sealedAdditions: string | null = null;
+  /** rendered(): the text stands for the record as shipped, not compared (see there). */
+  private readonly final: boolean;
 
-  private constructor(text: string, snapshot: unknown[], pool: SnapshotPool | undefined) {
+  private constructor(text: string, snapshot: unknown[] | null, pool: SnapshotPool | undefined) {
     this.text = text;
     this.snapshot = snapshot;
     this.pool = pool;
+    this.final = snapshot === null;
+  }
+
+  /**
+   * The JSON text (without `source`, `}` last) of a record finished on another thread (a pipeline
+   * worker ran every stage that may change it), shipped as it is with no comparison: the record
+   * object on this thread may hold only the fields this thread reads (labels, derived metrics),
+   * so the text, not that object, is the record. Only for events no stage changes after this
+   * point (the daemon uses it when the derived metrics are the only main-thread stage).
+   */
+  static rendered(text: string): VerbatimLine {
+    return new VerbatimLine(text, null, undefined);
   }
 
   /**
@@ -90,6 +104,7 @@ export class VerbatimLine {
    * (an event a stage emitted twice) finds no snapshot: the line is no longer used (null).
    */
   seal(record: object): void {
+    if (this.final) return;
     const s = this.snapshot;
     this.sealedRecord = record;
     if (s === null) {
@@ -113,6 +128,7 @@ export class VerbatimLine {
    * keys appended (then serialize the record).
    */
   additions(record: object): string | null {
+    if (this.final) return '';
     const s = this.snapshot;
     if (s !== null) return compare(record, s);
     return record === this.sealedRecord ? this.sealedAdditions : null;

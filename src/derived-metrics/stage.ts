@@ -12,6 +12,18 @@ import { SecurityMetrics } from './security.ts';
 export const LABEL_OVERFLOW_METRIC = 'logship_derived_label_overflow_total';
 
 /**
+ * Every record field (dotted path) the derived metrics read, `source` aside: a pipeline worker
+ * that rendered a record sends the main thread only these (and the sinks' fields) when nothing
+ * else there reads the record (README "Pipeline workers"). Keep in step with performance.ts and
+ * security.ts: test/workers/daemon-workers.test.ts compares /metrics with and without workers.
+ */
+export const DERIVED_METRICS_RECORD_FIELDS: readonly string[] = [
+  'timestamp', 'service', 'level', 'duration', 'event_type', 'action', 'ip_address', 'user_id',
+  'http.status_code', 'http.method', 'http.route', 'http.path', 'http.response_time',
+  'metadata.repeat_count', 'metadata.threat', 'metadata.operation', 'metadata.threshold',
+];
+
+/**
  * The built-in derived metrics as the last pipeline stage: it observes every record that the
  * configured stages let through (after classification), never changes or drops it, and emits a
  * `security` record for each brute-force detection.

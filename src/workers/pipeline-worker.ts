@@ -14,6 +14,7 @@ import { createBuiltinStages, createStage } from '../pipeline/registry.ts';
 import { RecordFaults } from '../self-metrics/faults.ts';
 import { MetricsRegistry } from '../self-metrics/registry.ts';
 import { SEGMENT_CHARS, type BatchResults, type CounterDeltas, type LineBatch, type MainMessage, type WorkerInit, type WorkerMessage } from './protocol.ts';
+import { SlimFields } from './slim-record.ts';
 import { revivedStage } from './stage-split.ts';
 
 /** Counter deltas go to the main thread at most this often while lines flow (and on drain). */
@@ -44,15 +45,19 @@ class Collector {
   /** The JSON texts of the segment being filled (joined when it is full or at finish()), its length. */
   private readonly texts: string[] = [];
   private chars = 0;
+  private readonly slim: SlimFields | null;
+  /** json() shipped the record's fallback instead of the record. */
+  private fellBack = false;
   private readonly faults: RecordFaults;
 
   constructor(init: WorkerInit, faults: RecordFaults) {
     this.staticLabels = init.sources.map((s) => ({ job: s.name, ...s.labels }));
     this.faults = faults;
+    this.slim = init.slimFields === null ? null : new SlimFields(init.slimFields);
   }
 
   private static empty(id: number): BatchResults {
-    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: [], jsonSeg: new Int32Array(16), jsonStart: new Int32Array(16), jsonEnd: new Int32Array(16), sourceStripped: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
+    return { t: 'results', id, line: new Int32Array(16), own: new Uint8Array(16), json: [], jsonSeg: new Int32Array(16), jsonStart: new Int32Array(16), jsonEnd: new Int32Array(16), sourceStripped: new Uint8Array(16), slim: [], whole: new Uint8Array(16), labels: [], size: new Float64Array(16), offset: new Float64Array(16), parsedTimeMs: new Float64Array(16), parsedTimeText: [] };
   }
 
   begin(id: number, lines: number): void {
@@ -61,6 +66,7 @@ class Collector {
     this.n = 0;
     this.texts.length = 0;
     this.chars = 0;
+    if (this.slim !== null) this.r.slim = this.slim.columns();
   }
 
   private grow(min: number): void {
@@ -78,6 +84,7 @@ class Collector {
     r.jsonStart = g(r.jsonStart, Int32Array);
     r.jsonEnd = g(r.jsonEnd, Int32Array);
     r.sourceStripped = g(r.sourceStripped, Uint8Array);
+    r.whole = g(r.whole, Uint8Array);
     r.size = g(r.size, Float64Array);
     r.offset = g(r.offset, Float64Array);
     r.parsedTimeMs = g(r.parsedTimeMs, Float64Array);
@@ -99,6 +106,11 @@ class Collector {
     this.texts.push(json);
     this.chars += json.length;
     r.jsonEnd[k] = this.chars;
+    // a record that shipped its fallback (or keeps its own `source`) is parsed whole on the main thread
+    if (this.slim !== null) {
+      if (strip && !this.fellBack) this.slim.pick(record, k, r.slim);
+      else r.whole[k] = 1;
+    }
     r.labels.push(sameLabels(event.labels, this.staticLabels[this.source]) ? null : event.labels);
     r.size[k] = event.size;
     r.offset[k] = event.offset ?? NaN;
@@ -108,6 +120,7 @@ class Collector {
 
   /** The record's JSON (without `source` when `strip`): the line's own bytes while it still is the record. */
   private json(event: LogEvent, strip: boolean): string {
+    this.fellBack = false;
     const record = event.record as { source: SourceInfo | undefined };
     // the stages are done with the record here, as at the router: seal() compares once and gives
     // the snapshot array back to the processor's pool for the next line
@@ -123,6 +136,7 @@ class Collector {
       return JSON.stringify(event.record);
     } catch (err) {
       // as a sink would: one record's encoding failure ships its fallback, noted
+      this.fellBack = true;
       this.faults.note({ kind: 'encode', where: 'pipeline_worker', reason: err instanceof Error ? err.name : 'exception', outcome: 'shipped_fallback', file: source?.file, offset: event.offset }, err);
       const fb = fallbackEvent(event, err).record as { source: SourceInfo | undefined };
       fb.source = strip ? undefined : source;
@@ -148,6 +162,7 @@ class Collector {
     r.jsonEnd = r.jsonEnd.slice(0, n);
     if (this.chars > 0) this.closeSegment();
     r.sourceStripped = r.sourceStripped.slice(0, n);
+    r.whole = r.whole.slice(0, n);
     r.size = r.size.slice(0, n);
     r.offset = r.offset.slice(0, n);
     r.parsedTimeMs = r.parsedTimeMs.slice(0, n);
@@ -221,18 +236,20 @@ function main(): void {
 
   const run = (b: LineBatch): void => {
     const p = processors[b.source];
-    collector.begin(b.id, b.texts.length);
+    const texts = b.texts;
+    const n = texts.length;
+    collector.begin(b.id, n);
     collector.source = b.source;
     if (b.info !== null) Object.freeze(b.info);
     if (b.infos !== null) for (const i of b.infos) Object.freeze(i);
-    if (b.texts.length > 1) p.upcoming(b.texts);
-    for (let i = 0; i < b.texts.length; i++) {
+    if (n > 1) p.upcoming(texts);
+    for (let i = 0; i < n; i++) {
       const source = b.info ?? b.infos![i];
       const offset = b.offsets[i];
       collector.lineIndex = i;
       collector.lineSource = source;
       p.receive({
-        text: b.texts[i], ack: collector.lineAck, truncated: b.truncated[i] === 1, source, readTime: b.readTimes[i],
+        text: texts[i], ack: collector.lineAck, truncated: b.truncated[i] === 1, source, readTime: b.readTimes[i],
         offset: Number.isNaN(offset) ? undefined : offset,
         runtimeTimestamp: b.runtimeTimestamps?.[i], transport: b.transports?.[i],
       });

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LineReceiver, SourceLine } from '../core/line.ts';
-import { NO_ACK, type LogEvent, type LogRecord } from '../core/record.ts';
+import { NO_ACK, type Ack, type LogEvent, type LogRecord, type SourceInfo } from '../core/record.ts';
 import { VerbatimLine } from '../core/verbatim-line.ts';
 import type { RecordFaults } from '../self-metrics/faults.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
+import { SlimFields } from './slim-record.ts';
 import type { BatchResults, CounterDeltas, LineBatch, WorkerInit, WorkerMessage } from './protocol.ts';
 
 /** Lines per message at most (a read of 256 KiB of short lines is a few thousand). */
@@ -41,7 +42,19 @@ export function workerEntry(): URL {
 interface PendingBatch {
   id: number;
   feed: WorkerFeed;
-  lines: SourceLine[];
+  /** The feed's own order of its batches (WorkerFeed.arrived). */
+  seq: number;
+  batch: OutBatch;
+}
+
+/**
+ * One read of a feed as posted (and posted again if its worker dies) and kept until answered:
+ * the message and the lines' acks, not the SourceLines.
+ */
+interface OutBatch {
+  msg: LineBatch;
+  acks: Ack[];
+  results: BatchResults | null;
 }
 
 /**
@@ -55,6 +68,7 @@ interface PendingBatch {
 export class PipelinePool {
   private readonly slots: WorkerSlot[];
   private readonly o: PoolOptions;
+  /** The worker where the next feed's search for the least busy one starts. */
   private nextSlot = 0;
   /** Runs once every line posted so far is answered (see whenAnswered). */
   private answered: (() => void) | null = null;
@@ -62,8 +76,12 @@ export class PipelinePool {
   constructor(o: PoolOptions) {
     this.o = o;
     const crashes = o.metrics.counter('logship_pipeline_worker_crashes_total', 'Pipeline worker threads that died (error or exit); each is started again and its unanswered lines re-sent.', ['worker']);
+    o.metrics.counter('logship_pipeline_worker_batches_total', 'Reads (batches of lines) posted to each pipeline worker: the least busy one takes the next, whichever file it is from.', ['worker']);
     const slots: WorkerSlot[] = [];
-    for (let i = 0; i < o.threads; i++) slots.push(new WorkerSlot(i, o, { crashed: () => crashes.inc({ worker: String(i) }), idle: () => this.slotIdle() }));
+    for (let i = 0; i < o.threads; i++) {
+      const batches = o.metrics.count('logship_pipeline_worker_batches_total', [String(i)]);
+      slots.push(new WorkerSlot(i, o, { crashed: () => crashes.inc({ worker: String(i) }), idle: () => this.slotIdle(), posted: () => batches.inc() }));
+    }
     this.slots = slots;
     o.metrics.gauge('logship_pipeline_worker_lines_in_flight', 'Lines posted to the pipeline workers and not yet back (charged to the buffer budget like any line read).', [], function () {
       this.set(slots.reduce((n, s) => n + s.linesInFlight, 0));
@@ -73,6 +91,8 @@ export class PipelinePool {
   /** Starts every worker; rejects (naming the worker and why) when one cannot start. */
   async start(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.start()));
+    // which path the records take back (README "Pipeline workers": the Loki-only fast path or whole records)
+    this.o.log.info({ threads: this.slots.length, records: this.o.init.slimFields === null ? 'whole' : 'fields and line' }, 'pipeline workers started');
   }
 
   /**
@@ -80,8 +100,8 @@ export class PipelinePool {
    * worker (round robin over the feeds), its records to `target` from stage `resumeAt` on.
    */
   feed(o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string> }): LineReceiver {
-    const slot = this.slots[this.nextSlot++ % this.slots.length];
-    return new WorkerFeed(slot, o);
+    const slim = this.o.init.slimFields === null ? null : new SlimFields(this.o.init.slimFields);
+    return new WorkerFeed(this.slots, this.nextSlot++ % this.slots.length, { ...o, slim });
   }
 
   /**
@@ -133,16 +153,16 @@ class WorkerSlot {
   linesInFlight = 0;
   private readonly index: number;
   private readonly o: PoolOptions;
-  private readonly on: { crashed(): void; idle(): void };
+  private readonly on: { crashed(): void; idle(): void; posted(): void };
 
-  constructor(index: number, o: PoolOptions, on: { crashed(): void; idle(): void }) {
+  constructor(index: number, o: PoolOptions, on: { crashed(): void; idle(): void; posted(): void }) {
     this.index = index;
     this.o = o;
     this.on = on;
   }
 
   start(): Promise<void> {
-    const w = new Worker(this.o.entry ?? workerEntry(), { workerData: { ...this.o.init, incarnation: this.incarnation } satisfies WorkerInit, name: `logship-pipeline-${this.index}` });
+    const w = new Worker(this.o.entry ?? workerEntry(), { workerData: { ...this.o.init, incarnation: this.incarnation } satisfies WorkerInit, name: `logship-pipeline-${this.index}`, resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.LOGSHIP_WYG ?? 0) || undefined } });
     this.worker = w;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -171,16 +191,18 @@ class WorkerSlot {
     });
   }
 
-  /** Posts `lines` (one read of one feed) to the worker; kept until its results are back. */
-  send(feed: WorkerFeed, lines: SourceLine[]): void {
-    const b: PendingBatch = { id: ++this.seq, feed, lines };
+  /** Posts `batch` (one read of one feed) to the worker; kept until its results are back. */
+  send(feed: WorkerFeed, seq: number, batch: OutBatch): void {
+    const b: PendingBatch = { id: ++this.seq, feed, seq, batch };
+    batch.msg.id = b.id;
     this.pending.push(b);
-    this.linesInFlight += lines.length;
+    this.linesInFlight += batch.acks.length;
+    this.on.posted();
     this.post(b);
   }
 
   private post(b: PendingBatch): void {
-    this.worker?.postMessage(batchMessage(b));
+    this.worker?.postMessage(b.batch.msg);
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -196,8 +218,8 @@ class WorkerSlot {
           this.pending.splice(0, this.head);
           this.head = 0;
         }
-        this.linesInFlight -= b.lines.length;
-        b.feed.deliver(b.lines, m);
+        this.linesInFlight -= b.batch.acks.length;
+        b.feed.arrived(b.seq, m);
         if (this.linesInFlight === 0) this.on.idle();
         return;
       }
@@ -259,10 +281,11 @@ class WorkerSlot {
   }
 }
 
-function batchMessage(b: PendingBatch): LineBatch {
-  const lines = b.lines;
+/** One read's lines as the message to a worker, and their acks (the SourceLines are not kept). */
+function outBatch(source: number, lines: SourceLine[]): OutBatch {
   const n = lines.length;
   const texts = new Array<string>(n);
+  const acks = new Array<Ack>(n);
   const readTimes = new Float64Array(n);
   const offsets = new Float64Array(n);
   const truncated = new Uint8Array(n);
@@ -273,6 +296,7 @@ function batchMessage(b: PendingBatch): LineBatch {
   for (let i = 0; i < n; i++) {
     const l = lines[i];
     texts[i] = l.text;
+    acks[i] = l.ack;
     readTimes[i] = l.readTime;
     offsets[i] = l.offset ?? NaN;
     truncated[i] = l.truncated ? 1 : 0;
@@ -280,7 +304,8 @@ function batchMessage(b: PendingBatch): LineBatch {
     if (l.runtimeTimestamp !== undefined) (runtimeTimestamps ??= new Array<string | undefined>(n))[i] = l.runtimeTimestamp;
     if (l.transport !== undefined) (transports ??= new Array(n))[i] = l.transport;
   }
-  return { t: 'lines', id: b.id, source: b.feed.source, info: shared ? info : null, infos: shared ? null : lines.map((l) => l.source), texts, readTimes, offsets, truncated, runtimeTimestamps, transports };
+  const msg: LineBatch = { t: 'lines', id: 0, source, info: shared ? info : null, infos: shared ? null : lines.map((l) => l.source), texts, readTimes, offsets, truncated, runtimeTimestamps, transports };
+  return { msg, acks, results: null };
 }
 
 function applyCounts(metrics: MetricsRegistry, m: CounterDeltas): void {
@@ -291,25 +316,37 @@ function applyCounts(metrics: MetricsRegistry, m: CounterDeltas): void {
 }
 
 /**
- * One file's (or one source's) lines on their way to a worker: the lines of one read (everything
- * received before the reader yields) go as one message; their records come back to deliver().
+ * One file's (or one source's) lines on their way to the workers: the lines of one read
+ * (everything received before the reader yields) go as one message, each to the worker with the
+ * fewest lines in flight (so one busy file keeps every worker busy); the records come back in
+ * any order across workers and are handed on in the order read (arrived() holds a batch until
+ * every earlier one of this feed was handed on).
  */
 class WorkerFeed implements LineReceiver {
   readonly source: number;
   private lines: SourceLine[] = [];
   private scheduled = false;
-  private readonly slot: WorkerSlot;
+  private readonly slots: WorkerSlot[];
+  /** Where the search for the least busy worker starts (feeds spread their ties). */
+  private readonly home: number;
   private readonly target: ResumeTarget;
   private readonly resumeAt: number;
   private readonly labels: Record<string, string>;
+  /** The fields of WorkerInit.slimFields, when the workers send records as those and their JSON. */
+  private readonly slim: SlimFields | null;
+  /** Batches sent and not yet handed on, oldest first; `sent[0]` has seq `firstSeq`. */
+  private readonly sent: OutBatch[] = [];
+  private firstSeq = 0;
   private readonly postLater = () => this.post();
 
-  constructor(slot: WorkerSlot, o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string> }) {
-    this.slot = slot;
+  constructor(slots: WorkerSlot[], home: number, o: { source: number; target: ResumeTarget; resumeAt: number; labels: Record<string, string>; slim: SlimFields | null }) {
+    this.slots = slots;
+    this.home = home;
     this.source = o.source;
     this.target = o.target;
     this.resumeAt = o.resumeAt;
     this.labels = o.labels;
+    this.slim = o.slim;
   }
 
   receive(line: SourceLine): void {
@@ -328,17 +365,42 @@ class WorkerFeed implements LineReceiver {
   private post(): void {
     this.scheduled = false;
     if (this.lines.length === 0) return;
-    const lines = this.lines;
+    const batch = outBatch(this.source, this.lines);
     this.lines = [];
-    this.slot.send(this, lines);
+    const seq = this.firstSeq + this.sent.length;
+    this.sent.push(batch);
+    this.leastBusy().send(this, seq, batch);
   }
 
-  /** The records of `lines`, back from the worker, in order: acks re-attached, on to the main-thread stages. */
-  deliver(lines: SourceLine[], r: BatchResults): void {
+  private leastBusy(): WorkerSlot {
+    const slots = this.slots;
+    let best = slots[this.home];
+    for (let i = 1; i < slots.length; i++) {
+      const s = slots[(this.home + i) % slots.length];
+      if (s.linesInFlight < best.linesInFlight) best = s;
+    }
+    return best;
+  }
+
+  /** The results of this feed's batch `seq`: handed on with every batch before it that waited. */
+  arrived(seq: number, r: BatchResults): void {
+    const sent = this.sent;
+    sent[seq - this.firstSeq].results = r;
+    while (sent.length > 0 && sent[0].results !== null) {
+      const b = sent.shift()!;
+      this.firstSeq++;
+      this.deliver(b, b.results!);
+    }
+  }
+
+  /** The records of `b`'s lines, back from the worker, in order: acks re-attached, on to the main-thread stages. */
+  private deliver(b: OutBatch, r: BatchResults): void {
     const n = r.line.length;
+    const acks = b.acks;
+    const msg = b.msg;
     let o = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
+    for (let i = 0; i < acks.length; i++) {
+      const ack = acks[i];
       const first = o;
       let own = 0;
       while (o < n && r.line[o] === i) {
@@ -346,21 +408,36 @@ class WorkerFeed implements LineReceiver {
         o++;
       }
       // no record of its own: a stage dropped it (counted there); else one reference per record
-      if (own === 0) line.ack.release();
-      else if (own > 1) line.ack.retain(own - 1);
-      for (let k = first; k < o; k++) this.target.resume(this.resumeAt, this.event(line, r, k));
+      if (own === 0) ack.release();
+      else if (own > 1) ack.retain(own - 1);
+      if (first === o) continue;
+      const source = msg.info ?? msg.infos![i];
+      const truncated = msg.truncated[i] === 1;
+      for (let k = first; k < o; k++) this.target.resume(this.resumeAt, this.event(r, k, ack, source, truncated));
     }
   }
 
-  private event(line: SourceLine, r: BatchResults, k: number): LogEvent {
+  /**
+   * Output k as an event: with its slim record (the fields the main thread reads) and its JSON as
+   * the line the sinks ship when the worker sent one, else its record parsed from that JSON.
+   */
+  private event(r: BatchResults, k: number, ack: Ack, source: SourceInfo, truncated: boolean): LogEvent {
     // a slice of one of the batch's strings: no copy
     const json = r.json[r.jsonSeg[k]].slice(r.jsonStart[k], r.jsonEnd[k]);
-    const record = JSON.parse(json) as LogRecord;
+    let record: LogRecord;
     let verbatim: VerbatimLine | undefined;
-    if (r.sourceStripped[k] === 1) {
-      record.source = line.source;
-      // the text is exactly the record without `source`: sinks ship it as it is
-      verbatim = VerbatimLine.capture(json, record);
+    if (this.slim !== null && r.whole[k] === 0) {
+      // the slim record is the record as far as this thread reads it; the JSON is what ships
+      record = this.slim.build(r.slim, k) as unknown as LogRecord;
+      record.source = source;
+      verbatim = VerbatimLine.rendered(json);
+    } else {
+      record = JSON.parse(json) as LogRecord;
+      if (r.sourceStripped[k] === 1) {
+        record.source = source;
+        // the text is exactly the record without `source`: sinks ship it as it is
+        verbatim = VerbatimLine.capture(json, record);
+      }
     }
     const own = r.own[k] === 1;
     const offset = r.offset[k];
@@ -368,9 +445,9 @@ class WorkerFeed implements LineReceiver {
     return {
       record,
       labels: r.labels[k] ?? { ...this.labels },
-      ack: own ? line.ack : NO_ACK,
+      ack: own ? ack : NO_ACK,
       verbatim,
-      truncated: own ? line.truncated : undefined,
+      truncated: own ? truncated : undefined,
       size: r.size[k],
       offset: Number.isNaN(offset) ? undefined : offset,
       parsedTimeMs: r.parsedTimeMs[k],

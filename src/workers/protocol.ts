@@ -19,6 +19,13 @@ export interface WorkerInit {
   /** The configured `pipeline` stages the worker runs (a prefix), match selectors as their text. */
   stages: unknown[];
   logLevel: string;
+  /**
+   * The record fields (dotted paths) the main thread reads when it runs no stage that changes a
+   * record (only the derived metrics) and every sink ships the record's JSON as the worker
+   * rendered it (Loki): then each record comes back as that text plus the values of
+   * these fields (BatchResults.slim), not as a record to parse whole. null: whole records.
+   */
+  slimFields: string[] | null;
   /** How many times this worker slot was started before (for logs). */
   incarnation: number;
 }
@@ -68,6 +75,13 @@ export interface BatchResults {
   jsonStart: Int32Array;
   jsonEnd: Int32Array;
   sourceStripped: Uint8Array;
+  /**
+   * With WorkerInit.slimFields: the outputs' values of those fields, one column per field
+   * (SlimFields), null for a column no output has a value in. Else empty.
+   */
+  slim: Array<unknown[] | null>;
+  /** With slimFields: 1 for an output the main thread parses whole (it keeps its `source`, or shipped a fallback). */
+  whole: Uint8Array;
   /** null: the source's static labels, unchanged. */
   labels: Array<Record<string, string> | null>;
   size: Float64Array;

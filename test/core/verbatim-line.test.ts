@@ -212,3 +212,16 @@ t.test('VerbatimLine: appended members are written as JSON.stringify writes them
   }), { numRuns: 3000 });
   t.pass('3000 runs');
 });
+
+t.test('VerbatimLine.rendered: a record finished elsewhere ships its text as it is, with no comparison', async (t) => {
+  const text = '{"timestamp":"2026-12-05T01:00:00.000Z","level":"INFO","service":"api","message":"m","metadata":{"k":1}}';
+  // the record on this thread holds only what this thread reads
+  const slim = { timestamp: '2026-12-05T01:00:00.000Z', level: 'INFO', service: 'api' };
+  const line = VerbatimLine.rendered(text);
+  t.equal(line.text, text);
+  t.equal(line.additions(slim), '', 'nothing to add: the text is the record');
+  line.seal(slim);
+  t.equal(line.additions(slim), '', 'sealing changes nothing');
+  const captured = VerbatimLine.capture(text, JSON.parse(text) as object)!;
+  t.equal(captured.additions(slim), null, 'a captured line compares (and finds the partial record differs): rendered() is what skips it');
+});

@@ -25,7 +25,7 @@ class CountingAck implements Ack {
   }
 }
 
-function setup(o: { threads: number; crash?: 'exit' | 'throw'; always?: boolean }) {
+function setup(o: { threads: number; crash?: 'exit' | 'throw'; always?: boolean; slimFields?: string[] }) {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({ write(chunk, _enc, cb) {
     for (const l of String(chunk).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>);
@@ -44,6 +44,7 @@ function setup(o: { threads: number; crash?: 'exit' | 'throw'; always?: boolean 
       redaction: redactionConfigSchema.parse({}),
       stages: [],
       logLevel: 'silent',
+      slimFields: o.slimFields ?? null,
       // what the crash fixture reads (WorkerInit carries it to the worker as workerData)
       ...(o.crash ? { crash: o.crash, always: o.always } : {}),
     },
@@ -102,6 +103,58 @@ t.test('records come back per file in the order read, acks released once, with 2
   t.equal(total, 4 * perFile, 'the workers\' logship_records_total arrives as exact deltas');
 });
 
+t.test('one busy file with 2 workers: its reads go to both, its records come back in the order read', async (t) => {
+  const s = setup({ threads: 2 });
+  await s.pool.start();
+  t.teardown(() => s.pool.stop());
+  const feed = s.pool.feed({ source: 0, target: s.target, resumeAt: 2, labels: { job: 'app' } });
+  const info = source('/busy.log');
+  const acks: CountingAck[] = [];
+  const total = 20_000;
+  for (let i = 0; i < total; i += 500) {
+    const ack = new CountingAck();
+    acks.push(ack);
+    ack.retain(499);
+    // uneven reads: a long one may come back after the short one posted after it
+    for (let j = i; j < i + 500; j++) feed.receive({ text: j % 500 < 250 && (i / 500) % 2 === 0 ? `{"level":"info","message":"${'x'.repeat(2000)}","seq":${j}}` : `{"level":"info","message":"s","seq":${j}}`, ack, truncated: false, source: info, readTime: 0, offset: j });
+    await new Promise((r) => setImmediate(r));
+  }
+  await waitFor('every record', () => s.events.length === total, 60_000);
+  t.same(s.events.map((e) => (e.record.metadata as { seq: number }).seq), Array.from({ length: total }, (_, i) => i), 'in the order read, once each');
+  t.ok(acks.every((a) => a.refs === 0), 'every ack settled exactly');
+  const batches = (await s.metrics.registry.getSingleMetric('logship_pipeline_worker_batches_total')!.get()).values;
+  t.same(batches.map((v) => v.labels.worker).sort(), ['0', '1'], 'both workers took reads of the one file');
+  t.ok(batches.every((v) => v.value > 0), `reads per worker: ${batches.map((v) => v.value).join(', ')}`);
+});
+
+t.test('slim records: the configured fields as the record, the worker\'s JSON as the line', async (t) => {
+  const s = setup({ threads: 2, slimFields: ['timestamp', 'level', 'service', 'http.status_code', 'metadata.threat', 'user_id', 'metadata.tags.0', 'constructor'] });
+  await s.pool.start();
+  t.teardown(() => s.pool.stop());
+  const feed = s.pool.feed({ source: 0, target: s.target, resumeAt: 2, labels: { job: 'app' } });
+  const info = source('/slim.log');
+  const lines = [
+    '{"timestamp":"2026-12-05T01:00:00.000Z","level":"WARN","service":"api","message":"GET /x","http":{"status_code":404,"method":"GET"},"user_id":"u1","metadata":{"threat":"scan","other":1},"tags":["a","b"]}',
+    '{"timestamp":"2026-12-05T01:00:01.000Z","level":"INFO","service":"api","message":"password=hunter2 plain"}',
+    'not json at all',
+  ];
+  const ack = new CountingAck();
+  ack.retain(lines.length - 1);
+  for (const [i, text] of lines.entries()) feed.receive({ text, ack, truncated: false, source: info, readTime: Date.UTC(2026, 11, 5, 2), offset: i });
+  await waitFor('every record', () => s.events.length === lines.length, 30_000);
+  const [a, b, c] = s.events;
+  t.same({ ...a.record, source: undefined }, { timestamp: '2026-12-05T01:00:00.000Z', level: 'WARN', service: 'api', http: { status_code: 404 }, user_id: 'u1', metadata: { threat: 'scan', tags: { 0: 'a' } }, source: undefined }, 'only the configured fields, at their paths');
+  t.equal(a.record.source, info, 'the line\'s SourceInfo');
+  t.equal(Object.hasOwn(a.record, 'constructor'), false, 'no inherited property copied as a field');
+  for (const e of s.events) t.equal(e.verbatim?.additions(e.record), '', 'the JSON ships as it is');
+  const whole = s.events.map((e) => JSON.parse(e.verbatim!.text) as { message: string; http?: unknown; metadata?: unknown; source?: unknown });
+  t.same([whole[0].message, whole[0].http, whole[0].metadata, whole[2].message], ['GET /x', { status_code: 404, method: 'GET' }, { threat: 'scan', other: 1, tags: ['a', 'b'] }, 'not json at all'], 'the line is the whole record');
+  t.ok(whole.every((w) => w.source === undefined), 'without `source` (the Loki line)');
+  t.notMatch(b.verbatim!.text, /hunter2/, 'redacted in the worker');
+  t.equal(a.parsedTimeText, '2026-12-05T01:00:00.000Z');
+  t.ok(ack.refs === 0, 'the ack settled');
+});
+
 for (const crash of ['exit', 'throw'] as const) {
   t.test(`a worker that dies (${crash}) is logged, counted, started again, and its unanswered lines re-sent: none lost, none twice`, async (t) => {
     const s = setup({ threads: 1, crash });
@@ -146,7 +199,7 @@ t.test('a worker that keeps dying stops the pipeline loudly (onFatal), never a s
 
 t.test('a worker that cannot start fails start() naming the worker', async (t) => {
   const s = setup({ threads: 1 });
-  const bad = new PipelinePool({ threads: 1, init: { sources: [], classification: classificationConfigSchema.parse({}), redaction: redactionConfigSchema.parse({}), stages: [{ type: 'no-such-stage' }], logLevel: 'silent' }, metrics: s.metrics, log: pino({ level: 'silent' }), faults: new RecordFaults({ metrics: s.metrics, log: pino({ level: 'silent' }) }), onFatal: () => {} });
+  const bad = new PipelinePool({ threads: 1, init: { sources: [], classification: classificationConfigSchema.parse({}), redaction: redactionConfigSchema.parse({}), stages: [{ type: 'no-such-stage' }], logLevel: 'silent', slimFields: null }, metrics: s.metrics, log: pino({ level: 'silent' }), faults: new RecordFaults({ metrics: s.metrics, log: pino({ level: 'silent' }) }), onFatal: () => {} });
   await t.rejects(bad.start(), /pipeline worker 0 (could not start|exited)/);
   await bad.stop();
 });
