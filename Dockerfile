@@ -60,7 +60,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # Node as PID 1 is fine: logship handles SIGTERM (drain, save positions) and spawns no children.
 STOPSIGNAL SIGTERM
 # The same V8 flags and malloc arenas as the CLI's shebang (see src/cli.ts): lower RSS.
-ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_ARENA_MAX=1
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "--no-maglev", "--no-opt", "--no-sparkplug", "/opt/logship/dist/bundle/cli.js"]
 # The embedded default config (LOKI_URL / ELASTICSEARCH_URL choose the sink); mount your own and
 # run `run --config /etc/logship/logship.yaml` instead.

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=25 --no-maglev --no-opt --no-sparkplug
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=4 --heap-growing-percent=25 --no-maglev --no-opt --no-sparkplug
 // The V8 flags: V8 sizes the young generation from physical memory, so on a big host a shipper
 // that allocates per line keeps tens of MiB of young garbage resident. 8 MiB semi-spaces cost no
 // measurable CPU and cut peak RSS by ~100 MiB (JSON -> Loki, 24 GiB host); 4 MiB another ~8 MiB
@@ -6,10 +6,13 @@
 // vs 4.81 s mean, within the noise; ~3 MiB less RSS at ready); 2 MiB cost 2-16% CPU, and V8's
 // --memory-saver-mode / --optimize-for-size 17-27% (bench/RESULTS.md "Memory"). And after each full GC
 // V8 lets the old generation grow up to ~4x what survived; 1.25x (heap-growing-percent) cut the
-// 1M-line JSON -> Loki peak from 224 to 161 MiB at no measurable CPU cost. MALLOC_ARENA_MAX=2:
+// 1M-line JSON -> Loki peak from 224 to 161 MiB at no measurable CPU cost. MALLOC_ARENA_MAX=1:
 // glibc gives each thread that mallocs (V8's platform workers, libuv's pool running snappy, zlib,
 // fs) its own arena, and their free pages stay resident; two arenas cut the same peak by ~10 MiB
-// at no measurable CPU cost (2 x 2 runs each way, 1M lines). --no-maglev: V8's mid-tier compiler
+// at no measurable CPU cost (2 x 2 runs each way, 1M lines). One: the second arena (V8's GC and
+// compiler threads) held 3-11 MiB at the peaks with 0.2 MiB of it in use (malloc_stats at a
+// draining peak); with one arena that memory is the main thread's to reuse: peaks 3-7 MiB lower,
+// CPU within the noise (bench/RESULTS.md, "Memory: malloc's free pages"). --no-maglev: V8's mid-tier compiler
 // keeps each finished job's zone (100-900 KiB) until the busy main thread installs it, ~12 MiB
 // in the first second of a backlog, when the heap also grows; without it, functions go from
 // baseline code to TurboFan, and peak RSS is ~10 MiB lower at the same CPU (nginx -> countsink,
