@@ -5,7 +5,6 @@ import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
-import { newLogRecord } from '../src/parse/record-object.ts';
 
 /**
  * Apache httpd: access logs (`common`, `combined`, optionally followed by `%D` microseconds)
@@ -71,7 +70,7 @@ export function parseApacheError(line: string, ctx: ParseContext, tz: TimeZone, 
     if (line.charCodeAt(p) === 32) p++;
   }
   let end = line.length;
-  const rec = newLogRecord('', level, ctx.service, '', ctx.source);
+  const rec: LogRecord = { timestamp: '', level, service: ctx.service, message: '', source: ctx.source };
   const ref = line.lastIndexOf(', referer: ');
   if (ref >= p) {
     rec.http = { referrer: line.slice(ref + 11) };

@@ -5,7 +5,6 @@ import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import { ipLiteral } from '../src/parse/ip-literal.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { HttpInfo, LogRecord } from '../src/core/record.ts';
-import { newLogRecord } from '../src/parse/record-object.ts';
 
 /**
  * nginx: access logs (`combined`, the stock `main` with `"$http_x_forwarded_for"`, and combined
@@ -64,7 +63,7 @@ export function parseNginxError(line: string, ctx: ParseContext, tz: TimeZone, t
       }
     }
   }
-  const rec = newLogRecord('', level, ctx.service, '', ctx.source);
+  const rec: LogRecord = { timestamp: '', level, service: ctx.service, message: '', source: ctx.source };
   // ", client: 1.2.3.4, server: x, request: "GET / HTTP/1.1", upstream: "...", host: "..."
   let end = line.length;
   const ci = line.indexOf(', client: ', p);

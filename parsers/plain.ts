@@ -5,7 +5,6 @@ import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
 import { lookupTable } from '../src/core/lookup-table.ts';
-import { newLogRecord } from '../src/parse/record-object.ts';
 
 /**
  * Plain-text application lines with a leading timestamp and/or level:
@@ -307,7 +306,7 @@ function loggerAfterLevel(line: string, tok: string, p: number, e: number, head:
 }
 
 function appRecord(line: string, ctx: ParseContext, head: AppLineHead, time: TimeReader): LogRecord {
-  const rec = newLogRecord('', head.level ?? 'INFO', ctx.service, line.slice(skipSpaces(line, head.p)), ctx.source);
+  const rec: LogRecord = { timestamp: '', level: head.level ?? 'INFO', service: ctx.service, message: line.slice(skipSpaces(line, head.p)), source: ctx.source };
   if (head.logger !== undefined) head.metadata().logger = head.logger;
   if (head.thread !== undefined) head.metadata().thread = head.thread;
   if (head.meta !== undefined) rec.metadata = head.meta;
@@ -417,7 +416,7 @@ function levelFirst(line: string, ctx: ParseContext, time: TimeReader): LogRecor
       e = c2 + 1;
     }
   } else if (next !== 32) return undefined;
-  const rec = newLogRecord('', levelOf(word)!, ctx.service, line.slice(skipSpaces(line, e)), ctx.source);
+  const rec: LogRecord = { timestamp: '', level: levelOf(word)!, service: ctx.service, message: line.slice(skipSpaces(line, e)), source: ctx.source };
   if (meta !== undefined) rec.metadata = meta;
   applyTimestamp(rec, undefined, ctx, 'plain', time);
   return rec;

@@ -3,7 +3,6 @@ import type { ParserOptions } from '../src/parse/options.ts';
 import { TimeReader, TimeZone } from '../src/parse/time.ts';
 import type { ParseContext, Parser } from '../src/parse/types.ts';
 import type { Level, LogRecord } from '../src/core/record.ts';
-import { newLogRecord } from '../src/parse/record-object.ts';
 
 /**
  * Syslog: RFC 5424 (`<165>1 2003-10-11T22:14:15.003Z host app 123 ID47 [sd@1 k="v"] msg`) with
@@ -55,7 +54,7 @@ function kernelLevelLine(line: string, p: number, pri: number, ctx: ParseContext
 }
 
 function base(ctx: ParseContext, pri: number, meta: Record<string, unknown>): LogRecord {
-  const rec = newLogRecord('', pri >= 0 ? syslogSeverityLevel(pri & 7) : 'INFO', ctx.service, '', ctx.source);
+  const rec: LogRecord = { timestamp: '', level: pri >= 0 ? syslogSeverityLevel(pri & 7) : 'INFO', service: ctx.service, message: '', source: ctx.source };
   if (pri >= 0) {
     meta.facility = FACILITIES[pri >> 3] ?? String(pri >> 3);
     meta.severity = pri & 7;

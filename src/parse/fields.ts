@@ -7,7 +7,6 @@ import { ipLiteral } from './ip-literal.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
 import { setOwnProperty } from './own-property.ts';
-import { newLogRecord } from './record-object.ts';
 
 /**
  * The keys each logger family uses for each schema field, best first. Dotted names match a flat
@@ -307,13 +306,13 @@ export class FieldMapper {
   private newRecord(o: Record<string, unknown>, ctx: ParseContext): LogRecord {
     const { vals } = this;
     const level = vals[LEVEL];
-    const rec = newLogRecord(
-      '',
-      level === undefined ? 'INFO' : (level as LogRecord['level']),
-      (vals[SERVICE] as string | undefined) ?? ctx.service,
-      (vals[MESSAGE] as string | undefined) ?? '',
-      ctx.source,
-    );
+    const rec: LogRecord = {
+      timestamp: '',
+      level: level === undefined ? 'INFO' : (level as LogRecord['level']),
+      service: (vals[SERVICE] as string | undefined) ?? ctx.service,
+      message: (vals[MESSAGE] as string | undefined) ?? '',
+      source: ctx.source,
+    };
     // pino and bunyan call the application `name`
     const nameVal = this.nameVal;
     if (nameVal !== undefined) {

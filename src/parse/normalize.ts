@@ -2,7 +2,6 @@ import type { Level, LogRecord } from '../core/record.ts';
 import type { TimeReader } from './time.ts';
 import type { ParseContext } from './types.ts';
 import { lookupTable } from '../core/lookup-table.ts';
-import { newLogRecord } from './record-object.ts';
 
 const LEVEL_ALIASES: Record<string, Level> = lookupTable({
   trace: 'TRACE', trc: 'TRACE', finest: 'TRACE', finer: 'TRACE', all: 'TRACE',
@@ -121,7 +120,7 @@ export function unparsedRecord(line: string, ctx: ParseContext, parser: string, 
 
 /** A record for a line that carries nothing but text. */
 export function plainRecord(line: string, ctx: ParseContext, time: TimeReader): LogRecord {
-  const rec = newLogRecord('', 'INFO', ctx.service, line, ctx.source);
+  const rec: LogRecord = { timestamp: '', level: 'INFO', service: ctx.service, message: line, source: ctx.source };
   applyTimestamp(rec, undefined, ctx, 'plain', time);
   return rec;
 }
