@@ -69,3 +69,16 @@ t.test('property: a mapper fed any sequence maps each input as a fresh one does'
   }), { numRuns: 500 });
   t.pass('500 sequences');
 });
+
+t.test('a request in metadata or context: each http slot from its keys, best first, values checked', async (t) => {
+  const head = '"timestamp":"2026-11-24T11:00:00.000Z","level":"INFO","service":"api","message":"m"';
+  const http = (inner: string, where = 'metadata') => (mapper().map(JSON.parse(`{${head},"${where}":${inner}}`) as Record<string, unknown>, context()).http);
+  t.same(http('{"status_code":200,"method":"GET","route":"/u/:id","path":"/u/7","response_time":0.5}'), { method: 'GET', route: '/u/:id', path: '/u/7', status_code: 200, response_time: 0.5 });
+  t.same(http('{"statusCode":"404","url":"/x","responseTime":"12.5","method":7}'), { method: '7', path: '/x', status_code: 404, response_time: 12.5 }, 'camelCase and text values');
+  t.same(http('{"status":503,"path":"/p","url":"/u","response_time":-1,"responseTime":3}'), { path: '/p', status_code: 503, response_time: 3 }, 'path before url; a negative time falls to the next key');
+  t.same(http('{"status_code":200,"path":"","url":"/u","route":"-","method":""}'), { path: '/u', status_code: 200 }, 'empty and "-" are no value');
+  t.same(http('{"status_code":200,"method":"PUT"}', 'context'), { method: 'PUT', status_code: 200 }, 'from context');
+  t.equal(http('{"status_code":99,"method":"GET"}'), undefined, 'no valid status: no http group');
+  t.equal(http('{"status_code":200.5,"method":"GET"}'), undefined);
+  t.same(http('{"status_code":"201","response_time":"1e3"}'), { status_code: 201, response_time: 1000 });
+});
