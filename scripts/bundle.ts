@@ -70,6 +70,18 @@ const pinoUnusedStreams: Plugin = {
   },
 };
 
+/**
+ * src/config/yaml.ts loads the yaml library at its first use with Node's require (run from the
+ * sources); in the bundle it is `require('yaml')`, which esbuild bundles as a module evaluated at
+ * that call instead of at every start (a start with the default config parses no YAML).
+ */
+const yamlOnFirstUse: Plugin = {
+  name: 'yaml-on-first-use',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]config[\\/]yaml\.ts$/ }, () => ({ contents: "export function loadYaml() { return require('yaml'); }", loader: 'js' }));
+  },
+};
+
 // A checkout installed before esbuild became a devDependency: say what to do, not just ERR_MODULE_NOT_FOUND.
 const { build } = await import('esbuild').catch((err: unknown) => {
   throw new Error(`scripts/bundle.ts: esbuild cannot be loaded (${(err as Error).message}); run \`npm install\` (or \`npm ci\`) first`);
@@ -94,7 +106,7 @@ const result = await build({
   external: EXTERNAL,
   // CommonJS packages inside an ESM bundle still require() Node's built-ins.
   banner: { js: "import{createRequire as __logshipRequire}from'node:module';const require=__logshipRequire(import.meta.url);" },
-  plugins: [zodNamespaceImports, pinoUnusedStreams],
+  plugins: [yamlOnFirstUse, zodNamespaceImports, pinoUnusedStreams],
   metafile: process.argv.includes('--metafile'),
   logLevel: 'warning',
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { LogshipError } from '../core/errors.ts';
 import { expandEnv, EnvSubstitutionError } from './env.ts';
 import { fromTemplate, readConfigTemplate } from './preparsed.ts';
+import { loadYaml } from './yaml.ts';
 import { configSchema, type Config } from './schema.ts';
 
 export interface ConfigIssue {
@@ -56,7 +56,7 @@ export function parseConfig(text: string, file = '<inline>', env: NodeJS.Process
     if (e instanceof EnvSubstitutionError) throw new ConfigError(file, [{ path: '', message: e.message }]);
     throw e;
   }
-  const doc = parseDocument(expanded, { prettyErrors: true });
+  const doc = loadYaml().parseDocument(expanded, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message}` })));
   }
