@@ -162,7 +162,7 @@ class WorkerSlot {
   }
 
   start(): Promise<void> {
-    const w = new Worker(this.o.entry ?? workerEntry(), { workerData: { ...this.o.init, incarnation: this.incarnation } satisfies WorkerInit, name: `logship-pipeline-${this.index}`, resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.LOGSHIP_WYG ?? 0) || undefined } });
+    const w = new Worker(this.o.entry ?? workerEntry(), { workerData: { ...this.o.init, incarnation: this.incarnation } satisfies WorkerInit, name: `logship-pipeline-${this.index}` });
     this.worker = w;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
