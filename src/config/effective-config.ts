@@ -24,6 +24,8 @@ export function renderEffectiveConfig(cfg: Config): string {
 
 function printable(value: unknown, key: string): unknown {
   if (value instanceof RegExp) return value.source;
+  // A match stage's parsed selector (its tests are functions, which YAML cannot print): its text.
+  if (key === 'selector' && value !== null && typeof value === 'object' && typeof (value as { text?: unknown }).text === 'string') return (value as { text: string }).text;
   if (Array.isArray(value)) return value.map((v) => printable(v, ''));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
