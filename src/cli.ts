@@ -36,8 +36,11 @@ import { createLogger, LOG_LEVELS } from './core/log.ts';
 import { PARSER_NAMES } from '../parsers/index.ts';
 import { PACKAGE_ROOT, VERSION } from './core/version.ts';
 import { enableLinearRegexEngine } from './parse/safe-regex.ts';
+import { assertSupportedNode, UnsupportedNodeError } from './node-version.ts';
 
 const EXIT_CONFIG = 2;
+/** The Node.js running the bin is older than logship supports (sysexits EX_SOFTWARE would mislead: it is the environment). */
+const EXIT_UNSUPPORTED_NODE = 3;
 export const DEFAULT_CONFIG = join(PACKAGE_ROOT, 'config', 'logship.yaml');
 
 const HELP = `logship ${VERSION} — tail, parse and ship logs to Loki and Elasticsearch
@@ -235,6 +238,13 @@ function readConfig(flags: Args['flags']): { cfg: Config; applied: string[] } {
 }
 
 async function main(argv: string[]): Promise<number> {
+  try {
+    assertSupportedNode(process.versions.node, process.execPath);
+  } catch (e) {
+    if (!(e instanceof UnsupportedNodeError)) throw e;
+    process.stderr.write(`logship: ${e.message}\n`);
+    return EXIT_UNSUPPORTED_NODE;
+  }
   // Before any config is read: every regex compiled from here on (user patterns, multiline starts)
   // gets V8's linear-engine fallback (src/parse/safe-regex.ts says why).
   enableLinearRegexEngine();
