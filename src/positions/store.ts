@@ -250,7 +250,10 @@ export class PositionStore {
   /** Writes the file if anything changed; never throws (errors are logged and counted). */
   async flush(force = false): Promise<void> {
     if (!this.persist) return;
-    if (this.writing) await this.writing;
+    // A loop, not an if: callers waiting on the same write all wake when it ends, and the first
+    // to run starts the next one; the others must wait for that too. Two writes at once raced on
+    // the .tmp file and the .bak link (EEXIST) and logged a failed write at shutdown.
+    while (this.writing) await this.writing;
     if (!this.dirty && !force) return;
     this.dirty = false;
     const snapshot: PositionsFile = { version: 1, files: Object.fromEntries(this.entries) };

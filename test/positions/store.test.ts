@@ -56,3 +56,24 @@ t.test('every generation corrupt: start empty, never refuse', async (t) => {
   t.equal(s.lost?.startAt, 'beginning');
   t.equal(s.lost?.keptAside.length, 2);
 });
+
+t.test('flushes called while a write is in flight run one after another: no failed write, the last offsets saved', async (t) => {
+  const dir = tempDir();
+  const path = join(dir, 'positions.json');
+  const metrics = new MetricsRegistry({ defaultMetrics: false });
+  const errors: string[] = [];
+  const capture = pino({ level: 'error' }, { write: (l: string) => errors.push(l) });
+  const s = await PositionStore.open(path, capture, metrics);
+  s.set('1:2', entry(10));
+  await s.flush();
+  // One write in flight (the periodic one), then three more callers at once, as the shutdown's
+  // close() and the pipeline's stop do: each wakes when the first ends.
+  s.advance('1:2', 20);
+  const inFlight = s.flush();
+  s.advance('1:2', 30);
+  await Promise.all([inFlight, s.flush(true), s.flush(true), s.flush(true)]);
+  t.same(errors, [], 'no write failed');
+  t.match(await metrics.metrics(), /logship_positions_write_errors_total 0/);
+  t.equal(JSON.parse(readFileSync(path, 'utf8')).files['1:2'].offset, 30);
+  t.notOk(existsSync(`${path}.tmp`));
+});
