@@ -74,6 +74,22 @@ export function compileUserRegex(pattern: string, flags = ''): CompiledRegex {
   return { ok: true, regex };
 }
 
+/**
+ * compileUserRegex's regex for one of logship's own constant patterns (the built-in
+ * classification rules): the same case folding and count expansion, without the two extra
+ * compiles that check a user's pattern (as written, and for the linear engine). Only for patterns
+ * a test runs through compileUserRegex (test/pipeline/classify.test.ts); the linear engine is
+ * still turned on, which the run-time fallback needs.
+ */
+export function builtinRegex(pattern: string, flags = ''): RegExp {
+  enableLinearRegexEngine();
+  if (flags.includes('i')) {
+    flags = flags.replace('i', '');
+    pattern = caseFold(pattern);
+  }
+  return new RegExp(expandCounts(pattern), flags);
+}
+
 /** compileUserRegex that throws (for code paths where the pattern was validated at config load). */
 export function userRegex(pattern: string, flags = ''): RegExp {
   const r = compileUserRegex(pattern, flags);

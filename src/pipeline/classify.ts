@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration } from '../core/config-fields.ts';
 import { PERFORMANCE_ACTIONS, SECURITY_ACTIONS } from '../core/events.ts';
 import type { MetricsRegistry } from '../self-metrics/registry.ts';
-import { compileUserRegex } from '../parse/safe-regex.ts';
+import { builtinRegex, compileUserRegex } from '../parse/safe-regex.ts';
 import { ipLiteral } from '../parse/ip-literal.ts';
 import type { LogEvent, LogRecord } from '../core/record.ts';
 import { getField, splitPath } from './field.ts';
@@ -394,6 +394,33 @@ function compileRule(r: ClassifyRule, gated: { message: boolean; contains: boole
   };
 }
 
+/**
+ * A built-in rule as ruleSchema parses it, built directly: the rules are constants of ours, so
+ * validating them at every start bought nothing (zod's parse and two of the three compiles of
+ * each regex: ClassifyStage's constructor at start 9.4 -> 5.3 ms; bench/RESULTS.md, "Start-up").
+ * test/pipeline/classify.test.ts checks that ruleSchema parses each one to the same rule; user
+ * rules still go through it.
+ */
+export function builtinRule(r: z.input<typeof ruleSchema>): ClassifyRule {
+  const when: ClassifyRule['when'] = {};
+  for (const [path, c] of Object.entries(r.when)) {
+    const { matches, not_matches: notMatches, ...tests } = c;
+    when[path] = {
+      ...tests,
+      ...(matches !== undefined && { matches: builtinRegex(matches, 'i') }),
+      ...(notMatches !== undefined && { not_matches: builtinRegex(notMatches, 'i') }),
+    };
+  }
+  const e = r.extract;
+  const repeat = e?.repeat ?? false;
+  return {
+    name: r.name,
+    when,
+    set: { ...r.set },
+    ...(e !== undefined && { extract: { field: e.field ?? 'message', pattern: builtinRegex(e.pattern, repeat ? 'ig' : 'i'), repeat } }),
+  };
+}
+
 /** Percent-decoding that never throws (`%zz` stays), `+` as space; skipped when there is nothing to decode. */
 export function urlDecode(s: string): string {
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
@@ -431,10 +458,7 @@ export class ClassifyStage implements Stage {
   constructor(cfg: Omit<ClassifyStageConfig, 'type' | 'name'> & { name?: string }, _ctx: ClassifyContext = {}) {
     this.name = cfg.name ?? 'classify';
     this.slowSeconds = cfg.slow_threshold / 1000;
-    // jitless: zod would otherwise compile a `new Function` fast path for each object schema on its
-    // first parse, which 27 rules parsed once at start never earn back (~2 ms of the ~9 ms this
-    // constructor takes at start; bench/RESULTS.md, "Start-up").
-    const builtin = cfg.builtin_rules ? BUILTIN_RULES.map((r) => ruleSchema.parse(r, { jitless: true })) : [];
+    const builtin = cfg.builtin_rules ? BUILTIN_RULES.map(builtinRule) : [];
     if (cfg.builtin_rules) {
       // 401/403 on authentication endpoints are failed logins: ahead of the generic status rules
       const at = builtin.findIndex((r) => r.name === 'http_401');

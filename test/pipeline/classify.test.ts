@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createParser } from '../../parsers/index.ts';
 import type { ParseContext } from '../../src/parse/types.ts';
-import { ClassifyStage, classificationConfigSchema, classifyStageSchema } from '../../src/pipeline/classify.ts';
+import { BUILTIN_RULES, builtinRule, ClassifyStage, classificationConfigSchema, classifyStageSchema, ruleSchema } from '../../src/pipeline/classify.ts';
 import { NO_ACK, type LogRecord } from '../../src/core/record.ts';
 import { SECURITY_ACTIONS as S, THREAT_KINDS } from '../../src/core/events.ts';
 
@@ -147,4 +147,11 @@ t.test('a user rule with extract: repeat finds key=value pairs in any order', as
   const st = new ClassifyStage(classificationConfigSchema.parse({ builtin_rules: false, rules: [{ name: 'kv', when: { message: { contains: 'denied' } }, set: { event_type: 'security', action: 'access_denied' }, extract: { pattern: '\\b(?:who=(?<user_id>\\w+)|from=(?<ip_address>\\S+))', repeat: true } }] }));
   t.match(pick(classify('denied from=198.51.100.1 who=zoe', st)), { user_id: 'zoe', ip_address: '198.51.100.1' });
   t.match(pick(classify('denied who=zoe from=gw.example.org', st)), { user_id: 'zoe', ip_address: undefined });
+});
+
+t.test('the built-in rules, built without zod, are what ruleSchema parses them to', async (t) => {
+  // Regexes compared by source and flags (compileUserRegex's case folding, `g` for repeat).
+  const plain = (r: unknown) => JSON.parse(JSON.stringify(r, (_k, v: unknown) => (v instanceof RegExp ? `/${v.source}/${v.flags}` : v)));
+  for (const r of BUILTIN_RULES) t.same(plain(builtinRule(r)), plain(ruleSchema.parse(r)), r.name);
+  t.ok(BUILTIN_RULES.some((r) => r.extract?.repeat === true) && BUILTIN_RULES.some((r) => r.when['http.path']?.matches !== undefined), 'covers repeat extracts and matches');
 });
