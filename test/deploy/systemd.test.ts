@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, builtBundle, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
+import { ROOT, appForUser, builtBundle, freePort, readNdjson, tempDir, waitFor } from '../support/daemon.ts';
 
 // What a global npm install links as the bin; fails here, naming the file, when dist/ is older than src/.
 const CLI = builtBundle();
@@ -177,24 +177,6 @@ const sandboxMissing = [
   spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status !== 0 && 'setpriv',
 ].filter(Boolean);
 
-/**
- * The node binary and CLI as the service user (uid 65534) can reach them: the checkout itself,
- * or, when a parent directory shuts others out (a clone inside `mktemp -d`, mode 0700), a copy of
- * what `logship run` loads, hard-linked (same files, new world-readable directories) into `dir`.
- */
-function appRootForServiceUser(dir: string): { node: string; cli: string } {
-  const asServiceUser = (path: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path]).status === 0;
-  if (asServiceUser(CLI) && asServiceUser(process.execPath)) return { node: process.execPath, cli: CLI };
-  const app = join(dir, 'app');
-  mkdirSync(app);
-  for (const part of ['package.json', 'dist', 'node_modules', 'config']) {
-    const r = spawnSync('cp', ['-al', join(ROOT, part), join(app, part)], { encoding: 'utf8' });
-    if (r.status !== 0) spawnSync('cp', ['-a', join(ROOT, part), join(app, part)]);
-  }
-  const node = process.execPath.startsWith(ROOT + '/') ? join(app, process.execPath.slice(ROOT.length + 1)) : process.execPath;
-  return { node, cli: join(app, CLI.slice(ROOT.length + 1)) };
-}
-
 t.test('the daemon runs and ships under the unit sandbox', { skip: sandboxMissing.length > 0 ? `rebuilding the sandbox needs: ${sandboxMissing.join(', ')}` : false }, async (t) => {
   const svc = parseUnit(readFileSync(UNIT, 'utf8')).get('Service')!;
   const filter = syscallAllowList(svc.get('SystemCallFilter') ?? []);
@@ -222,7 +204,7 @@ sinks: [ { type: file, path: "${dir}/state/shipped.ndjson" } ]
 `);
   writeFileSync(join(dir, 'filter.json'), JSON.stringify({ allow: filter, families, errno }));
   writeFileSync(join(dir, 'seccomp-exec.py'), SECCOMP_EXEC);
-  const app = appRootForServiceUser(dir);
+  const app = appForUser({ uid: 65534, gid: 65534 }, dir, CLI);
   const inner = [
     `mount -t proc -o ${proc} proc /proc`,
     // A clean environment, as systemd gives (tap's NODE_OPTIONS hooks would write to .tap/ as nobody).

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, waitFor, writeConfig } from '../support/daemon.ts';
+import { appForUser, DaemonProcess, waitFor, worldReadableDir, writeConfig } from '../support/daemon.ts';
 import { LokiTestServer } from '../servers/loki-server.ts';
 import { appendSeq, config, emptyAppLog } from '../sources/cli-support.ts';
 
@@ -21,7 +21,8 @@ t.test('/ready is 503 with the reason while positions cannot be persisted, and 2
   chownSync(dir, NOBODY.uid, NOBODY.gid); // mkdtemp made it 0700
   chownSync(data, NOBODY.uid, NOBODY.gid);
   const cfg = await writeConfig(dir, config(dir, port));
-  const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY });
+  const app = appForUser(NOBODY, worldReadableDir());
+  const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY, node: app.node, cli: app.cli });
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port, '/ready', 60_000); // a loaded machine (2 cores, 8 helpers) can take long
   chmodSync(data, 0o555); // positions.json.tmp can no longer be created

@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -196,6 +196,34 @@ export class DaemonExitedError extends Error {
   }
 }
 
+/**
+ * The node binary and `cli` (the sources' entry by default) where `user` can reach them: the
+ * checkout itself, or, when a parent directory shuts others out (a clone inside `mktemp -d`, mode
+ * 0700), a copy of what the CLI loads, hard-linked (same files, new world-readable directories)
+ * into `dir`, which `user` must be able to enter.
+ */
+export function appForUser(user: { uid: number; gid: number }, dir: string, cli: string = CLI_SOURCE): { node: string; cli: string } {
+  const canRead = (path: string) =>
+    spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'test', '-r', path]).status === 0;
+  if (canRead(cli) && canRead(process.execPath)) return { node: process.execPath, cli };
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  for (const part of ['package.json', 'dist', 'node_modules', 'config', 'src', 'parsers']) {
+    if (!existsSync(join(ROOT, part))) continue;
+    const r = spawnSync('cp', ['-al', join(ROOT, part), join(app, part)], { encoding: 'utf8' });
+    if (r.status !== 0) spawnSync('cp', ['-a', join(ROOT, part), join(app, part)]);
+  }
+  const inApp = (path: string) => (path.startsWith(ROOT + '/') ? join(app, path.slice(ROOT.length + 1)) : path);
+  return { node: inApp(process.execPath), cli: inApp(cli) };
+}
+
+/** A tempDir() other users can enter and read (for appForUser's copy). */
+export function worldReadableDir(): string {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 /** The real logship CLI as a child process. */
 export class DaemonProcess {
   readonly child: ChildProcess;
@@ -206,16 +234,16 @@ export class DaemonProcess {
   /**
    * `user`: run as that uid/gid (the test runs as root, which chmod cannot deny; libuv drops the
    * supplementary groups too), to exercise permission errors for real. `cli`: another entry than
-   * the sources (builtBundle()), launched the same way.
+   * the sources (builtBundle()), launched the same way. `node`: another node binary (appForUser()).
    */
-  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number }; cli?: string } = {}) {
+  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number }; cli?: string; node?: string } = {}) {
     const launch = cliLaunch();
     const env: NodeJS.ProcessEnv = { ...process.env, ...launch.env, ...opts.env };
     const argv = [...launch.nodeArgs, opts.cli ?? CLI_SOURCE, ...args];
     // tap wraps spawn to preload its process-info hook (NODE_OPTIONS), which writes into the
     // root-owned .tap/ and so kills a child running as another user: env(1) drops it first.
     this.child = opts.user
-      ? spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, ...argv], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts.user })
+      ? spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', opts.node ?? process.execPath, ...argv], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts.user })
       : spawn(process.execPath, argv, { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, waitFor, writeConfig } from '../../support/daemon.ts';
+import { appForUser, DaemonProcess, waitFor, worldReadableDir, writeConfig } from '../../support/daemon.ts';
 import { config, emptyAppLog, seqLine, shippedSeqs } from '../cli-support.ts';
 
 // Tests run as root, which chmod 000 does not stop. The daemon runs as `nobody` (uid/gid 65534
@@ -27,7 +27,8 @@ t.test('an unreadable file and directory are logged once with path and errno, co
   chmodSync(locked, 0o700);
   const cfg = await writeConfig(dir, config(dir, port, { paths: [`${dir}/logs/**/*.log`, `${dir}/logs/missing.log`], source: ', rescan_interval: 200ms' }));
   chownSync(cfg, NOBODY.uid, NOBODY.gid);
-  const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY });
+  const app = appForUser(NOBODY, worldReadableDir());
+  const d = new DaemonProcess(['run', '--config', cfg], { user: NOBODY, node: app.node, cli: app.cli });
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port, '/healthz', 60_000); // a loaded machine (2 cores, 8 helpers) can take long
   const status = async () => (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Status;
