@@ -49,16 +49,14 @@ export type CompiledRegex = { ok: true; regex: RegExp } | { ok: false; error: st
 export function compileUserRegex(pattern: string, flags = ''): CompiledRegex {
   enableLinearRegexEngine();
   if (flags.includes('i')) {
-    flags = flags.replace('i', '');
     try {
       // validate the original first so error messages quote what the user wrote
-      new RegExp(pattern, flags);
+      new RegExp(pattern, flags.replace('i', ''));
     } catch (e) {
       return { ok: false, error: `invalid regular expression: ${(e as Error).message}` };
     }
-    pattern = caseFold(pattern);
   }
-  pattern = expandCounts(pattern);
+  ({ pattern, flags } = linearForm(pattern, flags));
   let regex: RegExp;
   try {
     regex = new RegExp(pattern, flags);
@@ -83,11 +81,20 @@ export function compileUserRegex(pattern: string, flags = ''): CompiledRegex {
  */
 export function builtinRegex(pattern: string, flags = ''): RegExp {
   enableLinearRegexEngine();
+  const form = linearForm(pattern, flags);
+  return new RegExp(form.pattern, form.flags);
+}
+
+/**
+ * The pattern as logship compiles it: `i` spelled out as character classes and large counts
+ * expanded (caseFold and expandCounts say why), so the linear engine accepts it.
+ */
+function linearForm(pattern: string, flags: string): { pattern: string; flags: string } {
   if (flags.includes('i')) {
     flags = flags.replace('i', '');
     pattern = caseFold(pattern);
   }
-  return new RegExp(expandCounts(pattern), flags);
+  return { pattern: expandCounts(pattern), flags };
 }
 
 /** compileUserRegex that throws (for code paths where the pattern was validated at config load). */
