@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readProcStats } from './proc.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const PEERS_BIN = resolve(ROOT, '..', 'shared', 'peers', 'bin');
@@ -18,6 +19,12 @@ export interface Receiver {
   count(): Promise<number>;
   reset(): Promise<void>;
   stop(): Promise<void>;
+  /** The receiver process's CPU seconds so far (user + system): it shares the machine's cores with the shipper. */
+  cpuSeconds(): number;
+}
+
+function cpuOf(child: ChildProcess): () => number {
+  return () => (child.pid === undefined ? 0 : (readProcStats(child.pid)?.cpuSeconds ?? 0));
 }
 
 async function waitHttp(url: string, child: ChildProcess, what: string): Promise<void> {
@@ -59,6 +66,7 @@ export async function startCountsink(kind: 'loki' | 'elasticsearch'): Promise<Re
       await fetch(`${url}/reset`, { method: 'POST' });
     },
     stop: () => kill(child),
+    cpuSeconds: cpuOf(child),
   };
 }
 
@@ -100,6 +108,7 @@ export async function startLokiTestServer(): Promise<Receiver & { fail(forMs: nu
       await fetch(`${url}/test/fail`, { method: 'POST', body: JSON.stringify({ mode: 'status', status: 503, forMs }) });
     },
     stop: () => kill(child),
+    cpuSeconds: cpuOf(child),
   };
 }
 
@@ -123,5 +132,6 @@ export async function startEsTestServer(): Promise<Receiver> {
       base = await raw();
     },
     stop: () => kill(child),
+    cpuSeconds: cpuOf(child),
   };
 }

@@ -6,9 +6,10 @@
  * scenario also runs Fluent Bit and Promtail on the same corpus into the same receiver.
  *
  *   npm run bench [-- --quick] [-- --only json-loki,side-by-side,mixed-host] [-- --no-write] [-- --rounds N]
- *                 [-- --side-lines N] [-- --corpora seed,seed-spaced,pino,python,json]
+ *                 [-- --side-lines N] [-- --corpora seed,seed-spaced,pino,python,json] [-- --no-margin]
  *
  * --rounds N (default 3, quick 1): runs of each throughput scenario and side-by-side rounds.
+ * --no-margin: side by side without the quarter-size runs that give the lines per CPU-s at the margin.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -22,6 +23,7 @@ import { MIXED_FILES, fluentBitMixedShipper, fluentBitShipper, logshipBin, logsh
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const noWrite = argv.includes('--no-write');
+const noMargin = argv.includes('--no-margin');
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const only = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const scale = quick ? 0.2 : 1;
@@ -46,6 +48,11 @@ interface Row {
   note?: string;
   /** Side by side: lowest and highest lines per CPU-second over the rounds. */
   perCpuRange?: [number, number];
+  /**
+   * Side by side: lines per CPU-second at the margin, (lines − lines of a quarter-size run) ÷ (CPU −
+   * that run's CPU), the rounds' median: start-up and first JIT compiles cancel out.
+   */
+  warmPerCpu?: number;
 }
 
 const rows: Row[] = [];
@@ -154,26 +161,45 @@ if (!only || only.has('idle')) {
 const sideN = argv.includes('--side-lines') ? Number(argv[argv.indexOf('--side-lines') + 1]) : N;
 const corporaArg = argv.includes('--corpora') ? argv[argv.indexOf('--corpora') + 1].split(',') : null;
 
-async function sideBySideRun(label: string, path: string, bytes: number, lines: number, shippers: Shipper[]): Promise<void> {
+interface SideCorpus {
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+/**
+ * Each round runs every shipper on the corpus and, when `quarter` is given, on a quarter-size corpus
+ * of the same kind right after: the difference of the two runs is what the extra lines cost once a
+ * shipper is up and warm (a daemon's long-run cost), whatever it buffers or flushes when.
+ */
+async function sideBySideRun(label: string, full: SideCorpus, quarter: SideCorpus | null, shippers: Shipper[]): Promise<void> {
   const rx = await startCountsink('loki');
   try {
     const runs = new Map<string, Row[]>(shippers.map((s) => [s.name, []]));
+    const margins = new Map<string, number[]>(shippers.map((s) => [s.name, []]));
     for (let round = 0; round < rounds; round++) {
       for (const s of shippers) {
         try {
-          const r = toRow(label, await measure(s, path, bytes, lines, rx));
+          const r = toRow(label, await measure(s, full.path, full.bytes, full.lines, rx));
           runs.get(s.name)!.push(r);
           report(r);
+          if (quarter) {
+            const q = toRow(`${label} (quarter)`, await measure(s, quarter.path, quarter.bytes, quarter.lines, rx));
+            report(q);
+            if (r.cpu > q.cpu) margins.get(s.name)!.push((r.lines - q.lines) / (r.cpu - q.cpu));
+          }
         } catch (e) {
           console.log(`${label}: ${s.name} failed: ${(e as Error).message}`);
         }
       }
     }
-    for (const rs of runs.values()) {
+    const mid = (n: number) => Math.floor((n - 1) / 2);
+    for (const [name, rs] of runs) {
       if (rs.length === 0) continue;
       const perCpu = (r: Row) => r.lines / r.cpu;
+      const warm = margins.get(name)!.sort((a, b) => a - b);
       rs.sort((a, b) => perCpu(a) - perCpu(b));
-      sideBySide.push({ ...rs[Math.floor((rs.length - 1) / 2)], perCpuRange: [perCpu(rs[0]), perCpu(rs[rs.length - 1])] });
+      sideBySide.push({ ...rs[mid(rs.length)], perCpuRange: [perCpu(rs[0]), perCpu(rs[rs.length - 1])], warmPerCpu: warm.length ? warm[mid(warm.length)] : undefined });
     }
   } finally {
     await rx.stop();
@@ -182,7 +208,8 @@ async function sideBySideRun(label: string, path: string, bytes: number, lines: 
 
 if (!only || only.has('side-by-side')) {
   for (const kind of JSON_CORPORA.filter((k) => !corporaArg || corporaArg.includes(k))) {
-    const c = await corpus(kind, sideN);
+    const c = { ...(await corpus(kind, sideN)), lines: sideN };
+    const q = { ...(await corpus(kind, Math.round(sideN / 4))), lines: Math.round(sideN / 4) };
     const shippers = [logshipShipper({ sink: 'loki', parser: 'json' })];
     if (peerAvailable('fluent-bit')) {
       // Fluent Bit's pipeline parses, labels and attaches structured metadata; logship's default
@@ -191,7 +218,7 @@ if (!only || only.has('side-by-side')) {
       shippers.push(fluentBitShipper());
     }
     if (peerAvailable('promtail')) shippers.push(promtailShipper());
-    await sideBySideRun(`${kind} → Loki push`, c.path, c.bytes, sideN, shippers);
+    await sideBySideRun(`${kind} → Loki push`, c, noMargin ? null : q, shippers);
   }
 }
 
@@ -208,7 +235,7 @@ if (!only || only.has('mixed-host')) {
   const shippers = [logshipMixedShipper()];
   if (peerAvailable('fluent-bit')) shippers.push(fluentBitMixedShipper());
   if (peerAvailable('promtail')) shippers.push(promtailMixedShipper());
-  await sideBySideRun('mixed host → Loki push', dir, bytes, per * 4, shippers);
+  await sideBySideRun('mixed host → Loki push', { path: dir, bytes, lines: per * 4 }, null, shippers);
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3)} GiB; Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}${quick ? '; --quick (20% sizes)' : ''}`;
@@ -224,13 +251,16 @@ if (rows.length) {
 }
 if (sideBySide.length) {
   const how = rounds === 1 ? 'one run each' : `the shippers taking turns for ${rounds} rounds, each shipper's median run (by lines per CPU-s)`;
-  md += `\nSide by side into the same receiver (countsink), ${how}; "vs" = logship's lines per CPU-s ÷ this shipper's:\n\n| corpus | shipper | lines | MiB | lines/s | CPU s | lines per CPU-s | range over the rounds | peak RSS | logship ÷ this |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
+  md += `\nSide by side into the same receiver (countsink), ${how}; "vs" = logship's lines per CPU-s ÷ this shipper's:\n\n| corpus | shipper | lines | MiB | lines/s | CPU s | lines per CPU-s | range over the rounds | peak RSS | logship ÷ this | at the margin: lines per CPU-s | logship ÷ this |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
   for (const r of sideBySide) {
     const ls = sideBySide.find((x) => x.scenario === r.scenario && x.shipper === 'logship');
     const ratio = ls ? (ls.lines / ls.cpu) / (r.lines / r.cpu) : NaN;
     const range = r.perCpuRange ? `${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}` : '-';
-    md += `| ${r.scenario} | ${r.shipper} | ${fmt(r.lines)} | ${fmt(r.bytes / MiB)} | ${fmt(r.lines / r.seconds)} | ${fmt(r.cpu, 2)} | ${fmt(r.lines / r.cpu)} | ${range} | ${fmt(r.rss / MiB)} MiB | ${r.shipper === EQUAL_WORK || r.shipper === 'logship' ? '-' : `${fmt(ratio, 2)}×`} |\n`;
+    const own = r.shipper === EQUAL_WORK || r.shipper === 'logship';
+    const warmRatio = ls?.warmPerCpu !== undefined && r.warmPerCpu !== undefined ? ls.warmPerCpu / r.warmPerCpu : NaN;
+    md += `| ${r.scenario} | ${r.shipper} | ${fmt(r.lines)} | ${fmt(r.bytes / MiB)} | ${fmt(r.lines / r.seconds)} | ${fmt(r.cpu, 2)} | ${fmt(r.lines / r.cpu)} | ${range} | ${fmt(r.rss / MiB)} MiB | ${own ? '-' : `${fmt(ratio, 2)}×`} | ${r.warmPerCpu === undefined ? '-' : fmt(r.warmPerCpu)} | ${own || Number.isNaN(warmRatio) ? '-' : `${fmt(warmRatio, 2)}×`} |\n`;
   }
+  md += `\n"At the margin": each round also ran each shipper on a quarter-size corpus of the same kind; (lines − its lines) ÷ (CPU s − its CPU s), the rounds' median: what lines cost a shipper that is already up and warm, start-up and first JIT compiles cancelled out (a daemon's long-run cost).\n`;
   md += `\n"${EQUAL_WORK}": logship with redaction, classification and derived metrics switched off, so that it parses, labels and attaches structured metadata like the Fluent Bit pipeline.\n`;
 }
 console.log('\n' + md);

@@ -4,7 +4,9 @@
  * alternating so machine load falls on all alike. Prints wall lines per second (spawn until
  * countsink holds every line, so start-up included), lines per CPU-second and the load average
  * of each run, the CPU seconds of each kind of thread (main, pipeline workers, V8's GC helpers),
- * then the medians and each setting's wall rate over the off runs'.
+ * then the medians and each setting's wall rate over the off runs', and the ceiling the machine allows:
+ * its cores over the cores shipper and receiver (countsink, on the same machine) keep busy with the
+ * option off.
  *
  *   npm run build && node bench/workers-ab.ts [--corpus seed] [--parser json] [--lines 300000] [--rounds 4]
  *        [--threads 0,1,2] [--files 1]
@@ -13,7 +15,7 @@
  * help with several files (`--files N` splits the corpus into N files).
  */
 import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
 import { startCountsink } from './receivers.ts';
@@ -60,18 +62,22 @@ function threadCpu(pid: number): string {
 
 const bytes = files > 1 ? lines * (statSync(corpus).size / lines) : statSync(corpus).size;
 const receiver = await startCountsink('loki');
-const runs = new Map<number, Array<{ wall: number; perCpu: number }>>(settings.map((t) => [t, []]));
+const runs = new Map<number, Array<{ wall: number; perCpu: number; cores: number }>>(settings.map((t) => [t, []]));
 try {
   for (let r = 0; r < rounds; r++) {
     for (const threads of r % 2 === 0 ? settings : [...settings].reverse()) {
       const shipper = logshipShipper({ name: `workers-${threads}`, sink: 'loki', parser, extraYaml: `workers: { threads: ${threads} }\n` });
       const load = loadavg()[0];
       let threadsCpu = '';
+      const receiverCpuBefore = receiver.cpuSeconds();
       const run = await measure(shipper, paths, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000, onDone: (pid) => (threadsCpu = threadCpu(pid)) });
       const wall = Math.round(lines / run.seconds);
       const perCpu = Math.round(lines / run.stats.cpuSeconds);
-      runs.get(threads)!.push({ wall, perCpu });
-      console.log(`round ${r + 1} threads ${threads}: ${wall} lines/s wall (${run.seconds.toFixed(2)} s), ${perCpu} lines/CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${load.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; CPU-s by thread: ${threadsCpu}`);
+      const receiverCpu = receiver.cpuSeconds() - receiverCpuBefore;
+      // cores kept busy by shipper and receiver together while the corpus went through
+      const cores = (run.stats.cpuSeconds + receiverCpu) / run.seconds;
+      runs.get(threads)!.push({ wall, perCpu, cores });
+      console.log(`round ${r + 1} threads ${threads}: ${wall} lines/s wall (${run.seconds.toFixed(2)} s), ${perCpu} lines/CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${load.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; CPU-s by thread: ${threadsCpu}; receiver ${receiverCpu.toFixed(2)} CPU-s; shipper + receiver ${cores.toFixed(2)} cores`);
     }
   }
 } finally {
@@ -83,3 +89,12 @@ for (const [t, xs] of runs) {
   const w = median(xs.map((x) => x.wall));
   console.log(`threads ${t}: median ${w} lines/s wall (${xs.map((x) => x.wall).join(', ')}), ${median(xs.map((x) => x.perCpu))} lines/CPU-s; ${(w / off).toFixed(2)}x threads ${settings[0]}`);
 }
+// The receiver runs on the same cores. A setting that spent no more CPU per line (shipper and
+// receiver together) than the first could at best keep every core busy: that rate is the ceiling.
+// Its ratio to the first setting's wall rate is the most any setting can show here, and means
+// something only when the first setting ran on a quiet machine (under load its wall rate falls).
+const cpus = availableParallelism();
+const offRuns = runs.get(settings[0])!;
+const cpuPerLine = median(offRuns.map((x) => x.cores / x.wall));
+const ceiling = Math.round(cpus / cpuPerLine);
+console.log(`ceiling on this machine: ${cpus} cores / ${(cpuPerLine * 1e6).toFixed(1)} CPU-us per line (threads ${settings[0]}, shipper + receiver) = ${ceiling} lines/s, ${(ceiling / off).toFixed(2)}x threads ${settings[0]}'s wall rate`);
