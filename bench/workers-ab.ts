@@ -62,7 +62,7 @@ function threadCpu(pid: number): string {
 
 const bytes = files > 1 ? lines * (statSync(corpus).size / lines) : statSync(corpus).size;
 const receiver = await startCountsink('loki');
-const runs = new Map<number, Array<{ wall: number; perCpu: number; cores: number }>>(settings.map((t) => [t, []]));
+const runs = new Map<number, Array<{ wall: number; perCpu: number; cores: number; shipperCores: number }>>(settings.map((t) => [t, []]));
 try {
   for (let r = 0; r < rounds; r++) {
     for (const threads of r % 2 === 0 ? settings : [...settings].reverse()) {
@@ -76,7 +76,7 @@ try {
       const receiverCpu = receiver.cpuSeconds() - receiverCpuBefore;
       // cores kept busy by shipper and receiver together while the corpus went through
       const cores = (run.stats.cpuSeconds + receiverCpu) / run.seconds;
-      runs.get(threads)!.push({ wall, perCpu, cores });
+      runs.get(threads)!.push({ wall, perCpu, cores, shipperCores: run.stats.cpuSeconds / run.seconds });
       console.log(`round ${r + 1} threads ${threads}: ${wall} lines/s wall (${run.seconds.toFixed(2)} s), ${perCpu} lines/CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${load.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; CPU-s by thread: ${threadsCpu}; receiver ${receiverCpu.toFixed(2)} CPU-s; shipper + receiver ${cores.toFixed(2)} cores`);
     }
   }
@@ -98,3 +98,7 @@ const offRuns = runs.get(settings[0])!;
 const cpuPerLine = median(offRuns.map((x) => x.cores / x.wall));
 const ceiling = Math.round(cpus / cpuPerLine);
 console.log(`ceiling on this machine: ${cpus} cores / ${(cpuPerLine * 1e6).toFixed(1)} CPU-us per line (threads ${settings[0]}, shipper + receiver) = ${ceiling} lines/s, ${(ceiling / off).toFixed(2)}x threads ${settings[0]}'s wall rate`);
+// The same were the receiver elsewhere (as Loki is in production): the shipper's own CPU per line only.
+const shipperPerLine = median(offRuns.map((x) => x.shipperCores / x.wall));
+const alone = Math.round(cpus / shipperPerLine);
+console.log(`without the receiver's share: ${cpus} cores / ${(shipperPerLine * 1e6).toFixed(1)} CPU-us per line = ${alone} lines/s, ${(alone / off).toFixed(2)}x`);
