@@ -14,6 +14,7 @@ import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
+import { threadCpu } from './proc.ts';
 import { freePort, NODE24, startCountsink } from './receivers.ts';
 import { logshipBin, logshipLaunch, measure, type Shipper } from './shippers.ts';
 
@@ -59,10 +60,11 @@ const results = new Map<string, number[]>(builds.map((b) => [b, []]));
 try {
   for (let r = 0; r < rounds; r++) {
     for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
-      const run = await measure(shipperOf(b), corpus, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000 });
+      let threads = '';
+      const run = await measure(shipperOf(b), corpus, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000, onDone: (pid) => (threads = threadCpu(pid)) });
       const perCpu = Math.round(lines / run.stats.cpuSeconds);
       results.get(b)!.push(perCpu);
-      console.log(`round ${r + 1} ${b}: ${perCpu} lines/CPU-s, ${run.stats.cpuSeconds.toFixed(2)} CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${run.seconds.toFixed(2)} s`);
+      console.log(`round ${r + 1} ${b}: ${perCpu} lines/CPU-s, ${run.stats.cpuSeconds.toFixed(2)} CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${run.seconds.toFixed(2)} s; CPU-s by thread: ${threads}`);
     }
   }
 } finally {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** CPU seconds and memory of another process, from /proc (Linux). */
 export interface ProcStats {
@@ -51,4 +51,21 @@ export class ProcSampler {
     this.sample();
     return this.last;
   }
+}
+
+/** CPU seconds of each thread of `pid` by kind: the main thread, pipeline workers, V8's platform workers (GC, TurboFan), the rest. */
+export function threadCpu(pid: number): string {
+  const by = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const kind = Number(tid) === pid ? 'main' : comm.startsWith('logship-pipelin') ? 'workers' : comm === 'V8Worker' ? 'gc/v8' : 'other';
+      by.set(kind, (by.get(kind) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return [...by].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 }

@@ -14,10 +14,11 @@
  * One corpus file is one file: its lines all go to one worker (order per file), so 2 threads only
  * help with several files (`--files N` splits the corpus into N files).
  */
-import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCorpus, type CorpusKind } from './corpus.ts';
+import { threadCpu } from './proc.ts';
 import { startCountsink } from './receivers.ts';
 import { logshipShipper, measure } from './shippers.ts';
 
@@ -42,22 +43,6 @@ if (files > 1) {
     for (let f = 0; f < files; f++) writeFileSync(join(dir, `f${f}.log`), all.filter((_, i) => i % files === f).join('\n') + '\n');
   }
   paths = join(dir, '*.log');
-}
-/** CPU seconds of each thread of `pid` by kind: the main thread, pipeline workers, V8's GC helpers, the rest. */
-function threadCpu(pid: number): string {
-  const by = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const kind = Number(tid) === pid ? 'main' : comm.startsWith('logship-pipelin') ? 'workers' : comm === 'V8Worker' ? 'gc/v8' : 'other';
-      by.set(kind, (by.get(kind) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return [...by].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 }
 
 const bytes = files > 1 ? lines * (statSync(corpus).size / lines) : statSync(corpus).size;
