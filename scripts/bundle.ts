@@ -11,8 +11,9 @@
  *
  * Dynamic imports (the status page, syslog, the Promtail positions import and converter, `parse`,
  * `validate --print-config`, `es-template`, the Loki and Elasticsearch sinks with undici) stay
- * separate chunks, loaded when used (code splitting). Left out and resolved from node_modules at
- * run time: snappy, a native addon whose binary npm picks per platform.
+ * separate chunks, loaded when used (code splitting). The yaml library is a file of its own,
+ * dist/bundle/yaml.cjs (yamlOwnFile). Left out and resolved from node_modules at run time: snappy,
+ * a native addon whose binary npm picks per platform.
  */
 import type { Plugin } from 'esbuild';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE_DIR = join(ROOT, 'dist', 'bundle');
+const TARGET = 'node22.18';
 
 /**
  * Every file Node starts on, a process or a thread: each becomes dist/bundle/<name>.js. Chunks go
@@ -70,14 +72,23 @@ const pinoUnusedStreams: Plugin = {
   },
 };
 
+/** The yaml library's own file in dist/bundle/, beside the chunks (yamlOwnFile). */
+const YAML_FILE = 'yaml.cjs';
+
 /**
- * src/config/yaml.ts loads the yaml library at its first use with Node's require (run from the
- * sources); in the bundle it is `require('yaml')`, which esbuild bundles as a module evaluated at
- * that call instead of at every start (a start with the default config parses no YAML).
+ * The yaml library built on its own as dist/bundle/yaml.cjs, outside the chunks: a start with the
+ * embedded default config parses no YAML (src/config/preparsed.ts), but bundled into a shared
+ * chunk the library's 160 KB were in cli.js's static imports (load.ts reaches it) and so read and
+ * compiled at every start (bench/RESULTS.md, "Start-up"). `import ... from 'yaml'` (print-config,
+ * convert, the Promtail positions import, all loaded lazily) becomes an import of ./yaml.cjs,
+ * whose named exports Node reads from esbuild's export annotation; src/config/yaml.ts's loadYaml
+ * becomes a require() of it at its first call. Every chunk is in the same directory, so
+ * './yaml.cjs' resolves from whichever chunk holds the import.
  */
-const yamlOnFirstUse: Plugin = {
-  name: 'yaml-on-first-use',
+const yamlOwnFile: Plugin = {
+  name: 'yaml-own-file',
   setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: `./${YAML_FILE}`, external: true }));
     b.onLoad({ filter: /[\\/]src[\\/]config[\\/]yaml\.ts$/ }, () => ({ contents: "export function loadYaml() { return require('yaml'); }", loader: 'js' }));
   },
 };
@@ -97,7 +108,7 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node22.18',
+  target: TARGET,
   // Whitespace and syntax only: identifiers keep their names, so stack traces and logged error
   // types stay readable (full minification: ~1 MiB less RSS at ready, not worth unreadable traces).
   minifyWhitespace: true,
@@ -106,8 +117,25 @@ const result = await build({
   external: EXTERNAL,
   // CommonJS packages inside an ESM bundle still require() Node's built-ins.
   banner: { js: "import{createRequire as __logshipRequire}from'node:module';const require=__logshipRequire(import.meta.url);" },
-  plugins: [yamlOnFirstUse, zodNamespaceImports, pinoUnusedStreams],
+  plugins: [yamlOwnFile, zodNamespaceImports, pinoUnusedStreams],
   metafile: process.argv.includes('--metafile'),
+  logLevel: 'warning',
+});
+// Every runtime export of the package, named: Node finds a CommonJS file's exports for an ESM
+// import only when they are spelled out (esbuild's annotation), which `export *` would not do.
+// (Node's namespace of a CommonJS module also has `default` and `module.exports`.)
+const yamlExports = Object.keys(await import('yaml')).filter((name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name));
+await build({
+  absWorkingDir: ROOT,
+  stdin: { contents: `export { ${yamlExports.join(', ')} } from 'yaml';`, resolveDir: ROOT, loader: 'js', sourcefile: 'yaml-exports.js' },
+  outfile: join(BUNDLE_DIR, YAML_FILE),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: TARGET,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
   logLevel: 'warning',
 });
 chmodSync(join(BUNDLE_DIR, 'cli.js'), 0o755);
