@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { read, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -17,7 +16,10 @@ export async function fingerprint(fd: number, len: number): Promise<string> {
   if (len <= 0) return '';
   const buf = Buffer.allocUnsafe(len);
   const { bytesRead } = await readAsync(fd, buf, 0, len, 0);
-  return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32);
+  // node:crypto at the first fingerprint, not at every start: loading it compiles ~20 internal
+  // modules and initializes OpenSSL (~2 MiB, ~15 ms), which a start with no file to tail yet
+  // does not need (bench/RESULTS.md, "Start-up"). Node caches the module after the first call.
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32);
 }
 
 /** Fingerprint of the first `len` bytes of the file at `path`. */
