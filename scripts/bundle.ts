@@ -32,7 +32,8 @@ const TARGET = 'node22.18';
  * that code lands in, as it does beside its own module in dist/src/.
  */
 const ENTRY_POINTS: Record<string, string> = {
-  cli: 'src/cli.ts',
+  // src/launch.ts, which imports src/cli.ts (a chunk) once it has set a V8 flag for the start.
+  cli: 'src/launch.ts',
   'pipeline-worker': 'src/workers/pipeline-worker.ts',
 };
 
@@ -138,7 +139,14 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-chmodSync(join(BUNDLE_DIR, 'cli.js'), 0o755);
+// The bin's shebang (the V8 flags and the malloc arena limit every launch path passes) is
+// src/cli.ts's, the one place it is written and what a run from the sources uses; the entry,
+// src/launch.ts, has none of its own.
+const shebang = /^#!.*\n/.exec(readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8'))?.[0];
+if (shebang === undefined) throw new Error('scripts/bundle.ts: src/cli.ts does not start with a shebang line');
+const cliFile = join(BUNDLE_DIR, 'cli.js');
+writeFileSync(cliFile, shebang + readFileSync(cliFile, 'utf8'));
+chmodSync(cliFile, 0o755);
 if (result.metafile) writeFileSync(join(BUNDLE_DIR, 'meta.json'), JSON.stringify(result.metafile));
 
 // The embedded default config, parsed now instead of at every start (src/config/preparsed.ts).

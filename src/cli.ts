@@ -330,7 +330,7 @@ function releaseStartupMemory(): void {
 }
 
 /**
- * TurboFan and Sparkplug back on. The launch flags (shebang, `npm start`, the image, the systemd
+ * TurboFan and Sparkplug back on, and the young generation free to grow. The launch flags (shebang, `npm start`, the image, the systemd
  * unit) start logship with --no-opt --no-sparkplug so that the start-up's code, which runs once,
  * is only interpreted (see the top of this file); V8 reads the flags whenever a function gets
  * warm or hot, so from here on the per-line code is compiled as usual, on this thread and the
@@ -339,6 +339,9 @@ function releaseStartupMemory(): void {
 function enableCompilers(): void {
   setFlagsFromString('--opt');
   setFlagsFromString('--sparkplug');
+  // The young generation may grow again (held at its initial size by src/launch.ts, the bundle's
+  // entry; V8's default factor).
+  setFlagsFromString('--semi-space-growth-factor=2');
 }
 
 /**

@@ -51,7 +51,7 @@ t.test('parse and convert (lazily loaded chunks)', async (t) => {
  * The bundle running on a config that tails a new, empty `app.log` (json) into a file sink
  * `out.ndjson` plus `moreSinks`, with `top` added at the top level; ready, and killed with the test.
  */
-async function runBundle(t: Test, o: { top?: string; moreSinks?: string } = {}): Promise<{ dir: string; port: number; log: string; d: DaemonProcess }> {
+async function runBundle(t: Test, o: { top?: string; moreSinks?: string; noTapHook?: boolean } = {}): Promise<{ dir: string; port: number; log: string; d: DaemonProcess }> {
   const dir = tempDir();
   const port = await freePort();
   const log = join(dir, 'app.log');
@@ -65,7 +65,7 @@ sinks:
   - { type: file, path: "${dir}/out.ndjson" }
 ${o.moreSinks ?? ''}
 `);
-  const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI });
+  const d = new DaemonProcess(['run', '--config', cfg], { cli: CLI, noTapHook: o.noTapHook });
   t.teardown(() => d.kill('SIGKILL'));
   await d.waitHttp(port, '/ready');
   return { dir, port, log, d };
@@ -100,5 +100,26 @@ t.test('run with a pipeline worker thread: the bundle starts its second entry, p
   });
   t.same(shipped.map((r) => [r.level, r.service, r.message]), Array.from({ length: 20 }, (_, i) => ['WARN', 'shop', `slow ${i}`]));
   t.notMatch(d.stderr, /worker.*(crash|exit|error)/i, 'the worker neither crashed nor failed to start');
+  t.equal((await d.kill('SIGTERM')).code, 0);
+});
+
+t.test('the young generation: at its initial size when ready (src/launch.ts), grows to its cap under a backlog', async (t) => {
+  const MiB = 1024 * 1024;
+  // Without tap's preload hook, which allocates before the launcher runs.
+  const { port, log, d } = await runBundle(t, { noTapHook: true });
+  const newSpace = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(text)?.[1]);
+  };
+  // Without the launcher's flag the start's survivors grow it to the cap (8 MiB) before /ready.
+  t.equal(await newSpace(), 2 * MiB, 'two 1 MiB semi-spaces at /ready');
+  // Records alive across scavenges: V8 grows it again only if cli.ts gave the growth factor back.
+  let grown = 0;
+  for (let batch = 0; batch < 40 && grown < 8 * MiB; batch++) {
+    appendFileSync(log, Array.from({ length: 5000 }, (_, i) => `{"level":"info","service":"shop","msg":"order ${batch}-${i}","user":{"id":${i},"tags":["a","b"]}}\n`).join(''));
+    await new Promise((r) => setTimeout(r, 100));
+    grown = await newSpace();
+  }
+  t.equal(grown, 8 * MiB, 'two 4 MiB semi-spaces (--max-semi-space-size=4) once lines flow');
   t.equal((await d.kill('SIGTERM')).code, 0);
 });

@@ -235,14 +235,16 @@ export class DaemonProcess {
    * `user`: run as that uid/gid (the test runs as root, which chmod cannot deny; libuv drops the
    * supplementary groups too), to exercise permission errors for real. `cli`: another entry than
    * the sources (builtBundle()), launched the same way. `node`: another node binary (appForUser()).
+   * `noTapHook`: without tap's preload (NODE_OPTIONS), as the bin runs outside tests: for what the
+   * process has allocated by the time the CLI starts (the young generation's size).
    */
-  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number }; cli?: string; node?: string } = {}) {
+  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; user?: { uid: number; gid: number }; cli?: string; node?: string; noTapHook?: boolean } = {}) {
     const launch = cliLaunch();
     const env: NodeJS.ProcessEnv = { ...process.env, ...launch.env, ...opts.env };
     const argv = [...launch.nodeArgs, opts.cli ?? CLI_SOURCE, ...args];
     // tap wraps spawn to preload its process-info hook (NODE_OPTIONS), which writes into the
     // root-owned .tap/ and so kills a child running as another user: env(1) drops it first.
-    this.child = opts.user
+    this.child = opts.user || opts.noTapHook
       ? spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', opts.node ?? process.execPath, ...argv], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts.user })
       : spawn(process.execPath, argv, { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
