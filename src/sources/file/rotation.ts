@@ -2,7 +2,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PositionEntry, PositionStore } from '../../positions/store.ts';
-import { fingerprintOf, identityKey } from './identity.ts';
+import { fingerprintOfMatches, identityKey } from './identity.ts';
 
 /**
  * What rotation looks like from beside a log: which names are its generations, which of them hold
@@ -73,7 +73,7 @@ export class RetiredHeads {
   async takeCopyOf(path: string, size: number): Promise<number | null> {
     for (let i = this.heads.length - 1; i >= 0; i--) {
       const r = this.heads[i];
-      if (r.len > 0 && size >= r.len && (await fingerprintOf(path, r.len).catch(() => '')) === r.value) {
+      if (r.len > 0 && size >= r.len && (await fingerprintOfMatches(path, r.len, r.value))) {
         this.heads.splice(i, 1);
         return Math.min(r.lineOffset, size);
       }
@@ -170,7 +170,7 @@ export class RotatedGenerationScan {
   private async unreadRest(key: string, f: { path: string; st: Stats }, entry: PositionEntry): Promise<RotatedGeneration | null> {
     if (entry.source !== this.opts.source || f.st.size <= entry.offset) return null;
     // The same identity could be a reused inode: only the same content is the generation we read.
-    if (entry.fp_len > 0 && (f.st.size < entry.fp_len || (await fingerprintOf(f.path, entry.fp_len).catch(() => '')) !== entry.fingerprint)) return null;
+    if (entry.fp_len > 0 && (f.st.size < entry.fp_len || !(await fingerprintOfMatches(f.path, entry.fp_len, entry.fingerprint)))) return null;
     return { path: f.path, key, st: f.st, startAt: undefined, offset: entry.offset, unseenRotation: false, why: 'rotated generation with unread lines; reading the rest of it' };
   }
 
@@ -193,7 +193,7 @@ export class RotatedGenerationScan {
     if (copied !== null) return copied;
     for (const key of this.opts.tailedKeys()) {
       const e = this.opts.positions.get(key);
-      if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOf(path, e.fp_len).catch(() => '')) === e.fingerprint) return 'live';
+      if (e && e.fp_len > 0 && size >= e.fp_len && (await fingerprintOfMatches(path, e.fp_len, e.fingerprint))) return 'live';
     }
     return null;
   }
