@@ -4,12 +4,15 @@
  * that machine load falls on both alike. Prints lines per CPU-second per run and the median.
  *
  *   node bench/daemon-ab.ts --builds /work/wt-base,/work/main [--corpus json] [--lines 300000]
- *        [--rounds 5] [--config-extra 'sinks yaml lines']
+ *        [--rounds 5] [--config-extra 'sinks yaml lines'] [--one-core]
+ *
+ * --one-core pins every thread of the daemon to CPU 0 and countsink to CPU 1 (taskset), so the
+ * wall rate (lines/s) is what the daemon does on one core of its own.
  *
  * Each build must be built (`npm run build`). CPU is user+sys of the daemon from spawn until
  * countsink holds every line, so it includes start-up (~0.5 CPU-s).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +30,9 @@ const lines = Number(arg('--lines', '300000'));
 const rounds = Number(arg('--rounds', '5'));
 const parser = arg('--parser', 'json');
 const sinkExtra = arg('--sink-extra', '');
+const oneCore = argv.includes('--one-core');
+/** Every thread of `pid` (and those it starts later) on `cpu` only. */
+const pin = (pid: number | undefined, cpu: number) => pid !== undefined && execFileSync('taskset', ['-a', '-c', '-p', String(cpu), String(pid)], { stdio: 'ignore' });
 
 function shipperOf(root: string): Shipper {
   return {
@@ -47,7 +53,9 @@ sinks:
     url: ${receiver.url}${sinkExtra ? '\n    ' + sinkExtra : ''}
 `);
       const l = logshipLaunch(root);
-      return spawn(NODE24, [...l.nodeArgs, logshipBin(root), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
+      const child = spawn(NODE24, [...l.nodeArgs, logshipBin(root), 'run', '--config', join(workDir, 'c.yaml'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: l.env });
+      if (oneCore) pin(child.pid, 0);
+      return child;
     },
   };
 }
@@ -56,7 +64,9 @@ const corpus = join(tmpdir(), `daemon-ab-${corpusKind}-${lines}.log`);
 if (!existsSync(corpus)) await writeCorpus(corpus, corpusKind, lines);
 const bytes = statSync(corpus).size;
 const receiver = await startCountsink('loki');
+if (oneCore) pin(receiver.pid, 1);
 const results = new Map<string, number[]>(builds.map((b) => [b, []]));
+const walls = new Map<string, number[]>(builds.map((b) => [b, []]));
 try {
   for (let r = 0; r < rounds; r++) {
     for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
@@ -64,6 +74,7 @@ try {
       const run = await measure(shipperOf(b), corpus, bytes, lines, receiver, { timeoutMs: 300_000, stallMs: 30_000, onDone: (pid) => (threads = threadCpu(pid)) });
       const perCpu = Math.round(lines / run.stats.cpuSeconds);
       results.get(b)!.push(perCpu);
+      walls.get(b)!.push(Math.round(lines / run.seconds));
       console.log(`round ${r + 1} ${b}: ${perCpu} lines/CPU-s, ${run.stats.cpuSeconds.toFixed(2)} CPU-s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${run.seconds.toFixed(2)} s; CPU-s by thread: ${threads}`);
     }
   }
@@ -72,5 +83,6 @@ try {
 }
 for (const [b, xs] of results) {
   const s = [...xs].sort((x, y) => x - y);
-  console.log(`${b}: median ${s[s.length >> 1]} lines/CPU-s (${s.join(', ')})`);
+  const w = [...walls.get(b)!].sort((x, y) => x - y);
+  console.log(`${b}: median ${s[s.length >> 1]} lines/CPU-s (${s.join(', ')}); ${w[w.length >> 1]} lines/s wall${oneCore ? ' on one core' : ''} (${w.join(', ')})`);
 }

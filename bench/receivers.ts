@@ -21,6 +21,8 @@ export interface Receiver {
   stop(): Promise<void>;
   /** The receiver process's CPU seconds so far (user + system): it shares the machine's cores with the shipper. */
   cpuSeconds(): number;
+  /** Its process id (to pin it to a core). */
+  readonly pid: number | undefined;
 }
 
 function cpuOf(child: ChildProcess): () => number {
@@ -67,6 +69,7 @@ export async function startCountsink(kind: 'loki' | 'elasticsearch'): Promise<Re
     },
     stop: () => kill(child),
     cpuSeconds: cpuOf(child),
+    pid: child.pid,
   };
 }
 
@@ -109,6 +112,7 @@ export async function startLokiTestServer(): Promise<Receiver & { fail(forMs: nu
     },
     stop: () => kill(child),
     cpuSeconds: cpuOf(child),
+    pid: child.pid,
   };
 }
 
@@ -133,5 +137,6 @@ export async function startEsTestServer(): Promise<Receiver> {
     },
     stop: () => kill(child),
     cpuSeconds: cpuOf(child),
+    pid: child.pid,
   };
 }
