@@ -9,6 +9,10 @@
  *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;"]   (throughput, idle, backlog)
  *     [--backlog-rounds N]
  *     [--backlog-mib N] [--files N] [--outage-s N]
+ *     [--smaps-top N]   (beside each peak's parts: the N anonymous mapping sizes holding the most,
+ *                        e.g. `204×256K:51.0` = V8's heap pages, and the file-backed ones by file)
+ *     [--timeline]      (backlog: every sample's RSS, parts and /metrics figures in
+ *                        bench/out/timeline-<build>[-<variant>]-<round>.tsv)
  *
  * startup:       the default config (no --config), LOGSHIP_LISTEN / LOGSHIP_DATA_DIR set; wall time
  *                from spawn until /ready first answers 200 (polled every 5 ms), CPU seconds and RSS
@@ -86,26 +90,32 @@ function* alternate(n: number): Generator<{ round: number; variant: string; root
 }
 const runLabel = (root: string, variant: string) => `${builds.length > 1 ? `${basename(root)} ` : ''}${variantLabel(variant)}`;
 
+/** `--smaps-top N`: the N most resident mappings (anonymous by size, file-backed by name), to see what "other anon" is. */
+const SMAPS_TOP = Number(arg('smaps-top') ?? 0);
+const TIMELINE = argv.includes('--timeline');
+const TIMELINE_HEAD = 's\trss\tbrk\totherAnon\tlazyFree\theapUsed\theapTotal\texternal\tbudget\n';
+
 /**
  * Where the resident memory is, from /proc/PID/smaps: file-backed; malloc's (the main arena's
  * brk heap and the 64 MiB arena reservations of other threads); thread stacks; and the rest of
  * the anonymous mappings (V8's heap pages and code space, large mallocs mmapped on their own).
  */
-function smapsParts(pid: number): { file: number; brk: number; arenas: number; stacks: number; otherAnon: number } {
-  const r = { file: 0, brk: 0, arenas: 0, stacks: 0, otherAnon: 0 };
+function smapsParts(pid: number): { file: number; brk: number; arenas: number; stacks: number; otherAnon: number; lazyFree: number; top: string } {
+  const r = { file: 0, brk: 0, arenas: 0, stacks: 0, otherAnon: 0, lazyFree: 0, top: '' };
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
   } catch {
     return r;
   }
-  const vmas: Array<{ start: number; end: number; perms: string; name: string; anon: boolean; rss: number }> = [];
+  const vmas: Array<{ start: number; end: number; perms: string; name: string; anon: boolean; rss: number; lazy: number }> = [];
   for (const line of text.split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (head) {
       const name = head[5].trim();
-      vmas.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name, anon: head[4] === '0' && !name.startsWith('/'), rss: 0 });
+      vmas.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name, anon: head[4] === '0' && !name.startsWith('/'), rss: 0, lazy: 0 });
     } else if (line.startsWith('Rss:') && vmas.length > 0) vmas[vmas.length - 1].rss = Number(/(\d+)/.exec(line)![1]) / 1024;
+    else if (line.startsWith('LazyFree:') && vmas.length > 0) vmas[vmas.length - 1].lazy = Number(/(\d+)/.exec(line)![1]) / 1024;
   }
   const ARENA = 64 * MiB;
   for (let i = 0; i < vmas.length; i++) {
@@ -118,11 +128,29 @@ function smapsParts(pid: number): { file: number; brk: number; arenas: number; s
     // A glibc arena: a 64 MiB-aligned reservation, its used part read-write and the rest PROT_NONE.
     else if (v.start % ARENA === 0 && (v.end - v.start === ARENA || (next?.start === v.end && next.perms.startsWith('---') && next.end - v.start === ARENA))) r.arenas += v.rss;
     else r.otherAnon += v.rss;
+    r.lazyFree += v.lazy;
+  }
+  if (SMAPS_TOP > 0) {
+    const byFile = new Map<string, number>();
+    for (const v of vmas) if (!v.anon) byFile.set(v.name, (byFile.get(v.name) ?? 0) + v.rss);
+    // Anonymous mappings grouped by size (KiB): V8's pages are 256 KiB each, malloc's mmapped blocks 4 KiB over their size.
+    const bySize = new Map<string, { n: number; rss: number }>();
+    for (const v of vmas) {
+      if (!v.anon) continue;
+      const k = `${v.name ? `${v.name} ` : ''}${(v.end - v.start) / 1024}K`;
+      const e = bySize.get(k) ?? { n: 0, rss: 0 };
+      e.n++;
+      e.rss += v.rss;
+      bySize.set(k, e);
+    }
+    const anon = [...bySize].sort((a, b) => b[1].rss - a[1].rss).slice(0, SMAPS_TOP).map(([k, e]) => `${e.n}×${k}:${fmt(e.rss, 1)}`);
+    const files = [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, rss]) => `${basename(n)} ${fmt(rss, 1)}`);
+    r.top = ` [anon count×size: MiB resident ${anon.join(', ')}; files ${files.join(', ')}]`;
   }
   return r;
 }
 const partsNote = (p: ReturnType<typeof smapsParts>) =>
-  `file ${fmt(p.file)} · malloc brk ${fmt(p.brk)} + arenas ${fmt(p.arenas)} · stacks ${fmt(p.stacks, 1)} · other anon ${fmt(p.otherAnon)}`;
+  `file ${fmt(p.file)} · malloc brk ${fmt(p.brk)} + arenas ${fmt(p.arenas)} · stacks ${fmt(p.stacks, 1)} · other anon ${fmt(p.otherAnon)}${p.lazyFree >= 0.5 ? ` (of the whole, ${fmt(p.lazyFree)} MADV_FREE'd: LazyFree)` : ''}${p.top}`;
 
 /** The smaps breakdown and /metrics figures at the highest RSS seen so far, sampled every call. */
 class PeakParts {
@@ -243,6 +271,19 @@ async function writeLines(path: string, kind: CorpusKind, count: number): Promis
   return bytes;
 }
 
+/**
+ * `--timeline`: one row per sample of the backlog run (seconds, RSS and its parts, the daemon's
+ * figures) in bench/out/timeline-<build>-<variant>-<round>.tsv, to see when a peak comes.
+ */
+function timeline(name: string, pid: number, t0: number, f: Record<string, number>): void {
+  if (!TIMELINE) return;
+  const file = join(OUT, `timeline-${name}.tsv`);
+  const p = smapsParts(pid);
+  const rss = (readProcStats(pid)?.rssBytes ?? 0) / MiB;
+  const row = [((performance.now() - t0) / 1000).toFixed(1), rss.toFixed(1), p.brk.toFixed(1), p.otherAnon.toFixed(1), p.lazyFree.toFixed(1), ...['heapUsed', 'heapTotal', 'external', 'buffer'].map((k) => (f[k] / MiB).toFixed(1))];
+  writeFileSync(file, row.join('\t') + '\n', { flag: 'a' });
+}
+
 /** logship's own figures from /metrics (budget in use, heap). */
 async function selfFigures(port: number): Promise<Record<string, number>> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
@@ -348,6 +389,8 @@ if (!only || only.has('backlog-files')) {
   out('|---|---:|---:|---|');
   for (const { round, variant, root } of alternate(Number(arg('backlog-rounds') ?? 1))) {
     const rx = await startLokiTestServer();
+    const label = `${basename(root)}${variant ? `-${variant.replace(/[^A-Za-z0-9=]+/g, '_')}` : ''}`;
+    if (TIMELINE) writeFileSync(join(OUT, `timeline-${label}-${round}.tsv`), TIMELINE_HEAD);
     const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
     const port = await freePort();
     writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
@@ -366,13 +409,16 @@ if (!only || only.has('backlog-files')) {
       const f = await selfFigures(port);
       if (!Number.isNaN(f.heapUsed)) figures = f;
       await outagePeakParts.sample();
+      timeline(`${label}-${round}`, child.pid!, t0, f);
     }
     const outageCpu = sampler.last?.cpuSeconds ?? 0;
     let got = 0;
     let last = performance.now();
     const drainMost: Record<string, number> = {};
     for (;;) {
-      for (const [k, v] of Object.entries(await selfFigures(port))) if (!Number.isNaN(v)) drainMost[k] = Math.max(drainMost[k] ?? 0, v);
+      const f = await selfFigures(port);
+      timeline(`${label}-${round}`, child.pid!, t0, f);
+      for (const [k, v] of Object.entries(f)) if (!Number.isNaN(v)) drainMost[k] = Math.max(drainMost[k] ?? 0, v);
       await drainPeakParts.sample();
       const n = await rx.count();
       if (n !== got) {
