@@ -6,7 +6,8 @@
  *   npm run build && node bench/memory.ts [--only startup,throughput,idle-files,backlog-files] [--rounds N]
  *     [--builds /work/wt-base,/work/main]   (those checkouts' shipped CLIs, alternating)
  *     [--node-flags "--max-semi-space-size=8 ..."] [--lines N] [--corpus seed]
- *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;"]   (throughput, idle, backlog)
+ *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;scrape=5000;"]   (throughput, idle, backlog;
+ *                        scrape=MS: the backlog run reads the daemon's /metrics at most every MS ms)
  *     [--backlog-rounds N]
  *     [--backlog-mib N] [--files N] [--outage-s N]
  *     [--smaps-top N]   (beside each peak's parts: the N anonymous mapping sizes holding the most,
@@ -69,7 +70,7 @@ function variantLaunch(variant: string, root: string = ROOT): { nodeArgs: string
   const nodeArgs = [...l.nodeArgs];
   for (const t of variant.split(' ').filter(Boolean)) {
     const eq = t.indexOf('=');
-    if (t.startsWith('budget=')) continue;
+    if (t.startsWith('budget=') || t.startsWith('scrape=')) continue;
     if (!t.startsWith('-') && eq === t.length - 1) delete env[t.slice(0, eq)];
     else if (!t.startsWith('-') && eq > 0) env[t.slice(0, eq)] = t.slice(eq + 1);
     else nodeArgs.push(t);
@@ -284,8 +285,25 @@ function timeline(name: string, pid: number, t0: number, f: Record<string, numbe
   writeFileSync(file, row.join('\t') + '\n', { flag: 'a' });
 }
 
+/**
+ * A variant's `scrape=MS` (backlog): the daemon's /metrics read at most every MS ms (figures
+ * repeated between): with 1,000 files a scrape renders ~1,000 series per file gauge, and the
+ * bench reads it every 0.5–1 s, where Prometheus would every 15–60 s.
+ */
+const scrapeEvery = new Map<number, number>();
+const lastScrape = new Map<number, { at: number; figures: Record<string, number> }>();
+
 /** logship's own figures from /metrics (budget in use, heap). */
 async function selfFigures(port: number): Promise<Record<string, number>> {
+  const every = scrapeEvery.get(port);
+  const last = lastScrape.get(port);
+  if (every !== undefined && last !== undefined && performance.now() - last.at < every) return last.figures;
+  const figures = await scrapeFigures(port);
+  lastScrape.set(port, { at: performance.now(), figures });
+  return figures;
+}
+
+async function scrapeFigures(port: number): Promise<Record<string, number>> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
   const pick = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { buffer: pick('logship_buffer_bytes'), heapUsed: pick('nodejs_heap_size_used_bytes'), heapTotal: pick('nodejs_heap_size_total_bytes'), external: pick('nodejs_external_memory_bytes'), rss: pick('process_resident_memory_bytes') };
@@ -393,6 +411,8 @@ if (!only || only.has('backlog-files')) {
     if (TIMELINE) writeFileSync(join(OUT, `timeline-${label}-${round}.tsv`), TIMELINE_HEAD);
     const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
     const port = await freePort();
+    const scrape = variant.split(' ').find((t) => t.startsWith('scrape='));
+    if (scrape !== undefined) scrapeEvery.set(port, Number(scrape.slice('scrape='.length)));
     writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
     await rx.reset();
     await rx.fail(outage);
