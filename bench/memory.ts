@@ -6,8 +6,9 @@
  *   npm run build && node bench/memory.ts [--only startup,throughput,idle-files,backlog-files] [--rounds N]
  *     [--builds /work/wt-base,/work/main]   (those checkouts' shipped CLIs, alternating)
  *     [--node-flags "--max-semi-space-size=8 ..."] [--lines N] [--corpus seed]
- *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;scrape=5000;"]   (throughput, idle, backlog;
- *                        scrape=MS: the backlog run reads the daemon's /metrics at most every MS ms)
+ *     [--variants "MALLOC_TRIM_THRESHOLD_=131072 --flag;budget=8MiB;scrape=0;"]   (throughput, idle, backlog;
+ *                        scrape=MS: the idle and backlog runs read the daemon's /metrics every MS ms,
+ *                        default 15 s; scrape=0 at every sample)
  *     [--backlog-rounds N]
  *     [--backlog-mib N] [--files N] [--outage-s N]
  *     [--smaps-top N]   (beside each peak's parts: the N anonymous mapping sizes holding the most,
@@ -286,12 +287,21 @@ function timeline(name: string, pid: number, t0: number, f: Record<string, numbe
 }
 
 /**
- * A variant's `scrape=MS` (backlog): the daemon's /metrics read at most every MS ms (figures
- * repeated between): with 1,000 files a scrape renders ~1,000 series per file gauge, and the
- * bench reads it every 0.5–1 s, where Prometheus would every 15–60 s.
+ * How often the idle and backlog runs read the daemon's /metrics (the figures in between are the
+ * last read's): every 15 s, as a Prometheus might; a variant's `scrape=MS` sets it (`scrape=0`:
+ * at every sample, 2–5 times a second, as before). With 1,000 files a scrape renders 2,000
+ * per-file series (240 KB), and reading it at every sample added 8–14 MiB to the peaks it
+ * measured (bench/RESULTS.md, "Memory: V8's page pool ... the bench's own /metrics scrapes").
  */
+const SCRAPE_MS = 15_000;
 const scrapeEvery = new Map<number, number>();
 const lastScrape = new Map<number, { at: number; figures: Record<string, number> }>();
+
+/** Applies a variant's `scrape=MS` to the daemon listening on `port`. */
+function limitScrapes(port: number, variant: string): void {
+  const scrape = variant.split(' ').find((t) => t.startsWith('scrape='));
+  scrapeEvery.set(port, scrape === undefined ? SCRAPE_MS : Number(scrape.slice('scrape='.length)));
+}
 
 /** logship's own figures from /metrics (budget in use, heap). */
 async function selfFigures(port: number): Promise<Record<string, number>> {
@@ -299,7 +309,8 @@ async function selfFigures(port: number): Promise<Record<string, number>> {
   const last = lastScrape.get(port);
   if (every !== undefined && last !== undefined && performance.now() - last.at < every) return last.figures;
   const figures = await scrapeFigures(port);
-  lastScrape.set(port, { at: performance.now(), figures });
+  // A failed read (the daemon not listening yet) is tried again at the next sample.
+  if (!Number.isNaN(figures.heapUsed)) lastScrape.set(port, { at: performance.now(), figures });
   return figures;
 }
 
@@ -362,6 +373,7 @@ if (!only || only.has('idle-files')) {
     const rx = await startCountsink('loki');
     const work = mkdtempSync(join(tmpdir(), 'bench-idle-'));
     const port = await freePort();
+    limitScrapes(port, variant);
     writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: idle, paths: ["${dir}/*.log"], start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}" }\n`);
     const child = spawnLogship(['run', '--config', join(work, 'c.yaml'), '--log-level', 'warn'], {}, work, root, variant);
     const peak = new PeakParts(child.pid!, port);
@@ -411,8 +423,7 @@ if (!only || only.has('backlog-files')) {
     if (TIMELINE) writeFileSync(join(OUT, `timeline-${label}-${round}.tsv`), TIMELINE_HEAD);
     const work = mkdtempSync(join(tmpdir(), 'bench-backlog-'));
     const port = await freePort();
-    const scrape = variant.split(' ').find((t) => t.startsWith('scrape='));
-    if (scrape !== undefined) scrapeEvery.set(port, Number(scrape.slice('scrape='.length)));
+    limitScrapes(port, variant);
     writeFileSync(join(work, 'c.yaml'), `server: { listen: "127.0.0.1:${port}" }\npositions: { path: "${work}/positions.json" }\n${variantBudgetYaml(variant)}sources:\n  - { name: app, paths: ["${dir}/*.log"], parser: json, start_at: beginning }\nsinks:\n  - { type: loki, url: "${rx.url}", retry: { max_backoff: 5s } }\n`);
     await rx.reset();
     await rx.fail(outage);
