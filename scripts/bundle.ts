@@ -10,7 +10,7 @@
  * (src/config/preparsed.ts says when a start uses it).
  *
  * Dynamic imports (the status page, syslog, the Promtail positions import and converter, `parse`,
- * `validate --print-config`, `es-template`, the Loki and Elasticsearch sinks with undici) stay
+ * `validate --print-config`, `es-template`, the Loki and Elasticsearch sinks) stay
  * separate chunks, loaded when used (code splitting). The yaml library is a file of its own,
  * dist/bundle/yaml.cjs (yamlOwnFile). Left out and resolved from node_modules at run time: snappy,
  * a native addon whose binary npm picks per platform.

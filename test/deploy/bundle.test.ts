@@ -6,7 +6,7 @@ import { DaemonProcess, ROOT, builtBundle, freePort, readNdjson, runCli, tempDir
 
 // The bundle (scripts/bundle.ts) is what the npm bin, `npm start`, the image and the systemd unit
 // run; the other tests run the sources. These run the real bundle end to end: its lazily loaded
-// chunks (parse, convert, print-config, the status page, the Loki sink with undici) and the one
+// chunks (parse, convert, print-config, the status page, the Loki sink) and the one
 // module it leaves out (snappy's native addon) included.
 const CLI = builtBundle(); // StaleBuildError, naming a file, when older than the sources
 

@@ -139,7 +139,7 @@ function removeTempDirs(): void {
 /**
  * A free TCP port on 127.0.0.1 (bound then released), picked at random below Linux's ephemeral
  * range (32768-60999 by default). A port from listen(0) comes from that range, and between its
- * release and the daemon's bind any outgoing connection on the machine (undici to Loki, a
+ * release and the daemon's bind any outgoing connection on the machine (a sink to Loki, a
  * scrape) may take it as its local port: EADDRINUSE, seen in CI. Below the range only another
  * test's explicit bind can take it, and a random pick among 12,000 ports makes that unlikely.
  */

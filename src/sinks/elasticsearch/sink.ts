@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import type { Ack, LogEvent } from '../../core/record.ts';
 import { describeError, fallbackEvent } from '../../core/fallback-record.ts';
 import type { RecordFaults } from '../../self-metrics/faults.ts';
 import { VERSION } from '../../core/version.ts';
-import { authHeaders, createDispatcher } from '../http-client.ts';
+import { authHeaders, HttpClient } from '../http-client.ts';
 import { Backoff, parseRetryAfter, sleep } from '../retry.ts';
 import { DeliveryLoop, type GiveUp, type Verdict } from '../delivery-loop.ts';
 import type { Sink, SinkState, SinkStatus } from '../../core/sink.ts';
@@ -90,7 +89,7 @@ export class ElasticsearchSink implements Sink {
   private readonly headers: Record<string, string>;
   private readonly maxBytes: number;
   private readonly gzipLevel: number | null;
-  private dispatcher: Dispatcher | null = null;
+  private client: HttpClient | null = null;
   private templateReady: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
   private state: SinkState = 'ok';
@@ -155,7 +154,7 @@ export class ElasticsearchSink implements Sink {
 
   async start(): Promise<void> {
     await this.deadLetters.open();
-    this.dispatcher = createDispatcher({ tls: this.cfg.tls, connections: this.cfg.max_inflight + 1, timeout: this.cfg.timeout, log: this.log, sink: this.name });
+    this.client = new HttpClient(this.origin, { tls: this.cfg.tls, connections: this.cfg.max_inflight + 1, timeout: this.cfg.timeout, log: this.log, sink: this.name });
     this.m.inflight.set({ sink: this.name }, 0);
     // Installed in the background (ES may be down at start); sends wait for it so no document
     // lands in an index created without the mappings.
@@ -296,15 +295,14 @@ export class ElasticsearchSink implements Sink {
     const started = process.hrtime.bigint();
     this.m.inflight.inc({ sink: this.name });
     try {
-      const res = await this.dispatcher!.request({
-        origin: this.origin,
+      const res = await this.client!.request({
         path: `${this.basePath}/_bulk?filter_path=${BULK_FILTER_PATH}`,
         method: 'POST',
         headers: this.headers,
         body: body.wire,
         signal: this.abort.signal,
       });
-      const text = await res.body.text();
+      const text = await res.text();
       this.m.duration.observe({ sink: this.name, status_code: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
       if (res.statusCode === 200) {
         this.m.sentBytes.inc({ sink: this.name }, body.rawBytes);
@@ -439,8 +437,8 @@ export class ElasticsearchSink implements Sink {
   /** GET, and PUT only when missing or different (by `_meta.logship_hash`): idempotent across restarts. */
   private async ensureTemplate(path: string, body: Record<string, unknown>, hashOf: (b: unknown) => string | undefined): Promise<'unchanged' | 'installed'> {
     const want = (body._meta as { logship_hash: string }).logship_hash;
-    const get = await this.dispatcher!.request({ origin: this.origin, path: this.basePath + path, method: 'GET', headers: { ...authHeaders(this.cfg), accept: 'application/json' }, signal: this.abort.signal });
-    const getText = await get.body.text();
+    const get = await this.client!.request({ path: this.basePath + path, method: 'GET', headers: { ...authHeaders(this.cfg), accept: 'application/json' }, signal: this.abort.signal });
+    const getText = await get.text();
     if (get.statusCode === 200) {
       let have: string | undefined;
       try {
@@ -452,8 +450,8 @@ export class ElasticsearchSink implements Sink {
     } else if (get.statusCode !== 404) {
       throw Object.assign(new Error(`GET ${path}: HTTP ${get.statusCode} ${getText.slice(0, 300)}`), { status: get.statusCode });
     }
-    const put = await this.dispatcher!.request({ origin: this.origin, path: this.basePath + path, method: 'PUT', headers: { ...authHeaders(this.cfg), 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), signal: this.abort.signal });
-    const putText = await put.body.text();
+    const put = await this.client!.request({ path: this.basePath + path, method: 'PUT', headers: { ...authHeaders(this.cfg), 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), signal: this.abort.signal });
+    const putText = await put.text();
     if (put.statusCode !== 200) throw Object.assign(new Error(`PUT ${path}: HTTP ${put.statusCode} ${putText.slice(0, 300)}`), { status: put.statusCode });
     return 'installed';
   }
@@ -467,8 +465,8 @@ export class ElasticsearchSink implements Sink {
     if (!drained) this.log.warn({ queued: this.queue.queued }, 'elasticsearch sink did not drain before the grace period ended; the rest is resent after restart (ids make it idempotent)');
     this.abort.abort();
     await this.deadLetters.close().catch(() => {});
-    await this.dispatcher?.destroy().catch(() => {});
-    this.dispatcher = null;
+    this.client?.destroy();
+    this.client = null;
   }
 
   status(): SinkStatus {

@@ -1,12 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { compressSync, uncompressSync } from 'snappy';
-import { request, type Dispatcher } from 'undici';
 import type { MetricsRegistry } from '../../self-metrics/registry.ts';
 import { parsedTimestampMs, type LogEvent } from '../../core/record.ts';
 import { VERSION } from '../../core/version.ts';
 import { BatchQueue } from '../batcher.ts';
-import { authHeaders, createDispatcher } from '../http-client.ts';
+import { authHeaders, HttpClient } from '../http-client.ts';
 import { Backoff, parseRetryAfter } from '../retry.ts';
 import { DeliveryLoop, type GiveUp, type RetryNotice, type Verdict } from '../delivery-loop.ts';
 import type { Sink, SinkStatus } from '../../core/sink.ts';
@@ -121,11 +120,13 @@ export class LokiSink implements Sink {
   private readonly backoffs = new Map<string, Backoff>();
   private readonly deadLetter: DeadLetterFile<LokiDeadLetter> | null;
   private readonly pushUrl: string;
+  /** pushUrl without its origin (the client's). */
+  private readonly pushPath: string;
   private readonly baseHeaders: Record<string, string>;
   private readonly abort = new AbortController();
   /** Requests are tagged with their tenant (the header), so one loop serves every tenant. */
   private readonly delivery: DeliveryLoop<PushResponse, RequestBody, LokiTerminal>;
-  private dispatcher: Dispatcher | null = null;
+  private client: HttpClient | null = null;
   private inflight = 0;
   private droppedOld = { count: 0, lastLog: 0 };
   private stats = {
@@ -154,6 +155,8 @@ export class LokiSink implements Sink {
     this.pool = new ChunkPool(2 * cfg.batch.max_bytes + 256 * 1024);
     this.deadLetter = cfg.dead_letter_path ? new DeadLetterFile<LokiDeadLetter>({ path: cfg.dead_letter_path }) : null;
     this.pushUrl = `${cfg.url}/loki/api/v1/push`;
+    const u = new URL(this.pushUrl);
+    this.pushPath = u.pathname + u.search;
     const headers: Record<string, string> = {
       'user-agent': `logship/${VERSION}`,
       'content-type': cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
@@ -173,7 +176,7 @@ export class LokiSink implements Sink {
   }
 
   async start(): Promise<void> {
-    this.dispatcher = createDispatcher({ tls: this.cfg.tls, connections: this.cfg.max_inflight + 2, timeout: this.cfg.timeout, log: this.log, sink: this.name });
+    this.client = new HttpClient(new URL(this.pushUrl).origin, { tls: this.cfg.tls, connections: this.cfg.max_inflight + 2, timeout: this.cfg.timeout, log: this.log, sink: this.name });
     this.log.info({ url: this.pushUrl, encoding: this.cfg.encoding, labels: this.labeler.labelNames, tenant: this.cfg.tenant_id ?? null }, 'loki sink ready');
   }
 
@@ -343,14 +346,12 @@ export class LokiSink implements Sink {
     this.m.inflight.inc({ sink: this.name });
     const started = performance.now();
     try {
-      const res = await request(this.pushUrl, {
-        method: 'POST', headers: req.headers, body: req.body, dispatcher: this.dispatcher!, signal: this.abort.signal,
-      });
+      const res = await this.client!.request({ method: 'POST', path: this.pushPath, headers: req.headers, body: req.body, signal: this.abort.signal });
       const status = res.statusCode;
       const retryAfter = parseRetryAfter(res.headers['retry-after']);
       let body = '';
-      if (status >= 200 && status < 300) await res.body.dump();
-      else body = (await res.body.text()).slice(0, 64 * 1024);
+      if (status >= 200 && status < 300) await res.dump();
+      else body = (await res.text()).slice(0, 64 * 1024);
       this.m.duration.observe({ sink: this.name, status_code: String(status) }, (performance.now() - started) / 1000);
       return { kind: 'response', status, body, retryAfter };
     } catch (err) {
@@ -475,8 +476,8 @@ export class LokiSink implements Sink {
       this.log.warn({ queued: this.status().queued }, 'loki sink did not drain before the grace period ended; unacknowledged lines will be re-read on the next start');
     }
     this.abort.abort();
-    await this.dispatcher?.destroy();
-    this.dispatcher = null;
+    this.client?.destroy();
+    this.client = null;
     await this.deadLetter?.close().catch(() => {});
   }
 
