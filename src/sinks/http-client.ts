@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { LogshipError } from '../core/errors.ts';
 import type { TlsConfig } from './http-config.ts';
 
 // node:http and node:https, required rather than imported: an ESM import builds the module's
@@ -13,15 +14,9 @@ import type { TlsConfig } from './http-config.ts';
 const nodeRequire = createRequire(import.meta.url);
 
 /** A request that saw no byte for `timeout` ms (connecting, waiting for the answer, reading it). */
-export class HttpTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  readonly url: string;
-  readonly timeoutMs: number;
+export class HttpTimeoutError extends LogshipError {
   constructor(url: string, timeoutMs: number) {
-    super(`no answer from ${url} within ${timeoutMs} ms`);
-    this.name = 'HttpTimeoutError';
-    this.url = url;
-    this.timeoutMs = timeoutMs;
+    super('http_timeout', `no answer from ${url} within ${timeoutMs} ms`, { url, timeoutMs });
   }
 }
 
@@ -124,7 +119,11 @@ function response(res: IncomingMessage, req: ClientRequest): HttpResponse {
       res.on('data', consume);
       res.once('end', resolve);
       res.once('error', reject);
-      res.once('aborted', () => reject(new Error('the connection closed before the whole answer arrived')));
+      // the connection closed before the whole answer: node:http also emits an error then; the
+      // check makes sure the read never waits forever
+      res.once('close', () => {
+        if (!res.complete) reject(new Error('the connection closed before the whole answer arrived'));
+      });
       req.on('error', reject);
     });
   return {

@@ -120,7 +120,8 @@ export class LokiSink implements Sink {
   private readonly backoffs = new Map<string, Backoff>();
   private readonly deadLetter: DeadLetterFile<LokiDeadLetter> | null;
   private readonly pushUrl: string;
-  /** pushUrl without its origin (the client's). */
+  /** pushUrl split for the client: its origin, and the path with the query. */
+  private readonly pushOrigin: string;
   private readonly pushPath: string;
   private readonly baseHeaders: Record<string, string>;
   private readonly abort = new AbortController();
@@ -156,6 +157,7 @@ export class LokiSink implements Sink {
     this.deadLetter = cfg.dead_letter_path ? new DeadLetterFile<LokiDeadLetter>({ path: cfg.dead_letter_path }) : null;
     this.pushUrl = `${cfg.url}/loki/api/v1/push`;
     const u = new URL(this.pushUrl);
+    this.pushOrigin = u.origin;
     this.pushPath = u.pathname + u.search;
     const headers: Record<string, string> = {
       'user-agent': `logship/${VERSION}`,
@@ -176,7 +178,7 @@ export class LokiSink implements Sink {
   }
 
   async start(): Promise<void> {
-    this.client = new HttpClient(new URL(this.pushUrl).origin, { tls: this.cfg.tls, connections: this.cfg.max_inflight + 2, timeout: this.cfg.timeout, log: this.log, sink: this.name });
+    this.client = new HttpClient(this.pushOrigin, { tls: this.cfg.tls, connections: this.cfg.max_inflight + 2, timeout: this.cfg.timeout, log: this.log, sink: this.name });
     this.log.info({ url: this.pushUrl, encoding: this.cfg.encoding, labels: this.labeler.labelNames, tenant: this.cfg.tenant_id ?? null }, 'loki sink ready');
   }
 

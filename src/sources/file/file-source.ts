@@ -13,7 +13,7 @@ import { containerFields } from '../container/metadata.ts';
 import { GlobMatcher, type PathProblem } from './discovery.ts';
 import type { FileErrorStatus } from '../../core/status.ts';
 import { FileErrors } from './file-errors.ts';
-import { FINGERPRINT_MAX, fingerprint, fingerprintMatches, identityKey, isCurrentFingerprint } from './identity.ts';
+import { FINGERPRINT_MAX, fingerprint, fingerprintMatches, identityKey } from './identity.ts';
 import { TailMetrics } from './tail-metrics.ts';
 import { Tailer } from './tailer.ts';
 import { FileWatcher } from './watcher.ts';
@@ -376,7 +376,9 @@ export class FileSource implements Source {
     const known = positions.get(key);
     if (known) {
       const fp = open.fingerprint;
-      const sameContent = known.fp_len <= size && (known.fp_len === fp.len && isCurrentFingerprint(known.fingerprint) ? known.fingerprint === fp.value : await fingerprintMatches(open.fd, known.fp_len, known.fingerprint));
+      // the head just hashed answers when it is as long as the stored one and equal; else the stored
+      // length is hashed again, in the stored kind (positions from before hold SHA-256)
+      const sameContent = known.fp_len <= size && ((known.fp_len === fp.len && known.fingerprint === fp.value) || (await fingerprintMatches(open.fd, known.fp_len, known.fingerprint)));
       if (sameContent && known.offset <= size) return known.offset;
       log.info({ file: path, known: known.path, offset: known.offset, size }, 'inode reused or file rewritten since last seen; reading from the start');
       this.tailMetrics.truncations.inc();

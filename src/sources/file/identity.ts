@@ -116,8 +116,3 @@ export async function fingerprintOfMatches(path: string, len: number, stored: st
     return false;
   }
 }
-
-/** Whether `stored` can be compared with a fingerprint() value as a string (not a legacy kind). */
-export function isCurrentFingerprint(stored: string): boolean {
-  return !isLegacy(stored);
-}
